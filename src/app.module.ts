@@ -1,0 +1,53 @@
+import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
+import { type DynamicModule, Logger, Module } from '@nestjs/common';
+import { GraphQLModule } from '@nestjs/graphql';
+import { APP_CONFIG, type AppConfig } from './config/config';
+import { DatabaseModule } from './database/database.module';
+import { formatError } from './graphql/error-mapping';
+import { SCALARS_MAP } from './graphql/scalars/index';
+import { HealthController } from './health/health.controller';
+import { IdentityModule } from './identity/identity.module';
+import { LedgerDataModule } from './ledger/ledger-data.module';
+import { LedgerModule } from './ledger/ledger.module';
+
+export interface AppOptions {
+  readonly config: AppConfig;
+  readonly databaseUrl: string;
+}
+
+const errorLog = new Logger('GraphQL');
+
+@Module({})
+export class AppModule {
+  static forRoot({ config, databaseUrl }: AppOptions): DynamicModule {
+    return {
+      module: AppModule,
+      global: true,
+      imports: [
+        DatabaseModule.forRoot({ url: databaseUrl, readUrl: config.databaseReadUrl, poolSize: config.poolSize }),
+        GraphQLModule.forRoot<ApolloDriverConfig>({
+          driver: ApolloDriver,
+          path: '/graphql',
+          autoSchemaFile: true,
+          sortSchema: true,
+          buildSchemaOptions: { scalarsMap: SCALARS_MAP },
+          introspection: config.introspection,
+          graphiql: false,
+          csrfPrevention: true,
+          allowBatchedHttpRequests: false,
+          includeStacktraceInErrorResponses: false,
+          autoTransformHttpErrors: false,
+          formatError: (formatted, error) => formatError(formatted, error, config.isProduction, (e) => errorLog.error(e)),
+          context: ({ req, connectionParams }: { req?: unknown; connectionParams?: unknown }) => ({ req, connectionParams }),
+          subscriptions: { 'graphql-ws': true },
+        }),
+        LedgerDataModule,
+        IdentityModule,
+        LedgerModule,
+      ],
+      controllers: [HealthController],
+      providers: [{ provide: APP_CONFIG, useValue: config }],
+      exports: [APP_CONFIG],
+    };
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Expected refusals, typed. The domain throws these and never GraphQL or HTTP errors; the
+ * GraphQL layer maps each code in one exhaustive place (src/graphql/error-mapping.ts).
+ */
+export enum ErrorCode {
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  FORBIDDEN = 'FORBIDDEN',
+  NOT_FOUND = 'NOT_FOUND',
+  VALIDATION_FAILED = 'VALIDATION_FAILED',
+  INVALID_AMOUNT = 'INVALID_AMOUNT',
+  CURRENCY_MISMATCH = 'CURRENCY_MISMATCH',
+  UNBALANCED = 'UNBALANCED',
+  INSUFFICIENT_FUNDS = 'INSUFFICIENT_FUNDS',
+  ACCOUNT_FROZEN = 'ACCOUNT_FROZEN',
+  ACCOUNT_CLOSED = 'ACCOUNT_CLOSED',
+  ALREADY_REVERSED = 'ALREADY_REVERSED',
+  HOLD_NOT_PENDING = 'HOLD_NOT_PENDING',
+  IDEMPOTENCY_CONFLICT = 'IDEMPOTENCY_CONFLICT',
+  QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX',
+  RATE_LIMITED = 'RATE_LIMITED',
+  INTERNAL = 'INTERNAL',
+}
+
+export interface FieldProblem {
+  readonly field: string;
+  readonly message: string;
+}
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly fields?: readonly FieldProblem[],
+    readonly extra?: Readonly<Record<string, unknown>>,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export function validationFailed(field: string, message: string): DomainError {
+  return new DomainError(ErrorCode.VALIDATION_FAILED, `${field}: ${message}`, [{ field, message }]);
+}
+
+export function notFound(what: string, id: string): DomainError {
+  return new DomainError(ErrorCode.NOT_FOUND, `${what} ${id} was not found`);
+}
+
+export function forbidden(message = 'This API key may not do that'): DomainError {
+  return new DomainError(ErrorCode.FORBIDDEN, message);
+}
+
+/** Compile-time exhaustiveness for switches over enums and unions. */
+export function assertUnreachable(value: never): never {
+  throw new Error(`Unhandled case: ${String(value)}`);
+}

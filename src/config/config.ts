@@ -1,0 +1,79 @@
+/**
+ * Configuration is read from the environment once, at start-up, into one typed object.
+ * Every limit the service enforces lives here so an operator can find and change it.
+ */
+export interface AppConfig {
+  readonly nodeEnv: 'development' | 'production' | 'test';
+  readonly isProduction: boolean;
+  readonly port: number;
+  readonly host: string;
+  /** When unset, an embedded PostgreSQL is started under `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  /** Read-only reports may be sent to a streaming replica. */
+  readonly databaseReadUrl: string | undefined;
+  readonly dataDir: string;
+  readonly adminApiKey: string | undefined;
+  readonly poolSize: number;
+  /** Default credit limit of TIME accounts when `openAccount` gives none, in hours. */
+  readonly defaultTimeCreditLimit: string;
+  readonly introspection: boolean;
+  readonly maxQueryDepth: number;
+  readonly maxQueryComplexity: number;
+  readonly maxBodyBytes: number;
+  /** Requests per second allowed per API key; 0 turns rate limiting off. */
+  readonly rateLimitPerSecond: number;
+  readonly rateLimitBurst: number;
+  /** Most commands posted together in one database transaction (group commit). */
+  readonly postingGroupMax: number;
+  readonly holdSweepIntervalMs: number;
+  readonly logLevel: string;
+}
+
+function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new Error(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new Error(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function boolFrom(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+  throw new Error(`${name} must be true or false, got "${raw}"`);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const nodeEnv = env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development';
+  const isProduction = nodeEnv === 'production';
+  const defaultTimeCreditLimit = env.DEFAULT_TIME_CREDIT_LIMIT ?? '10';
+  if (!/^\d{1,6}(\.\d{1,2})?$/.test(defaultTimeCreditLimit)) {
+    throw new Error(`DEFAULT_TIME_CREDIT_LIMIT must be a number of hours such as "10" or "7.5", got "${defaultTimeCreditLimit}"`);
+  }
+  return {
+    nodeEnv,
+    isProduction,
+    port: intFrom(env, 'PORT', 4000, 0, 65535),
+    host: env.HOST ?? '0.0.0.0',
+    databaseUrl: env.DATABASE_URL || undefined,
+    databaseReadUrl: env.DATABASE_READ_URL || undefined,
+    dataDir: env.DATA_DIR ?? '.data',
+    adminApiKey: env.ADMIN_API_KEY || undefined,
+    poolSize: intFrom(env, 'DATABASE_POOL_SIZE', 10, 2, 200),
+    defaultTimeCreditLimit,
+    introspection: boolFrom(env, 'GRAPHQL_INTROSPECTION', !isProduction),
+    maxQueryDepth: intFrom(env, 'GRAPHQL_MAX_DEPTH', 10, 2, 50),
+    maxQueryComplexity: intFrom(env, 'GRAPHQL_MAX_COMPLEXITY', 5000, 10, 1_000_000),
+    maxBodyBytes: intFrom(env, 'MAX_BODY_BYTES', 2_000_000, 1_000, 100_000_000),
+    rateLimitPerSecond: intFrom(env, 'RATE_LIMIT_PER_SECOND', 0, 0, 1_000_000),
+    rateLimitBurst: intFrom(env, 'RATE_LIMIT_BURST', 200, 1, 1_000_000),
+    postingGroupMax: intFrom(env, 'POSTING_GROUP_MAX', 200, 1, 2000),
+    holdSweepIntervalMs: intFrom(env, 'HOLD_SWEEP_INTERVAL_MS', 1000, 50, 3_600_000),
+    logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'warn' : 'info'),
+  };
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -1,0 +1,97 @@
+import { Injectable } from '@nestjs/common';
+import { assertUnreachable, forbidden } from '../common/domain-error';
+import type { AccountFilter } from '../ledger/accounts/account.repository';
+import { CurrencyRepository } from '../ledger/currencies/currency.repository';
+import { PartyRepository } from '../ledger/parties/party.repository';
+import { type Caller, Role } from './caller';
+
+const MEMBERSHIP_TTL_MS = 5000;
+
+/** The accounts a caller may read, as a filter over parties or over an issuer's currencies. */
+export type ReadScope = { readonly all: true } | { readonly all: false; readonly partyIds: readonly string[] } | { readonly all: false; readonly issuerPartyId: string };
+
+/**
+ * Who may see and move what (SPEC section 5), in one place:
+ * - ADMIN everything; AUDITOR reads everything and moves nothing;
+ * - MEMBER reads and moves value only from its party's accounts;
+ * - TREASURER moves value from its organisation's accounts and reads the organisation's and
+ *   its members' accounts;
+ * - INTEGRATION reads accounts in the currencies its credit union issues and may only deposit
+ *   and withdraw them.
+ */
+@Injectable()
+export class AccessService {
+  private readonly members = new Map<string, { ids: Set<string>; atMs: number }>();
+
+  constructor(
+    private readonly parties: PartyRepository,
+    private readonly currencies: CurrencyRepository,
+  ) {}
+
+  async readScope(caller: Caller): Promise<ReadScope> {
+    switch (caller.role) {
+      case Role.ADMIN:
+      case Role.AUDITOR:
+        return { all: true };
+      case Role.MEMBER:
+        return { all: false, partyIds: [this.party(caller)] };
+      case Role.TREASURER:
+        return { all: false, partyIds: [this.party(caller), ...(await this.memberIds(this.party(caller)))] };
+      case Role.INTEGRATION:
+        return { all: false, issuerPartyId: this.party(caller) };
+      default:
+        return assertUnreachable(caller.role);
+    }
+  }
+
+  /** Narrows an account list filter to what the caller may read. */
+  async scopeFilter(caller: Caller, partyId: string | null, currencyCode: string | null): Promise<AccountFilter> {
+    const scope = await this.readScope(caller);
+    if (scope.all) return { partyIds: partyId ? [partyId] : null, currencyCode, issuerPartyId: null };
+    if ('issuerPartyId' in scope) return { partyIds: partyId ? [partyId] : null, currencyCode, issuerPartyId: scope.issuerPartyId };
+    if (partyId && !scope.partyIds.includes(partyId)) throw forbidden("This API key may not read that party's accounts");
+    return { partyIds: partyId ? [partyId] : scope.partyIds, currencyCode, issuerPartyId: null };
+  }
+
+  async canRead(caller: Caller, account: { partyId: string; currencyCode: string }): Promise<boolean> {
+    const scope = await this.readScope(caller);
+    if (scope.all) return true;
+    if ('issuerPartyId' in scope) return (await this.currencies.find(account.currencyCode))?.issuerPartyId === scope.issuerPartyId;
+    return scope.partyIds.includes(account.partyId);
+  }
+
+  async assertCanRead(caller: Caller, account: { partyId: string; currencyCode: string }): Promise<void> {
+    if (!(await this.canRead(caller, account))) throw forbidden('This API key may not read that account');
+  }
+
+  /** Members and treasurers move value only from their own party's accounts; admins from any. */
+  assertCanMoveFrom(caller: Caller, accounts: readonly { id: string; partyId: string }[]): void {
+    if (caller.role === Role.ADMIN) return;
+    if (caller.role !== Role.MEMBER && caller.role !== Role.TREASURER) throw forbidden(`A ${caller.role} key may not move value`);
+    for (const account of accounts) {
+      if (account.partyId !== caller.partyId) throw forbidden(`This API key may not move value from account ${account.id}`);
+    }
+  }
+
+  /** Deposits, withdrawals and reconciliation: an admin, or an integration of the issuing credit union. */
+  async assertIssuerAccess(caller: Caller, currencyCode: string): Promise<void> {
+    if (caller.role === Role.ADMIN) return;
+    const currency = await this.currencies.find(currencyCode);
+    if (caller.role !== Role.INTEGRATION || !currency || currency.issuerPartyId !== caller.partyId) {
+      throw forbidden(`This API key may not deposit or withdraw ${currencyCode}`);
+    }
+  }
+
+  private party(caller: Caller): string {
+    if (!caller.partyId) throw forbidden('This API key is not bound to a party');
+    return caller.partyId;
+  }
+
+  private async memberIds(organisationId: string): Promise<string[]> {
+    const cached = this.members.get(organisationId);
+    if (cached && Date.now() - cached.atMs < MEMBERSHIP_TTL_MS) return [...cached.ids];
+    const ids = await this.parties.memberIds(organisationId);
+    this.members.set(organisationId, { ids: new Set(ids), atMs: Date.now() });
+    return ids;
+  }
+}

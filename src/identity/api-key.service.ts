@@ -1,0 +1,73 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { DomainError, ErrorCode, notFound, validationFailed } from '../common/domain-error';
+import { PartyRepository } from '../ledger/parties/party.repository';
+import { ApiKeyRepository, type ApiKeyRow } from './api-key.repository';
+import { type Caller, Role } from './caller';
+
+/** Secrets are 256 random bits with a recognisable prefix, so leaked keys can be found by scanners. */
+const SECRET_PREFIX = 'sl_';
+
+export function hashSecret(secret: string): Buffer {
+  return createHash('sha256').update(secret, 'utf8').digest();
+}
+
+export function newSecret(): string {
+  return SECRET_PREFIX + randomBytes(32).toString('base64url');
+}
+
+/** Which party kinds each bound role may be bound to. */
+const ROLE_PARTY_KINDS: Partial<Record<Role, readonly string[]>> = {
+  [Role.MEMBER]: ['MEMBER', 'COOPERATIVE', 'CREDIT_UNION', 'LAND_TRUST', 'COMMUNITY'],
+  [Role.TREASURER]: ['COOPERATIVE', 'LAND_TRUST', 'COMMUNITY', 'CREDIT_UNION'],
+  [Role.INTEGRATION]: ['CREDIT_UNION'],
+};
+
+@Injectable()
+export class ApiKeyService {
+  constructor(
+    private readonly keys: ApiKeyRepository,
+    private readonly parties: PartyRepository,
+  ) {}
+
+  /** Resolves a bearer secret to its caller; unknown and revoked keys are refused alike. */
+  async authenticate(secret: string | undefined): Promise<Caller> {
+    if (!secret) throw new DomainError(ErrorCode.UNAUTHENTICATED, 'Send an API key as "Authorization: Bearer <key>"');
+    if (secret.length > 200) throw new DomainError(ErrorCode.UNAUTHENTICATED, 'This API key is not valid');
+    const row = await this.keys.findByHash(hashSecret(secret));
+    if (!row || row.revoked_at) throw new DomainError(ErrorCode.UNAUTHENTICATED, 'This API key is not valid or has been revoked');
+    return { apiKeyId: row.id, role: row.role, partyId: row.party_id };
+  }
+
+  async create(role: Role, partyId: string | null, label: string | null): Promise<{ key: ApiKeyRow; secret: string }> {
+    const allowedKinds = ROLE_PARTY_KINDS[role];
+    if (allowedKinds) {
+      if (!partyId) throw validationFailed('partyId', `a ${role} key must be bound to a party`);
+      const party = await this.parties.findById(partyId);
+      if (!party) throw notFound('party', partyId);
+      if (!allowedKinds.includes(party.kind)) {
+        throw validationFailed('partyId', `a ${role} key cannot be bound to a ${party.kind} party`);
+      }
+    } else if (partyId) {
+      throw validationFailed('partyId', `a ${role} key is not bound to a party`);
+    }
+    const secret = newSecret();
+    const key = await this.keys.insert(randomUUID(), hashSecret(secret), role, partyId, label);
+    return { key, secret };
+  }
+
+  /** Registers a known secret (ADMIN_API_KEY, or one generated at start-up) as an admin key. */
+  async ensureAdmin(secret: string): Promise<void> {
+    await this.keys.insert(randomUUID(), hashSecret(secret), Role.ADMIN, null, 'bootstrap admin');
+  }
+
+  async revoke(id: string): Promise<ApiKeyRow> {
+    const row = await this.keys.revoke(id);
+    if (!row) throw notFound('API key', id);
+    return row;
+  }
+
+  async findById(id: string): Promise<ApiKeyRow | undefined> {
+    return this.keys.findById(id);
+  }
+}

@@ -1,0 +1,21 @@
+import { registerEnumType } from '@nestjs/graphql';
+
+export enum Role {
+  ADMIN = 'ADMIN',
+  MEMBER = 'MEMBER',
+  TREASURER = 'TREASURER',
+  INTEGRATION = 'INTEGRATION',
+  AUDITOR = 'AUDITOR',
+}
+registerEnumType(Role, { name: 'Role' });
+
+/** Who is asking: the API key that authenticated the request and what it is bound to. */
+export interface Caller {
+  readonly apiKeyId: string;
+  readonly role: Role;
+  /** The party the key acts for; null for ADMIN and AUDITOR keys. */
+  readonly partyId: string | null;
+}
+
+export const ALL_ROLES = [Role.ADMIN, Role.MEMBER, Role.TREASURER, Role.INTEGRATION, Role.AUDITOR] as const;
+export const READERS = ALL_ROLES;

@@ -1,0 +1,17 @@
+import { Global, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { AccessService } from './access.service';
+import { ApiKeyRepository } from './api-key.repository';
+import { ApiKeyService } from './api-key.service';
+import { AuthGuard } from './auth.guard';
+import { ApiKeyResolver, MeResolver } from './identity.resolver';
+import { RateLimiter } from './rate-limiter';
+
+export const IDENTITY_RESOLVERS = [ApiKeyResolver, MeResolver];
+
+@Global()
+@Module({
+  providers: [...IDENTITY_RESOLVERS, ApiKeyRepository, ApiKeyService, AccessService, RateLimiter, { provide: APP_GUARD, useClass: AuthGuard }],
+  exports: [ApiKeyService, AccessService, RateLimiter],
+})
+export class IdentityModule {}

@@ -1,0 +1,170 @@
+import { Injectable } from '@nestjs/common';
+import type { Sql } from '../../database/database';
+import { Database } from '../../database/database';
+import type { CurrencyKind } from '../currencies/currency.model';
+import type { AccountStatus } from '../posting/posting.types';
+import { Account } from './account.model';
+
+interface AccountRow {
+  id: string;
+  party_id: string;
+  currency_code: string;
+  scale: number;
+  currency_kind: CurrencyKind;
+  status: AccountStatus;
+  status_reason: string | null;
+  credit_limit_minor: string;
+  unlimited: boolean;
+  posted_minor: string;
+  pending_debits_minor: string;
+  pending_credits_minor: string;
+}
+
+/**
+ * Reads subtract holds whose expiry has passed but which the sweeper has not released yet, so
+ * no read ever shows an expired hold as pending.
+ */
+const SELECT_ACCOUNTS = `
+  SELECT a.id, a.party_id, a.currency_code, c.scale, c.kind AS currency_kind, a.status, a.status_reason,
+         a.credit_limit_minor, a.unlimited, a.posted_minor,
+         a.pending_debits_minor - coalesce((SELECT sum(h.amount_minor) FROM holds h
+            WHERE h.status = 'PENDING' AND h.expires_at <= now() AND h.from_account_id = a.id), 0) AS pending_debits_minor,
+         a.pending_credits_minor - coalesce((SELECT sum(h.amount_minor) FROM holds h
+            WHERE h.status = 'PENDING' AND h.expires_at <= now() AND h.to_account_id = a.id), 0) AS pending_credits_minor
+    FROM accounts a JOIN currencies c ON c.code = a.currency_code`;
+
+export function toAccount(row: AccountRow): Account {
+  return Object.assign(new Account(), {
+    id: row.id,
+    partyId: row.party_id,
+    currencyCode: row.currency_code,
+    scale: row.scale,
+    currencyKind: row.currency_kind,
+    status: row.status,
+    statusReason: row.status_reason,
+    creditLimitMinor: BigInt(row.credit_limit_minor),
+    unlimited: row.unlimited,
+    postedMinor: BigInt(row.posted_minor),
+    pendingDebitsMinor: BigInt(row.pending_debits_minor),
+    pendingCreditsMinor: BigInt(row.pending_credits_minor),
+  });
+}
+
+export interface AccountFilter {
+  /** null: every party. */
+  readonly partyIds: readonly string[] | null;
+  readonly currencyCode: string | null;
+  /** Only accounts in currencies this credit union issues. */
+  readonly issuerPartyId: string | null;
+}
+
+export interface AccountFacts {
+  readonly id: string;
+  readonly partyId: string;
+  readonly currencyCode: string;
+}
+
+const MAX_CACHED_FACTS = 200_000;
+
+@Injectable()
+export class AccountRepository {
+  /** An account's party and currency never change: they are cached after the first read. */
+  private readonly facts = new Map<string, AccountFacts>();
+
+  constructor(private readonly db: Database) {}
+
+  async findByIds(ids: readonly string[], sql: Sql = this.db): Promise<Account[]> {
+    if (ids.length === 0) return [];
+    const rows = await sql.query<AccountRow>(`${SELECT_ACCOUNTS} WHERE a.id = ANY($1::uuid[])`, [ids]);
+    return rows.map(toAccount);
+  }
+
+  async findById(id: string): Promise<Account | undefined> {
+    const [account] = await this.findByIds([id]);
+    return account;
+  }
+
+  /** Party and currency of each account found; unknown ids are simply absent. */
+  async factsOf(ids: readonly string[]): Promise<Map<string, AccountFacts>> {
+    const found = new Map<string, AccountFacts>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const cached = this.facts.get(id);
+      if (cached) found.set(id, cached);
+      else missing.push(id);
+    }
+    if (missing.length > 0) {
+      const rows = await this.db.query<{ id: string; party_id: string; currency_code: string }>(
+        'SELECT id, party_id, currency_code FROM accounts WHERE id = ANY($1::uuid[])',
+        [missing],
+      );
+      if (this.facts.size + rows.length > MAX_CACHED_FACTS) this.facts.clear();
+      for (const row of rows) {
+        const facts = { id: row.id, partyId: row.party_id, currencyCode: row.currency_code };
+        this.facts.set(row.id, facts);
+        found.set(row.id, facts);
+      }
+    }
+    return found;
+  }
+
+  async page(filter: AccountFilter, afterId: string | null, limit: number): Promise<Account[]> {
+    const rows = await this.db.query<AccountRow>(
+      `${SELECT_ACCOUNTS}
+        WHERE ($1::uuid[] IS NULL OR a.party_id = ANY($1::uuid[]))
+          AND ($2::text IS NULL OR a.currency_code = $2)
+          AND ($3::uuid IS NULL OR c.issuer_party_id = $3)
+          AND ($4::uuid IS NULL OR a.id > $4)
+        ORDER BY a.id LIMIT $5`,
+      [filter.partyIds, filter.currencyCode, filter.issuerPartyId, afterId, limit],
+    );
+    return rows.map(toAccount);
+  }
+
+  async insert(
+    sql: Sql,
+    account: { id: string; partyId: string; currencyCode: string; creditLimitMinor: bigint; unlimited: boolean },
+  ): Promise<void> {
+    await sql.query(
+      `INSERT INTO accounts (id, party_id, currency_code, credit_limit_minor, unlimited) VALUES ($1, $2, $3, $4, $5)`,
+      [account.id, account.partyId, account.currencyCode, account.creditLimitMinor.toString(), account.unlimited],
+    );
+  }
+
+  async issuanceAccountId(currencyCode: string): Promise<string | undefined> {
+    const [row] = await this.db.query<{ id: string }>('SELECT id FROM accounts WHERE currency_code = $1 AND unlimited', [currencyCode]);
+    return row?.id;
+  }
+
+  /** Changes status when it is `from`; returns whether a row changed. */
+  async setStatus(id: string, from: AccountStatus, to: AccountStatus, reason: string | null): Promise<boolean> {
+    const rows = await this.db.query(
+      'UPDATE accounts SET status = $3, status_reason = $4 WHERE id = $1 AND status = $2 RETURNING id',
+      [id, from, to, reason],
+    );
+    return rows.length === 1;
+  }
+
+  async setCreditLimit(id: string, limitMinor: bigint): Promise<boolean> {
+    const rows = await this.db.query('UPDATE accounts SET credit_limit_minor = $2 WHERE id = $1 AND NOT unlimited RETURNING id', [
+      id,
+      limitMinor.toString(),
+    ]);
+    return rows.length === 1;
+  }
+
+  /**
+   * Closes an open or frozen account whose posted and pending balances are zero, in one
+   * statement: it waits for the account's row lock and re-checks the row, so no posting or hold
+   * can slip in between the check and the change.
+   */
+  async close(id: string): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE accounts SET status = 'CLOSED'
+        WHERE id = $1 AND status <> 'CLOSED' AND posted_minor = 0 AND pending_debits_minor = 0 AND pending_credits_minor = 0
+        RETURNING id`,
+      [id],
+    );
+    return rows.length === 1;
+  }
+}

@@ -1,0 +1,127 @@
+import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { forbidden } from '../../common/domain-error';
+import { Allow, CurrentCaller, type LedgerContext } from '../../identity/auth.guard';
+import { AccessService } from '../../identity/access.service';
+import { type Caller, READERS, Role } from '../../identity/caller';
+import { Connection, PageArgs } from '../../graphql/pagination';
+import { AmountScalar } from '../../graphql/scalars/amount.scalar';
+import { Currency } from '../currencies/currency.model';
+import { CurrencyService } from '../currencies/currency.service';
+import { partyLoader } from '../currencies/currency.resolver';
+import { fromMinor } from '../money/amount';
+import { Party } from '../parties/party.model';
+import { PartyRepository } from '../parties/party.repository';
+import { Account } from './account.model';
+import { AccountService } from './account.service';
+
+const AccountConnection = Connection(Account, 'Account');
+
+/**
+ * Accounts. Anyone may see that an account exists (its party, currency and status: a member
+ * needs the counterparty of a payment), but balances and limits only whoever may read it.
+ */
+@Resolver(() => Account)
+export class AccountResolver {
+  constructor(
+    private readonly accountService: AccountService,
+    private readonly currencies: CurrencyService,
+    private readonly parties: PartyRepository,
+    private readonly access: AccessService,
+  ) {}
+
+  @Query(() => Account, { nullable: true })
+  @Allow(...READERS)
+  account(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<Account | null> {
+    return this.accountService.find(caller, id);
+  }
+
+  @Query(() => AccountConnection)
+  @Allow(...READERS)
+  accounts(
+    @CurrentCaller() caller: Caller,
+    @Args('partyId', { type: () => ID, nullable: true }) partyId: string | null,
+    @Args('currency', { type: () => String, nullable: true }) currency: string | null,
+    @Args() page: PageArgs,
+  ) {
+    return this.accountService.page(caller, partyId, currency, page.first, page.after);
+  }
+
+  @Mutation(() => Account)
+  @Allow(Role.ADMIN)
+  openAccount(
+    @Args('partyId', { type: () => ID }) partyId: string,
+    @Args('currency') currency: string,
+    @Args('creditLimit', { type: () => AmountScalar, nullable: true }) creditLimit: string | null,
+    @Args('unlimited', { type: () => Boolean, nullable: true }) unlimited: boolean | null,
+  ): Promise<Account> {
+    return this.accountService.open(partyId, currency, creditLimit, unlimited);
+  }
+
+  @Mutation(() => Account)
+  @Allow(Role.ADMIN)
+  setCreditLimit(@Args('accountId', { type: () => ID }) accountId: string, @Args('creditLimit', { type: () => AmountScalar }) creditLimit: string): Promise<Account> {
+    return this.accountService.setCreditLimit(accountId, creditLimit);
+  }
+
+  @Mutation(() => Account)
+  @Allow(Role.ADMIN)
+  freezeAccount(@Args('accountId', { type: () => ID }) accountId: string, @Args('reason', { type: () => String, nullable: true }) reason: string | null): Promise<Account> {
+    return this.accountService.freeze(accountId, reason);
+  }
+
+  @Mutation(() => Account)
+  @Allow(Role.ADMIN)
+  unfreezeAccount(@Args('accountId', { type: () => ID }) accountId: string): Promise<Account> {
+    return this.accountService.unfreeze(accountId);
+  }
+
+  @Mutation(() => Account)
+  @Allow(Role.ADMIN)
+  closeAccount(@Args('accountId', { type: () => ID }) accountId: string): Promise<Account> {
+    return this.accountService.close(accountId);
+  }
+
+  @ResolveField(() => Party)
+  async party(@Parent() account: Account, @Context() context: object): Promise<Party> {
+    const party = await partyLoader(context, this.parties).load(account.partyId);
+    if (!party) throw new Error(`party ${account.partyId} of account ${account.id} is missing`);
+    return party;
+  }
+
+  @ResolveField(() => Currency)
+  currency(@Parent() account: Account): Promise<Currency> {
+    return this.currencies.get(account.currencyCode);
+  }
+
+  @ResolveField(() => AmountScalar, { description: 'How far below zero the available balance may go.' })
+  async creditLimit(@Parent() account: Account, @Context() context: LedgerContext): Promise<string> {
+    return this.balance(account, context, account.creditLimitMinor);
+  }
+
+  @ResolveField(() => AmountScalar)
+  async posted(@Parent() account: Account, @Context() context: LedgerContext): Promise<string> {
+    return this.balance(account, context, account.postedMinor);
+  }
+
+  @ResolveField(() => AmountScalar, { description: 'Reserved by pending holds on this account as payer.' })
+  async pendingDebits(@Parent() account: Account, @Context() context: LedgerContext): Promise<string> {
+    return this.balance(account, context, account.pendingDebitsMinor);
+  }
+
+  @ResolveField(() => AmountScalar, { description: 'Reserved by pending holds on this account as payee.' })
+  async pendingCredits(@Parent() account: Account, @Context() context: LedgerContext): Promise<string> {
+    return this.balance(account, context, account.pendingCreditsMinor);
+  }
+
+  @ResolveField(() => AmountScalar, { description: 'posted - pendingDebits.' })
+  async available(@Parent() account: Account, @Context() context: LedgerContext): Promise<string> {
+    return this.balance(account, context, account.postedMinor - account.pendingDebitsMinor);
+  }
+
+  private async balance(account: Account, context: LedgerContext, minor: bigint): Promise<string> {
+    if (!context.caller || !(await this.access.canRead(context.caller, account))) {
+      throw forbidden(`This API key may not read the balances of account ${account.id}`);
+    }
+    return fromMinor(minor, account.scale);
+  }
+}

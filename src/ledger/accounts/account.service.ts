@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { DomainError, ErrorCode, notFound, validationFailed } from '../../common/domain-error';
+import { checkId } from '../../common/ids';
+import { APP_CONFIG, type AppConfig } from '../../config/config';
+import { Database } from '../../database/database';
+import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/pagination';
+import { AccessService } from '../../identity/access.service';
+import type { Caller } from '../../identity/caller';
+import { CurrencyKind } from '../currencies/currency.model';
+import { CurrencyService } from '../currencies/currency.service';
+import { toMinor } from '../money/amount';
+import { cleanText } from '../parties/party.service';
+import { PartyService } from '../parties/party.service';
+import { PostingService } from '../posting/posting.service';
+import type { Account } from './account.model';
+import { AccountRepository } from './account.repository';
+
+@Injectable()
+export class AccountService {
+  constructor(
+    private readonly db: Database,
+    private readonly accounts: AccountRepository,
+    private readonly currencies: CurrencyService,
+    private readonly parties: PartyService,
+    private readonly access: AccessService,
+    private readonly posting: PostingService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async open(partyId: string, currencyCode: string, creditLimit: string | null | undefined, unlimited: boolean | null | undefined): Promise<Account> {
+    const party = await this.parties.get(partyId);
+    const currency = await this.currencies.get(currencyCode);
+    if (unlimited) {
+      if (currency.kind !== CurrencyKind.MONEY || currency.issuerPartyId !== party.id) {
+        throw validationFailed('unlimited', 'only the issuing credit union holds an unlimited (issuance) account');
+      }
+      if (await this.accounts.issuanceAccountId(currency.code)) {
+        throw validationFailed('unlimited', `${currency.code} already has its issuance account`);
+      }
+    }
+    const fallback = currency.kind === CurrencyKind.TIME ? this.config.defaultTimeCreditLimit : '0';
+    const limitMinor = this.limitMinor(creditLimit ?? fallback, currency.scale);
+    const id = randomUUID();
+    await this.accounts.insert(this.db, { id, partyId: party.id, currencyCode: currency.code, creditLimitMinor: unlimited ? 0n : limitMinor, unlimited: !!unlimited });
+    return this.mustFind(id);
+  }
+
+  async setCreditLimit(id: string, creditLimit: string): Promise<Account> {
+    const account = await this.mustFind(id);
+    if (account.unlimited) throw validationFailed('accountId', 'an issuance account has no credit limit');
+    await this.accounts.setCreditLimit(account.id, this.limitMinor(creditLimit, account.scale));
+    return this.mustFind(id);
+  }
+
+  async freeze(id: string, reason: string | null | undefined): Promise<Account> {
+    const account = await this.mustFind(id);
+    if (account.status === 'CLOSED') throw new DomainError(ErrorCode.ACCOUNT_CLOSED, `account ${account.id} is closed`);
+    await this.accounts.setStatus(account.id, 'OPEN', 'FROZEN', cleanText(reason, 'reason', 500, false));
+    return this.mustFind(id);
+  }
+
+  async unfreeze(id: string): Promise<Account> {
+    const account = await this.mustFind(id);
+    if (account.status === 'CLOSED') throw new DomainError(ErrorCode.ACCOUNT_CLOSED, `account ${account.id} is closed`);
+    await this.accounts.setStatus(account.id, 'FROZEN', 'OPEN', null);
+    return this.mustFind(id);
+  }
+
+  /** Closes an account at zero with no live hold; holds already expired are released first. */
+  async close(id: string): Promise<Account> {
+    const account = await this.mustFind(id);
+    if (account.status === 'CLOSED') return account;
+    if (account.postedMinor !== 0n) throw validationFailed('accountId', 'only an account with a zero balance can be closed');
+    if (account.pendingDebitsMinor !== 0n || account.pendingCreditsMinor !== 0n) {
+      throw validationFailed('accountId', 'the account has pending holds; capture or void them first');
+    }
+    if (!(await this.accounts.close(account.id))) {
+      await this.posting.submitOne({ type: 'hold.sweep', limit: 1000 }, null);
+      if (!(await this.accounts.close(account.id))) throw validationFailed('accountId', 'the account changed meanwhile and is not at zero');
+    }
+    return this.mustFind(id);
+  }
+
+  async find(caller: Caller, id: string): Promise<Account | null> {
+    const account = await this.accounts.findById(checkId(id));
+    if (!account) return null;
+    await this.access.assertCanRead(caller, account);
+    return account;
+  }
+
+  async mustFindReadable(caller: Caller, id: string): Promise<Account> {
+    const account = await this.find(caller, id);
+    if (!account) throw notFound('account', id);
+    return account;
+  }
+
+  async page(caller: Caller, partyId: string | null | undefined, currency: string | null | undefined, first: number | null | undefined, after: string | null | undefined): Promise<ConnectionShape<Account>> {
+    const size = pageSize(first);
+    const cursor = decodeCursor(after, ['string']);
+    const filter = await this.access.scopeFilter(caller, partyId ? checkId(partyId, 'partyId') : null, currency ?? null);
+    const rows = await this.accounts.page(filter, cursor ? checkId(cursor[0] as string, 'after') : null, size + 1);
+    return toConnection(rows, size, (r) => r, (r) => [r.id]);
+  }
+
+  private async mustFind(id: string): Promise<Account> {
+    const account = await this.accounts.findById(checkId(id, 'accountId'));
+    if (!account) throw notFound('account', id);
+    return account;
+  }
+
+  private limitMinor(text: string, scale: number): bigint {
+    const minor = toMinor(text, scale);
+    if (minor < 0n) throw new DomainError(ErrorCode.INVALID_AMOUNT, 'a credit limit is how far below zero the account may go: zero or more');
+    return minor;
+  }
+}

@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { notFound, validationFailed } from '../../common/domain-error';
+import { checkId } from '../../common/ids';
+import { Database } from '../../database/database';
+import { AccountRepository } from '../accounts/account.repository';
+import { PartyKind } from '../parties/party.model';
+import { PartyRepository } from '../parties/party.repository';
+import { cleanText } from '../parties/party.service';
+import { type Currency, CurrencyKind } from './currency.model';
+import { CurrencyRepository } from './currency.repository';
+
+const CODE = /^[A-Z0-9_]{2,12}$/;
+
+@Injectable()
+export class CurrencyService {
+  constructor(
+    private readonly db: Database,
+    private readonly currencies: CurrencyRepository,
+    private readonly parties: PartyRepository,
+    private readonly accounts: AccountRepository,
+  ) {}
+
+  /**
+   * Creates a currency. A MONEY currency names its issuing credit union and gets, in the same
+   * transaction, the one unlimited issuance account from which deposits are issued.
+   */
+  async create(code: string, name: string, kind: CurrencyKind, scale: number, issuerPartyId: string | null | undefined): Promise<Currency> {
+    if (!CODE.test(code)) throw validationFailed('code', '2 to 12 of A-Z, 0-9 and _');
+    if (!Number.isInteger(scale) || scale < 0 || scale > 8) throw validationFailed('scale', 'must be between 0 and 8');
+    const cleanName = cleanText(name, 'name', 100, true) as string;
+    let issuer: string | null = null;
+    if (kind === CurrencyKind.MONEY) {
+      if (!issuerPartyId) throw validationFailed('issuerPartyId', 'a MONEY currency needs its issuing credit union');
+      const party = await this.parties.findById(checkId(issuerPartyId, 'issuerPartyId'));
+      if (!party) throw notFound('party', issuerPartyId);
+      if (party.kind !== PartyKind.CREDIT_UNION) throw validationFailed('issuerPartyId', 'the issuer of a MONEY currency must be a CREDIT_UNION');
+      issuer = party.id;
+    } else if (issuerPartyId) {
+      throw validationFailed('issuerPartyId', 'TIME currencies are mutual credit and have no issuer');
+    }
+    const currency: Currency = { code, name: cleanName, kind, scale, issuerPartyId: issuer };
+    await this.db.transaction(async (tx) => {
+      if (!(await this.currencies.insert(tx, currency))) throw validationFailed('code', `currency ${code} already exists`);
+      if (issuer) {
+        await this.accounts.insert(tx, { id: randomUUID(), partyId: issuer, currencyCode: code, creditLimitMinor: 0n, unlimited: true });
+      }
+    });
+    return currency;
+  }
+
+  async get(code: string): Promise<Currency> {
+    const currency = await this.find(code);
+    if (!currency) throw notFound('currency', code);
+    return currency;
+  }
+
+  async find(code: string): Promise<Currency | undefined> {
+    if (typeof code !== 'string' || !CODE.test(code)) return undefined;
+    return this.currencies.find(code);
+  }
+
+  all(): Promise<Currency[]> {
+    return this.currencies.all();
+  }
+}

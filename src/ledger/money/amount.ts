@@ -1,0 +1,52 @@
+import Decimal from 'decimal.js';
+import { DomainError, ErrorCode } from '../../common/domain-error';
+
+/**
+ * Amounts cross the API as decimal strings and live everywhere else as integers of minor
+ * units (`bigint`), scaled by the currency's `scale`. Nothing here touches a float.
+ */
+
+/** Largest magnitude of one posting, in minor units (SPEC invariant 2). */
+export const MAX_POSTING_MINOR = 10n ** 15n;
+
+/** Plain decimal notation: optional minus, digits, optional fraction. No exponent, no plus. */
+const DECIMAL_TEXT = /^-?\d+(\.\d+)?$/;
+const MAX_AMOUNT_TEXT_LENGTH = 40;
+
+const PreciseDecimal = Decimal.clone({ precision: 60, rounding: Decimal.ROUND_DOWN });
+
+export function isDecimalText(text: string): boolean {
+  return text.length <= MAX_AMOUNT_TEXT_LENGTH && DECIMAL_TEXT.test(text);
+}
+
+function invalid(text: string, why: string): DomainError {
+  return new DomainError(ErrorCode.INVALID_AMOUNT, `"${text.slice(0, MAX_AMOUNT_TEXT_LENGTH)}" is not a valid amount: ${why}`);
+}
+
+/** Parses a decimal string into minor units of a currency with `scale` decimal places. */
+export function toMinor(text: string, scale: number): bigint {
+  if (!isDecimalText(text)) throw invalid(text, 'write it as a decimal string such as "12.50"');
+  const fraction = text.split('.')[1] ?? '';
+  if (fraction.length > scale) {
+    throw invalid(text, scale === 0 ? 'this currency has no decimal places' : `this currency has at most ${scale} decimal places`);
+  }
+  const minor = new PreciseDecimal(text).times(new PreciseDecimal(10).pow(scale));
+  return BigInt(minor.toFixed(0));
+}
+
+/** Writes minor units with exactly `scale` decimal places: 150n, 2 -> "1.50". */
+export function fromMinor(minor: bigint, scale: number): string {
+  const negative = minor < 0n;
+  const digits = (negative ? -minor : minor).toString().padStart(scale + 1, '0');
+  const whole = digits.slice(0, digits.length - scale);
+  const text = scale === 0 ? whole : `${whole}.${digits.slice(digits.length - scale)}`;
+  return negative ? `-${text}` : text;
+}
+
+/** Parses a strictly positive amount, as transfers, holds and deposits require. */
+export function toPositiveMinor(text: string, scale: number): bigint {
+  const minor = toMinor(text, scale);
+  if (minor <= 0n) throw invalid(text, 'the amount must be greater than zero');
+  if (minor > MAX_POSTING_MINOR) throw invalid(text, 'the amount is larger than one posting may carry');
+  return minor;
+}

@@ -1,0 +1,60 @@
+import { Injectable } from '@nestjs/common';
+import { Database } from '../../database/database';
+import type { Party, PartyKind } from './party.model';
+
+interface PartyRow {
+  id: string;
+  kind: PartyKind;
+  name: string;
+  handle: string | null;
+}
+
+@Injectable()
+export class PartyRepository {
+  constructor(private readonly db: Database) {}
+
+  async findById(id: string): Promise<Party | undefined> {
+    const [row] = await this.db.query<PartyRow>('SELECT id, kind, name, handle FROM parties WHERE id = $1', [id]);
+    return row;
+  }
+
+  async findByIds(ids: readonly string[]): Promise<Party[]> {
+    return this.db.query<PartyRow>('SELECT id, kind, name, handle FROM parties WHERE id = ANY($1::uuid[])', [ids]);
+  }
+
+  async insert(party: Party): Promise<Party> {
+    const [row] = await this.db.query<PartyRow>(
+      'INSERT INTO parties (id, kind, name, handle) VALUES ($1, $2, $3, $4) RETURNING id, kind, name, handle',
+      [party.id, party.kind, party.name, party.handle],
+    );
+    if (!row) throw new Error('inserting a party returned no row');
+    return row;
+  }
+
+  /** Keyset page ordered by id. */
+  async page(kind: PartyKind | null, afterId: string | null, limit: number): Promise<Party[]> {
+    return this.db.query<PartyRow>(
+      `SELECT id, kind, name, handle FROM parties
+        WHERE ($1::text IS NULL OR kind = $1) AND ($2::uuid IS NULL OR id > $2)
+        ORDER BY id LIMIT $3`,
+      [kind, afterId, limit],
+    );
+  }
+
+  async addMember(organisationId: string, memberId: string): Promise<void> {
+    await this.db.query(
+      'INSERT INTO party_memberships (organisation_id, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+      [organisationId, memberId],
+    );
+  }
+
+  async memberIds(organisationId: string): Promise<string[]> {
+    const rows = await this.db.query<{ member_id: string }>('SELECT member_id FROM party_memberships WHERE organisation_id = $1', [organisationId]);
+    return rows.map((r) => r.member_id);
+  }
+
+  async isMember(organisationId: string, memberId: string): Promise<boolean> {
+    const rows = await this.db.query('SELECT 1 FROM party_memberships WHERE organisation_id = $1 AND member_id = $2', [organisationId, memberId]);
+    return rows.length > 0;
+  }
+}

@@ -1,0 +1,42 @@
+import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
+import { Allow } from '../../identity/auth.guard';
+import { READERS, Role } from '../../identity/caller';
+import { Connection, PageArgs } from '../../graphql/pagination';
+import { Party, PartyKind } from './party.model';
+import { PartyService } from './party.service';
+
+const PartyConnection = Connection(Party, 'Party');
+
+/** The party directory (names and handles only) is readable by every key. */
+@Resolver(() => Party)
+export class PartyResolver {
+  constructor(private readonly partyService: PartyService) {}
+
+  @Query(() => Party, { nullable: true })
+  @Allow(...READERS)
+  async party(@Args('id', { type: () => ID }) id: string): Promise<Party | null> {
+    return (await this.partyService.find(id)) ?? null;
+  }
+
+  @Query(() => PartyConnection)
+  @Allow(...READERS)
+  parties(@Args('kind', { type: () => PartyKind, nullable: true }) kind: PartyKind | null, @Args() page: PageArgs) {
+    return this.partyService.page(kind, page.first, page.after);
+  }
+
+  @Mutation(() => Party)
+  @Allow(Role.ADMIN)
+  registerParty(
+    @Args('kind', { type: () => PartyKind }) kind: PartyKind,
+    @Args('name') name: string,
+    @Args('handle', { type: () => String, nullable: true }) handle: string | null,
+  ): Promise<Party> {
+    return this.partyService.register(kind, name, handle);
+  }
+
+  @Mutation(() => Party, { description: "Makes a party a member of an organisation, whose treasurers may then read the member's statements." })
+  @Allow(Role.ADMIN)
+  addPartyMember(@Args('organisationId', { type: () => ID }) organisationId: string, @Args('memberId', { type: () => ID }) memberId: string): Promise<Party> {
+    return this.partyService.addMember(organisationId, memberId);
+  }
+}

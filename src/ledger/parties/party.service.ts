@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { notFound, validationFailed } from '../../common/domain-error';
+import { checkId } from '../../common/ids';
+import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/pagination';
+import { ORGANISATION_KINDS, type Party, PartyKind } from './party.model';
+import { PartyRepository } from './party.repository';
+
+export const MAX_NAME_LENGTH = 200;
+export const MAX_HANDLE_LENGTH = 100;
+
+/** Trims and bounds a human-entered text field; empty after trimming is refused when required. */
+export function cleanText(value: string | null | undefined, field: string, max: number, required: boolean): string | null {
+  if (value === null || value === undefined) {
+    if (required) throw validationFailed(field, 'is required');
+    return null;
+  }
+  const trimmed = value.trim();
+  if (trimmed.length === 0) {
+    if (required) throw validationFailed(field, 'must not be empty');
+    return null;
+  }
+  if (trimmed.length > max) throw validationFailed(field, `must be at most ${max} characters`);
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused here
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(trimmed)) throw validationFailed(field, 'must not contain control characters');
+  return trimmed;
+}
+
+@Injectable()
+export class PartyService {
+  constructor(private readonly parties: PartyRepository) {}
+
+  async register(kind: PartyKind, name: string, handle: string | null | undefined): Promise<Party> {
+    return this.parties.insert({
+      id: randomUUID(),
+      kind,
+      name: cleanText(name, 'name', MAX_NAME_LENGTH, true) as string,
+      handle: cleanText(handle, 'handle', MAX_HANDLE_LENGTH, false),
+    });
+  }
+
+  async get(id: string): Promise<Party> {
+    const party = await this.parties.findById(checkId(id));
+    if (!party) throw notFound('party', id);
+    return party;
+  }
+
+  async find(id: string): Promise<Party | undefined> {
+    return this.parties.findById(checkId(id));
+  }
+
+  async page(kind: PartyKind | null | undefined, first: number | null | undefined, after: string | null | undefined): Promise<ConnectionShape<Party>> {
+    const size = pageSize(first);
+    const cursor = decodeCursor(after, ['string']);
+    const afterId = cursor ? checkId(cursor[0] as string, 'after') : null;
+    const rows = await this.parties.page(kind ?? null, afterId, size + 1);
+    return toConnection(rows, size, (r) => r, (r) => [r.id]);
+  }
+
+  async addMember(organisationId: string, memberId: string): Promise<Party> {
+    const organisation = await this.get(organisationId);
+    const member = await this.get(memberId);
+    if (!ORGANISATION_KINDS.includes(organisation.kind)) throw validationFailed('organisationId', 'members join an organisation, not a member');
+    if (member.id === organisation.id) throw validationFailed('memberId', 'an organisation is not its own member');
+    await this.parties.addMember(organisation.id, member.id);
+    return organisation;
+  }
+}

@@ -1,0 +1,18 @@
+import { createHash } from 'node:crypto';
+import { validationFailed } from '../../common/domain-error';
+import { canonicalJson } from './hash-chain';
+import type { Idempotency } from './posting.types';
+
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 128;
+
+/**
+ * Builds the idempotency of a mutation: the caller's key and a hash of the operation's name and
+ * normalised input (amounts in minor units, so "1.5" and "1.50" are the same request).
+ */
+export function idempotency(key: string, operation: string, input: unknown, field = 'idempotencyKey'): Idempotency {
+  if (typeof key !== 'string' || key.length < 1 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    throw validationFailed(field, `must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+  }
+  const requestHash = createHash('sha256').update(canonicalJson([operation, input])).digest('hex');
+  return { key, requestHash };
+}

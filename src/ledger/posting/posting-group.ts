@@ -1,0 +1,365 @@
+import { randomUUID } from 'node:crypto';
+import { assertUnreachable, DomainError, ErrorCode, validationFailed } from '../../common/domain-error';
+import type { Sql } from '../../database/database';
+import { MAX_POSTING_MINOR } from '../money/amount';
+import { transactionHash } from './hash-chain';
+import * as repo from './posting.repository';
+import type { HoldChange, IdempotencyRow, LedgerHead, NewIdempotencyRow, ReversibleTransaction } from './posting.repository';
+import { availableMinor, checkBalanced, checkLimit, checkMovable, checkPostingShape, checkSameCurrency, WorkingSet } from './posting.rules';
+import type {
+  CaptureHoldOp,
+  Command,
+  CreateHoldOp,
+  HoldRecord,
+  Idempotency,
+  Op,
+  OpResult,
+  PostingSpec,
+  PostOp,
+  ReverseOp,
+  TransactionKind,
+  TransactionRecord,
+  VoidHoldOp,
+} from './posting.types';
+
+/**
+ * One posting group: several commands posted in one database transaction. The ledger head is
+ * locked first (which serialises groups ledger-wide and across instances), then holds, then
+ * accounts in id order. Each command is checked and applied in memory on its own: a refused
+ * command is rolled back in memory and reported to its caller alone, the others go on. The
+ * survivors are written with one set-based statement per table, and the chain advances once.
+ */
+
+export type Outcome = { readonly ok: true; readonly results: OpResult[] } | { readonly ok: false; readonly error: DomainError };
+
+const EXPIRED_HOLDS_PER_GROUP = 1000;
+
+interface Scratch {
+  readonly transactions: TransactionRecord[];
+  readonly newHolds: HoldRecord[];
+  readonly holdUpdates: Map<string, HoldRecord>;
+  readonly reversed: Set<string>;
+  readonly idempotency: NewIdempotencyRow[];
+}
+
+function idempotencyKey(apiKeyId: string, key: string): string {
+  return `${apiKeyId}\u0000${key}`;
+}
+
+function opIdempotency(op: Op): Idempotency | undefined {
+  return 'idempotency' in op ? op.idempotency : undefined;
+}
+
+export class PostingGroup {
+  private readonly head: { sequence: bigint; hash: string };
+  private readonly now: Date;
+  private accounts!: WorkingSet;
+  private holds = new Map<string, HoldRecord>();
+  private reversible = new Map<string, ReversibleTransaction>();
+  private existingKeys = new Map<string, IdempotencyRow>();
+  private readonly reversedInGroup = new Set<string>();
+  private readonly written: Scratch = { transactions: [], newHolds: [], holdUpdates: new Map(), reversed: new Set(), idempotency: [] };
+  private expiredCount = 0;
+  private scratch: Scratch = this.written;
+  private apiKeyId: string | null = null;
+
+  private constructor(
+    private readonly tx: Sql,
+    startHead: LedgerHead,
+    private readonly commands: readonly Command[],
+  ) {
+    this.head = { sequence: startHead.sequence, hash: startHead.hash };
+    // Never earlier than the last posted transaction, so posting time follows `sequence`.
+    this.now = new Date(Math.max(Date.now(), startHead.postedAt.getTime()));
+  }
+
+  /** Runs the group inside `tx` and returns one outcome per command, in order. */
+  static async run(tx: Sql, commands: readonly Command[]): Promise<Outcome[]> {
+    const head = await repo.lockHead(tx);
+    const group = new PostingGroup(tx, head, commands);
+    return group.execute(head);
+  }
+
+  private async execute(startHead: LedgerHead): Promise<Outcome[]> {
+    await this.load();
+    this.expireDueHolds();
+    const outcomes = this.commands.map((command) => this.applyCommand(command));
+    await this.write(startHead);
+    for (const [index, command] of this.commands.entries()) {
+      const outcome = outcomes[index];
+      if (command.afterPost && outcome?.ok) await command.afterPost(this.tx, outcome.results);
+    }
+    return outcomes;
+  }
+
+  private liveOps(): { op: Op; apiKeyId: string | null }[] {
+    return this.commands.flatMap((c) => c.ops.map((op) => ({ op, apiKeyId: c.apiKeyId })));
+  }
+
+  /** Reads and locks everything the group may touch: holds, then accounts in id order. */
+  private async load(): Promise<void> {
+    const ops = this.liveOps();
+    const keyed = ops.flatMap(({ op, apiKeyId }) => {
+      const idem = opIdempotency(op);
+      return idem && apiKeyId ? [{ apiKeyId, key: idem.key }] : [];
+    });
+    const existing = await repo.findIdempotency(this.tx, keyed.map((k) => k.apiKeyId), keyed.map((k) => k.key));
+    this.existingKeys = new Map(existing.map((row) => [idempotencyKey(row.apiKeyId, row.key), row]));
+
+    const accountIds = new Set<string>();
+    const holdIds = new Set<string>();
+    const reverseIds = new Set<string>();
+    let sweep = 0;
+    for (const { op } of ops) {
+      switch (op.type) {
+        case 'post':
+          op.postings.forEach((p) => accountIds.add(p.accountId));
+          break;
+        case 'reverse':
+          reverseIds.add(op.transactionId);
+          break;
+        case 'hold.create':
+          accountIds.add(op.fromAccountId).add(op.toAccountId);
+          break;
+        case 'hold.capture':
+        case 'hold.void':
+          holdIds.add(op.holdId);
+          break;
+        case 'hold.sweep':
+          sweep = Math.max(sweep, op.limit);
+          break;
+        default:
+          assertUnreachable(op);
+      }
+    }
+    this.reversible = await repo.loadReversible(this.tx, [...reverseIds]);
+    for (const original of this.reversible.values()) original.postings.forEach((p) => accountIds.add(p.accountId));
+    this.holds = await repo.lockHolds(this.tx, [...holdIds]);
+    for (const hold of this.holds.values()) accountIds.add(hold.fromAccountId).add(hold.toAccountId);
+    const expired = await repo.lockExpiredHolds(this.tx, this.now, sweep > 0 ? null : [...accountIds], sweep || EXPIRED_HOLDS_PER_GROUP);
+    for (const hold of expired) {
+      this.holds.set(hold.id, hold);
+      accountIds.add(hold.fromAccountId).add(hold.toAccountId);
+    }
+    this.accounts = new WorkingSet(await repo.lockAccounts(this.tx, [...accountIds]));
+  }
+
+  /** Releases the reservation of every pending hold whose time has passed. */
+  private expireDueHolds(): void {
+    for (const hold of [...this.holds.values()]) {
+      if (hold.status !== 'PENDING' || hold.expiresAt === null || hold.expiresAt > this.now) continue;
+      this.release(hold);
+      this.setHold({ ...hold, status: 'EXPIRED', resolvedAt: this.now });
+      this.expiredCount++;
+    }
+    this.accounts.commit();
+  }
+
+  private applyCommand(command: Command): Outcome {
+    const savedHead = { ...this.head };
+    this.apiKeyId = command.apiKeyId;
+    this.scratch = { transactions: [], newHolds: [], holdUpdates: new Map(), reversed: new Set(), idempotency: [] };
+    try {
+      const results = command.ops.map((op) => this.applyIdempotent(op));
+      this.accounts.commit();
+      this.keep(this.scratch);
+      return { ok: true, results };
+    } catch (error) {
+      this.accounts.rollback();
+      Object.assign(this.head, savedHead);
+      if (error instanceof DomainError) return { ok: false, error };
+      throw error;
+    } finally {
+      this.scratch = this.written;
+    }
+  }
+
+  private keep(scratch: Scratch): void {
+    this.written.transactions.push(...scratch.transactions);
+    this.written.newHolds.push(...scratch.newHolds);
+    for (const [id, hold] of scratch.holdUpdates) this.setHold(hold, id);
+    scratch.reversed.forEach((id) => this.reversedInGroup.add(id));
+    this.written.idempotency.push(...scratch.idempotency);
+    for (const row of scratch.idempotency) this.existingKeys.set(idempotencyKey(row.apiKeyId, row.key), row);
+  }
+
+  private setHold(hold: HoldRecord, id = hold.id): void {
+    this.holds.set(id, hold);
+    this.written.holdUpdates.set(id, hold);
+  }
+
+  private applyIdempotent(op: Op): OpResult {
+    const idem = opIdempotency(op);
+    if (!idem || !this.apiKeyId) return this.apply(op);
+    const existing = this.existingKeys.get(idempotencyKey(this.apiKeyId, idem.key));
+    if (existing) {
+      if (existing.requestHash !== idem.requestHash) {
+        throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, `idempotency key "${idem.key}" was already used for a different request`);
+      }
+      return { type: existing.resultType, id: existing.resultId, replayed: true };
+    }
+    const result = this.apply(op);
+    if (result.type === 'sweep') throw new Error('a sweep takes no idempotency key');
+    this.scratch.idempotency.push({ apiKeyId: this.apiKeyId, key: idem.key, requestHash: idem.requestHash, resultType: result.type, resultId: result.id });
+    return result;
+  }
+
+  private apply(op: Op): OpResult {
+    switch (op.type) {
+      case 'post':
+        return this.post(op);
+      case 'reverse':
+        return this.reverse(op);
+      case 'hold.create':
+        return this.createHold(op);
+      case 'hold.capture':
+        return this.captureHold(op);
+      case 'hold.void':
+        return this.voidHold(op);
+      case 'hold.sweep':
+        return { type: 'sweep', expired: this.expiredCount };
+      default:
+        return assertUnreachable(op);
+    }
+  }
+
+  private post(op: PostOp): OpResult {
+    const transaction = this.append(op.kind, op.postings, {
+      memo: op.memo ?? null,
+      metadata: op.metadata ?? null,
+      externalRef: op.externalRef ?? null,
+      reversesId: null,
+    });
+    return { type: 'transaction', id: transaction.id, replayed: false, transaction };
+  }
+
+  private reverse(op: ReverseOp): OpResult {
+    const original = this.reversible.get(op.transactionId);
+    if (!original) throw new DomainError(ErrorCode.NOT_FOUND, `transaction ${op.transactionId} was not found`);
+    if (original.reversedById !== null || this.reversedInGroup.has(original.id) || this.scratch.reversed.has(original.id)) {
+      throw new DomainError(ErrorCode.ALREADY_REVERSED, `transaction ${original.id} has already been reversed`);
+    }
+    const mirrored = original.postings.map((p) => ({ accountId: p.accountId, amountMinor: -p.amountMinor }));
+    const transaction = this.append('REVERSAL', mirrored, { memo: op.reason, metadata: null, externalRef: null, reversesId: original.id });
+    this.scratch.reversed.add(original.id);
+    return { type: 'transaction', id: transaction.id, replayed: false, transaction };
+  }
+
+  /** Applies postings to balances, checks every invariant, and chains the new transaction. */
+  private append(
+    kind: TransactionKind,
+    postings: readonly PostingSpec[],
+    fields: Pick<TransactionRecord, 'memo' | 'metadata' | 'externalRef' | 'reversesId'>,
+  ): TransactionRecord {
+    checkPostingShape(postings);
+    const accounts = postings.map((p) => this.accounts.get(p.accountId));
+    checkBalanced(postings, this.accounts.accounts);
+    accounts.forEach(checkMovable);
+    const before = accounts.map(availableMinor);
+    const applied = postings.map((p) => ({
+      accountId: p.accountId,
+      amountMinor: p.amountMinor,
+      balanceAfterMinor: this.accounts.change(p.accountId, { postedMinor: p.amountMinor }).postedMinor,
+    }));
+    accounts.forEach((account, i) => checkLimit(account, before[i] ?? 0n));
+
+    const sequence = this.head.sequence + 1n;
+    const unhashed = { id: randomUUID(), sequence, kind, postedAt: this.now, previousHash: this.head.hash, apiKeyId: this.apiKeyId, ...fields, postings: applied };
+    const transaction: TransactionRecord = { ...unhashed, hash: transactionHash(unhashed) };
+    this.head.sequence = sequence;
+    this.head.hash = transaction.hash;
+    this.scratch.transactions.push(transaction);
+    return transaction;
+  }
+
+  private createHold(op: CreateHoldOp): OpResult {
+    if (op.fromAccountId === op.toAccountId) throw validationFailed('to', 'a hold needs two different accounts');
+    if (op.amountMinor <= 0n || op.amountMinor > MAX_POSTING_MINOR) {
+      throw new DomainError(ErrorCode.INVALID_AMOUNT, 'a hold amount must be greater than zero and at most one posting');
+    }
+    if (op.expiresAt && op.expiresAt <= this.now) throw validationFailed('expiresAt', 'must be in the future');
+    const from = this.accounts.get(op.fromAccountId);
+    const to = this.accounts.get(op.toAccountId);
+    checkSameCurrency(from, to);
+    checkMovable(from);
+    checkMovable(to);
+    const before = availableMinor(from);
+    this.accounts.change(from.id, { pendingDebitsMinor: op.amountMinor });
+    this.accounts.change(to.id, { pendingCreditsMinor: op.amountMinor });
+    checkLimit(from, before);
+    const hold: HoldRecord = {
+      id: randomUUID(),
+      fromAccountId: from.id,
+      toAccountId: to.id,
+      amountMinor: op.amountMinor,
+      status: 'PENDING',
+      kind: op.kind,
+      memo: op.memo ?? null,
+      expiresAt: op.expiresAt ?? null,
+      apiKeyId: this.apiKeyId,
+      transactionId: null,
+      capturedMinor: null,
+      createdAt: this.now,
+      resolvedAt: null,
+    };
+    this.scratch.newHolds.push(hold);
+    return { type: 'hold', id: hold.id, replayed: false, hold };
+  }
+
+  private pendingHold(holdId: string): HoldRecord {
+    const hold = this.scratch.holdUpdates.get(holdId) ?? this.holds.get(holdId);
+    if (!hold) throw new DomainError(ErrorCode.NOT_FOUND, `hold ${holdId} was not found`);
+    if (hold.status !== 'PENDING') throw new DomainError(ErrorCode.HOLD_NOT_PENDING, `hold ${holdId} is ${hold.status}, not PENDING`);
+    return hold;
+  }
+
+  private release(hold: HoldRecord): void {
+    this.accounts.change(hold.fromAccountId, { pendingDebitsMinor: -hold.amountMinor });
+    this.accounts.change(hold.toAccountId, { pendingCreditsMinor: -hold.amountMinor });
+  }
+
+  private captureHold(op: CaptureHoldOp): OpResult {
+    const hold = this.pendingHold(op.holdId);
+    const amount = op.amountMinor ?? hold.amountMinor;
+    if (amount <= 0n || amount > hold.amountMinor) {
+      throw new DomainError(ErrorCode.INVALID_AMOUNT, `a capture must be greater than zero and at most the held amount`);
+    }
+    this.release(hold);
+    const transaction = this.append(
+      hold.kind,
+      [
+        { accountId: hold.fromAccountId, amountMinor: -amount },
+        { accountId: hold.toAccountId, amountMinor: amount },
+      ],
+      { memo: hold.memo, metadata: { holdId: hold.id }, externalRef: null, reversesId: null },
+    );
+    const captured: HoldRecord = { ...hold, status: 'CAPTURED', transactionId: transaction.id, capturedMinor: amount, resolvedAt: this.now };
+    this.scratch.holdUpdates.set(hold.id, captured);
+    return { type: 'hold', id: hold.id, replayed: false, hold: captured, transaction };
+  }
+
+  private voidHold(op: VoidHoldOp): OpResult {
+    const hold = this.pendingHold(op.holdId);
+    this.release(hold);
+    const voided: HoldRecord = { ...hold, status: 'VOIDED', resolvedAt: this.now };
+    this.scratch.holdUpdates.set(hold.id, voided);
+    return { type: 'hold', id: hold.id, replayed: false, hold: voided };
+  }
+
+  private async write(startHead: LedgerHead): Promise<void> {
+    const { transactions, newHolds, holdUpdates, idempotency } = this.written;
+    const newHoldIds = new Set(newHolds.map((h) => h.id));
+    const changes: HoldChange[] = [...holdUpdates.values()]
+      .filter((h) => !newHoldIds.has(h.id))
+      .map((h) => ({ id: h.id, status: h.status, transactionId: h.transactionId, capturedMinor: h.capturedMinor, resolvedAt: h.resolvedAt ?? this.now }));
+    await repo.insertTransactions(this.tx, transactions);
+    await repo.updateAccountBalances(this.tx, [...this.accounts.touched].map((id) => this.accounts.get(id)));
+    await repo.insertHolds(this.tx, newHolds);
+    await repo.updateHolds(this.tx, changes);
+    await repo.insertIdempotency(this.tx, idempotency);
+    if (this.head.sequence !== startHead.sequence) {
+      await repo.updateHead(this.tx, { sequence: this.head.sequence, hash: this.head.hash, postedAt: this.now });
+      await repo.notifyPosted(this.tx, transactions);
+    }
+  }
+}

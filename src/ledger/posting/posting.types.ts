@@ -1,0 +1,127 @@
+/**
+ * The vocabulary of the posting module: what callers ask for (commands made of operations)
+ * and what they get back (records). Amounts are minor units; decimal text never gets here.
+ */
+export const TRANSACTION_KINDS = ['TRANSFER', 'EXCHANGE', 'DEPOSIT', 'WITHDRAWAL', 'DISTRIBUTION', 'ADJUSTMENT', 'REVERSAL'] as const;
+export type TransactionKind = (typeof TRANSACTION_KINDS)[number];
+
+export const HOLD_STATUSES = ['PENDING', 'CAPTURED', 'VOIDED', 'EXPIRED'] as const;
+export type HoldStatus = (typeof HOLD_STATUSES)[number];
+
+export type AccountStatus = 'OPEN' | 'FROZEN' | 'CLOSED';
+export type CurrencyKind = 'TIME' | 'MONEY';
+
+/** The same caller sending the same key again gets the first result back. */
+export interface Idempotency {
+  readonly key: string;
+  /** SHA-256 of the operation's canonical input; a different hash under one key is refused. */
+  readonly requestHash: string;
+}
+
+export interface PostingSpec {
+  readonly accountId: string;
+  readonly amountMinor: bigint;
+}
+
+export interface PostOp {
+  readonly type: 'post';
+  readonly kind: TransactionKind;
+  readonly postings: readonly PostingSpec[];
+  readonly memo?: string | null;
+  readonly metadata?: unknown;
+  readonly externalRef?: string | null;
+  readonly idempotency?: Idempotency;
+}
+
+export interface ReverseOp {
+  readonly type: 'reverse';
+  readonly transactionId: string;
+  readonly reason: string;
+  readonly idempotency?: Idempotency;
+}
+
+export interface CreateHoldOp {
+  readonly type: 'hold.create';
+  readonly kind: TransactionKind;
+  readonly fromAccountId: string;
+  readonly toAccountId: string;
+  readonly amountMinor: bigint;
+  readonly memo?: string | null;
+  readonly expiresAt?: Date | null;
+  readonly idempotency?: Idempotency;
+}
+
+export interface CaptureHoldOp {
+  readonly type: 'hold.capture';
+  readonly holdId: string;
+  /** Omitted: the full held amount. */
+  readonly amountMinor?: bigint;
+}
+
+export interface VoidHoldOp {
+  readonly type: 'hold.void';
+  readonly holdId: string;
+}
+
+/** Releases every hold whose `expiresAt` has passed (the sweeper's work). */
+export interface SweepHoldsOp {
+  readonly type: 'hold.sweep';
+  readonly limit: number;
+}
+
+export type Op = PostOp | ReverseOp | CreateHoldOp | CaptureHoldOp | VoidHoldOp | SweepHoldsOp;
+
+/** Work run inside the posting transaction after the ledger rows are written (for example an
+ * exchange row that must exist exactly when its hold or transaction does). */
+export type AfterPost = (tx: import('../../database/database').Sql, results: readonly OpResult[]) => Promise<void>;
+
+/** All operations of a command succeed together or are refused together. */
+export interface Command {
+  readonly ops: readonly Op[];
+  /** The API key that asked; null for the service's own work (hold expiry). */
+  readonly apiKeyId: string | null;
+  readonly afterPost?: AfterPost;
+}
+
+export interface PostingRecord {
+  readonly accountId: string;
+  readonly amountMinor: bigint;
+  readonly balanceAfterMinor: bigint;
+}
+
+export interface TransactionRecord {
+  readonly id: string;
+  readonly sequence: bigint;
+  readonly kind: TransactionKind;
+  readonly memo: string | null;
+  readonly metadata: unknown;
+  readonly externalRef: string | null;
+  readonly apiKeyId: string | null;
+  readonly postedAt: Date;
+  readonly previousHash: string;
+  readonly hash: string;
+  readonly reversesId: string | null;
+  readonly postings: readonly PostingRecord[];
+}
+
+export interface HoldRecord {
+  readonly id: string;
+  readonly fromAccountId: string;
+  readonly toAccountId: string;
+  readonly amountMinor: bigint;
+  readonly status: HoldStatus;
+  readonly kind: TransactionKind;
+  readonly memo: string | null;
+  readonly expiresAt: Date | null;
+  readonly apiKeyId: string | null;
+  readonly transactionId: string | null;
+  readonly capturedMinor: bigint | null;
+  readonly createdAt: Date;
+  readonly resolvedAt: Date | null;
+}
+
+/** What one operation produced. `replayed` means an idempotent repeat: nothing was posted now. */
+export type OpResult =
+  | { readonly type: 'transaction'; readonly id: string; readonly replayed: boolean; readonly transaction?: TransactionRecord }
+  | { readonly type: 'hold'; readonly id: string; readonly replayed: boolean; readonly hold?: HoldRecord; readonly transaction?: TransactionRecord }
+  | { readonly type: 'sweep'; readonly expired: number };

@@ -1,0 +1,30 @@
+import { Field, Int, ObjectType, Query, Resolver } from '@nestjs/graphql';
+import { Allow } from '../../identity/auth.guard';
+import { Role } from '../../identity/caller';
+import { VerifyService } from './verify.service';
+
+@ObjectType()
+export class LedgerVerification {
+  @Field()
+  ok!: boolean;
+
+  @Field(() => Int)
+  transactionsChecked!: number;
+
+  @Field(() => Int)
+  accountsChecked!: number;
+
+  @Field(() => String, { nullable: true, description: 'The first difference found, in words.' })
+  firstProblem!: string | null;
+}
+
+@Resolver()
+export class VerifyResolver {
+  constructor(private readonly verifier: VerifyService) {}
+
+  @Query(() => LedgerVerification, { description: 'Recomputes every balance from postings and the whole hash chain.' })
+  @Allow(Role.ADMIN, Role.AUDITOR, Role.TREASURER)
+  verifyLedger(): Promise<LedgerVerification> {
+    return this.verifier.verify();
+  }
+}

@@ -1,0 +1,156 @@
+import { Injectable } from '@nestjs/common';
+import { Database, type Sql } from '../../database/database';
+import { fromMinor } from '../money/amount';
+import type { TransactionKind, TransactionRecord } from '../posting/posting.types';
+import type { Transaction } from './transaction.model';
+
+interface Row {
+  id: string;
+  sequence: string;
+  kind: TransactionKind;
+  memo: string | null;
+  metadata: unknown;
+  external_ref: string | null;
+  api_key_id: string | null;
+  posted_at: Date;
+  previous_hash: string;
+  hash: string;
+  reverses_id: string | null;
+  account_id: string;
+  amount_minor: string;
+  scale: number;
+}
+
+export interface TransactionQuery {
+  readonly accountIds: readonly string[] | null;
+  readonly issuerPartyId: string | null;
+  readonly kind: TransactionKind | null;
+  readonly from: Date | null;
+  readonly to: Date | null;
+  readonly afterSequence: bigint | null;
+  readonly limit: number;
+}
+
+/** Reads transactions with their postings, in ledger order, and turns them into API objects. */
+@Injectable()
+export class TransactionReader {
+  private readonly scales = new Map<string, number>();
+
+  constructor(private readonly db: Database) {}
+
+  async byIds(ids: readonly string[], sql: Sql = this.db): Promise<Transaction[]> {
+    if (ids.length === 0) return [];
+    const rows = await sql.query<Row>(
+      `SELECT t.id, t.sequence, t.kind, t.memo, t.metadata, t.external_ref, t.api_key_id, t.posted_at, t.previous_hash, t.hash,
+              t.reverses_id, p.account_id, p.amount_minor, c.scale
+         FROM transactions t
+         JOIN postings p ON p.transaction_id = t.id
+         JOIN accounts a ON a.id = p.account_id
+         JOIN currencies c ON c.code = a.currency_code
+        WHERE t.id = ANY($1::uuid[])
+        ORDER BY t.sequence, p.idx`,
+      [ids],
+    );
+    const byId = new Map<string, Transaction>();
+    for (const row of rows) {
+      let tx = byId.get(row.id);
+      if (!tx) {
+        tx = {
+          id: row.id,
+          sequence: row.sequence,
+          kind: row.kind,
+          memo: row.memo,
+          metadata: row.metadata,
+          externalRef: row.external_ref,
+          postings: [],
+          postedAt: row.posted_at,
+          hash: row.hash,
+          previousHash: row.previous_hash,
+          reversesId: row.reverses_id,
+          apiKeyId: row.api_key_id,
+        };
+        byId.set(row.id, tx);
+      }
+      const amountMinor = BigInt(row.amount_minor);
+      tx.postings.push({ accountId: row.account_id, amountMinor, amount: fromMinor(amountMinor, row.scale) });
+    }
+    return [...byId.values()];
+  }
+
+  async byId(id: string): Promise<Transaction | undefined> {
+    const [tx] = await this.byIds([id]);
+    return tx;
+  }
+
+  async reversalOf(id: string): Promise<string | undefined> {
+    const [row] = await this.db.query<{ id: string }>('SELECT id FROM transactions WHERE reverses_id = $1', [id]);
+    return row?.id;
+  }
+
+  /** A keyset page of transaction ids in ledger order. */
+  async page(q: TransactionQuery): Promise<Transaction[]> {
+    const after = q.afterSequence?.toString() ?? null;
+    const rows = q.accountIds
+      ? await this.db.query<{ id: string }>(
+          // Driven by the (account_id, sequence) index: stops after `limit` matches however
+          // long the accounts' history is.
+          `SELECT DISTINCT ON (p.sequence) t.id, p.sequence
+             FROM postings p JOIN transactions t ON t.id = p.transaction_id
+            WHERE p.account_id = ANY($1::uuid[]) AND ($2::bigint IS NULL OR p.sequence > $2)
+              AND ($3::text IS NULL OR t.kind = $3) AND ($4::timestamptz IS NULL OR t.posted_at >= $4)
+              AND ($5::timestamptz IS NULL OR t.posted_at < $5)
+            ORDER BY p.sequence LIMIT $6`,
+          [q.accountIds, after, q.kind, q.from, q.to, q.limit],
+        )
+      : await this.db.query<{ id: string }>(
+          `SELECT t.id FROM transactions t
+            WHERE ($1::bigint IS NULL OR t.sequence > $1) AND ($2::text IS NULL OR t.kind = $2)
+              AND ($3::timestamptz IS NULL OR t.posted_at >= $3) AND ($4::timestamptz IS NULL OR t.posted_at < $4)
+              AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM postings p JOIN accounts a ON a.id = p.account_id
+                                                 JOIN currencies c ON c.code = a.currency_code
+                                                WHERE p.transaction_id = t.id AND c.issuer_party_id = $5))
+            ORDER BY t.sequence LIMIT $6`,
+          [after, q.kind, q.from, q.to, q.issuerPartyId, q.limit],
+        );
+    return this.byIds(rows.map((r) => r.id));
+  }
+
+  /** Turns a record just posted into the API object without reading it back. */
+  async fromRecord(record: TransactionRecord): Promise<Transaction> {
+    const postings = await Promise.all(
+      record.postings.map(async (p) => ({
+        accountId: p.accountId,
+        amountMinor: p.amountMinor,
+        amount: fromMinor(p.amountMinor, await this.scaleOf(p.accountId)),
+      })),
+    );
+    return {
+      id: record.id,
+      sequence: record.sequence.toString(),
+      kind: record.kind,
+      memo: record.memo,
+      metadata: record.metadata ?? null,
+      externalRef: record.externalRef,
+      postings,
+      postedAt: record.postedAt,
+      hash: record.hash,
+      previousHash: record.previousHash,
+      reversesId: record.reversesId,
+      apiKeyId: record.apiKeyId,
+    };
+  }
+
+  /** An account's currency scale never changes; cached per account. */
+  private async scaleOf(accountId: string): Promise<number> {
+    const cached = this.scales.get(accountId);
+    if (cached !== undefined) return cached;
+    const [row] = await this.db.query<{ scale: number }>(
+      'SELECT c.scale FROM accounts a JOIN currencies c ON c.code = a.currency_code WHERE a.id = $1',
+      [accountId],
+    );
+    if (!row) throw new Error(`account ${accountId} of a posted transaction is missing`);
+    if (this.scales.size > 200_000) this.scales.clear();
+    this.scales.set(accountId, row.scale);
+    return row.scale;
+  }
+}

@@ -1,0 +1,114 @@
+import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver, InputType, Field } from '@nestjs/graphql';
+import { Allow, CurrentCaller } from '../../identity/auth.guard';
+import { type Caller, READERS, Role } from '../../identity/caller';
+import { loaderFor } from '../../graphql/batch-loader';
+import { PageArgs } from '../../graphql/pagination';
+import { AmountScalar } from '../../graphql/scalars/amount.scalar';
+import { DateTimeScalar } from '../../graphql/scalars/date-time.scalar';
+import { JsonScalar } from '../../graphql/scalars/json.scalar';
+import { Account } from '../accounts/account.model';
+import { AccountRepository } from '../accounts/account.repository';
+import type { TransactionKind as Kind } from '../posting/posting.types';
+import { Posting, Transaction, TransactionConnection, TransactionKind } from './transaction.model';
+import { TransactionReader } from './transaction.reader';
+import { TransactionService } from './transaction.service';
+
+@InputType()
+export class PostingInput {
+  @Field(() => ID)
+  accountId!: string;
+
+  @Field(() => AmountScalar)
+  amount!: string;
+}
+
+const MOVERS = [Role.ADMIN, Role.MEMBER, Role.TREASURER];
+
+@Resolver(() => Transaction)
+export class TransactionResolver {
+  constructor(
+    private readonly transactionService: TransactionService,
+    private readonly reader: TransactionReader,
+  ) {}
+
+  @Mutation(() => Transaction, { description: 'Moves `amount` from one account to another of the same currency.' })
+  @Allow(...MOVERS)
+  transfer(
+    @CurrentCaller() caller: Caller,
+    @Args('from', { type: () => ID }) from: string,
+    @Args('to', { type: () => ID }) to: string,
+    @Args('amount', { type: () => AmountScalar }) amount: string,
+    @Args('memo', { type: () => String, nullable: true }) memo: string | null,
+    @Args('idempotencyKey') idempotencyKey: string,
+  ): Promise<Transaction> {
+    return this.transactionService.transfer(caller, from, to, amount, memo, idempotencyKey);
+  }
+
+  @Mutation(() => Transaction, { description: 'Posts a balanced transaction of two or more postings.' })
+  @Allow(...MOVERS)
+  postTransaction(
+    @CurrentCaller() caller: Caller,
+    @Args('postings', { type: () => [PostingInput] }) postings: PostingInput[],
+    @Args('kind', { type: () => TransactionKind }) kind: Kind,
+    @Args('memo', { type: () => String, nullable: true }) memo: string | null,
+    @Args('metadata', { type: () => JsonScalar, nullable: true }) metadata: unknown,
+    @Args('externalRef', { type: () => String, nullable: true }) externalRef: string | null,
+    @Args('idempotencyKey') idempotencyKey: string,
+  ): Promise<Transaction> {
+    return this.transactionService.post(caller, { postings, kind, memo, metadata, externalRef, idempotencyKey });
+  }
+
+  @Mutation(() => Transaction, { description: 'Posts the mirror image of a transaction. A transaction is reversed at most once.' })
+  @Allow(Role.ADMIN)
+  reverseTransaction(
+    @CurrentCaller() caller: Caller,
+    @Args('id', { type: () => ID }) id: string,
+    @Args('reason') reason: string,
+    @Args('idempotencyKey') idempotencyKey: string,
+  ): Promise<Transaction> {
+    return this.transactionService.reverse(caller, id, reason, idempotencyKey);
+  }
+
+  @Query(() => Transaction, { nullable: true })
+  @Allow(...READERS)
+  transaction(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<Transaction | null> {
+    return this.transactionService.find(caller, id);
+  }
+
+  @Query(() => TransactionConnection)
+  @Allow(...READERS)
+  transactions(
+    @CurrentCaller() caller: Caller,
+    @Args('accountId', { type: () => ID, nullable: true }) accountId: string | null,
+    @Args('kind', { type: () => TransactionKind, nullable: true }) kind: Kind | null,
+    @Args('from', { type: () => DateTimeScalar, nullable: true }) from: Date | null,
+    @Args('to', { type: () => DateTimeScalar, nullable: true }) to: Date | null,
+    @Args() page: PageArgs,
+  ) {
+    return this.transactionService.page(caller, { accountId, kind, from, to, first: page.first, after: page.after });
+  }
+
+  @ResolveField(() => Transaction, { nullable: true, description: 'The transaction this one reverses.' })
+  async reverses(@Parent() tx: Transaction): Promise<Transaction | null> {
+    return tx.reversesId ? ((await this.reader.byId(tx.reversesId)) ?? null) : null;
+  }
+
+  @ResolveField(() => Transaction, { nullable: true, description: 'The reversal of this transaction, if any.' })
+  async reversedBy(@Parent() tx: Transaction): Promise<Transaction | null> {
+    const id = await this.reader.reversalOf(tx.id);
+    return id ? ((await this.reader.byId(id)) ?? null) : null;
+  }
+}
+
+@Resolver(() => Posting)
+export class PostingResolver {
+  constructor(private readonly accounts: AccountRepository) {}
+
+  @ResolveField(() => Account)
+  async account(@Parent() posting: Posting, @Context() context: object): Promise<Account> {
+    const loader = loaderFor<string, Account>(context, 'account', async (ids) => new Map((await this.accounts.findByIds(ids)).map((a) => [a.id, a])));
+    const account = await loader.load(posting.accountId);
+    if (!account) throw new Error(`account ${posting.accountId} of a posting is missing`);
+    return account;
+  }
+}

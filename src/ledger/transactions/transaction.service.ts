@@ -1,0 +1,177 @@
+import { Injectable } from '@nestjs/common';
+import { DomainError, ErrorCode, forbidden, notFound, validationFailed } from '../../common/domain-error';
+import { checkId, checkIds } from '../../common/ids';
+import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/pagination';
+import { AccessService } from '../../identity/access.service';
+import { type Caller, Role } from '../../identity/caller';
+import { AccountRepository, type AccountFacts } from '../accounts/account.repository';
+import { CurrencyRepository } from '../currencies/currency.repository';
+import { toMinor, toPositiveMinor } from '../money/amount';
+import { cleanText } from '../parties/party.service';
+import { idempotency } from '../posting/idempotency';
+import { PostingService } from '../posting/posting.service';
+import type { OpResult, PostingSpec, TransactionKind } from '../posting/posting.types';
+import type { Transaction } from './transaction.model';
+import { TransactionReader } from './transaction.reader';
+
+export const MAX_MEMO_LENGTH = 500;
+export const MAX_EXTERNAL_REF_LENGTH = 200;
+
+/** Kinds a member or treasurer may post with postTransaction; the rest belong to coordinators
+ * (ADJUSTMENT), credit unions (DEPOSIT, WITHDRAWAL) or reverseTransaction (REVERSAL). */
+const MEMBER_KINDS: readonly TransactionKind[] = ['TRANSFER', 'EXCHANGE', 'DISTRIBUTION'];
+
+/**
+ * Transfers, general transactions and reversals: checks who may move what, turns decimal text
+ * into minor units with each account's currency scale, and hands the result to the posting
+ * module, which decides whether it may happen.
+ */
+@Injectable()
+export class TransactionService {
+  constructor(
+    private readonly posting: PostingService,
+    private readonly reader: TransactionReader,
+    private readonly accounts: AccountRepository,
+    private readonly currencies: CurrencyRepository,
+    private readonly access: AccessService,
+  ) {}
+
+  async transfer(caller: Caller, fromId: string, toId: string, amount: string, memo: string | null | undefined, key: string): Promise<Transaction> {
+    const from = await this.fact(checkId(fromId, 'from'));
+    const to = await this.fact(checkId(toId, 'to'));
+    if (from.id === to.id) throw validationFailed('to', 'a transfer needs two different accounts');
+    this.access.assertCanMoveFrom(caller, [from]);
+    if (from.currencyCode !== to.currencyCode) {
+      throw new DomainError(ErrorCode.CURRENCY_MISMATCH, `account ${from.id} holds ${from.currencyCode} but account ${to.id} holds ${to.currencyCode}`);
+    }
+    const amountMinor = toPositiveMinor(amount, await this.scale(from.currencyCode));
+    const cleanMemo = cleanText(memo, 'memo', MAX_MEMO_LENGTH, false);
+    const postings = [
+      { accountId: from.id, amountMinor: -amountMinor },
+      { accountId: to.id, amountMinor },
+    ];
+    const result = await this.posting.submitOne(
+      { type: 'post', kind: 'TRANSFER', postings, memo: cleanMemo, idempotency: idempotency(key, 'transfer', { postings, memo: cleanMemo }) },
+      caller.apiKeyId,
+    );
+    return this.transactionOf(result);
+  }
+
+  async post(
+    caller: Caller,
+    input: { postings: readonly { accountId: string; amount: string }[]; kind: TransactionKind; memo?: string | null; metadata?: unknown; externalRef?: string | null; idempotencyKey: string },
+  ): Promise<Transaction> {
+    if (input.kind === 'REVERSAL') throw validationFailed('kind', 'use reverseTransaction to reverse a transaction');
+    if (caller.role !== Role.ADMIN && !MEMBER_KINDS.includes(input.kind)) throw forbidden(`A ${caller.role} key may not post ${input.kind} transactions`);
+    if (input.postings.length < 2 || input.postings.length > 1001) throw validationFailed('postings', 'between 2 and 1001 postings');
+    const ids = checkIds(input.postings.map((p) => p.accountId), 'postings');
+    const facts = await this.facts(ids);
+    const postings: PostingSpec[] = [];
+    for (const [i, p] of input.postings.entries()) {
+      const account = facts[i] as AccountFacts;
+      postings.push({ accountId: account.id, amountMinor: toMinor(p.amount, await this.scale(account.currencyCode)) });
+    }
+    this.access.assertCanMoveFrom(caller, facts.filter((_, i) => (postings[i]?.amountMinor ?? 0n) < 0n));
+    const memo = cleanText(input.memo, 'memo', MAX_MEMO_LENGTH, false);
+    const externalRef = cleanText(input.externalRef, 'externalRef', MAX_EXTERNAL_REF_LENGTH, false);
+    const metadata = input.metadata ?? null;
+    const result = await this.posting.submitOne(
+      {
+        type: 'post',
+        kind: input.kind,
+        postings,
+        memo,
+        metadata,
+        externalRef,
+        idempotency: idempotency(input.idempotencyKey, 'postTransaction', { kind: input.kind, postings, memo, metadata, externalRef }),
+      },
+      caller.apiKeyId,
+    );
+    return this.transactionOf(result);
+  }
+
+  async reverse(caller: Caller, id: string, reason: string, key: string): Promise<Transaction> {
+    const transactionId = checkId(id);
+    const cleanReason = cleanText(reason, 'reason', MAX_MEMO_LENGTH, true) as string;
+    const result = await this.posting.submitOne(
+      { type: 'reverse', transactionId, reason: cleanReason, idempotency: idempotency(key, 'reverseTransaction', { transactionId, reason: cleanReason }) },
+      caller.apiKeyId,
+    );
+    return this.transactionOf(result);
+  }
+
+  /** The API object for a posting result: built from the record, or read back for a replay. */
+  async transactionOf(result: OpResult): Promise<Transaction> {
+    if (result.type === 'sweep') throw new Error('a sweep has no transaction');
+    if (result.transaction && !result.replayed) return this.reader.fromRecord(result.transaction);
+    const id = result.type === 'transaction' ? result.id : result.transaction?.id;
+    const found = id ? await this.reader.byId(id) : undefined;
+    if (!found) throw new Error(`posted transaction ${id ?? '?'} is missing`);
+    return found;
+  }
+
+  async find(caller: Caller, id: string): Promise<Transaction | null> {
+    const tx = await this.reader.byId(checkId(id));
+    if (!tx) return null;
+    await this.assertCanReadTransaction(caller, tx);
+    return tx;
+  }
+
+  async assertCanReadTransaction(caller: Caller, tx: Transaction): Promise<void> {
+    const facts = await this.accounts.factsOf(tx.postings.map((p) => p.accountId));
+    for (const account of facts.values()) {
+      if (await this.access.canRead(caller, account)) return;
+    }
+    throw forbidden('This API key may not read that transaction');
+  }
+
+  async page(
+    caller: Caller,
+    args: { accountId?: string | null; kind?: TransactionKind | null; from?: Date | null; to?: Date | null; first?: number | null; after?: string | null },
+  ): Promise<ConnectionShape<Transaction>> {
+    const size = pageSize(args.first);
+    const cursor = decodeCursor(args.after, ['string']);
+    const afterSequence = cursor ? parseSequence(cursor[0] as string) : null;
+    const scope = await this.access.readScope(caller);
+    let accountIds: string[] | null = null;
+    let issuerPartyId: string | null = null;
+    if (args.accountId) {
+      const account = await this.fact(checkId(args.accountId, 'accountId'));
+      await this.access.assertCanRead(caller, account);
+      accountIds = [account.id];
+    } else if (!scope.all) {
+      if ('issuerPartyId' in scope) issuerPartyId = scope.issuerPartyId;
+      else accountIds = (await this.accounts.page({ partyIds: scope.partyIds, currencyCode: null, issuerPartyId: null }, null, 10_000)).map((a) => a.id);
+    }
+    if (accountIds?.length === 0) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
+    const rows = await this.reader.page({ accountIds, issuerPartyId, kind: args.kind ?? null, from: args.from ?? null, to: args.to ?? null, afterSequence, limit: size + 1 });
+    return toConnection(rows, size, (t) => t, (t) => [t.sequence]);
+  }
+
+  /** Party and currency of each id, in order; an unknown id is NOT_FOUND. */
+  private async facts(ids: readonly string[]): Promise<AccountFacts[]> {
+    const found = await this.accounts.factsOf(ids);
+    return ids.map((id) => {
+      const account = found.get(id);
+      if (!account) throw notFound('account', id);
+      return account;
+    });
+  }
+
+  private async fact(id: string): Promise<AccountFacts> {
+    const account = (await this.accounts.factsOf([id])).get(id);
+    if (!account) throw notFound('account', id);
+    return account;
+  }
+
+  private async scale(currencyCode: string): Promise<number> {
+    const currency = await this.currencies.find(currencyCode);
+    if (!currency) throw notFound('currency', currencyCode);
+    return currency.scale;
+  }
+}
+
+function parseSequence(text: string): bigint {
+  if (!/^\d{1,19}$/.test(text)) throw validationFailed('after', 'not a cursor returned by this list');
+  return BigInt(text);
+}
