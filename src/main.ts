@@ -28,7 +28,10 @@ async function runMigrations(url: string): Promise<void> {
   try {
     await client.connect();
   } catch (error) {
-    throw new Error(`Cannot reach PostgreSQL at ${redact(url)}: ${(error as Error).message}. Check DATABASE_URL, or unset it to use the embedded database.`);
+    throw new Error(
+      `Cannot reach PostgreSQL at ${redact(url)}: ${(error as Error).message}. Check DATABASE_URL, or unset it to use the embedded database.`,
+      { cause: error },
+    );
   }
   try {
     const { applied, total } = await client.query('SELECT 1').then(() => migrate(client));
@@ -73,7 +76,7 @@ async function main(): Promise<void> {
   if (admin) await app.get(ApiKeyService).ensureAdmin(admin.secret);
 
   await app.listen(config.port, config.host);
-  const server = app.getHttpServer() as Server;
+  const server: Server = app.getHttpServer();
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://localhost:${port}/graphql`;
@@ -81,7 +84,9 @@ async function main(): Promise<void> {
   if (admin?.generated) process.stdout.write(`  Admin API key (kept in ${join(config.dataDir, 'admin-api-key')}):\n    ${admin.secret}\n`);
   else if (admin) process.stdout.write('  Admin API key: the value of ADMIN_API_KEY\n');
   else process.stdout.write('  No ADMIN_API_KEY set: use an admin key issued earlier.\n');
-  process.stdout.write(`\nTry:\n  curl -s ${url} -H 'content-type: application/json' -H "authorization: Bearer <admin key>" -d '{"query":"{ me { role } }"}'\n\n`);
+  process.stdout.write(
+    `\nTry:\n  curl -s ${url} -H 'content-type: application/json' -H "authorization: Bearer <admin key>" -d '{"query":"{ me { role } }"}'\n\n`,
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -40,7 +40,7 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
   const running = await runningServerPort(clusterDir);
   if (running !== undefined) {
     say(`Reusing the embedded PostgreSQL already running on port ${running}`);
-    return { url: urlFor(credentials.password, running), stop: async () => undefined };
+    return { url: urlFor(credentials.password, running), stop: () => Promise.resolve() };
   }
 
   const port = await firstFreePort(credentials.port);
@@ -72,7 +72,8 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
   try {
     await pg.start();
   } catch (error) {
-    throw new Error(`The embedded PostgreSQL did not start; see ${join(root, 'postgres.log')} (${String(error ?? 'exited early')})`);
+    const why = error instanceof Error ? error.message : 'the server exited early';
+    throw new Error(`The embedded PostgreSQL did not start (${why}); see ${join(root, 'postgres.log')}`, { cause: error });
   }
   await ensureDatabase(credentials.password, port);
   return {

@@ -71,7 +71,12 @@ function withoutSuggestions(message: string): string {
   return message.replace(/\s*Did you mean[^?]*\?/g, '');
 }
 
-export function formatError(formatted: GraphQLFormattedError, error: unknown, isProduction: boolean, log: (error: unknown) => void): GraphQLFormattedError {
+export function formatError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  isProduction: boolean,
+  log: (error: unknown) => void,
+): GraphQLFormattedError {
   const domain = findDomainError(error);
   if (domain) {
     return { message: domain.message, locations: formatted.locations, path: formatted.path, extensions: domainExtensions(domain) };
@@ -86,7 +91,12 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, is
     };
   }
   if (Object.values(ErrorCode).includes(apolloCode as ErrorCode)) {
-    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { ...formatted.extensions, code: apolloCode } };
+    return {
+      message: formatted.message,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { ...formatted.extensions, code: apolloCode },
+    };
   }
   log(error);
   return {

@@ -70,7 +70,12 @@ export function decodeCursor(cursor: string | null | undefined, shape: readonly 
  * Builds a page from `rows` fetched with LIMIT size + 1: the extra row only says whether there
  * is a next page.
  */
-export function toConnection<R, T>(rows: readonly R[], size: number, toNode: (row: R) => T, keyOf: (row: R) => (string | number)[]): ConnectionShape<T> {
+export function toConnection<R, T>(
+  rows: readonly R[],
+  size: number,
+  toNode: (row: R) => T,
+  keyOf: (row: R) => (string | number)[],
+): ConnectionShape<T> {
   const page = rows.slice(0, size);
   const edges = page.map((row) => ({ node: toNode(row), cursor: encodeCursor(keyOf(row)) }));
   return { edges, pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null } };

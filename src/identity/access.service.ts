@@ -8,7 +8,10 @@ import { type Caller, Role } from './caller';
 const MEMBERSHIP_TTL_MS = 5000;
 
 /** The accounts a caller may read, as a filter over parties or over an issuer's currencies. */
-export type ReadScope = { readonly all: true } | { readonly all: false; readonly partyIds: readonly string[] } | { readonly all: false; readonly issuerPartyId: string };
+export type ReadScope =
+  | { readonly all: true }
+  | { readonly all: false; readonly partyIds: readonly string[] }
+  | { readonly all: false; readonly issuerPartyId: string };
 
 /**
  * Who may see and move what (SPEC section 5), in one place:

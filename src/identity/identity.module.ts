@@ -11,7 +11,14 @@ export const IDENTITY_RESOLVERS = [ApiKeyResolver, MeResolver];
 
 @Global()
 @Module({
-  providers: [...IDENTITY_RESOLVERS, ApiKeyRepository, ApiKeyService, AccessService, RateLimiter, { provide: APP_GUARD, useClass: AuthGuard }],
+  providers: [
+    ...IDENTITY_RESOLVERS,
+    ApiKeyRepository,
+    ApiKeyService,
+    AccessService,
+    RateLimiter,
+    { provide: APP_GUARD, useClass: AuthGuard },
+  ],
   exports: [ApiKeyService, AccessService, RateLimiter],
 })
 export class IdentityModule {}

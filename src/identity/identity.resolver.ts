@@ -26,7 +26,7 @@ export class ApiKey {
   partyId!: string | null;
 }
 
-@ObjectType({ description: 'The only time a key\'s secret is shown: store it now.' })
+@ObjectType({ description: "The only time a key's secret is shown: store it now." })
 export class ApiKeySecret {
   @Field(() => ApiKey)
   apiKey!: ApiKey;
@@ -64,7 +64,11 @@ export class ApiKeyResolver {
     @Args('role', { type: () => Role }) role: Role,
     @Args('label', { type: () => String, nullable: true }) label: string | null,
   ): Promise<ApiKeySecret> {
-    const { key, secret } = await this.keys.create(role, partyId ? checkId(partyId, 'partyId') : null, cleanText(label, 'label', 200, false));
+    const { key, secret } = await this.keys.create(
+      role,
+      partyId ? checkId(partyId, 'partyId') : null,
+      cleanText(label, 'label', 200, false),
+    );
     return { apiKey: toApiKey(key), secret };
   }
 

@@ -34,7 +34,9 @@ export class RateLimiter {
     bucket.updatedMs = nowMs;
     if (bucket.tokens < 1) {
       const retryAfterMs = Math.ceil(((1 - bucket.tokens) * 1000) / rate);
-      throw new DomainError(ErrorCode.RATE_LIMITED, `Too many requests for this API key; retry in ${retryAfterMs} ms`, undefined, { retryAfterMs });
+      throw new DomainError(ErrorCode.RATE_LIMITED, `Too many requests for this API key; retry in ${retryAfterMs} ms`, undefined, {
+        retryAfterMs,
+      });
     }
     bucket.tokens -= 1;
   }

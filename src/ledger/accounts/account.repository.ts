@@ -125,10 +125,13 @@ export class AccountRepository {
     sql: Sql,
     account: { id: string; partyId: string; currencyCode: string; creditLimitMinor: bigint; unlimited: boolean },
   ): Promise<void> {
-    await sql.query(
-      `INSERT INTO accounts (id, party_id, currency_code, credit_limit_minor, unlimited) VALUES ($1, $2, $3, $4, $5)`,
-      [account.id, account.partyId, account.currencyCode, account.creditLimitMinor.toString(), account.unlimited],
-    );
+    await sql.query(`INSERT INTO accounts (id, party_id, currency_code, credit_limit_minor, unlimited) VALUES ($1, $2, $3, $4, $5)`, [
+      account.id,
+      account.partyId,
+      account.currencyCode,
+      account.creditLimitMinor.toString(),
+      account.unlimited,
+    ]);
   }
 
   async issuanceAccountId(currencyCode: string): Promise<string | undefined> {
@@ -138,10 +141,12 @@ export class AccountRepository {
 
   /** Changes status when it is `from`; returns whether a row changed. */
   async setStatus(id: string, from: AccountStatus, to: AccountStatus, reason: string | null): Promise<boolean> {
-    const rows = await this.db.query(
-      'UPDATE accounts SET status = $3, status_reason = $4 WHERE id = $1 AND status = $2 RETURNING id',
-      [id, from, to, reason],
-    );
+    const rows = await this.db.query('UPDATE accounts SET status = $3, status_reason = $4 WHERE id = $1 AND status = $2 RETURNING id', [
+      id,
+      from,
+      to,
+      reason,
+    ]);
     return rows.length === 1;
   }
 

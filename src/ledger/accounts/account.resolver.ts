@@ -59,13 +59,19 @@ export class AccountResolver {
 
   @Mutation(() => Account)
   @Allow(Role.ADMIN)
-  setCreditLimit(@Args('accountId', { type: () => ID }) accountId: string, @Args('creditLimit', { type: () => AmountScalar }) creditLimit: string): Promise<Account> {
+  setCreditLimit(
+    @Args('accountId', { type: () => ID }) accountId: string,
+    @Args('creditLimit', { type: () => AmountScalar }) creditLimit: string,
+  ): Promise<Account> {
     return this.accountService.setCreditLimit(accountId, creditLimit);
   }
 
   @Mutation(() => Account)
   @Allow(Role.ADMIN)
-  freezeAccount(@Args('accountId', { type: () => ID }) accountId: string, @Args('reason', { type: () => String, nullable: true }) reason: string | null): Promise<Account> {
+  freezeAccount(
+    @Args('accountId', { type: () => ID }) accountId: string,
+    @Args('reason', { type: () => String, nullable: true }) reason: string | null,
+  ): Promise<Account> {
     return this.accountService.freeze(accountId, reason);
   }
 

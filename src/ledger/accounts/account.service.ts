@@ -28,7 +28,12 @@ export class AccountService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async open(partyId: string, currencyCode: string, creditLimit: string | null | undefined, unlimited: boolean | null | undefined): Promise<Account> {
+  async open(
+    partyId: string,
+    currencyCode: string,
+    creditLimit: string | null | undefined,
+    unlimited: boolean | null | undefined,
+  ): Promise<Account> {
     const party = await this.parties.get(partyId);
     const currency = await this.currencies.get(currencyCode);
     if (unlimited) {
@@ -42,7 +47,13 @@ export class AccountService {
     const fallback = currency.kind === CurrencyKind.TIME ? this.config.defaultTimeCreditLimit : '0';
     const limitMinor = this.limitMinor(creditLimit ?? fallback, currency.scale);
     const id = randomUUID();
-    await this.accounts.insert(this.db, { id, partyId: party.id, currencyCode: currency.code, creditLimitMinor: unlimited ? 0n : limitMinor, unlimited: !!unlimited });
+    await this.accounts.insert(this.db, {
+      id,
+      partyId: party.id,
+      currencyCode: currency.code,
+      creditLimitMinor: unlimited ? 0n : limitMinor,
+      unlimited: !!unlimited,
+    });
     return this.mustFind(id);
   }
 
@@ -95,12 +106,23 @@ export class AccountService {
     return account;
   }
 
-  async page(caller: Caller, partyId: string | null | undefined, currency: string | null | undefined, first: number | null | undefined, after: string | null | undefined): Promise<ConnectionShape<Account>> {
+  async page(
+    caller: Caller,
+    partyId: string | null | undefined,
+    currency: string | null | undefined,
+    first: number | null | undefined,
+    after: string | null | undefined,
+  ): Promise<ConnectionShape<Account>> {
     const size = pageSize(first);
     const cursor = decodeCursor(after, ['string']);
     const filter = await this.access.scopeFilter(caller, partyId ? checkId(partyId, 'partyId') : null, currency ?? null);
     const rows = await this.accounts.page(filter, cursor ? checkId(cursor[0] as string, 'after') : null, size + 1);
-    return toConnection(rows, size, (r) => r, (r) => [r.id]);
+    return toConnection(
+      rows,
+      size,
+      (r) => r,
+      (r) => [r.id],
+    );
   }
 
   private async mustFind(id: string): Promise<Account> {
@@ -111,7 +133,8 @@ export class AccountService {
 
   private limitMinor(text: string, scale: number): bigint {
     const minor = toMinor(text, scale);
-    if (minor < 0n) throw new DomainError(ErrorCode.INVALID_AMOUNT, 'a credit limit is how far below zero the account may go: zero or more');
+    if (minor < 0n)
+      throw new DomainError(ErrorCode.INVALID_AMOUNT, 'a credit limit is how far below zero the account may go: zero or more');
     return minor;
   }
 }

@@ -7,7 +7,7 @@ export enum CurrencyKind {
 }
 registerEnumType(CurrencyKind, { name: 'CurrencyKind' });
 
-@ObjectType({ description: 'Time credits (one hour of anyone\'s work is one credit) or a local dollar issued by a credit union.' })
+@ObjectType({ description: "Time credits (one hour of anyone's work is one credit) or a local dollar issued by a credit union." })
 export class Currency {
   @Field()
   code!: string;

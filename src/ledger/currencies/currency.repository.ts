@@ -28,7 +28,9 @@ export class CurrencyRepository {
   async find(code: string): Promise<Currency | undefined> {
     const cached = this.cache.get(code);
     if (cached) return cached;
-    const [row] = await this.db.query<CurrencyRow>('SELECT code, name, kind, scale, issuer_party_id FROM currencies WHERE code = $1', [code]);
+    const [row] = await this.db.query<CurrencyRow>('SELECT code, name, kind, scale, issuer_party_id FROM currencies WHERE code = $1', [
+      code,
+    ]);
     if (!row) return undefined;
     const currency = toCurrency(row);
     this.cache.set(code, currency);

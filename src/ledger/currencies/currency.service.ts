@@ -34,7 +34,8 @@ export class CurrencyService {
       if (!issuerPartyId) throw validationFailed('issuerPartyId', 'a MONEY currency needs its issuing credit union');
       const party = await this.parties.findById(checkId(issuerPartyId, 'issuerPartyId'));
       if (!party) throw notFound('party', issuerPartyId);
-      if (party.kind !== PartyKind.CREDIT_UNION) throw validationFailed('issuerPartyId', 'the issuer of a MONEY currency must be a CREDIT_UNION');
+      if (party.kind !== PartyKind.CREDIT_UNION)
+        throw validationFailed('issuerPartyId', 'the issuer of a MONEY currency must be a CREDIT_UNION');
       issuer = party.id;
     } else if (issuerPartyId) {
       throw validationFailed('issuerPartyId', 'TIME currencies are mutual credit and have no issuer');

@@ -10,7 +10,12 @@ export enum PartyKind {
 registerEnumType(PartyKind, { name: 'PartyKind' });
 
 /** Organisations whose treasurers may read their members' statements. */
-export const ORGANISATION_KINDS: readonly PartyKind[] = [PartyKind.COOPERATIVE, PartyKind.CREDIT_UNION, PartyKind.LAND_TRUST, PartyKind.COMMUNITY];
+export const ORGANISATION_KINDS: readonly PartyKind[] = [
+  PartyKind.COOPERATIVE,
+  PartyKind.CREDIT_UNION,
+  PartyKind.LAND_TRUST,
+  PartyKind.COMMUNITY,
+];
 
 @ObjectType({ description: 'Anyone who holds accounts. Only a display name and an optional handle are kept.' })
 export class Party {

@@ -42,19 +42,24 @@ export class PartyRepository {
   }
 
   async addMember(organisationId: string, memberId: string): Promise<void> {
-    await this.db.query(
-      'INSERT INTO party_memberships (organisation_id, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
-      [organisationId, memberId],
-    );
+    await this.db.query('INSERT INTO party_memberships (organisation_id, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+      organisationId,
+      memberId,
+    ]);
   }
 
   async memberIds(organisationId: string): Promise<string[]> {
-    const rows = await this.db.query<{ member_id: string }>('SELECT member_id FROM party_memberships WHERE organisation_id = $1', [organisationId]);
+    const rows = await this.db.query<{ member_id: string }>('SELECT member_id FROM party_memberships WHERE organisation_id = $1', [
+      organisationId,
+    ]);
     return rows.map((r) => r.member_id);
   }
 
   async isMember(organisationId: string, memberId: string): Promise<boolean> {
-    const rows = await this.db.query('SELECT 1 FROM party_memberships WHERE organisation_id = $1 AND member_id = $2', [organisationId, memberId]);
+    const rows = await this.db.query('SELECT 1 FROM party_memberships WHERE organisation_id = $1 AND member_id = $2', [
+      organisationId,
+      memberId,
+    ]);
     return rows.length > 0;
   }
 }

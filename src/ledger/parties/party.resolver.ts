@@ -34,9 +34,14 @@ export class PartyResolver {
     return this.partyService.register(kind, name, handle);
   }
 
-  @Mutation(() => Party, { description: "Makes a party a member of an organisation, whose treasurers may then read the member's statements." })
+  @Mutation(() => Party, {
+    description: "Makes a party a member of an organisation, whose treasurers may then read the member's statements.",
+  })
   @Allow(Role.ADMIN)
-  addPartyMember(@Args('organisationId', { type: () => ID }) organisationId: string, @Args('memberId', { type: () => ID }) memberId: string): Promise<Party> {
+  addPartyMember(
+    @Args('organisationId', { type: () => ID }) organisationId: string,
+    @Args('memberId', { type: () => ID }) memberId: string,
+  ): Promise<Party> {
     return this.partyService.addMember(organisationId, memberId);
   }
 }

@@ -49,18 +49,28 @@ export class PartyService {
     return this.parties.findById(checkId(id));
   }
 
-  async page(kind: PartyKind | null | undefined, first: number | null | undefined, after: string | null | undefined): Promise<ConnectionShape<Party>> {
+  async page(
+    kind: PartyKind | null | undefined,
+    first: number | null | undefined,
+    after: string | null | undefined,
+  ): Promise<ConnectionShape<Party>> {
     const size = pageSize(first);
     const cursor = decodeCursor(after, ['string']);
     const afterId = cursor ? checkId(cursor[0] as string, 'after') : null;
     const rows = await this.parties.page(kind ?? null, afterId, size + 1);
-    return toConnection(rows, size, (r) => r, (r) => [r.id]);
+    return toConnection(
+      rows,
+      size,
+      (r) => r,
+      (r) => [r.id],
+    );
   }
 
   async addMember(organisationId: string, memberId: string): Promise<Party> {
     const organisation = await this.get(organisationId);
     const member = await this.get(memberId);
-    if (!ORGANISATION_KINDS.includes(organisation.kind)) throw validationFailed('organisationId', 'members join an organisation, not a member');
+    if (!ORGANISATION_KINDS.includes(organisation.kind))
+      throw validationFailed('organisationId', 'members join an organisation, not a member');
     if (member.id === organisation.id) throw validationFailed('memberId', 'an organisation is not its own member');
     await this.parties.addMember(organisation.id, member.id);
     return organisation;

@@ -13,6 +13,8 @@ export function idempotency(key: string, operation: string, input: unknown, fiel
   if (typeof key !== 'string' || key.length < 1 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
     throw validationFailed(field, `must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
   }
-  const requestHash = createHash('sha256').update(canonicalJson([operation, input])).digest('hex');
+  const requestHash = createHash('sha256')
+    .update(canonicalJson([operation, input]))
+    .digest('hex');
   return { key, requestHash };
 }

@@ -103,7 +103,11 @@ export class PostingGroup {
       const idem = opIdempotency(op);
       return idem && apiKeyId ? [{ apiKeyId, key: idem.key }] : [];
     });
-    const existing = await repo.findIdempotency(this.tx, keyed.map((k) => k.apiKeyId), keyed.map((k) => k.key));
+    const existing = await repo.findIdempotency(
+      this.tx,
+      keyed.map((k) => k.apiKeyId),
+      keyed.map((k) => k.key),
+    );
     this.existingKeys = new Map(existing.map((row) => [idempotencyKey(row.apiKeyId, row.key), row]));
 
     const accountIds = new Set<string>();
@@ -200,7 +204,13 @@ export class PostingGroup {
     }
     const result = this.apply(op);
     if (result.type === 'sweep') throw new Error('a sweep takes no idempotency key');
-    this.scratch.idempotency.push({ apiKeyId: this.apiKeyId, key: idem.key, requestHash: idem.requestHash, resultType: result.type, resultId: result.id });
+    this.scratch.idempotency.push({
+      apiKeyId: this.apiKeyId,
+      key: idem.key,
+      requestHash: idem.requestHash,
+      resultType: result.type,
+      resultId: result.id,
+    });
     return result;
   }
 
@@ -264,7 +274,16 @@ export class PostingGroup {
     accounts.forEach((account, i) => checkLimit(account, before[i] ?? 0n));
 
     const sequence = this.head.sequence + 1n;
-    const unhashed = { id: randomUUID(), sequence, kind, postedAt: this.now, previousHash: this.head.hash, apiKeyId: this.apiKeyId, ...fields, postings: applied };
+    const unhashed = {
+      id: randomUUID(),
+      sequence,
+      kind,
+      postedAt: this.now,
+      previousHash: this.head.hash,
+      apiKeyId: this.apiKeyId,
+      ...fields,
+      postings: applied,
+    };
     const transaction: TransactionRecord = { ...unhashed, hash: transactionHash(unhashed) };
     this.head.sequence = sequence;
     this.head.hash = transaction.hash;
@@ -333,7 +352,13 @@ export class PostingGroup {
       ],
       { memo: hold.memo, metadata: { holdId: hold.id }, externalRef: null, reversesId: null },
     );
-    const captured: HoldRecord = { ...hold, status: 'CAPTURED', transactionId: transaction.id, capturedMinor: amount, resolvedAt: this.now };
+    const captured: HoldRecord = {
+      ...hold,
+      status: 'CAPTURED',
+      transactionId: transaction.id,
+      capturedMinor: amount,
+      resolvedAt: this.now,
+    };
     this.scratch.holdUpdates.set(hold.id, captured);
     return { type: 'hold', id: hold.id, replayed: false, hold: captured, transaction };
   }
@@ -351,9 +376,18 @@ export class PostingGroup {
     const newHoldIds = new Set(newHolds.map((h) => h.id));
     const changes: HoldChange[] = [...holdUpdates.values()]
       .filter((h) => !newHoldIds.has(h.id))
-      .map((h) => ({ id: h.id, status: h.status, transactionId: h.transactionId, capturedMinor: h.capturedMinor, resolvedAt: h.resolvedAt ?? this.now }));
+      .map((h) => ({
+        id: h.id,
+        status: h.status,
+        transactionId: h.transactionId,
+        capturedMinor: h.capturedMinor,
+        resolvedAt: h.resolvedAt ?? this.now,
+      }));
     await repo.insertTransactions(this.tx, transactions);
-    await repo.updateAccountBalances(this.tx, [...this.accounts.touched].map((id) => this.accounts.get(id)));
+    await repo.updateAccountBalances(
+      this.tx,
+      [...this.accounts.touched].map((id) => this.accounts.get(id)),
+    );
     await repo.insertHolds(this.tx, newHolds);
     await repo.updateHolds(this.tx, changes);
     await repo.insertIdempotency(this.tx, idempotency);

@@ -22,7 +22,7 @@ export interface IdempotencyRow {
   readonly resultId: string;
 }
 
-export interface NewIdempotencyRow extends IdempotencyRow {}
+export type NewIdempotencyRow = IdempotencyRow;
 
 export interface HoldChange {
   readonly id: string;
@@ -57,13 +57,25 @@ export async function updateHead(tx: Sql, head: LedgerHead): Promise<void> {
 
 export async function findIdempotency(tx: Sql, apiKeyIds: readonly string[], keys: readonly string[]): Promise<IdempotencyRow[]> {
   if (keys.length === 0) return [];
-  const rows = await tx.query<{ api_key_id: string; key: string; request_hash: string; result_type: 'transaction' | 'hold'; result_id: string }>(
+  const rows = await tx.query<{
+    api_key_id: string;
+    key: string;
+    request_hash: string;
+    result_type: 'transaction' | 'hold';
+    result_id: string;
+  }>(
     `SELECT i.api_key_id, i.key, i.request_hash, i.result_type, i.result_id
        FROM idempotency_keys i
        JOIN unnest($1::uuid[], $2::text[]) AS w(api_key_id, key) ON w.api_key_id = i.api_key_id AND w.key = i.key`,
     [apiKeyIds, keys],
   );
-  return rows.map((r) => ({ apiKeyId: r.api_key_id, key: r.key, requestHash: r.request_hash, resultType: r.result_type, resultId: r.result_id }));
+  return rows.map((r) => ({
+    apiKeyId: r.api_key_id,
+    key: r.key,
+    requestHash: r.request_hash,
+    resultType: r.result_type,
+    resultId: r.result_id,
+  }));
 }
 
 export async function insertIdempotency(tx: Sql, rows: readonly NewIdempotencyRow[]): Promise<void> {
@@ -71,7 +83,13 @@ export async function insertIdempotency(tx: Sql, rows: readonly NewIdempotencyRo
   await tx.query(
     `INSERT INTO idempotency_keys (api_key_id, key, request_hash, result_type, result_id)
      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::uuid[])`,
-    [rows.map((r) => r.apiKeyId), rows.map((r) => r.key), rows.map((r) => r.requestHash), rows.map((r) => r.resultType), rows.map((r) => r.resultId)],
+    [
+      rows.map((r) => r.apiKeyId),
+      rows.map((r) => r.key),
+      rows.map((r) => r.requestHash),
+      rows.map((r) => r.resultType),
+      rows.map((r) => r.resultId),
+    ],
   );
 }
 

@@ -73,7 +73,10 @@ export function checkMovable(account: AccountState): void {
 
 export function checkSameCurrency(a: AccountState, b: AccountState): void {
   if (a.currencyCode !== b.currencyCode) {
-    throw new DomainError(ErrorCode.CURRENCY_MISMATCH, `account ${a.id} holds ${a.currencyCode} but account ${b.id} holds ${b.currencyCode}`);
+    throw new DomainError(
+      ErrorCode.CURRENCY_MISMATCH,
+      `account ${a.id} holds ${a.currencyCode} but account ${b.id} holds ${b.currencyCode}`,
+    );
   }
 }
 

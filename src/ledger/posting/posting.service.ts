@@ -87,7 +87,8 @@ export class PostingService implements BeforeApplicationShutdown {
     let ops = 0;
     for (const waiting of this.queue) {
       const commandKeys = idempotencyKeys(waiting.command);
-      const full = taken.length >= this.config.postingGroupMax || (taken.length > 0 && ops + waiting.command.ops.length > MAX_OPS_PER_GROUP);
+      const full =
+        taken.length >= this.config.postingGroupMax || (taken.length > 0 && ops + waiting.command.ops.length > MAX_OPS_PER_GROUP);
       if (full || commandKeys.some((k) => keys.has(k))) {
         rest.push(waiting);
         continue;
@@ -103,7 +104,12 @@ export class PostingService implements BeforeApplicationShutdown {
   private async post(group: Waiting[]): Promise<void> {
     let outcomes: Outcome[];
     try {
-      outcomes = await this.db.transaction((tx) => PostingGroup.run(tx, group.map((w) => w.command)));
+      outcomes = await this.db.transaction((tx) =>
+        PostingGroup.run(
+          tx,
+          group.map((w) => w.command),
+        ),
+      );
     } catch (error) {
       if (group.length > 1 && !isRetryable(error)) {
         // Something unexpected failed the whole group: post each command alone so that one
@@ -144,4 +150,3 @@ function checkCommand(command: Command): void {
     throw validationFailed('idempotencyKey', 'each item needs its own idempotency key');
   }
 }
-

@@ -123,5 +123,11 @@ export interface HoldRecord {
 /** What one operation produced. `replayed` means an idempotent repeat: nothing was posted now. */
 export type OpResult =
   | { readonly type: 'transaction'; readonly id: string; readonly replayed: boolean; readonly transaction?: TransactionRecord }
-  | { readonly type: 'hold'; readonly id: string; readonly replayed: boolean; readonly hold?: HoldRecord; readonly transaction?: TransactionRecord }
+  | {
+      readonly type: 'hold';
+      readonly id: string;
+      readonly replayed: boolean;
+      readonly hold?: HoldRecord;
+      readonly transaction?: TransactionRecord;
+    }
   | { readonly type: 'sweep'; readonly expired: number };

@@ -55,7 +55,8 @@ export class VerifyService {
         WHERE a.posted_minor <> coalesce(s.total, 0)
         ORDER BY a.id LIMIT 1`,
     );
-    if (posted) return `account ${posted.id}: stored posted balance ${posted.stored} (minor units) but its postings sum to ${posted.summed}`;
+    if (posted)
+      return `account ${posted.id}: stored posted balance ${posted.stored} (minor units) but its postings sum to ${posted.summed}`;
 
     const [running] = await tx.query<{ account_id: string; sequence: string; balance_after_minor: string; running: string }>(
       `SELECT account_id, sequence, balance_after_minor, running FROM (
@@ -113,7 +114,8 @@ export class VerifyService {
           reversesId: row.reverses_id,
           postings: (row.postings ?? []).map(([accountId, amount]) => ({ accountId, amountMinor: BigInt(amount) })),
         });
-        if (recomputed !== row.hash) return { checked, problem: `transaction #${row.sequence} (${row.id}): its content does not match its hash` };
+        if (recomputed !== row.hash)
+          return { checked, problem: `transaction #${row.sequence} (${row.id}): its content does not match its hash` };
         previousHash = row.hash;
         expected++;
         checked++;

@@ -19,7 +19,7 @@ registerEnumType(TransactionKind, { name: 'TransactionKind' });
 /** `account` is resolved by PostingResolver from `accountId`. */
 @ObjectType()
 export class Posting {
-  @Field(() => AmountScalar, { description: 'Positive raises the holder\'s balance, negative lowers it.' })
+  @Field(() => AmountScalar, { description: "Positive raises the holder's balance, negative lowers it." })
   amount!: string;
 
   accountId!: string;

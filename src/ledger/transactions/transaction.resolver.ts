@@ -106,7 +106,11 @@ export class PostingResolver {
 
   @ResolveField(() => Account)
   async account(@Parent() posting: Posting, @Context() context: object): Promise<Account> {
-    const loader = loaderFor<string, Account>(context, 'account', async (ids) => new Map((await this.accounts.findByIds(ids)).map((a) => [a.id, a])));
+    const loader = loaderFor<string, Account>(
+      context,
+      'account',
+      async (ids) => new Map((await this.accounts.findByIds(ids)).map((a) => [a.id, a])),
+    );
     const account = await loader.load(posting.accountId);
     if (!account) throw new Error(`account ${posting.accountId} of a posting is missing`);
     return account;

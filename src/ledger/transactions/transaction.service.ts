@@ -36,13 +36,23 @@ export class TransactionService {
     private readonly access: AccessService,
   ) {}
 
-  async transfer(caller: Caller, fromId: string, toId: string, amount: string, memo: string | null | undefined, key: string): Promise<Transaction> {
+  async transfer(
+    caller: Caller,
+    fromId: string,
+    toId: string,
+    amount: string,
+    memo: string | null | undefined,
+    key: string,
+  ): Promise<Transaction> {
     const from = await this.fact(checkId(fromId, 'from'));
     const to = await this.fact(checkId(toId, 'to'));
     if (from.id === to.id) throw validationFailed('to', 'a transfer needs two different accounts');
     this.access.assertCanMoveFrom(caller, [from]);
     if (from.currencyCode !== to.currencyCode) {
-      throw new DomainError(ErrorCode.CURRENCY_MISMATCH, `account ${from.id} holds ${from.currencyCode} but account ${to.id} holds ${to.currencyCode}`);
+      throw new DomainError(
+        ErrorCode.CURRENCY_MISMATCH,
+        `account ${from.id} holds ${from.currencyCode} but account ${to.id} holds ${to.currencyCode}`,
+      );
     }
     const amountMinor = toPositiveMinor(amount, await this.scale(from.currencyCode));
     const cleanMemo = cleanText(memo, 'memo', MAX_MEMO_LENGTH, false);
@@ -51,7 +61,13 @@ export class TransactionService {
       { accountId: to.id, amountMinor },
     ];
     const result = await this.posting.submitOne(
-      { type: 'post', kind: 'TRANSFER', postings, memo: cleanMemo, idempotency: idempotency(key, 'transfer', { postings, memo: cleanMemo }) },
+      {
+        type: 'post',
+        kind: 'TRANSFER',
+        postings,
+        memo: cleanMemo,
+        idempotency: idempotency(key, 'transfer', { postings, memo: cleanMemo }),
+      },
       caller.apiKeyId,
     );
     return this.transactionOf(result);
@@ -59,19 +75,33 @@ export class TransactionService {
 
   async post(
     caller: Caller,
-    input: { postings: readonly { accountId: string; amount: string }[]; kind: TransactionKind; memo?: string | null; metadata?: unknown; externalRef?: string | null; idempotencyKey: string },
+    input: {
+      postings: readonly { accountId: string; amount: string }[];
+      kind: TransactionKind;
+      memo?: string | null;
+      metadata?: unknown;
+      externalRef?: string | null;
+      idempotencyKey: string;
+    },
   ): Promise<Transaction> {
     if (input.kind === 'REVERSAL') throw validationFailed('kind', 'use reverseTransaction to reverse a transaction');
-    if (caller.role !== Role.ADMIN && !MEMBER_KINDS.includes(input.kind)) throw forbidden(`A ${caller.role} key may not post ${input.kind} transactions`);
+    if (caller.role !== Role.ADMIN && !MEMBER_KINDS.includes(input.kind))
+      throw forbidden(`A ${caller.role} key may not post ${input.kind} transactions`);
     if (input.postings.length < 2 || input.postings.length > 1001) throw validationFailed('postings', 'between 2 and 1001 postings');
-    const ids = checkIds(input.postings.map((p) => p.accountId), 'postings');
+    const ids = checkIds(
+      input.postings.map((p) => p.accountId),
+      'postings',
+    );
     const facts = await this.facts(ids);
     const postings: PostingSpec[] = [];
     for (const [i, p] of input.postings.entries()) {
       const account = facts[i] as AccountFacts;
       postings.push({ accountId: account.id, amountMinor: toMinor(p.amount, await this.scale(account.currencyCode)) });
     }
-    this.access.assertCanMoveFrom(caller, facts.filter((_, i) => (postings[i]?.amountMinor ?? 0n) < 0n));
+    this.access.assertCanMoveFrom(
+      caller,
+      facts.filter((_, i) => (postings[i]?.amountMinor ?? 0n) < 0n),
+    );
     const memo = cleanText(input.memo, 'memo', MAX_MEMO_LENGTH, false);
     const externalRef = cleanText(input.externalRef, 'externalRef', MAX_EXTERNAL_REF_LENGTH, false);
     const metadata = input.metadata ?? null;
@@ -94,7 +124,12 @@ export class TransactionService {
     const transactionId = checkId(id);
     const cleanReason = cleanText(reason, 'reason', MAX_MEMO_LENGTH, true) as string;
     const result = await this.posting.submitOne(
-      { type: 'reverse', transactionId, reason: cleanReason, idempotency: idempotency(key, 'reverseTransaction', { transactionId, reason: cleanReason }) },
+      {
+        type: 'reverse',
+        transactionId,
+        reason: cleanReason,
+        idempotency: idempotency(key, 'reverseTransaction', { transactionId, reason: cleanReason }),
+      },
       caller.apiKeyId,
     );
     return this.transactionOf(result);
@@ -127,7 +162,14 @@ export class TransactionService {
 
   async page(
     caller: Caller,
-    args: { accountId?: string | null; kind?: TransactionKind | null; from?: Date | null; to?: Date | null; first?: number | null; after?: string | null },
+    args: {
+      accountId?: string | null;
+      kind?: TransactionKind | null;
+      from?: Date | null;
+      to?: Date | null;
+      first?: number | null;
+      after?: string | null;
+    },
   ): Promise<ConnectionShape<Transaction>> {
     const size = pageSize(args.first);
     const cursor = decodeCursor(args.after, ['string']);
@@ -141,11 +183,27 @@ export class TransactionService {
       accountIds = [account.id];
     } else if (!scope.all) {
       if ('issuerPartyId' in scope) issuerPartyId = scope.issuerPartyId;
-      else accountIds = (await this.accounts.page({ partyIds: scope.partyIds, currencyCode: null, issuerPartyId: null }, null, 10_000)).map((a) => a.id);
+      else
+        accountIds = (await this.accounts.page({ partyIds: scope.partyIds, currencyCode: null, issuerPartyId: null }, null, 10_000)).map(
+          (a) => a.id,
+        );
     }
     if (accountIds?.length === 0) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
-    const rows = await this.reader.page({ accountIds, issuerPartyId, kind: args.kind ?? null, from: args.from ?? null, to: args.to ?? null, afterSequence, limit: size + 1 });
-    return toConnection(rows, size, (t) => t, (t) => [t.sequence]);
+    const rows = await this.reader.page({
+      accountIds,
+      issuerPartyId,
+      kind: args.kind ?? null,
+      from: args.from ?? null,
+      to: args.to ?? null,
+      afterSequence,
+      limit: size + 1,
+    });
+    return toConnection(
+      rows,
+      size,
+      (t) => t,
+      (t) => [t.sequence],
+    );
   }
 
   /** Party and currency of each id, in order; an unknown id is NOT_FOUND. */
