@@ -16,7 +16,7 @@ export default async function globalSetup(): Promise<void> {
   const { startEmbeddedDatabase } = require(join(root, 'dist/src/database/embedded-postgres.js')) as typeof import('../../src/database/embedded-postgres');
   const dataDir = join(root, '.test-data', `run-${process.pid}`);
   mkdirSync(dataDir, { recursive: true });
-  const db = await startEmbeddedDatabase({ dataDir, preferredPort: 55432, unsafeFast: true });
+  const db = await startEmbeddedDatabase({ dataDir, preferredPort: 55432 + Math.floor(Math.random() * 4000), unsafeFast: true });
   process.env.TEST_SERVER_URL = db.url;
   (globalThis as { __EMBEDDED_DB__?: unknown }).__EMBEDDED_DB__ = { db, dataDir };
 }
