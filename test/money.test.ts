@@ -56,13 +56,19 @@ describe('amounts: decimal text <-> minor units', () => {
 
   it('parses any decimal text within the scale to the integer its digits spell (property)', () => {
     fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: 10n ** 18n }), fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: 8 }), fc.boolean(), (digits, places, scale, negative) => {
-        fc.pre(places <= scale);
-        const raw = digits.toString().padStart(places + 1, '0');
-        const text = `${negative ? '-' : ''}${raw.slice(0, raw.length - places)}${places > 0 ? '.' + raw.slice(raw.length - places) : ''}`;
-        const expected = digits * 10n ** BigInt(scale - places);
-        expect(toMinor(text, scale)).toBe(negative ? -expected : expected);
-      }),
+      fc.property(
+        fc.bigInt({ min: 0n, max: 10n ** 18n }),
+        fc.integer({ min: 0, max: 8 }),
+        fc.integer({ min: 0, max: 8 }),
+        fc.boolean(),
+        (digits, places, scale, negative) => {
+          fc.pre(places <= scale);
+          const raw = digits.toString().padStart(places + 1, '0');
+          const text = `${negative ? '-' : ''}${raw.slice(0, raw.length - places)}${places > 0 ? '.' + raw.slice(raw.length - places) : ''}`;
+          const expected = digits * 10n ** BigInt(scale - places);
+          expect(toMinor(text, scale)).toBe(negative ? -expected : expected);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -1,4 +1,13 @@
-import { balances, createCurrency, openAccount, registerParty, startLedger, type TestLedger, transfer, verifyLedger } from './support/ledger';
+import {
+  balances,
+  createCurrency,
+  openAccount,
+  registerParty,
+  startLedger,
+  type TestLedger,
+  transfer,
+  verifyLedger,
+} from './support/ledger';
 
 describe('a service started on a fresh database', () => {
   let ledger: TestLedger;

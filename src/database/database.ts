@@ -1,4 +1,5 @@
-import { DataSource, type QueryRunner } from 'typeorm';
+import type { Pool, PoolClient } from 'pg';
+import { DataSource } from 'typeorm';
 import { withRetry } from '../common/retry';
 
 /** What repositories need: run SQL, get rows. Both the pool and a transaction provide it. */
@@ -22,33 +23,54 @@ export function isRetryable(error: unknown): boolean {
   return state !== undefined && RETRYABLE_STATES.has(state);
 }
 
-class RunnerSql implements Sql {
-  constructor(private readonly runner: QueryRunner) {}
-  query<T>(text: string, params?: readonly unknown[]): Promise<T[]> {
-    return this.runner.query(text, params as unknown[] | undefined) as Promise<T[]>;
+class ClientSql implements Sql {
+  constructor(private readonly client: PoolClient) {}
+  async query<T>(text: string, params?: readonly unknown[]): Promise<T[]> {
+    return (await this.client.query(text, params as unknown[] | undefined)).rows as T[];
   }
 }
 
+/** The node-postgres pool behind a TypeORM data source. */
+function poolOf(source: DataSource): Pool {
+  const pool = (source.driver as unknown as { master?: Pool }).master;
+  if (!pool || typeof pool.connect !== 'function') throw new Error('the data source has no PostgreSQL pool: is it initialised?');
+  return pool;
+}
+
 /**
- * The application's access to PostgreSQL, over TypeORM's data sources. Writes go to the
- * primary; `reports` goes to the read replica when one is configured.
+ * The application's access to PostgreSQL. TypeORM's data sources own configuration and the
+ * connection pools; queries go straight to node-postgres, which always returns plain rows (even
+ * for UPDATE ... RETURNING) and keeps the posting path short. Writes go to the primary; `reports`
+ * goes to the read replica when one is configured.
  */
 export class Database implements Sql {
   retries = 0;
+  private readonly pool: Pool;
+  private readonly reportPool: Pool;
 
   constructor(
     readonly primary: DataSource,
     private readonly replica?: DataSource,
-  ) {}
+  ) {
+    this.pool = poolOf(primary);
+    this.reportPool = replica ? poolOf(replica) : this.pool;
+  }
 
-  query<T>(text: string, params?: readonly unknown[]): Promise<T[]> {
-    return this.primary.query(text, params as unknown[] | undefined);
+  async query<T>(text: string, params?: readonly unknown[]): Promise<T[]> {
+    return (await this.pool.query(text, params as unknown[] | undefined)).rows as T[];
   }
 
   /** Read-only reports: the replica when configured, else the primary. */
   get reports(): Sql {
-    const source = this.replica ?? this.primary;
-    return { query: (text, params) => source.query(text, params as unknown[] | undefined) };
+    return {
+      query: async <T>(text: string, params?: readonly unknown[]) =>
+        (await this.reportPool.query(text, params as unknown[] | undefined)).rows as T[],
+    };
+  }
+
+  /** Pool statistics for /metrics. */
+  poolStats(): { total: number; idle: number; waiting: number } {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
   }
 
   /**
@@ -59,18 +81,21 @@ export class Database implements Sql {
   transaction<T>(work: (tx: Sql) => Promise<T>, attempts = 8): Promise<T> {
     return withRetry(
       async () => {
-        const runner = this.primary.createQueryRunner();
-        await runner.connect();
+        const client = await this.pool.connect();
+        let broken = false;
         try {
-          await runner.startTransaction();
-          const result = await work(new RunnerSql(runner));
-          await runner.commitTransaction();
+          await client.query('BEGIN');
+          const result = await work(new ClientSql(client));
+          await client.query('COMMIT');
           return result;
         } catch (error) {
-          if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+          await client.query('ROLLBACK').catch(() => {
+            broken = true;
+          });
           throw error;
         } finally {
-          await runner.release();
+          // A connection that could not even roll back is discarded rather than reused.
+          client.release(broken);
         }
       },
       {

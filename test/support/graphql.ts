@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- tests read response shapes freely; the assertions check them. */
 /** A minimal GraphQL-over-HTTP client for tests: real requests, no mocks. */
 export interface GqlError {
   message: string;

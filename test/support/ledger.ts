@@ -29,7 +29,13 @@ export async function registerParty(admin: GqlClient, kind: PartyKindName, name:
   return data.registerParty.id;
 }
 
-export async function createCurrency(admin: GqlClient, code: string, kind: 'TIME' | 'MONEY', scale: number, issuerPartyId?: string): Promise<void> {
+export async function createCurrency(
+  admin: GqlClient,
+  code: string,
+  kind: 'TIME' | 'MONEY',
+  scale: number,
+  issuerPartyId?: string,
+): Promise<void> {
   await admin.ok(
     'mutation($code: String!, $kind: CurrencyKind!, $scale: Int!, $issuer: ID) { createCurrency(code: $code, name: $code, kind: $kind, scale: $scale, issuerPartyId: $issuer) { code } }',
     { code, kind, scale, issuer: issuerPartyId ?? null },
@@ -76,13 +82,17 @@ export async function transfer(client: GqlClient, from: string, to: string, amou
   );
 }
 
-export async function verifyLedger(client: GqlClient): Promise<{ ok: boolean; transactionsChecked: number; accountsChecked: number; firstProblem: string | null }> {
+export async function verifyLedger(
+  client: GqlClient,
+): Promise<{ ok: boolean; transactionsChecked: number; accountsChecked: number; firstProblem: string | null }> {
   const data = await client.ok('{ verifyLedger { ok transactionsChecked accountsChecked firstProblem } }');
   return data.verifyLedger;
 }
 
 /** Every account's balances, to show that a refused request changed nothing. */
 export async function snapshot(admin: GqlClient): Promise<string> {
-  const data = await admin.ok('{ accounts(first: 500) { edges { node { id posted pendingDebits pendingCredits status creditLimit } } } transactions(first: 500) { edges { node { id } } } }');
+  const data = await admin.ok(
+    '{ accounts(first: 500) { edges { node { id posted pendingDebits pendingCredits status creditLimit } } } transactions(first: 500) { edges { node { id } } } }',
+  );
   return JSON.stringify(data);
 }

@@ -15,7 +15,11 @@ export interface RunningService {
 const ROOT = join(__dirname, '..', '..');
 
 /** Starts the built service (`dist/src/main.js`) as its own process, as `npm start` would. */
-export async function startService(databaseUrl: string, env: Record<string, string> = {}, adminKey = `sl_test_${randomBytes(16).toString('hex')}`): Promise<RunningService> {
+export async function startService(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  adminKey = `sl_test_${randomBytes(16).toString('hex')}`,
+): Promise<RunningService> {
   const child = spawn(process.execPath, [join(ROOT, 'dist/src/main.js')], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, ADMIN_API_KEY: adminKey, ...env },
