@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { GraphQLSchemaBuilderModule, GraphQLSchemaFactory } from '@nestjs/graphql';
-import { lexicographicSortSchema, printSchema } from 'graphql';
+import { printSchema } from 'graphql';
 import { projectRoot } from '../src/common/project-root';
 import { ALL_RESOLVERS } from '../src/graphql/resolvers';
 import { SCALARS_MAP } from '../src/graphql/scalars/index';
@@ -16,7 +16,8 @@ async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(GraphQLSchemaBuilderModule, { logger: false });
   const schema = await app.get(GraphQLSchemaFactory).create(ALL_RESOLVERS, { scalarsMap: SCALARS_MAP });
   await app.close();
-  const text = printSchema(lexicographicSortSchema(schema)) + '\n';
+  // Not sorted: arguments keep the order in which the API declares them (SPEC Appendix A).
+  const text = printSchema(schema) + '\n';
   const file = join(projectRoot(), 'schema.graphql');
   if (process.argv.includes('--check')) {
     const committed = readFileSync(file, 'utf8');

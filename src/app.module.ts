@@ -29,7 +29,7 @@ export class AppModule {
           driver: ApolloDriver,
           path: '/graphql',
           autoSchemaFile: true,
-          sortSchema: true,
+          sortSchema: false,
           buildSchemaOptions: { scalarsMap: SCALARS_MAP },
           introspection: config.introspection,
           graphiql: false,
