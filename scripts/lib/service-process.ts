@@ -1,0 +1,63 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { projectRoot } from '../../src/common/project-root';
+
+export interface RunningService {
+  readonly url: string;
+  readonly baseUrl: string;
+  readonly adminKey: string;
+  readonly process: ChildProcess;
+  readonly output: () => string;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+const ROOT = projectRoot();
+
+/** Starts the built service (`dist/src/main.js`) as its own process, as `npm start` would. Used by the tests, the bench and the demo seed. */
+export async function startService(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  adminKey = `sl_test_${randomBytes(16).toString('hex')}`,
+): Promise<RunningService> {
+  const child = spawn(process.execPath, [join(ROOT, 'dist/src/main.js')], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, ADMIN_API_KEY: adminKey, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`service did not start:\n${output}`)), 60_000);
+    const check = () => {
+      const match = /GraphQL:\s+(http:\/\/localhost:\d+)\/graphql/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on('data', check);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`service exited with ${code}:\n${output}`));
+    });
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    url: `${baseUrl}/graphql`,
+    baseUrl,
+    adminKey,
+    process: child,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+    kill: async () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
