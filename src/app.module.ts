@@ -3,11 +3,13 @@ import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { GraphQLModule } from '@nestjs/graphql';
 import { APP_CONFIG, type AppConfig } from './config/config';
 import { DatabaseModule } from './database/database.module';
+import { graphqlContext, graphqlWsErrorHooks } from './graphql/context';
 import { formatError } from './graphql/error-mapping';
 import { SCALARS_MAP } from './graphql/scalars/index';
 import { HealthController } from './health/health.controller';
 import { IdentityModule } from './identity/identity.module';
 import { LedgerDataModule } from './ledger/ledger-data.module';
+import { HoldsModule } from './ledger/holds/holds.module';
 import { LedgerModule } from './ledger/ledger.module';
 
 export interface AppOptions {
@@ -38,12 +40,13 @@ export class AppModule {
           includeStacktraceInErrorResponses: false,
           autoTransformHttpErrors: false,
           formatError: (formatted, error) => formatError(formatted, error, config.isProduction, (e) => errorLog.error(e)),
-          context: ({ req, connectionParams }: { req?: unknown; connectionParams?: unknown }) => ({ req, connectionParams }),
-          subscriptions: { 'graphql-ws': true },
+          context: graphqlContext,
+          subscriptions: { 'graphql-ws': graphqlWsErrorHooks(config.isProduction, (e) => errorLog.error(e)) },
         }),
         LedgerDataModule,
         IdentityModule,
         LedgerModule,
+        HoldsModule,
       ],
       controllers: [HealthController],
       providers: [{ provide: APP_CONFIG, useValue: config }],

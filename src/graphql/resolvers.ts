@@ -1,5 +1,6 @@
 import { IDENTITY_RESOLVERS } from '../identity/identity.module';
+import { HOLD_RESOLVERS } from '../ledger/holds/holds.module';
 import { LEDGER_RESOLVERS } from '../ledger/ledger.module';
 
 /** Every resolver of the API, for printing schema.graphql without a database. */
-export const ALL_RESOLVERS: Function[] = [...IDENTITY_RESOLVERS, ...LEDGER_RESOLVERS];
+export const ALL_RESOLVERS: Function[] = [...IDENTITY_RESOLVERS, ...LEDGER_RESOLVERS, ...HOLD_RESOLVERS];

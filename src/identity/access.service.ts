@@ -85,6 +85,23 @@ export class AccessService {
     }
   }
 
+  /**
+   * Time bank coordination for a party (recording an exchange it receives, confirming or
+   * disputing one, posting and closing its offers and requests): an admin, or a treasurer of
+   * that party itself or of an organisation the party belongs to.
+   */
+  async coordinates(caller: Caller, partyId: string): Promise<boolean> {
+    if (caller.role === Role.ADMIN) return true;
+    if (caller.role !== Role.TREASURER || !caller.partyId) return false;
+    return caller.partyId === partyId || (await this.memberIds(caller.partyId)).includes(partyId);
+  }
+
+  /** Acting for a party in the time bank: a key bound to the party itself, or a coordinator of it. */
+  async actsFor(caller: Caller, partyId: string): Promise<boolean> {
+    if ((caller.role === Role.MEMBER || caller.role === Role.TREASURER) && caller.partyId === partyId) return true;
+    return this.coordinates(caller, partyId);
+  }
+
   private party(caller: Caller): string {
     if (!caller.partyId) throw forbidden('This API key is not bound to a party');
     return caller.partyId;

@@ -1,0 +1,116 @@
+import { Injectable } from '@nestjs/common';
+import { Database } from '../../database/database';
+import { fromMinor } from '../money/amount';
+import type { HoldRecord, HoldStatus, TransactionKind } from '../posting/posting.types';
+import type { Hold } from './hold.model';
+
+interface HoldRow {
+  id: string;
+  from_account_id: string;
+  to_account_id: string;
+  amount_minor: string;
+  status: HoldStatus;
+  kind: TransactionKind;
+  memo: string | null;
+  expires_at: Date | null;
+  transaction_id: string | null;
+  captured_minor: string | null;
+  created_at: Date;
+  resolved_at: Date | null;
+  scale: number;
+}
+
+/**
+ * A pending hold whose expiry has passed reads as EXPIRED (released at its expiry) even before
+ * the sweeper has released it, so no read ever shows an expired hold as pending.
+ */
+const LIVE_STATUS = `CASE WHEN h.status = 'PENDING' AND h.expires_at <= now() THEN 'EXPIRED' ELSE h.status END`;
+const SELECT_HOLDS = `
+  SELECT h.id, h.from_account_id, h.to_account_id, h.amount_minor, h.kind, h.memo, h.expires_at, h.transaction_id,
+         h.captured_minor, h.created_at, c.scale, ${LIVE_STATUS} AS status,
+         CASE WHEN h.status = 'PENDING' AND h.expires_at <= now() THEN h.expires_at ELSE h.resolved_at END AS resolved_at
+    FROM holds h
+    JOIN accounts a ON a.id = h.from_account_id
+    JOIN currencies c ON c.code = a.currency_code`;
+
+function toHold(row: HoldRow): Hold {
+  return {
+    id: row.id,
+    fromAccountId: row.from_account_id,
+    toAccountId: row.to_account_id,
+    amount: fromMinor(BigInt(row.amount_minor), row.scale),
+    status: row.status,
+    kind: row.kind,
+    memo: row.memo,
+    expiresAt: row.expires_at,
+    transactionId: row.transaction_id,
+    capturedAmount: row.captured_minor === null ? null : fromMinor(BigInt(row.captured_minor), row.scale),
+    createdAt: row.created_at,
+    resolvedAt: row.resolved_at,
+  };
+}
+
+/** Turns a hold the posting module has just written into the API object. */
+export function holdFromRecord(record: HoldRecord, scale: number): Hold {
+  return {
+    id: record.id,
+    fromAccountId: record.fromAccountId,
+    toAccountId: record.toAccountId,
+    amount: fromMinor(record.amountMinor, scale),
+    status: record.status,
+    kind: record.kind,
+    memo: record.memo,
+    expiresAt: record.expiresAt,
+    transactionId: record.transactionId,
+    capturedAmount: record.capturedMinor === null ? null : fromMinor(record.capturedMinor, scale),
+    createdAt: record.createdAt,
+    resolvedAt: record.resolvedAt,
+  };
+}
+
+export interface HoldPageQuery {
+  readonly accountId: string;
+  readonly status: HoldStatus | null;
+  readonly after: { readonly createdAt: Date; readonly id: string } | null;
+  readonly limit: number;
+}
+
+/** Reads of holds. Holds are written by the posting module only. */
+@Injectable()
+export class HoldRepository {
+  constructor(private readonly db: Database) {}
+
+  async findByIds(ids: readonly string[]): Promise<Hold[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.query<HoldRow>(`${SELECT_HOLDS} WHERE h.id = ANY($1::uuid[])`, [ids]);
+    return rows.map(toHold);
+  }
+
+  async findById(id: string): Promise<Hold | undefined> {
+    const [hold] = await this.findByIds([id]);
+    return hold;
+  }
+
+  /**
+   * Holds on an account as payer or payee, oldest first, keyset on (created_at, id). Each side
+   * is read in index order (holds_from, holds_to) and the two are merged, so a page costs the
+   * same however many holds the account has.
+   */
+  async page(q: HoldPageQuery): Promise<Hold[]> {
+    const side = (column: string) =>
+      `(${SELECT_HOLDS} WHERE h.${column} = $1 AND ($2::timestamptz IS NULL OR (h.created_at, h.id) > ($2, $3::uuid))
+          AND ($4::text IS NULL OR ${LIVE_STATUS} = $4)
+        ORDER BY h.created_at, h.id LIMIT $5)`;
+    const rows = await this.db.query<HoldRow>(
+      `SELECT * FROM (${side('from_account_id')} UNION ALL ${side('to_account_id')}) both_sides ORDER BY created_at, id LIMIT $5`,
+      [q.accountId, q.after?.createdAt ?? null, q.after?.id ?? null, q.status, q.limit],
+    );
+    return rows.map(toHold);
+  }
+
+  /** Whether any pending hold has passed its expiry (an index-only probe of holds_pending_expiry). */
+  async anyExpired(): Promise<boolean> {
+    const rows = await this.db.query(`SELECT 1 FROM holds WHERE status = 'PENDING' AND expires_at <= now() LIMIT 1`);
+    return rows.length > 0;
+  }
+}

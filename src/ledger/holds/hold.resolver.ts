@@ -1,0 +1,101 @@
+import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { loaderFor } from '../../graphql/batch-loader';
+import { PageArgs } from '../../graphql/pagination';
+import { AmountScalar } from '../../graphql/scalars/amount.scalar';
+import { DateTimeScalar } from '../../graphql/scalars/date-time.scalar';
+import { Allow, CurrentCaller } from '../../identity/auth.guard';
+import { type Caller, READERS, Role } from '../../identity/caller';
+import { Account } from '../accounts/account.model';
+import { AccountRepository } from '../accounts/account.repository';
+import type { HoldStatus as Status } from '../posting/posting.types';
+import { Transaction } from '../transactions/transaction.model';
+import { TransactionReader } from '../transactions/transaction.reader';
+import { Hold, HoldConnection, HoldStatus } from './hold.model';
+import { HoldService } from './hold.service';
+
+const MOVERS = [Role.ADMIN, Role.MEMBER, Role.TREASURER];
+
+/** Loads accounts by id, batched per request (the same loader the postings of a transaction use). */
+export async function loadAccount(context: object, accounts: AccountRepository, id: string): Promise<Account> {
+  const loader = loaderFor<string, Account>(
+    context,
+    'account',
+    async (ids) => new Map((await accounts.findByIds(ids)).map((a) => [a.id, a])),
+  );
+  const account = await loader.load(id);
+  if (!account) throw new Error(`account ${id} is missing`);
+  return account;
+}
+
+@Resolver(() => Hold)
+export class HoldResolver {
+  constructor(
+    private readonly holdService: HoldService,
+    private readonly accounts: AccountRepository,
+    private readonly reader: TransactionReader,
+  ) {}
+
+  @Mutation(() => Hold, {
+    description: "Reserves `amount` on the payer's account at once; it counts against the payer's credit limit until resolved.",
+  })
+  @Allow(...MOVERS)
+  createHold(
+    @CurrentCaller() caller: Caller,
+    @Args('from', { type: () => ID }) from: string,
+    @Args('to', { type: () => ID }) to: string,
+    @Args('amount', { type: () => AmountScalar }) amount: string,
+    @Args('memo', { type: () => String, nullable: true }) memo: string | null,
+    @Args('expiresAt', { type: () => DateTimeScalar, nullable: true }) expiresAt: Date | null,
+    @Args('idempotencyKey') idempotencyKey: string,
+  ): Promise<Hold> {
+    return this.holdService.create(caller, { from, to, amount, memo, expiresAt, idempotencyKey });
+  }
+
+  @Mutation(() => Hold, { description: 'Posts the held amount, or a smaller `amount`, and releases the rest.' })
+  @Allow(...MOVERS)
+  captureHold(
+    @CurrentCaller() caller: Caller,
+    @Args('id', { type: () => ID }) id: string,
+    @Args('amount', { type: () => AmountScalar, nullable: true }) amount: string | null,
+  ): Promise<Hold> {
+    return this.holdService.capture(caller, id, amount);
+  }
+
+  @Mutation(() => Hold, { description: 'Releases the whole reservation without posting anything.' })
+  @Allow(...MOVERS)
+  voidHold(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<Hold> {
+    return this.holdService.void(caller, id);
+  }
+
+  @Query(() => Hold, { nullable: true })
+  @Allow(...READERS)
+  hold(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<Hold | null> {
+    return this.holdService.find(caller, id);
+  }
+
+  @Query(() => HoldConnection, { description: 'Holds on an account as payer or payee, oldest first.' })
+  @Allow(...READERS)
+  holds(
+    @CurrentCaller() caller: Caller,
+    @Args('accountId', { type: () => ID }) accountId: string,
+    @Args('status', { type: () => HoldStatus, nullable: true }) status: Status | null,
+    @Args() page: PageArgs,
+  ) {
+    return this.holdService.page(caller, { accountId, status, first: page.first, after: page.after });
+  }
+
+  @ResolveField(() => Account)
+  from(@Parent() hold: Hold, @Context() context: object): Promise<Account> {
+    return loadAccount(context, this.accounts, hold.fromAccountId);
+  }
+
+  @ResolveField(() => Account)
+  to(@Parent() hold: Hold, @Context() context: object): Promise<Account> {
+    return loadAccount(context, this.accounts, hold.toAccountId);
+  }
+
+  @ResolveField(() => Transaction, { nullable: true, description: 'The transaction posted when the hold was captured.' })
+  async transaction(@Parent() hold: Hold): Promise<Transaction | null> {
+    return hold.transactionId ? ((await this.reader.byId(hold.transactionId)) ?? null) : null;
+  }
+}

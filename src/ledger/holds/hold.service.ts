@@ -1,0 +1,168 @@
+import { Injectable } from '@nestjs/common';
+import { DomainError, ErrorCode, forbidden, notFound, validationFailed } from '../../common/domain-error';
+import { checkId } from '../../common/ids';
+import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/pagination';
+import { AccessService } from '../../identity/access.service';
+import { type Caller, Role } from '../../identity/caller';
+import { AccountRepository, type AccountFacts } from '../accounts/account.repository';
+import { CurrencyRepository } from '../currencies/currency.repository';
+import { toPositiveMinor } from '../money/amount';
+import { cleanText } from '../parties/party.service';
+import { idempotency } from '../posting/idempotency';
+import { PostingService } from '../posting/posting.service';
+import type { HoldStatus, OpResult } from '../posting/posting.types';
+import { MAX_MEMO_LENGTH } from '../transactions/transaction.service';
+import type { Hold } from './hold.model';
+import { holdFromRecord, HoldRepository } from './hold.repository';
+
+/**
+ * Plain two-phase holds. Who may do what:
+ * - create: whoever may move value from the payer's account (its party's MEMBER or TREASURER
+ *   key, or an ADMIN);
+ * - capture: the same, since capturing completes the payer's payment;
+ * - void: the payer's side, the payee's side (declining what was reserved for it harms no one),
+ *   or an ADMIN.
+ * Holds that belong to a time bank exchange are resolved by confirmExchange and
+ * disputeExchange, never directly, so that the exchange and its hold cannot disagree.
+ */
+@Injectable()
+export class HoldService {
+  constructor(
+    private readonly posting: PostingService,
+    private readonly holds: HoldRepository,
+    private readonly accounts: AccountRepository,
+    private readonly currencies: CurrencyRepository,
+    private readonly access: AccessService,
+  ) {}
+
+  async create(
+    caller: Caller,
+    input: { from: string; to: string; amount: string; memo?: string | null; expiresAt?: Date | null; idempotencyKey: string },
+  ): Promise<Hold> {
+    const from = await this.fact(checkId(input.from, 'from'));
+    const to = await this.fact(checkId(input.to, 'to'));
+    if (from.id === to.id) throw validationFailed('to', 'a hold needs two different accounts');
+    this.access.assertCanMoveFrom(caller, [from]);
+    if (from.currencyCode !== to.currencyCode) {
+      throw new DomainError(
+        ErrorCode.CURRENCY_MISMATCH,
+        `account ${from.id} holds ${from.currencyCode} but account ${to.id} holds ${to.currencyCode}`,
+      );
+    }
+    const scale = await this.scale(from.currencyCode);
+    const amountMinor = toPositiveMinor(input.amount, scale);
+    const memo = cleanText(input.memo, 'memo', MAX_MEMO_LENGTH, false);
+    const expiresAt = input.expiresAt ?? null;
+    if (expiresAt && expiresAt.getTime() <= Date.now()) throw validationFailed('expiresAt', 'must be in the future');
+    const result = await this.posting.submitOne(
+      {
+        type: 'hold.create',
+        kind: 'TRANSFER',
+        fromAccountId: from.id,
+        toAccountId: to.id,
+        amountMinor,
+        memo,
+        expiresAt,
+        idempotency: idempotency(input.idempotencyKey, 'createHold', {
+          from: from.id,
+          to: to.id,
+          amountMinor,
+          memo,
+          expiresAt: expiresAt?.toISOString() ?? null,
+        }),
+      },
+      caller.apiKeyId,
+    );
+    return this.holdOf(result, scale);
+  }
+
+  async capture(caller: Caller, id: string, amount: string | null | undefined): Promise<Hold> {
+    const hold = await this.plainHold(id);
+    const from = await this.fact(hold.fromAccountId);
+    this.access.assertCanMoveFrom(caller, [from]);
+    const scale = await this.scale(from.currencyCode);
+    const amountMinor = amount === null || amount === undefined ? undefined : toPositiveMinor(amount, scale);
+    const result = await this.posting.submitOne({ type: 'hold.capture', holdId: hold.id, amountMinor }, caller.apiKeyId);
+    return this.holdOf(result, scale);
+  }
+
+  async void(caller: Caller, id: string): Promise<Hold> {
+    const hold = await this.plainHold(id);
+    const from = await this.fact(hold.fromAccountId);
+    const to = await this.fact(hold.toAccountId);
+    const onEitherSide =
+      (caller.role === Role.MEMBER || caller.role === Role.TREASURER) && [from.partyId, to.partyId].includes(caller.partyId ?? '');
+    if (caller.role !== Role.ADMIN && !onEitherSide) throw forbidden(`This API key may not void hold ${hold.id}`);
+    const result = await this.posting.submitOne({ type: 'hold.void', holdId: hold.id }, caller.apiKeyId);
+    return this.holdOf(result, await this.scale(from.currencyCode));
+  }
+
+  async find(caller: Caller, id: string): Promise<Hold | null> {
+    const hold = await this.holds.findById(checkId(id));
+    if (!hold) return null;
+    await this.assertCanRead(caller, hold);
+    return hold;
+  }
+
+  async assertCanRead(caller: Caller, hold: Hold): Promise<void> {
+    const facts = await this.accounts.factsOf([hold.fromAccountId, hold.toAccountId]);
+    for (const account of facts.values()) {
+      if (await this.access.canRead(caller, account)) return;
+    }
+    throw forbidden('This API key may not read that hold');
+  }
+
+  async page(
+    caller: Caller,
+    args: { accountId: string; status?: HoldStatus | null; first?: number | null; after?: string | null },
+  ): Promise<ConnectionShape<Hold>> {
+    const size = pageSize(args.first);
+    const cursor = decodeCursor(args.after, ['string', 'string']);
+    const account = await this.fact(checkId(args.accountId, 'accountId'));
+    await this.access.assertCanRead(caller, account);
+    let after: { createdAt: Date; id: string } | null = null;
+    if (cursor) {
+      const createdAt = new Date(cursor[0] as string);
+      if (Number.isNaN(createdAt.getTime())) throw validationFailed('after', 'not a cursor returned by this list');
+      after = { createdAt, id: checkId(cursor[1] as string, 'after') };
+    }
+    const rows = await this.holds.page({ accountId: account.id, status: args.status ?? null, after, limit: size + 1 });
+    return toConnection(
+      rows,
+      size,
+      (h) => h,
+      (h) => [h.createdAt.toISOString(), h.id],
+    );
+  }
+
+  /** A hold that may be captured or voided directly: it exists and belongs to no exchange. */
+  private async plainHold(id: string): Promise<Hold> {
+    const hold = await this.holds.findById(checkId(id));
+    if (!hold) throw notFound('hold', id);
+    if (hold.kind === 'EXCHANGE') {
+      throw validationFailed('id', `hold ${hold.id} belongs to a time bank exchange: confirm or dispute the exchange instead`);
+    }
+    return hold;
+  }
+
+  /** The API object for a posting result: built from the record, or read back for a replay. */
+  private async holdOf(result: OpResult, scale: number): Promise<Hold> {
+    if (result.type !== 'hold') throw new Error(`expected a hold from the posting module, got a ${result.type}`);
+    if (result.hold && !result.replayed) return holdFromRecord(result.hold, scale);
+    const hold = await this.holds.findById(result.id);
+    if (!hold) throw new Error(`hold ${result.id} is missing`);
+    return hold;
+  }
+
+  private async fact(id: string): Promise<AccountFacts> {
+    const account = (await this.accounts.factsOf([id])).get(id);
+    if (!account) throw notFound('account', id);
+    return account;
+  }
+
+  private async scale(currencyCode: string): Promise<number> {
+    const currency = await this.currencies.find(currencyCode);
+    if (!currency) throw notFound('currency', currencyCode);
+    return currency.scale;
+  }
+}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { HoldSweeper } from './hold-sweeper';
+import { HoldRepository } from './hold.repository';
+import { HoldResolver } from './hold.resolver';
+import { HoldService } from './hold.service';
+
+export const HOLD_RESOLVERS = [HoldResolver];
+
+/** Two-phase holds over the posting module, and the sweeper that releases expired ones. */
+@Module({
+  providers: [...HOLD_RESOLVERS, HoldService, HoldRepository, HoldSweeper],
+  exports: [HoldService, HoldRepository],
+})
+export class HoldsModule {}

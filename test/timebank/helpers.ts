@@ -1,0 +1,75 @@
+import type { GqlClient } from '../support/graphql';
+import { createCurrency, createKey, openAccount, registerParty, type PartyKindName } from '../support/ledger';
+
+/** A party with one HOUR account and a key bound to it. */
+export interface Member {
+  readonly partyId: string;
+  readonly accountId: string;
+  readonly key: string;
+}
+
+export async function newMember(
+  admin: GqlClient,
+  name: string,
+  options: { kind?: PartyKindName; creditLimit?: string; currency?: string; role?: 'MEMBER' | 'TREASURER' } = {},
+): Promise<Member> {
+  const partyId = await registerParty(admin, options.kind ?? 'MEMBER', name);
+  const accountId = await openAccount(admin, partyId, options.currency ?? 'HOUR', options.creditLimit);
+  const key = await createKey(admin, options.role ?? 'MEMBER', partyId);
+  return { partyId, accountId, key };
+}
+
+export async function setUpHours(admin: GqlClient): Promise<void> {
+  await createCurrency(admin, 'HOUR', 'TIME', 2);
+}
+
+export const HOLD_FIELDS =
+  'id amount status expiresAt memo capturedAmount from { id } to { id } transaction { id kind postings { amount account { id } } }';
+
+export function createHold(
+  client: GqlClient,
+  args: { from: string; to: string; amount: string; key: string; memo?: string; expiresAt?: string },
+) {
+  return client.request(
+    `mutation($from: ID!, $to: ID!, $amount: Amount!, $memo: String, $expiresAt: DateTime, $key: String!) {
+       createHold(from: $from, to: $to, amount: $amount, memo: $memo, expiresAt: $expiresAt, idempotencyKey: $key) { ${HOLD_FIELDS} } }`,
+    { memo: null, expiresAt: null, ...args },
+  );
+}
+
+export function captureHold(client: GqlClient, id: string, amount?: string) {
+  return client.request(`mutation($id: ID!, $amount: Amount) { captureHold(id: $id, amount: $amount) { ${HOLD_FIELDS} } }`, {
+    id,
+    amount: amount ?? null,
+  });
+}
+
+export function voidHold(client: GqlClient, id: string) {
+  return client.request(`mutation($id: ID!) { voidHold(id: $id) { ${HOLD_FIELDS} } }`, { id });
+}
+
+export function codeOf(result: { errors?: { extensions?: { code?: string } }[]; data?: unknown }): string | undefined {
+  if (!result.errors?.length) throw new Error(`expected a refusal, got ${JSON.stringify(result.data)}`);
+  return result.errors[0]?.extensions?.code;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON by default, as in GqlClient
+export function dataOf<T = any>(result: { errors?: unknown[]; data?: T }): T {
+  if (result.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
+  return result.data as T;
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Minor units of an amount written with its currency's scale ("-1.50" -> -150n): exact, never a float. */
+export function minor(amount: string): bigint {
+  return BigInt(amount.replace('.', ''));
+}
