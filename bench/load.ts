@@ -1,9 +1,11 @@
-import autocannon from 'autocannon';
+import { Agent, request as httpRequest } from 'node:http';
+import { percentile } from './schema-probe';
 
 /**
  * The load generator, run as its own process so it does not share an event loop with the
- * service. Each connection owns one pair of accounts and sends `transfer` mutations, each with
- * a fresh idempotency key, alternating direction so balances stay bounded. Prints one JSON line.
+ * service. Each of the keep-alive connections owns one pair of accounts and sends `transfer`
+ * mutations back to back, each with a fresh idempotency key, alternating direction so balances
+ * stay bounded. `perSecond` counts transfers that were posted. Prints one JSON line.
  */
 export interface LoadSpec {
   readonly url: string;
@@ -31,53 +33,81 @@ export interface LoadResult {
 
 const MUTATION = 'mutation($f: ID!, $t: ID!, $k: String!) { transfer(from: $f, to: $t, amount: "0.01", idempotencyKey: $k) { sequence } }';
 
-export function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  let nextSlot = 0;
-  let sent = 0;
-  const run = process.pid.toString(36) + Date.now().toString(36);
+interface Reply {
+  readonly status: number;
+  readonly body: string;
+}
+
+function post(agent: Agent, url: URL, key: string, body: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    autocannon(
+    const request = httpRequest(
       {
-        url: spec.url,
-        connections: spec.connections,
-        duration: spec.durationSec,
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${spec.key}` },
-        requests: [
-          {
-            setupRequest: (request, context: { slot?: number; n?: number }) => {
-              context.slot ??= nextSlot++ % spec.pairs.length;
-              context.n = (context.n ?? 0) + 1;
-              const [a, b] = spec.pairs[context.slot] as [string, string];
-              const forward = spec.oneWay || context.n % 2 === 1;
-              sent++;
-              return {
-                ...request,
-                body: JSON.stringify({ query: MUTATION, variables: { f: forward ? a : b, t: forward ? b : a, k: `${run}-${context.slot}-${context.n}` } }),
-              };
-            },
-          },
-        ],
-        verifyBody: (body: string) => !body.includes('"errors"'),
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${key}` },
       },
-      (error, result) => {
-        if (error) return reject(error);
-        const seconds = spec.durationSec;
-        resolve({
-          label: spec.label,
-          requests: result.requests.total,
-          seconds,
-          perSecond: Math.round(result.requests.total / seconds),
-          errors: result.errors + result.timeouts,
-          mismatches: result.mismatches,
-          non2xx: result.non2xx,
-          latencyP50Ms: result.latency.p50,
-          latencyP99Ms: result.latency.p99,
-        });
-        void sent;
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        response.on('error', reject);
       },
     );
+    request.on('error', reject);
+    request.end(body);
   });
+}
+
+/** One loop per connection, each with its own pair of accounts and its own sequence of keys. */
+export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const url = new URL(spec.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: spec.connections });
+  const run = process.pid.toString(36) + Date.now().toString(36);
+  const latencies: number[] = [];
+  let errors = 0;
+  let mismatches = 0;
+  let non2xx = 0;
+  const started = Date.now();
+  const deadline = started + spec.durationSec * 1000;
+  await Promise.all(
+    Array.from({ length: spec.connections }, async (_, connection) => {
+      const [a, b] = spec.pairs[connection % spec.pairs.length] as readonly [string, string];
+      for (let n = 1; Date.now() < deadline; n++) {
+        const forward = spec.oneWay || n % 2 === 1;
+        const body = JSON.stringify({
+          query: MUTATION,
+          variables: { f: forward ? a : b, t: forward ? b : a, k: `${run}-${connection}-${n}` },
+        });
+        const t0 = process.hrtime.bigint();
+        try {
+          const reply = await post(agent, url, spec.key, body);
+          latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+          if (reply.status < 200 || reply.status >= 300) non2xx++;
+          else if (reply.body.includes('"errors"')) mismatches++;
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  agent.destroy();
+  const seconds = (Date.now() - started) / 1000;
+  latencies.sort((x, y) => x - y);
+  const done = latencies.length - mismatches - non2xx;
+  return {
+    label: spec.label,
+    requests: latencies.length,
+    seconds,
+    perSecond: Math.round(done / seconds),
+    errors,
+    mismatches,
+    non2xx,
+    latencyP50Ms: percentile(latencies, 50),
+    latencyP99Ms: percentile(latencies, 99),
+  };
 }
 
 if (require.main === module) {

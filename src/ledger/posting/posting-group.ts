@@ -4,7 +4,7 @@ import type { Sql } from '../../database/database';
 import { MAX_POSTING_MINOR } from '../money/amount';
 import { transactionHash } from './hash-chain';
 import * as repo from './posting.repository';
-import type { HoldChange, IdempotencyRow, LedgerHead, NewIdempotencyRow, ReversibleTransaction } from './posting.repository';
+import type { HoldChange, IdempotencyRow, LoadedGroup, ReversibleTransaction } from './posting.repository';
 import { availableMinor, checkBalanced, checkLimit, checkMovable, checkPostingShape, checkSameCurrency, WorkingSet } from './posting.rules';
 import type {
   CaptureHoldOp,
@@ -39,7 +39,7 @@ interface Scratch {
   readonly newHolds: HoldRecord[];
   readonly holdUpdates: Map<string, HoldRecord>;
   readonly reversed: Set<string>;
-  readonly idempotency: NewIdempotencyRow[];
+  readonly idempotency: IdempotencyRow[];
 }
 
 function idempotencyKey(apiKeyId: string, key: string): string {
@@ -52,11 +52,12 @@ function opIdempotency(op: Op): Idempotency | undefined {
 
 export class PostingGroup {
   private readonly head: { sequence: bigint; hash: string };
+  private readonly startSequence: bigint;
   private readonly now: Date;
-  private accounts!: WorkingSet;
-  private holds = new Map<string, HoldRecord>();
-  private reversible = new Map<string, ReversibleTransaction>();
-  private existingKeys = new Map<string, IdempotencyRow>();
+  private readonly accounts: WorkingSet;
+  private readonly holds: Map<string, HoldRecord>;
+  private readonly reversible: Map<string, ReversibleTransaction>;
+  private readonly existingKeys: Map<string, IdempotencyRow>;
   private readonly reversedInGroup = new Set<string>();
   private readonly written: Scratch = { transactions: [], newHolds: [], holdUpdates: new Map(), reversed: new Set(), idempotency: [] };
   private expiredCount = 0;
@@ -65,87 +66,33 @@ export class PostingGroup {
 
   private constructor(
     private readonly tx: Sql,
-    startHead: LedgerHead,
+    loaded: LoadedGroup,
     private readonly commands: readonly Command[],
   ) {
-    this.head = { sequence: startHead.sequence, hash: startHead.hash };
-    // Never earlier than the last posted transaction, so posting time follows `sequence`.
-    this.now = new Date(Math.max(Date.now(), startHead.postedAt.getTime()));
+    this.head = { sequence: loaded.sequence, hash: loaded.hash };
+    this.startSequence = loaded.sequence;
+    this.now = loaded.now;
+    this.accounts = new WorkingSet(loaded.accounts);
+    this.holds = loaded.holds;
+    this.reversible = loaded.reversible;
+    this.existingKeys = new Map(loaded.idempotency.map((row) => [idempotencyKey(row.apiKeyId, row.key), row]));
   }
 
   /** Runs the group inside `tx` and returns one outcome per command, in order. */
   static async run(tx: Sql, commands: readonly Command[]): Promise<Outcome[]> {
-    const head = await repo.lockHead(tx);
-    const group = new PostingGroup(tx, head, commands);
-    return group.execute(head);
+    const group = new PostingGroup(tx, await repo.loadGroup(tx, needsOf(commands)), commands);
+    return group.execute();
   }
 
-  private async execute(startHead: LedgerHead): Promise<Outcome[]> {
-    await this.load();
+  private async execute(): Promise<Outcome[]> {
     this.expireDueHolds();
     const outcomes = this.commands.map((command) => this.applyCommand(command));
-    await this.write(startHead);
+    await this.write();
     for (const [index, command] of this.commands.entries()) {
       const outcome = outcomes[index];
       if (command.afterPost && outcome?.ok) await command.afterPost(this.tx, outcome.results);
     }
     return outcomes;
-  }
-
-  private liveOps(): { op: Op; apiKeyId: string | null }[] {
-    return this.commands.flatMap((c) => c.ops.map((op) => ({ op, apiKeyId: c.apiKeyId })));
-  }
-
-  /** Reads and locks everything the group may touch: holds, then accounts in id order. */
-  private async load(): Promise<void> {
-    const ops = this.liveOps();
-    const keyed = ops.flatMap(({ op, apiKeyId }) => {
-      const idem = opIdempotency(op);
-      return idem && apiKeyId ? [{ apiKeyId, key: idem.key }] : [];
-    });
-    const existing = await repo.findIdempotency(
-      this.tx,
-      keyed.map((k) => k.apiKeyId),
-      keyed.map((k) => k.key),
-    );
-    this.existingKeys = new Map(existing.map((row) => [idempotencyKey(row.apiKeyId, row.key), row]));
-
-    const accountIds = new Set<string>();
-    const holdIds = new Set<string>();
-    const reverseIds = new Set<string>();
-    let sweep = 0;
-    for (const { op } of ops) {
-      switch (op.type) {
-        case 'post':
-          op.postings.forEach((p) => accountIds.add(p.accountId));
-          break;
-        case 'reverse':
-          reverseIds.add(op.transactionId);
-          break;
-        case 'hold.create':
-          accountIds.add(op.fromAccountId).add(op.toAccountId);
-          break;
-        case 'hold.capture':
-        case 'hold.void':
-          holdIds.add(op.holdId);
-          break;
-        case 'hold.sweep':
-          sweep = Math.max(sweep, op.limit);
-          break;
-        default:
-          assertUnreachable(op);
-      }
-    }
-    this.reversible = await repo.loadReversible(this.tx, [...reverseIds]);
-    for (const original of this.reversible.values()) original.postings.forEach((p) => accountIds.add(p.accountId));
-    this.holds = await repo.lockHolds(this.tx, [...holdIds]);
-    for (const hold of this.holds.values()) accountIds.add(hold.fromAccountId).add(hold.toAccountId);
-    const expired = await repo.lockExpiredHolds(this.tx, this.now, sweep > 0 ? null : [...accountIds], sweep || EXPIRED_HOLDS_PER_GROUP);
-    for (const hold of expired) {
-      this.holds.set(hold.id, hold);
-      accountIds.add(hold.fromAccountId).add(hold.toAccountId);
-    }
-    this.accounts = new WorkingSet(await repo.lockAccounts(this.tx, [...accountIds]));
   }
 
   /** Releases the reservation of every pending hold whose time has passed. */
@@ -371,10 +318,10 @@ export class PostingGroup {
     return { type: 'hold', id: hold.id, replayed: false, hold: voided };
   }
 
-  private async write(startHead: LedgerHead): Promise<void> {
+  private async write(): Promise<void> {
     const { transactions, newHolds, holdUpdates, idempotency } = this.written;
     const newHoldIds = new Set(newHolds.map((h) => h.id));
-    const changes: HoldChange[] = [...holdUpdates.values()]
+    const holdChanges: HoldChange[] = [...holdUpdates.values()]
       .filter((h) => !newHoldIds.has(h.id))
       .map((h) => ({
         id: h.id,
@@ -383,17 +330,57 @@ export class PostingGroup {
         capturedMinor: h.capturedMinor,
         resolvedAt: h.resolvedAt ?? this.now,
       }));
-    await repo.insertTransactions(this.tx, transactions);
-    await repo.updateAccountBalances(
-      this.tx,
-      [...this.accounts.touched].map((id) => this.accounts.get(id)),
-    );
-    await repo.insertHolds(this.tx, newHolds);
-    await repo.updateHolds(this.tx, changes);
-    await repo.insertIdempotency(this.tx, idempotency);
-    if (this.head.sequence !== startHead.sequence) {
-      await repo.updateHead(this.tx, { sequence: this.head.sequence, hash: this.head.hash, postedAt: this.now });
-      await repo.notifyPosted(this.tx, transactions);
+    await repo.writeGroup(this.tx, {
+      transactions,
+      accounts: [...this.accounts.touched].map((id) => this.accounts.get(id)),
+      newHolds,
+      holdChanges,
+      idempotency,
+      head: this.head.sequence === this.startSequence ? null : { sequence: this.head.sequence, hash: this.head.hash, postedAt: this.now },
+    });
+  }
+}
+
+/** Everything a group may touch, gathered from its operations before anything is locked. */
+function needsOf(commands: readonly Command[]): repo.GroupNeeds {
+  const idempotencyKeys: { apiKeyId: string; key: string }[] = [];
+  const accountIds = new Set<string>();
+  const holdIds = new Set<string>();
+  const reverseIds = new Set<string>();
+  let sweep = 0;
+  for (const command of commands) {
+    for (const op of command.ops) {
+      const idem = opIdempotency(op);
+      if (idem && command.apiKeyId) idempotencyKeys.push({ apiKeyId: command.apiKeyId, key: idem.key });
+      switch (op.type) {
+        case 'post':
+          op.postings.forEach((p) => accountIds.add(p.accountId));
+          break;
+        case 'reverse':
+          reverseIds.add(op.transactionId);
+          break;
+        case 'hold.create':
+          accountIds.add(op.fromAccountId).add(op.toAccountId);
+          break;
+        case 'hold.capture':
+        case 'hold.void':
+          holdIds.add(op.holdId);
+          break;
+        case 'hold.sweep':
+          sweep = Math.max(sweep, op.limit);
+          break;
+        default:
+          assertUnreachable(op);
+      }
     }
   }
+  return {
+    now: new Date(),
+    idempotencyKeys,
+    accountIds: [...accountIds],
+    holdIds: [...holdIds],
+    reverseIds: [...reverseIds],
+    sweepAll: sweep > 0,
+    expiredLimit: sweep || EXPIRED_HOLDS_PER_GROUP,
+  };
 }

@@ -1,0 +1,294 @@
+import 'reflect-metadata';
+import { execFileSync, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { GqlClient } from '../scripts/lib/gql-client';
+import { startService, type RunningService } from '../scripts/lib/service-process';
+import { projectRoot } from '../src/common/project-root';
+import { startEmbeddedDatabase } from '../src/database/embedded-postgres';
+import { loadHistory, measureReads, type ReadLatencies } from './history';
+import type { LoadResult, LoadSpec } from './load';
+import { prepareRawSchema, runRawSql, type RawResult } from './raw-sql';
+import { measureDeposits, type DepositResult } from './deposits';
+import { soak, type SoakResult } from './soak';
+
+/**
+ * `npm run bench`: measures the service and its raw-SQL baseline in one run on this machine and
+ * prints a table with the ratios; writes bench/results/latest.json. BENCH_QUICK=1 is a short
+ * version; BENCH_SOAK=<seconds> adds a soak measuring the service's memory.
+ */
+const QUICK = process.env.BENCH_QUICK === '1';
+const LOAD_SECONDS = QUICK ? 10 : 30;
+const CLIENTS = 32;
+const HISTORY_SIZES = QUICK ? [100_000, 1_000_000] : [1_000_000, 10_000_000];
+const SOAK_SECONDS = Number(process.env.BENCH_SOAK ?? 0);
+const ROOT = projectRoot();
+
+function progress(message: string): void {
+  process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+async function freshDatabase(serverUrl: string, name: string): Promise<string> {
+  const admin = new Client({ connectionString: withDatabase(serverUrl, 'postgres') });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return withDatabase(serverUrl, name);
+}
+
+async function serverUrl(): Promise<{ url: string; stop: () => Promise<void> }> {
+  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: () => Promise.resolve() };
+  progress('starting an embedded PostgreSQL under .data/bench');
+  const db = await startEmbeddedDatabase({ dataDir: join(ROOT, '.data', 'bench'), preferredPort: 56432 });
+  return { url: db.url, stop: () => db.stop() };
+}
+
+interface Fixture {
+  readonly admin: GqlClient;
+  readonly pairs: [string, string][];
+  readonly hot: string;
+}
+
+async function setUp(service: RunningService): Promise<Fixture> {
+  const admin = new GqlClient(service.url, service.adminKey);
+  await admin.ok('mutation { createCurrency(code: "HOUR", name: "Time credits", kind: TIME, scale: 2) { code } }');
+  const account = async (kind: string, name: string) => {
+    const party = await admin.ok(`mutation { registerParty(kind: ${kind}, name: "${name}") { id } }`);
+    const opened = await admin.ok(`mutation($p: ID!) { openAccount(partyId: $p, currency: "HOUR", creditLimit: "1000000") { id } }`, {
+      p: party.registerParty.id,
+    });
+    return opened.openAccount.id as string;
+  };
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < CLIENTS; i++)
+    pairs.push([await account('MEMBER', `Member ${2 * i}`), await account('MEMBER', `Member ${2 * i + 1}`)]);
+  const hot = await account('COOPERATIVE', 'Hot co-op');
+  return { admin, pairs, hot };
+}
+
+function runLoadProcess(spec: LoadSpec): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(join(__dirname, 'load.js'), [], {
+      env: { ...process.env, BENCH_LOAD_SPEC: JSON.stringify(spec) },
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    });
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load generator exited with ${code}`)),
+    );
+  });
+}
+
+function gitSha(): string {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function ratio(a: number, b: number): number {
+  return b === 0 ? 0 : Math.round((a / b) * 100) / 100;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const server = await serverUrl();
+  const service = await startService(
+    await freshDatabase(server.url, 'ledger_bench'),
+    { NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true', LOG_LEVEL: 'warn' },
+    `sl_bench_${randomBytes(16).toString('hex')}`,
+  );
+  try {
+    progress(`service up at ${service.url}; creating ${2 * CLIENTS + 1} accounts`);
+    const fixture = await setUp(service);
+
+    const rawUrl = await freshDatabase(server.url, 'ledger_bench_raw');
+    await prepareRawSchema(rawUrl);
+    progress(`raw SQL baseline, distinct accounts, ${CLIENTS} clients, ${LOAD_SECONDS}s`);
+    const raw: RawResult = await runRawSql(rawUrl, false, CLIENTS, LOAD_SECONDS);
+    progress(`  ${raw.perSecond} tx/s (${raw.tool})`);
+    progress(`raw SQL baseline, one hot account, ${LOAD_SECONDS}s`);
+    const rawHot: RawResult = await runRawSql(rawUrl, true, CLIENTS, LOAD_SECONDS);
+    progress(`  ${rawHot.perSecond} tx/s (${rawHot.tool})`);
+
+    const base = { url: service.url, key: service.adminKey, connections: CLIENTS, durationSec: LOAD_SECONDS };
+    progress(`GraphQL transfer over HTTP, distinct accounts, ${CLIENTS} connections, ${LOAD_SECONDS}s`);
+    const transfer = await runLoadProcess({ ...base, pairs: fixture.pairs, oneWay: false, label: 'transfer, distinct accounts' });
+    progress(`GraphQL transfer over HTTP, all paying one co-op account, ${LOAD_SECONDS}s`);
+    progress(`  ${transfer.perSecond} tx/s, ${transfer.errors} errors, ${transfer.mismatches} refused, ${transfer.non2xx} non-2xx`);
+    const hot = await runLoadProcess({
+      ...base,
+      pairs: fixture.pairs.map(([from]) => [from, fixture.hot] as [string, string]),
+      oneWay: true,
+      label: 'transfer, one hot account',
+    });
+
+    progress(`  ${hot.perSecond} tx/s, ${hot.errors} errors, ${hot.mismatches} refused, ${hot.non2xx} non-2xx`);
+    progress('recordDeposits, batches of 1000');
+    const deposits: DepositResult = await measureDeposits(fixture.admin, QUICK ? 10 : 20, progress);
+
+    const verify = await fixture.admin.ok('{ verifyLedger { ok transactionsChecked firstProblem } }');
+    progress(`verifyLedger after the load: ok=${String(verify.verifyLedger.ok)}, ${verify.verifyLedger.transactionsChecked} transactions`);
+
+    const reads = await measureHistory(server.url, progress);
+
+    let soakResult: SoakResult | undefined;
+    if (SOAK_SECONDS > 0) {
+      progress(`soak: ${SOAK_SECONDS}s of full load, sampling the service's memory`);
+      soakResult = await soak(
+        service,
+        (seconds) => runLoadProcess({ ...base, durationSec: seconds, pairs: fixture.pairs, oneWay: false, label: 'soak' }),
+        SOAK_SECONDS,
+        progress,
+      );
+    }
+
+    const result = {
+      transfer_tps: transfer.perSecond,
+      raw_sql_tps: raw.perSecond,
+      ratio: ratio(transfer.perSecond, raw.perSecond),
+      hot_tps: hot.perSecond,
+      hot_ratio: ratio(hot.perSecond, transfer.perSecond),
+      raw_sql_hot_tps: rawHot.perSecond,
+      raw_sql_tool: raw.tool,
+      transfer_errors: transfer.errors + transfer.mismatches + transfer.non2xx,
+      hot_errors: hot.errors + hot.mismatches + hot.non2xx,
+      transfer_latency_ms: { p50: transfer.latencyP50Ms, p99: transfer.latencyP99Ms },
+      deposit_postings_per_s: deposits.postingsPerSecond,
+      p99_ms: Object.fromEntries(
+        Object.entries(reads).map(([size, r]) => [
+          size,
+          { trialBalance: r.trialBalance.p99, balanceAt: r.balanceAt.p99, statement: r.statement.p99 },
+        ]),
+      ),
+      p50_ms: Object.fromEntries(
+        Object.entries(reads).map(([size, r]) => [
+          size,
+          { trialBalance: r.trialBalance.p50, balanceAt: r.balanceAt.p50, statement: r.statement.p50 },
+        ]),
+      ),
+      soak_seconds: soakResult?.seconds ?? 0,
+      soak_rss_mb_start: soakResult?.rssMbStart ?? null,
+      soak_rss_mb_end: soakResult?.rssMbEnd ?? null,
+      soak_rss_slope_mb_per_min: soakResult?.slopeMbPerMinute ?? null,
+      verify_ok: verify.verifyLedger.ok as boolean,
+      quick: QUICK,
+      load_seconds: LOAD_SECONDS,
+      machine: {
+        cores: cpus().length,
+        memory_gb: Math.round(totalmem() / 2 ** 30),
+        cpu: cpus()[0]?.model ?? 'unknown',
+        node: process.version,
+      },
+      git_sha: gitSha(),
+      finished_at: new Date().toISOString(),
+      duration_s: Math.round((Date.now() - started) / 1000),
+    };
+    printTable(result, transfer, hot, raw, rawHot, deposits, reads, soakResult);
+    const dir = join(ROOT, 'bench', 'results');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
+    progress(`wrote bench/results/latest.json (${result.duration_s}s in all)`);
+  } finally {
+    await service.stop();
+    await server.stop();
+  }
+}
+
+/**
+ * Read latency at growing history lengths, on a second service and database so that the bulk
+ * load neither disturbs the write measurements nor the verified ledger above.
+ */
+async function measureHistory(url: string, say: (m: string) => void): Promise<Record<string, ReadLatencies>> {
+  const databaseUrl = await freshDatabase(url, 'ledger_bench_history');
+  const service = await startService(
+    databaseUrl,
+    { NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true', LOG_LEVEL: 'warn' },
+    `sl_bench_${randomBytes(16).toString('hex')}`,
+  );
+  const admin = new GqlClient(service.url, service.adminKey);
+  const reads: Record<string, ReadLatencies> = {};
+  try {
+    let loaded = 0;
+    const finalSize = HISTORY_SIZES.at(-1) ?? 0;
+    for (const size of HISTORY_SIZES) {
+      say(`loading history up to ${size.toLocaleString('en')} postings (set-based SQL)`);
+      await loadHistory(databaseUrl, admin, size - loaded, finalSize, say);
+      loaded = size;
+      say(`measuring trialBalance, balanceAt and a statement page at ${size.toLocaleString('en')} postings`);
+      const measured = await measureReads(admin);
+      if (!measured) {
+        say('trialBalance, balanceAt or statement is not in this build: read latency not measured');
+        break;
+      }
+      reads[String(size)] = measured;
+    }
+  } finally {
+    await service.stop();
+  }
+  return reads;
+}
+
+function printTable(
+  result: { ratio: number; hot_ratio: number },
+  transfer: LoadResult,
+  hot: LoadResult,
+  raw: RawResult,
+  rawHot: RawResult,
+  deposits: DepositResult,
+  reads: Record<string, ReadLatencies>,
+  soakResult: SoakResult | undefined,
+): void {
+  const rows: [string, string, string][] = [
+    [`raw SQL transfer (${raw.tool}), distinct accounts`, `${raw.perSecond} tx/s`, ''],
+    [`raw SQL transfer (${rawHot.tool}), one hot account`, `${rawHot.perSecond} tx/s`, ''],
+    [
+      'GraphQL transfer over HTTP, distinct accounts',
+      `${transfer.perSecond} tx/s`,
+      `ratio to raw SQL ${result.ratio} (target >= 1.0); errors ${transfer.errors + transfer.mismatches + transfer.non2xx}; p50 ${transfer.latencyP50Ms} ms, p99 ${transfer.latencyP99Ms} ms`,
+    ],
+    [
+      'GraphQL transfer over HTTP, one hot account',
+      `${hot.perSecond} tx/s`,
+      `ratio to distinct ${result.hot_ratio} (target >= 0.8); errors ${hot.errors + hot.mismatches + hot.non2xx}`,
+    ],
+    ['recordDeposits, batches of 1000', `${deposits.postingsPerSecond} postings/s`, `${deposits.batches} batches (target >= 50000)`],
+  ];
+  for (const [size, r] of Object.entries(reads)) {
+    const n = Number(size).toLocaleString('en');
+    rows.push([`trialBalance at ${n} postings`, `p99 ${r.trialBalance.p99} ms`, `p50 ${r.trialBalance.p50} ms (target p99 < 10)`]);
+    rows.push([`balanceAt at ${n} postings`, `p99 ${r.balanceAt.p99} ms`, `p50 ${r.balanceAt.p50} ms`]);
+    rows.push([`statement page at ${n} postings`, `p99 ${r.statement.p99} ms`, `p50 ${r.statement.p50} ms`]);
+  }
+  if (soakResult)
+    rows.push([
+      'soak RSS',
+      `${soakResult.rssMbStart} -> ${soakResult.rssMbEnd} MB`,
+      `slope ${soakResult.slopeMbPerMinute} MB/min over ${soakResult.seconds}s`,
+    ]);
+  const width = Math.max(...rows.map((r) => r[0].length));
+  const valueWidth = Math.max(...rows.map((r) => r[1].length));
+  process.stdout.write('\n');
+  for (const [name, value, note] of rows) process.stdout.write(`${name.padEnd(width)}  ${value.padStart(valueWidth)}  ${note}\n`);
+  process.stdout.write('\n');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,55 @@
+import type { GqlClient } from '../scripts/lib/gql-client';
+import { hasOperation } from './schema-probe';
+
+export interface DepositResult {
+  readonly postingsPerSecond: number;
+  readonly batches: number;
+  readonly available: boolean;
+}
+
+const BATCH = 1000;
+const SENDERS = 2;
+
+/** `recordDeposits` batches of 1000 from two senders for `seconds`; each deposit is two postings. */
+export async function measureDeposits(admin: GqlClient, seconds: number, progress: (m: string) => void): Promise<DepositResult> {
+  if (!(await hasOperation(admin, 'Mutation', 'recordDeposits'))) {
+    progress('recordDeposits is not in this build: deposits not measured');
+    return { postingsPerSecond: 0, batches: 0, available: false };
+  }
+  const cu = await admin.ok('mutation { registerParty(kind: CREDIT_UNION, name: "Bench Credit Union") { id } }');
+  await admin.ok(
+    'mutation($cu: ID) { createCurrency(code: "BENCHD", name: "Bench dollar", kind: MONEY, scale: 2, issuerPartyId: $cu) { code } }',
+    {
+      cu: cu.registerParty.id,
+    },
+  );
+  const accounts: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    const party = await admin.ok(`mutation { registerParty(kind: MEMBER, name: "Saver ${i}") { id } }`);
+    accounts.push(
+      (await admin.ok('mutation($p: ID!) { openAccount(partyId: $p, currency: "BENCHD") { id } }', { p: party.registerParty.id }))
+        .openAccount.id,
+    );
+  }
+  const mutation = 'mutation($batch: [DepositInput!]!) { recordDeposits(batch: $batch) { id } }';
+  let batches = 0;
+  const started = Date.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: SENDERS }, async (_, sender) => {
+      for (let n = 0; Date.now() < deadline; n++) {
+        const batch = Array.from({ length: BATCH }, (_, i) => ({
+          accountId: accounts[i % accounts.length],
+          amount: '12.34',
+          externalRef: `bench-${sender}-${n}-${i}`,
+          idempotencyKey: `bench-deposit-${sender}-${n}-${i}`,
+        }));
+        const result = await admin.request(mutation, { batch });
+        if (result.errors) throw new Error(`recordDeposits refused: ${JSON.stringify(result.errors[0])}`);
+        batches++;
+      }
+    }),
+  );
+  const elapsed = (Date.now() - started) / 1000;
+  return { postingsPerSecond: Math.round((batches * BATCH * 2) / elapsed), batches, available: true };
+}

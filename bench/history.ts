@@ -1,0 +1,165 @@
+import { Client } from 'pg';
+import type { GqlClient } from '../scripts/lib/gql-client';
+import { hasOperation, percentile } from './schema-probe';
+
+/**
+ * Loads a long history fast with set-based SQL, straight into the journal tables (the bench's
+ * own database only): transactions between 100 accounts of a `HIST` currency, with running
+ * balances and stored balances exactly as the posting module keeps them, spread over the last
+ * thirty days. Their hashes are placeholders, so verifyLedger reports the chain as broken on a
+ * bench database after this step; balances stay exact. Then measures read latency over HTTP.
+ */
+const ACCOUNTS = 100;
+const CHUNK_TRANSACTIONS = 250_000;
+const SPAN_MS = 30 * 24 * 3600 * 1000;
+const SAMPLES = 300;
+const WARMUP = 30;
+
+interface HistoryState {
+  accounts: string[];
+  loadedTransactions: number;
+  start: number;
+  msPerTransaction: number;
+}
+
+let state: HistoryState | undefined;
+
+async function createAccounts(admin: GqlClient): Promise<string[]> {
+  await admin.ok('mutation { createCurrency(code: "HIST", name: "History hours", kind: TIME, scale: 2) { code } }');
+  const accounts: string[] = [];
+  for (let i = 0; i < ACCOUNTS; i++) {
+    const party = await admin.ok(`mutation { registerParty(kind: MEMBER, name: "Long-time member ${i}") { id } }`);
+    accounts.push(
+      (
+        await admin.ok('mutation($p: ID!) { openAccount(partyId: $p, currency: "HIST", creditLimit: "100000000") { id } }', {
+          p: party.registerParty.id,
+        })
+      ).openAccount.id,
+    );
+  }
+  return accounts;
+}
+
+/** Adds `postings` more postings (two per transaction) to the history. */
+export async function loadHistory(
+  databaseUrl: string,
+  admin: GqlClient,
+  postings: number,
+  finalPostings: number,
+  progress: (m: string) => void,
+): Promise<void> {
+  state ??= {
+    accounts: await createAccounts(admin),
+    loadedTransactions: 0,
+    start: Date.now() - SPAN_MS,
+    msPerTransaction: SPAN_MS / (finalPostings / 2),
+  };
+  const db = new Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    let remaining = Math.floor(postings / 2);
+    while (remaining > 0) {
+      const n = Math.min(CHUNK_TRANSACTIONS, remaining);
+      await insertChunk(db, state, n);
+      state.loadedTransactions += n;
+      remaining -= n;
+      progress(`  ${(state.loadedTransactions * 2).toLocaleString('en')} postings loaded`);
+    }
+    await db.query('ANALYZE transactions; ANALYZE postings; ANALYZE accounts');
+  } finally {
+    await db.end();
+  }
+}
+
+async function insertChunk(db: Client, s: HistoryState, n: number): Promise<void> {
+  const first = s.loadedTransactions + 1;
+  await db.query('BEGIN');
+  try {
+    await db.query(
+      `CREATE TEMP TABLE chunk ON COMMIT DROP AS
+       SELECT gen_random_uuid() AS id, h.sequence + g.i + 1 AS seq, to_timestamp(($3::float8 + ($2::bigint + g.i) * $4::float8) / 1000) AS at,
+              ($1::uuid[])[(($2::bigint + g.i) % ${ACCOUNTS}) + 1] AS debit,
+              ($1::uuid[])[((($2::bigint + g.i) + 1 + (($2::bigint + g.i) / ${ACCOUNTS}) % ${ACCOUNTS - 1}) % ${ACCOUNTS}) + 1] AS credit,
+              1 + (($2::bigint + g.i) % 997) AS amount
+         FROM ledger_head h, generate_series(0, $5::int - 1) AS g(i)`,
+      [s.accounts, first - 1, s.start, s.msPerTransaction, n],
+    );
+    await db.query(
+      `INSERT INTO transactions (id, sequence, kind, memo, posted_at, previous_hash, hash)
+       SELECT id, seq, 'TRANSFER', 'history', at, 'bench-history', encode(sha256(id::text::bytea), 'hex') FROM chunk`,
+    );
+    await db.query(
+      `INSERT INTO postings (transaction_id, idx, account_id, amount_minor, balance_after_minor, sequence)
+       SELECT r.id, r.idx, r.account_id, r.amount,
+              a.posted_minor + sum(r.amount) OVER (PARTITION BY r.account_id ORDER BY r.seq), r.seq
+         FROM (SELECT id, seq, 0 AS idx, debit AS account_id, -amount AS amount FROM chunk
+               UNION ALL SELECT id, seq, 1, credit, amount FROM chunk) r
+         JOIN accounts a ON a.id = r.account_id`,
+    );
+    await db.query(
+      `UPDATE accounts a SET posted_minor = a.posted_minor + d.delta
+         FROM (SELECT account_id, sum(amount) AS delta FROM (SELECT debit AS account_id, -amount AS amount FROM chunk
+                 UNION ALL SELECT credit, amount FROM chunk) x GROUP BY account_id) d
+        WHERE a.id = d.account_id`,
+    );
+    await db.query(
+      `UPDATE ledger_head SET sequence = c.seq, hash = encode(sha256(c.id::text::bytea), 'hex'), posted_at = c.at
+         FROM (SELECT id, seq, at FROM chunk ORDER BY seq DESC LIMIT 1) c WHERE ledger_head.id`,
+    );
+    await db.query('COMMIT');
+  } catch (error) {
+    await db.query('ROLLBACK');
+    throw error;
+  }
+}
+
+export interface Latency {
+  readonly p50: number;
+  readonly p99: number;
+}
+
+export interface ReadLatencies {
+  readonly trialBalance: Latency;
+  readonly balanceAt: Latency;
+  readonly statement: Latency;
+}
+
+async function timed(samples: number, work: (i: number) => Promise<unknown>): Promise<Latency> {
+  for (let i = 0; i < WARMUP; i++) await work(i);
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const t0 = process.hrtime.bigint();
+    await work(i);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+/** p50/p99 over HTTP of trialBalance, balanceAt and a 50-entry statement page at random points. */
+export async function measureReads(admin: GqlClient): Promise<ReadLatencies | undefined> {
+  if (!state) throw new Error('load the history first');
+  for (const name of ['trialBalance', 'balanceAt', 'statement']) {
+    if (!(await hasOperation(admin, 'Query', name))) return undefined;
+  }
+  const s = state;
+  const loadedSpan = s.loadedTransactions * s.msPerTransaction;
+  const randomAccount = () => s.accounts[Math.floor(Math.random() * s.accounts.length)] as string;
+  const randomTime = () => new Date(s.start + Math.random() * loadedSpan).toISOString();
+  const must = async (query: string, variables: Record<string, unknown>) => {
+    const result = await admin.request(query, variables);
+    if (result.errors) throw new Error(`read refused: ${JSON.stringify(result.errors[0])}`);
+  };
+  return {
+    trialBalance: await timed(SAMPLES, () => must('{ trialBalance(currency: "HIST") { total lines { balance account { id } } } }', {})),
+    balanceAt: await timed(SAMPLES, () =>
+      must('query($a: ID!, $t: DateTime!) { balanceAt(accountId: $a, asOf: $t) }', { a: randomAccount(), t: randomTime() }),
+    ),
+    statement: await timed(SAMPLES, () =>
+      must(
+        'query($a: ID!, $t: DateTime!) { statement(accountId: $a, from: $t, first: 50) { openingBalance closingBalance entries { edges { node { amount balance postedAt } } } } }',
+        { a: randomAccount(), t: randomTime() },
+      ),
+    ),
+  };
+}
