@@ -25,6 +25,8 @@ export interface AppConfig {
   readonly rateLimitBurst: number;
   /** Most commands posted together in one database transaction (group commit). */
   readonly postingGroupMax: number;
+  /** Groups sent to the database at once by one instance (the next waits on the head lock). */
+  readonly postingGroupsInFlight: number;
   readonly holdSweepIntervalMs: number;
   readonly logLevel: string;
 }
@@ -71,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     rateLimitPerSecond: intFrom(env, 'RATE_LIMIT_PER_SECOND', 0, 0, 1_000_000),
     rateLimitBurst: intFrom(env, 'RATE_LIMIT_BURST', 200, 1, 1_000_000),
     postingGroupMax: intFrom(env, 'POSTING_GROUP_MAX', 200, 1, 2000),
+    postingGroupsInFlight: intFrom(env, 'POSTING_GROUPS_IN_FLIGHT', 2, 1, 8),
     holdSweepIntervalMs: intFrom(env, 'HOLD_SWEEP_INTERVAL_MS', 1000, 50, 3_600_000),
     logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'warn' : 'info'),
   };

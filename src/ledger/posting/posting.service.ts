@@ -25,8 +25,9 @@ const MAX_QUEUE = 20_000;
 
 /**
  * THE only writer of ledger rows. Callers submit commands; commands that arrive while a group
- * is being written wait and are posted together in the next group (group commit). One group is
- * in flight per instance; groups of all instances serialise on the ledger head row.
+ * is being written wait and are posted together in the next group (group commit). At most
+ * `postingGroupsInFlight` groups are in flight per instance; groups of all instances serialise
+ * on the ledger head row.
  */
 @Injectable()
 export class PostingService implements BeforeApplicationShutdown {
@@ -70,9 +71,17 @@ export class PostingService implements BeforeApplicationShutdown {
   private async drain(): Promise<void> {
     // Yield once so that requests arriving in the same tick join the first group.
     await new Promise<void>((resolve) => setImmediate(resolve));
+    await Promise.all(Array.from({ length: this.config.postingGroupsInFlight }, () => this.lane()));
+  }
+
+  /**
+   * One lane posts one group at a time. With two lanes the next group is already sent and
+   * waiting on the ledger head while the previous one commits, which hides a round trip; the
+   * head lock still puts all groups in one order, so idempotency and limits hold across lanes.
+   */
+  private async lane(): Promise<void> {
     while (this.queue.length > 0) {
-      const group = this.takeGroup();
-      await this.post(group);
+      await this.post(this.takeGroup());
     }
   }
 
