@@ -1,5 +1,6 @@
 import { type DynamicModule, Global, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Database, createDataSource } from './database';
+import { NotificationHub } from './notification-hub';
 
 export interface DatabaseOptions {
   readonly url: string;
@@ -32,8 +33,9 @@ export class DatabaseModule {
           },
         },
         { provide: DatabaseCloser, useFactory: (db: Database) => new DatabaseCloser(db), inject: [Database] },
+        NotificationHub,
       ],
-      exports: [Database],
+      exports: [Database, NotificationHub],
     };
   }
 }

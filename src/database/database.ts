@@ -60,6 +60,13 @@ export class Database implements Sql {
     return (await this.pool.query(text, params as unknown[] | undefined)).rows as T[];
   }
 
+  /** The primary's connection string, for connections outside the pool (LISTEN). */
+  get primaryUrl(): string {
+    const url = (this.primary.options as { url?: string }).url;
+    if (!url) throw new Error('the primary data source has no url');
+    return url;
+  }
+
   /** Read-only reports: the replica when configured, else the primary. */
   get reports(): Sql {
     return {

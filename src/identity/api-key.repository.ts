@@ -12,6 +12,9 @@ export interface ApiKeyRow {
 
 const COLUMNS = 'id, role, party_id, label, revoked_at';
 
+/** Notified with a key's id when it is revoked. */
+export const KEYS_CHANNEL = 'ledger_api_key_revoked';
+
 /** The SQL of API keys. Only hashes are stored; the secret is shown once, at creation. */
 @Injectable()
 export class ApiKeyRepository {
@@ -38,9 +41,11 @@ export class ApiKeyRepository {
     return row;
   }
 
+  /** Revokes a key and tells every instance at commit (their key caches drop it). */
   async revoke(id: string): Promise<ApiKeyRow | undefined> {
     const [row] = await this.db.query<ApiKeyRow>(
-      `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING ${COLUMNS}`,
+      `WITH revoked AS (UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING ${COLUMNS})
+       SELECT revoked.*, pg_notify('${KEYS_CHANNEL}', revoked.id::text) FROM revoked`,
       [id],
     );
     return row;

@@ -2,7 +2,8 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode, notFound, validationFailed } from '../common/domain-error';
 import { PartyRepository } from '../ledger/parties/party.repository';
-import { ApiKeyRepository, type ApiKeyRow } from './api-key.repository';
+import { NotificationHub } from '../database/notification-hub';
+import { ApiKeyRepository, type ApiKeyRow, KEYS_CHANNEL } from './api-key.repository';
 import { type Caller, Role } from './caller';
 
 /** Secrets are 256 random bits with a recognisable prefix, so leaked keys can be found by scanners. */
@@ -23,20 +24,48 @@ const ROLE_PARTY_KINDS: Partial<Record<Role, readonly string[]>> = {
   [Role.INTEGRATION]: ['CREDIT_UNION'],
 };
 
+const CACHE_TTL_MS = 60_000;
+const CACHE_MAX = 10_000;
+
 @Injectable()
 export class ApiKeyService {
+  /**
+   * Valid keys by secret hash. An entry is dropped when any instance revokes the key (NOTIFY),
+   * and the whole cache whenever this instance may have missed a notification; while the
+   * listener is down the cache is not used at all. So a revoked key is refused as soon as the
+   * revocation commits here, and within the notification's delivery time elsewhere.
+   */
+  private readonly cache = new Map<string, { caller: Caller; atMs: number }>();
+
   constructor(
     private readonly keys: ApiKeyRepository,
     private readonly parties: PartyRepository,
-  ) {}
+    private readonly hub: NotificationHub,
+  ) {
+    this.hub.subscribe(KEYS_CHANNEL, (id) => this.forget(id));
+    this.hub.onGap(() => this.cache.clear());
+  }
 
   /** Resolves a bearer secret to its caller; unknown and revoked keys are refused alike. */
   async authenticate(secret: string | undefined): Promise<Caller> {
     if (!secret) throw new DomainError(ErrorCode.UNAUTHENTICATED, 'Send an API key as "Authorization: Bearer <key>"');
     if (secret.length > 200) throw new DomainError(ErrorCode.UNAUTHENTICATED, 'This API key is not valid');
-    const row = await this.keys.findByHash(hashSecret(secret));
+    const hash = hashSecret(secret);
+    const cacheKey = hash.toString('base64');
+    const cached = this.cache.get(cacheKey);
+    if (cached && this.hub.connected && Date.now() - cached.atMs < CACHE_TTL_MS) return cached.caller;
+    const row = await this.keys.findByHash(hash);
     if (!row || row.revoked_at) throw new DomainError(ErrorCode.UNAUTHENTICATED, 'This API key is not valid or has been revoked');
-    return { apiKeyId: row.id, role: row.role, partyId: row.party_id };
+    const caller = { apiKeyId: row.id, role: row.role, partyId: row.party_id };
+    if (this.hub.connected) {
+      if (this.cache.size >= CACHE_MAX) this.cache.clear();
+      this.cache.set(cacheKey, { caller, atMs: Date.now() });
+    }
+    return caller;
+  }
+
+  private forget(apiKeyId: string): void {
+    for (const [key, entry] of this.cache) if (entry.caller.apiKeyId === apiKeyId) this.cache.delete(key);
   }
 
   async create(role: Role, partyId: string | null, label: string | null): Promise<{ key: ApiKeyRow; secret: string }> {
@@ -64,6 +93,7 @@ export class ApiKeyService {
   async revoke(id: string): Promise<ApiKeyRow> {
     const row = await this.keys.revoke(id);
     if (!row) throw notFound('API key', id);
+    this.forget(row.id);
     return row;
   }
 
