@@ -2,6 +2,7 @@ import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { GraphQLModule } from '@nestjs/graphql';
 import { APP_CONFIG, type AppConfig } from './config/config';
+import { CreditUnionModule } from './credit-union/credit-union.module';
 import { DatabaseModule } from './database/database.module';
 import { graphqlContext, graphqlWsErrorHooks } from './graphql/context';
 import { formatError } from './graphql/error-mapping';
@@ -47,6 +48,7 @@ export class AppModule {
         IdentityModule,
         LedgerModule,
         HoldsModule,
+        CreditUnionModule,
       ],
       controllers: [HealthController],
       providers: [{ provide: APP_CONFIG, useValue: config }],

@@ -50,6 +50,15 @@ export function forbidden(message = 'This API key may not do that'): DomainError
   return new DomainError(ErrorCode.FORBIDDEN, message);
 }
 
+/**
+ * The same refusal, naming the item of a list request it concerns: "item 3: ..." with
+ * `extensions.index` 3, so a client can find the one bad entry of a batch.
+ */
+export function atItem(error: DomainError, index: number): DomainError {
+  if (error.extra?.index !== undefined) return error;
+  return new DomainError(error.code, `item ${index}: ${error.message}`, error.fields, { ...error.extra, index });
+}
+
 /** Compile-time exhaustiveness for switches over enums and unions. */
 export function assertUnreachable(value: never): never {
   throw new Error(`Unhandled case: ${String(value)}`);

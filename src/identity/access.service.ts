@@ -102,6 +102,19 @@ export class AccessService {
     return this.coordinates(caller, partyId);
   }
 
+  /**
+   * Reconciliation of a currency's circulation with its reserve: admins and auditors for every
+   * currency; the issuing credit union's integration and treasurer keys for its own currencies.
+   */
+  async assertCanReconcile(caller: Caller, currencyCode: string): Promise<void> {
+    if (caller.role === Role.ADMIN || caller.role === Role.AUDITOR) return;
+    const currency = await this.currencies.find(currencyCode);
+    const ownIssuer = currency !== undefined && currency.issuerPartyId !== null && currency.issuerPartyId === caller.partyId;
+    if ((caller.role !== Role.INTEGRATION && caller.role !== Role.TREASURER) || !ownIssuer) {
+      throw forbidden(`This API key may not reconcile ${currencyCode}`);
+    }
+  }
+
   private party(caller: Caller): string {
     if (!caller.partyId) throw forbidden('This API key is not bound to a party');
     return caller.partyId;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { assertUnreachable, DomainError, ErrorCode, validationFailed } from '../../common/domain-error';
+import { assertUnreachable, atItem, DomainError, ErrorCode, validationFailed } from '../../common/domain-error';
 import type { Sql } from '../../database/database';
 import { MAX_POSTING_MINOR } from '../money/amount';
 import { transactionHash } from './hash-chain';
@@ -111,7 +111,7 @@ export class PostingGroup {
     this.apiKeyId = command.apiKeyId;
     this.scratch = { transactions: [], newHolds: [], holdUpdates: new Map(), reversed: new Set(), idempotency: [] };
     try {
-      const results = command.ops.map((op) => this.applyIdempotent(op));
+      const results = command.ops.map((op, index) => this.applyItem(op, index, command.ops.length));
       this.accounts.commit();
       this.keep(this.scratch);
       return { ok: true, results };
@@ -137,6 +137,16 @@ export class PostingGroup {
   private setHold(hold: HoldRecord, id = hold.id): void {
     this.holds.set(id, hold);
     this.written.holdUpdates.set(id, hold);
+  }
+
+  /** Applies one operation of a command; a refusal of one of several names the operation's index. */
+  private applyItem(op: Op, index: number, count: number): OpResult {
+    if (count === 1) return this.applyIdempotent(op);
+    try {
+      return this.applyIdempotent(op);
+    } catch (error) {
+      throw error instanceof DomainError ? atItem(error, index) : error;
+    }
   }
 
   private applyIdempotent(op: Op): OpResult {

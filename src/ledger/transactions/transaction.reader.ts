@@ -115,13 +115,16 @@ export class TransactionReader {
     return this.byIds(rows.map((r) => r.id));
   }
 
-  /** Turns a record just posted into the API object without reading it back. */
-  async fromRecord(record: TransactionRecord): Promise<Transaction> {
+  /**
+   * Turns a record just posted into the API object without reading it back. `knownScales`
+   * (account id -> currency scale) spares a lookup per new account, for large batches.
+   */
+  async fromRecord(record: TransactionRecord, knownScales?: ReadonlyMap<string, number>): Promise<Transaction> {
     const postings = await Promise.all(
       record.postings.map(async (p) => ({
         accountId: p.accountId,
         amountMinor: p.amountMinor,
-        amount: fromMinor(p.amountMinor, await this.scaleOf(p.accountId)),
+        amount: fromMinor(p.amountMinor, knownScales?.get(p.accountId) ?? (await this.scaleOf(p.accountId))),
       })),
     );
     return {
