@@ -67,12 +67,17 @@ export class AccessService {
     if (!(await this.canRead(caller, account))) throw forbidden('This API key may not read that account');
   }
 
-  /** Members and treasurers move value only from their own party's accounts; admins from any. */
-  assertCanMoveFrom(caller: Caller, accounts: readonly { id: string; partyId: string }[]): void {
+  /**
+   * Members and treasurers move value only from their own party's accounts; admins from any.
+   * A credit union's issuance account is not among them: it puts money in circulation only
+   * through deposits (an integration key or a coordinator), never by a transfer of its keys.
+   */
+  assertCanMoveFrom(caller: Caller, accounts: readonly { id: string; partyId: string; unlimited?: boolean }[]): void {
     if (caller.role === Role.ADMIN) return;
     if (caller.role !== Role.MEMBER && caller.role !== Role.TREASURER) throw forbidden(`A ${caller.role} key may not move value`);
     for (const account of accounts) {
       if (account.partyId !== caller.partyId) throw forbidden(`This API key may not move value from account ${account.id}`);
+      if (account.unlimited) throw forbidden(`Account ${account.id} issues money only through deposits and withdrawals`);
     }
   }
 

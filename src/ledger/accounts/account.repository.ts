@@ -62,6 +62,8 @@ export interface AccountFacts {
   readonly id: string;
   readonly partyId: string;
   readonly currencyCode: string;
+  /** The issuance account of a local dollar (set at creation, never changed). */
+  readonly unlimited: boolean;
 }
 
 const MAX_CACHED_FACTS = 200_000;
@@ -94,13 +96,13 @@ export class AccountRepository {
       else missing.push(id);
     }
     if (missing.length > 0) {
-      const rows = await this.db.query<{ id: string; party_id: string; currency_code: string }>(
-        'SELECT id, party_id, currency_code FROM accounts WHERE id = ANY($1::uuid[])',
+      const rows = await this.db.query<{ id: string; party_id: string; currency_code: string; unlimited: boolean }>(
+        'SELECT id, party_id, currency_code, unlimited FROM accounts WHERE id = ANY($1::uuid[])',
         [missing],
       );
       if (this.facts.size + rows.length > MAX_CACHED_FACTS) this.facts.clear();
       for (const row of rows) {
-        const facts = { id: row.id, partyId: row.party_id, currencyCode: row.currency_code };
+        const facts = { id: row.id, partyId: row.party_id, currencyCode: row.currency_code, unlimited: row.unlimited };
         this.facts.set(row.id, facts);
         found.set(row.id, facts);
       }
