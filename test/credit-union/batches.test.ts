@@ -128,7 +128,7 @@ describe('deposit batches: recordDeposits over HTTP', () => {
     batch[3] = { ...(batch[3] as DepositItem), accountId: hourAccount };
     const timeCredits = await refusedWithoutChange(admin, admin, 'CURRENCY_MISMATCH', DEPOSITS, { batch });
     expect(timeCredits.extensions?.index).toBe(3);
-    batch[3] = { ...(batch[3] as DepositItem), accountId: lakAccount };
+    batch[3] = { ...batch[3], accountId: lakAccount };
     const otherIssuer = await refusedWithoutChange(admin, integration, 'FORBIDDEN', DEPOSITS, { batch });
     expect(otherIssuer.extensions?.index).toBe(3);
   });
