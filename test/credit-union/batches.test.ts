@@ -159,6 +159,26 @@ describe('deposit batches: recordDeposits over HTTP', () => {
     expect(repeated.extensions).toMatchObject({ index: 15, fields: [{ field: 'batch.15.idempotencyKey' }] });
   });
 
+  it('posts a batch sent twice at the same moment once, and answers both with the same transactions', async () => {
+    const batch = members.slice(0, 200).map((accountId, i) => item(accountId, i, 'b10'));
+    const before = await postedBalances(admin);
+    const [a, b] = await Promise.all([integration.ok(DEPOSITS, { batch }), integration.ok(DEPOSITS, { batch })]);
+    expect(a.recordDeposits).toHaveLength(200);
+    expect(b.recordDeposits).toEqual(a.recordDeposits);
+    const after = await postedBalances(admin);
+    const cents = (text: string | undefined) => BigInt((text ?? '0').replace('.', ''));
+    batch.forEach((deposit) =>
+      expect(cents(after.get(deposit.accountId)) - cents(before.get(deposit.accountId))).toBe(cents(deposit.amount)),
+    );
+  });
+
+  it('refuses a malformed account id, naming the item and its field (VALIDATION_FAILED)', async () => {
+    const batch = members.slice(0, 5).map((accountId, i) => item(accountId, i, 'b11'));
+    batch[4] = { ...batch[4], accountId: 'not-an-id' } as DepositItem;
+    const error = await refusedWithoutChange(admin, integration, 'VALIDATION_FAILED', DEPOSITS, { batch });
+    expect(error.extensions).toMatchObject({ index: 4, fields: [{ field: 'batch.4.accountId', message: 'not a valid id' }] });
+  });
+
   it('names index 0 when the only item of a batch is refused', async () => {
     const error = await refusedWithoutChange(admin, integration, 'ACCOUNT_FROZEN', DEPOSITS, { batch: [item(frozen, 0, 'b7')] });
     expect(error.extensions?.index).toBe(0);
@@ -179,6 +199,6 @@ describe('deposit batches: recordDeposits over HTTP', () => {
   });
 
   it('leaves stored balances equal to the postings and the hash chain unbroken', async () => {
-    expect(await verifyLedger(admin)).toMatchObject({ ok: true, transactionsChecked: 2002, firstProblem: null });
+    expect(await verifyLedger(admin)).toMatchObject({ ok: true, transactionsChecked: 2202, firstProblem: null });
   });
 });
