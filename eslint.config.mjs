@@ -22,6 +22,11 @@ export default tseslint.config(
     },
   },
   {
+    // The explorer runs in the browser: its own tsconfig (DOM, JSX), bundled by scripts/build-explorer.ts.
+    files: ['explorer/**/*.ts', 'explorer/**/*.tsx'],
+    languageOptions: { parserOptions: { project: './explorer/tsconfig.json', tsconfigRootDir: import.meta.dirname } },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-member-access': 'off',

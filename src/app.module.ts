@@ -4,6 +4,9 @@ import { GraphQLModule } from '@nestjs/graphql';
 import { APP_CONFIG, type AppConfig } from './config/config';
 import { CreditUnionModule } from './credit-union/credit-union.module';
 import { DatabaseModule } from './database/database.module';
+import { ExplorerAssets } from './explorer/explorer-assets';
+import { ExplorerModule } from './explorer/explorer.module';
+import { explorerLandingPage } from './explorer/explorer.plugin';
 import { graphqlContext, graphqlWsErrorHooks } from './graphql/context';
 import { formatError } from './graphql/error-mapping';
 import { SCALARS_MAP } from './graphql/scalars/index';
@@ -23,6 +26,7 @@ const errorLog = new Logger('GraphQL');
 @Module({})
 export class AppModule {
   static forRoot({ config, databaseUrl }: AppOptions): DynamicModule {
+    const explorer = config.explorer ? new ExplorerAssets() : undefined;
     return {
       module: AppModule,
       global: true,
@@ -35,7 +39,9 @@ export class AppModule {
           sortSchema: false,
           buildSchemaOptions: { scalarsMap: SCALARS_MAP },
           introspection: config.introspection,
+          // Nest's own GraphiQL page loads from a CDN; the explorer is bundled and served locally.
           graphiql: false,
+          plugins: explorer ? [explorerLandingPage(explorer)] : [],
           csrfPrevention: true,
           allowBatchedHttpRequests: false,
           includeStacktraceInErrorResponses: false,
@@ -49,6 +55,7 @@ export class AppModule {
         LedgerModule,
         HoldsModule,
         CreditUnionModule,
+        ...(explorer ? [ExplorerModule.forRoot(explorer)] : []),
       ],
       controllers: [HealthController],
       providers: [{ provide: APP_CONFIG, useValue: config }],

@@ -17,6 +17,8 @@ export interface AppConfig {
   /** Default credit limit of TIME accounts when `openAccount` gives none, in hours. */
   readonly defaultTimeCreditLimit: string;
   readonly introspection: boolean;
+  /** Serve the in-browser GraphQL explorer at GET /graphql (browsers) and its files at /explorer/. */
+  readonly explorer: boolean;
   readonly maxQueryDepth: number;
   readonly maxQueryComplexity: number;
   readonly maxBodyBytes: number;
@@ -55,6 +57,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!/^\d{1,6}(\.\d{1,2})?$/.test(defaultTimeCreditLimit)) {
     throw new Error(`DEFAULT_TIME_CREDIT_LIMIT must be a number of hours such as "10" or "7.5", got "${defaultTimeCreditLimit}"`);
   }
+  const introspection = boolFrom(env, 'GRAPHQL_INTROSPECTION', !isProduction);
   return {
     nodeEnv,
     isProduction,
@@ -66,7 +69,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     adminApiKey: env.ADMIN_API_KEY || undefined,
     poolSize: intFrom(env, 'DATABASE_POOL_SIZE', 10, 2, 200),
     defaultTimeCreditLimit,
-    introspection: boolFrom(env, 'GRAPHQL_INTROSPECTION', !isProduction),
+    introspection,
+    explorer: boolFrom(env, 'GRAPHQL_EXPLORER', introspection),
     maxQueryDepth: intFrom(env, 'GRAPHQL_MAX_DEPTH', 10, 2, 50),
     maxQueryComplexity: intFrom(env, 'GRAPHQL_MAX_COMPLEXITY', 5000, 10, 1_000_000),
     maxBodyBytes: intFrom(env, 'MAX_BODY_BYTES', 2_000_000, 1_000, 100_000_000),
