@@ -128,6 +128,10 @@ function ExamplesPanel() {
     if (queryEditor && queryEditor.getValue().trim() !== '') actions.addTab();
     queryEditor?.setValue(example.query);
     variableEditor?.setValue(example.variables ? JSON.stringify(example.variables, null, 2) : '');
+    // The editor learns the operation name a moment after an edit; a run before then must not
+    // send the previous tab's operation name.
+    const name = /^(?:query|mutation|subscription)\s+(\w+)/m.exec(example.query)?.[1];
+    if (name) actions.setOperationName(name);
   };
   const role = identity.state === 'ok' ? identity.role : undefined;
   const guides = role ? [...ROLE_GUIDES].sort((a, b) => Number(b.role === role) - Number(a.role === role)) : ROLE_GUIDES;

@@ -80,7 +80,9 @@ async function main(): Promise<void> {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://localhost:${port}/graphql`;
-  process.stdout.write(`\nSolidarity Ledger is running.\n  GraphQL:  ${url}\n  Health:   http://localhost:${port}/health\n`);
+  process.stdout.write(`\nSolidarity Ledger is running.\n  GraphQL:  ${url}\n`);
+  if (config.explorer) process.stdout.write(`  Explorer: ${url} (open it in a browser)\n`);
+  process.stdout.write(`  Health:   http://localhost:${port}/health\n`);
   if (admin?.generated) process.stdout.write(`  Admin API key (kept in ${join(config.dataDir, 'admin-api-key')}):\n    ${admin.secret}\n`);
   else if (admin) process.stdout.write('  Admin API key: the value of ADMIN_API_KEY\n');
   else process.stdout.write('  No ADMIN_API_KEY set: use an admin key issued earlier.\n');

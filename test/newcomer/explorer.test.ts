@@ -1,0 +1,238 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { launchBrowser, type TestBrowser } from '../support/browser';
+import { createKey, registerParty, startLedger, type TestLedger } from '../support/ledger';
+
+/**
+ * The GraphQL explorer at GET /graphql: a browser gets GraphiQL served entirely by the service
+ * (no CDN), can paste a key and run queries; API clients are unaffected, and Apollo's CSRF
+ * prevention still refuses simple cross-site requests.
+ */
+let ledger: TestLedger;
+let browser: TestBrowser;
+
+beforeAll(async () => {
+  ledger = await startLedger();
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await ledger?.stop();
+});
+
+function get(path: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${ledger.service.baseUrl}${path}`, { headers });
+}
+
+/** Opens the explorer and records every request the page makes and every error it reports. */
+async function openExplorer(): Promise<{ page: Page; requests: string[]; problems: string[] }> {
+  const page = await browser.context.newPage();
+  const requests: string[] = [];
+  const problems: string[] = [];
+  page.on('request', (request) => requests.push(request.url()));
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  await page.goto(ledger.service.url);
+  await page.waitForSelector('.graphiql-container', { timeout: 30_000 });
+  return { page, requests, problems };
+}
+
+async function useKey(page: Page, key: string): Promise<string> {
+  await page.fill('#sl-api-key', key);
+  await page.click('#sl-use-key');
+  await page.waitForFunction(() => !document.querySelector('#sl-key-status')?.textContent?.includes('Checking'), null, {
+    timeout: 10_000,
+  });
+  return (await page.textContent('#sl-key-status')) ?? '';
+}
+
+/** The response pane's text; the editor draws spaces as no-break spaces and wraps long lines. */
+async function responseText(page: Page): Promise<string> {
+  return (await page.locator('.graphiql-response').innerText()).replace(/\u00a0/g, ' ');
+}
+
+/** JSON without any white space, to compare what the response pane shows with what is expected. */
+function compact(value: unknown): string {
+  return (typeof value === 'string' ? value : JSON.stringify(value)).replace(/\s+/g, '');
+}
+
+async function runAndReadResponse(page: Page, expected: string): Promise<string> {
+  await page.click('.graphiql-execute-button');
+  try {
+    await page.waitForFunction(
+      (text) =>
+        document
+          .querySelector('.graphiql-response')
+          ?.textContent?.replace(/\u00a0/g, ' ')
+          .includes(text),
+      expected,
+      { timeout: 15_000 },
+    );
+  } catch (error) {
+    await page.screenshot({ path: join(tmpdir(), 'explorer-failure.png') }).catch(() => undefined);
+    throw new Error(`the response never showed "${expected}"; it shows: ${await responseText(page)}`, { cause: error });
+  }
+  return responseText(page);
+}
+
+describe('the explorer page', () => {
+  test('a browser asking for /graphql gets the explorer page, which loads only files of the service itself', async () => {
+    const response = await get('/graphql', { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    const csp = response.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("connect-src 'self'");
+    const html = await response.text();
+    expect(html).toContain('/explorer/explorer.js');
+    expect(html).toContain('/explorer/explorer.css');
+    expect(html).not.toMatch(/https?:\/\//);
+  });
+
+  test('a GET for HTML with a query in the URL returns the page and never runs the query', async () => {
+    const response = await get(`/graphql?query=${encodeURIComponent('{ me { role } }')}`, {
+      accept: 'text/html',
+      authorization: `Bearer ${ledger.service.adminKey}`,
+    });
+    expect(response.status).toBe(200);
+    const body = await response.text();
+    expect(body).toMatch(/^<!doctype html>/);
+    expect(body).not.toContain('ADMIN');
+  });
+
+  test('the bundled scripts, styles and editor workers are served with their types, gzipped on request', async () => {
+    const expected: Record<string, RegExp> = {
+      'explorer.js': /^text\/javascript/,
+      'explorer.css': /^text\/css/,
+      'editor.worker.js': /^text\/javascript/,
+      'json.worker.js': /^text\/javascript/,
+      'graphql.worker.js': /^text\/javascript/,
+    };
+    for (const [file, type] of Object.entries(expected)) {
+      const response = await get(`/explorer/${file}`, { 'accept-encoding': 'gzip' });
+      expect({ file, status: response.status }).toEqual({ file, status: 200 });
+      expect(response.headers.get('content-type')).toMatch(type);
+      expect(response.headers.get('content-encoding')).toBe('gzip');
+      expect((await response.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+    }
+    const etag = (await get('/explorer/explorer.css')).headers.get('etag') ?? '';
+    expect((await get('/explorer/explorer.css', { 'if-none-match': etag })).status).toBe(304);
+  });
+
+  test('only files the build wrote are served: other names and paths are not found', async () => {
+    for (const path of [
+      '/explorer/.stamp',
+      '/explorer/..%2Fpackage.json',
+      '/explorer/%2E%2E%2F%2E%2E%2Fpackage.json',
+      '/explorer/nope.js',
+    ]) {
+      expect({ path, status: (await get(path)).status }).toEqual({ path, status: 404 });
+    }
+  });
+});
+
+describe('the API beside the explorer', () => {
+  test('POST /graphql with JSON is the API, as before', async () => {
+    const data = await ledger.admin.ok<{ me: { role: string } }>('{ me { role } }');
+    expect(data.me.role).toBe('ADMIN');
+  });
+
+  test('CSRF prevention still refuses a GET query without a preflight header', async () => {
+    const response = await get(`/graphql?query=${encodeURIComponent('{ __typename }')}`, {
+      authorization: `Bearer ${ledger.service.adminKey}`,
+    });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toMatch(/CSRF/i);
+  });
+
+  test('CSRF prevention still refuses simple POSTs (text/plain, form-encoded) that a foreign site could send', async () => {
+    for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
+      const response = await fetch(ledger.service.url, {
+        method: 'POST',
+        headers: { 'content-type': contentType, authorization: `Bearer ${ledger.service.adminKey}` },
+        body: JSON.stringify({ query: '{ me { role } }' }),
+      });
+      const body = await response.text();
+      expect({ contentType, status: response.status }).toEqual({ contentType, status: 400 });
+      expect(body).not.toContain('"ADMIN"');
+    }
+  });
+});
+
+describe('the explorer in headless Chromium', () => {
+  test('loads offline from the service alone, takes a pasted admin key and runs a query', async () => {
+    const { page, requests, problems } = await openExplorer();
+    expect(await useKey(page, ledger.service.adminKey)).toContain('ADMIN');
+    const response = await runAndReadResponse(page, 'ADMIN');
+    expect(compact(response)).toBe(compact({ data: { me: { role: 'ADMIN', party: null } } }));
+    // Every request went to the service under test: nothing from a CDN.
+    const origin = new URL(ledger.service.baseUrl).origin;
+    expect(requests.filter((url) => !url.startsWith(origin + '/') && !url.startsWith('data:'))).toEqual([]);
+    expect(requests).toContain(`${origin}/explorer/explorer.js`);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  test('the key is kept in the browser and becomes the Authorization header after a reload', async () => {
+    const memberId = await registerParty(ledger.admin, 'MEMBER', 'Ana Lima');
+    const memberKey = await createKey(ledger.admin, 'MEMBER', memberId);
+    const { page } = await openExplorer();
+    expect(await useKey(page, memberKey)).toMatch(/MEMBER key for Ana Lima/);
+    await page.reload();
+    await page.waitForSelector('.graphiql-container');
+    await page.waitForFunction(() => document.querySelector('#sl-key-status')?.textContent?.includes('MEMBER'), null, { timeout: 10_000 });
+    expect(await page.evaluate(() => Object.values(localStorage))).toContain(memberKey);
+    const response = await runAndReadResponse(page, 'Ana Lima');
+    expect(compact(response)).toBe(
+      compact({ data: { me: { role: 'MEMBER', party: { id: memberId, name: 'Ana Lima', kind: 'MEMBER' } } } }),
+    );
+    await page.click('#sl-forget-key');
+    expect(await page.evaluate(() => Object.values(localStorage))).not.toContain(memberKey);
+    await page.close();
+  });
+
+  test('a wrong key is refused with what to do next', async () => {
+    const { page } = await openExplorer();
+    const status = await useKey(page, 'sl_not-a-real-key');
+    expect(status).toContain('UNAUTHENTICATED');
+    expect(status).toMatch(/Paste the whole key/);
+    await page.click('#sl-forget-key');
+    await page.close();
+  });
+
+  test('the examples panel lists each role and opens an example in the editor, ready to run', async () => {
+    const { page } = await openExplorer();
+    await useKey(page, ledger.service.adminKey);
+    const panel = page.locator('.sl-examples');
+    if (!(await panel.isVisible())) await page.click('[aria-label="Show Examples"]');
+    for (const role of ['MEMBER', 'TREASURER', 'INTEGRATION', 'ADMIN', 'AUDITOR']) {
+      await expect(panel.locator(`details[data-role="${role}"]`).count()).resolves.toBe(1);
+    }
+    // The key's own role comes first.
+    expect(await panel.locator('details').first().getAttribute('data-role')).toBe('ADMIN');
+    await panel.locator('details[data-role="AUDITOR"] summary').click();
+    await panel.getByRole('button', { name: 'Verify the whole ledger' }).click();
+    await page.waitForFunction(() => document.querySelector('.graphiql-tab-active')?.textContent?.includes('Verify'));
+    const response = await runAndReadResponse(page, 'transactionsChecked');
+    expect(compact(response)).toContain('"ok":true');
+    await page.close();
+  });
+});
+
+describe('turning the explorer off', () => {
+  test('with GRAPHQL_EXPLORER=false a browser gets no page and no explorer files', async () => {
+    const quiet = await startLedger({ GRAPHQL_EXPLORER: 'false' });
+    try {
+      const page = await fetch(quiet.service.url, { headers: { accept: 'text/html' } });
+      expect(page.headers.get('content-type') ?? '').not.toMatch(/text\/html/);
+      expect((await fetch(`${quiet.service.baseUrl}/explorer/explorer.js`)).status).toBe(404);
+      expect((await quiet.admin.ok<{ me: { role: string } }>('{ me { role } }')).me.role).toBe('ADMIN');
+    } finally {
+      await quiet.stop();
+    }
+  });
+});
