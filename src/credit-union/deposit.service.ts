@@ -138,8 +138,7 @@ export class DepositService {
   /** The caller may issue this currency, it is a local dollar, and this is its issuance account. */
   private async issuanceOf(caller: Caller, currencyCode: string): Promise<Issuance> {
     await this.access.assertIssuerAccess(caller, currencyCode);
-    const currency = await this.currencies.find(currencyCode);
-    if (!currency) throw notFound('currency', currencyCode);
+    const currency = await this.currencies.require(currencyCode);
     if (currency.kind !== CurrencyKind.MONEY) {
       throw new DomainError(
         ErrorCode.CURRENCY_MISMATCH,

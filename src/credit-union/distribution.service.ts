@@ -63,8 +63,7 @@ export class DistributionService {
         );
       }
     }
-    const currency = await this.currencies.find(from.currencyCode);
-    if (!currency) throw notFound('currency', from.currencyCode);
+    const currency = await this.currencies.require(from.currencyCode);
     const amountMinor = toPositiveMinor(request.amount, currency.scale);
     const parts = splitByWeights(
       amountMinor,

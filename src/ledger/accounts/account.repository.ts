@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Sql } from '../../database/database';
+import { notFound } from '../../common/domain-error';
 import { Database } from '../../database/database';
 import type { CurrencyKind } from '../currencies/currency.model';
 import type { AccountStatus } from '../posting/posting.types';
@@ -108,6 +109,22 @@ export class AccountRepository {
       }
     }
     return found;
+  }
+
+  /** Party and currency of each id, in the order given; an unknown id is NOT_FOUND. */
+  async requireFacts(ids: readonly string[]): Promise<AccountFacts[]> {
+    const found = await this.factsOf(ids);
+    return ids.map((id) => {
+      const account = found.get(id);
+      if (!account) throw notFound('account', id);
+      return account;
+    });
+  }
+
+  async requireFact(id: string): Promise<AccountFacts> {
+    const [account] = await this.requireFacts([id]);
+    if (!account) throw notFound('account', id);
+    return account;
   }
 
   async page(filter: AccountFilter, afterId: string | null, limit: number): Promise<Account[]> {

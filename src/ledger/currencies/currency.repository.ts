@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Sql } from '../../database/database';
+import { notFound } from '../../common/domain-error';
 import { Database } from '../../database/database';
 import type { Currency, CurrencyKind } from './currency.model';
 
@@ -34,6 +35,13 @@ export class CurrencyRepository {
     if (!row) return undefined;
     const currency = toCurrency(row);
     this.cache.set(code, currency);
+    return currency;
+  }
+
+  /** The currency, or NOT_FOUND. */
+  async require(code: string): Promise<Currency> {
+    const currency = await this.find(code);
+    if (!currency) throw notFound('currency', code);
     return currency;
   }
 

@@ -4,7 +4,7 @@ import { checkId } from '../../common/ids';
 import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/pagination';
 import { AccessService } from '../../identity/access.service';
 import { type Caller, Role } from '../../identity/caller';
-import { AccountRepository, type AccountFacts } from '../accounts/account.repository';
+import { AccountRepository } from '../accounts/account.repository';
 import { CurrencyRepository } from '../currencies/currency.repository';
 import { toPositiveMinor } from '../money/amount';
 import { cleanText } from '../parties/party.service';
@@ -39,8 +39,8 @@ export class HoldService {
     caller: Caller,
     input: { from: string; to: string; amount: string; memo?: string | null; expiresAt?: Date | null; idempotencyKey: string },
   ): Promise<Hold> {
-    const from = await this.fact(checkId(input.from, 'from'));
-    const to = await this.fact(checkId(input.to, 'to'));
+    const from = await this.accounts.requireFact(checkId(input.from, 'from'));
+    const to = await this.accounts.requireFact(checkId(input.to, 'to'));
     if (from.id === to.id) throw validationFailed('to', 'a hold needs two different accounts');
     this.access.assertCanMoveFrom(caller, [from]);
     if (from.currencyCode !== to.currencyCode) {
@@ -49,7 +49,7 @@ export class HoldService {
         `account ${from.id} holds ${from.currencyCode} but account ${to.id} holds ${to.currencyCode}`,
       );
     }
-    const scale = await this.scale(from.currencyCode);
+    const scale = (await this.currencies.require(from.currencyCode)).scale;
     const amountMinor = toPositiveMinor(input.amount, scale);
     const memo = cleanText(input.memo, 'memo', MAX_MEMO_LENGTH, false);
     const expiresAt = input.expiresAt ?? null;
@@ -78,9 +78,9 @@ export class HoldService {
 
   async capture(caller: Caller, id: string, amount: string | null | undefined): Promise<Hold> {
     const hold = await this.plainHold(id);
-    const from = await this.fact(hold.fromAccountId);
+    const from = await this.accounts.requireFact(hold.fromAccountId);
     this.access.assertCanMoveFrom(caller, [from]);
-    const scale = await this.scale(from.currencyCode);
+    const scale = (await this.currencies.require(from.currencyCode)).scale;
     const amountMinor = amount === null || amount === undefined ? undefined : toPositiveMinor(amount, scale);
     const result = await this.posting.submitOne({ type: 'hold.capture', holdId: hold.id, amountMinor }, caller.apiKeyId);
     return this.holdOf(result, scale);
@@ -88,13 +88,13 @@ export class HoldService {
 
   async void(caller: Caller, id: string): Promise<Hold> {
     const hold = await this.plainHold(id);
-    const from = await this.fact(hold.fromAccountId);
-    const to = await this.fact(hold.toAccountId);
+    const from = await this.accounts.requireFact(hold.fromAccountId);
+    const to = await this.accounts.requireFact(hold.toAccountId);
     const onEitherSide =
       (caller.role === Role.MEMBER || caller.role === Role.TREASURER) && [from.partyId, to.partyId].includes(caller.partyId ?? '');
     if (caller.role !== Role.ADMIN && !onEitherSide) throw forbidden(`This API key may not void hold ${hold.id}`);
     const result = await this.posting.submitOne({ type: 'hold.void', holdId: hold.id }, caller.apiKeyId);
-    return this.holdOf(result, await this.scale(from.currencyCode));
+    return this.holdOf(result, (await this.currencies.require(from.currencyCode)).scale);
   }
 
   async find(caller: Caller, id: string): Promise<Hold | null> {
@@ -118,7 +118,7 @@ export class HoldService {
   ): Promise<ConnectionShape<Hold>> {
     const size = pageSize(args.first);
     const cursor = decodeCursor(args.after, ['string', 'string']);
-    const account = await this.fact(checkId(args.accountId, 'accountId'));
+    const account = await this.accounts.requireFact(checkId(args.accountId, 'accountId'));
     await this.access.assertCanRead(caller, account);
     let after: { createdAt: Date; id: string } | null = null;
     if (cursor) {
@@ -152,17 +152,5 @@ export class HoldService {
     const hold = await this.holds.findById(result.id);
     if (!hold) throw new Error(`hold ${result.id} is missing`);
     return hold;
-  }
-
-  private async fact(id: string): Promise<AccountFacts> {
-    const account = (await this.accounts.factsOf([id])).get(id);
-    if (!account) throw notFound('account', id);
-    return account;
-  }
-
-  private async scale(currencyCode: string): Promise<number> {
-    const currency = await this.currencies.find(currencyCode);
-    if (!currency) throw notFound('currency', currencyCode);
-    return currency.scale;
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError, ErrorCode, forbidden, notFound, validationFailed } from '../../common/domain-error';
+import { DomainError, ErrorCode, forbidden, validationFailed } from '../../common/domain-error';
 import { checkId, checkIds } from '../../common/ids';
 import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/pagination';
 import { AccessService } from '../../identity/access.service';
@@ -44,8 +44,8 @@ export class TransactionService {
     memo: string | null | undefined,
     key: string,
   ): Promise<Transaction> {
-    const from = await this.fact(checkId(fromId, 'from'));
-    const to = await this.fact(checkId(toId, 'to'));
+    const from = await this.accounts.requireFact(checkId(fromId, 'from'));
+    const to = await this.accounts.requireFact(checkId(toId, 'to'));
     if (from.id === to.id) throw validationFailed('to', 'a transfer needs two different accounts');
     this.access.assertCanMoveFrom(caller, [from]);
     if (from.currencyCode !== to.currencyCode) {
@@ -54,7 +54,7 @@ export class TransactionService {
         `account ${from.id} holds ${from.currencyCode} but account ${to.id} holds ${to.currencyCode}`,
       );
     }
-    const amountMinor = toPositiveMinor(amount, await this.scale(from.currencyCode));
+    const amountMinor = toPositiveMinor(amount, (await this.currencies.require(from.currencyCode)).scale);
     const cleanMemo = cleanText(memo, 'memo', MAX_MEMO_LENGTH, false);
     const postings = [
       { accountId: from.id, amountMinor: -amountMinor },
@@ -92,11 +92,11 @@ export class TransactionService {
       input.postings.map((p) => p.accountId),
       'postings',
     );
-    const facts = await this.facts(ids);
+    const facts = await this.accounts.requireFacts(ids);
     const postings: PostingSpec[] = [];
     for (const [i, p] of input.postings.entries()) {
       const account = facts[i] as AccountFacts;
-      postings.push({ accountId: account.id, amountMinor: toMinor(p.amount, await this.scale(account.currencyCode)) });
+      postings.push({ accountId: account.id, amountMinor: toMinor(p.amount, (await this.currencies.require(account.currencyCode)).scale) });
     }
     this.access.assertCanMoveFrom(
       caller,
@@ -178,7 +178,7 @@ export class TransactionService {
     let accountIds: string[] | null = null;
     let issuerPartyId: string | null = null;
     if (args.accountId) {
-      const account = await this.fact(checkId(args.accountId, 'accountId'));
+      const account = await this.accounts.requireFact(checkId(args.accountId, 'accountId'));
       await this.access.assertCanRead(caller, account);
       accountIds = [account.id];
     } else if (!scope.all) {
@@ -204,28 +204,6 @@ export class TransactionService {
       (t) => t,
       (t) => [t.sequence],
     );
-  }
-
-  /** Party and currency of each id, in order; an unknown id is NOT_FOUND. */
-  private async facts(ids: readonly string[]): Promise<AccountFacts[]> {
-    const found = await this.accounts.factsOf(ids);
-    return ids.map((id) => {
-      const account = found.get(id);
-      if (!account) throw notFound('account', id);
-      return account;
-    });
-  }
-
-  private async fact(id: string): Promise<AccountFacts> {
-    const account = (await this.accounts.factsOf([id])).get(id);
-    if (!account) throw notFound('account', id);
-    return account;
-  }
-
-  private async scale(currencyCode: string): Promise<number> {
-    const currency = await this.currencies.find(currencyCode);
-    if (!currency) throw notFound('currency', currencyCode);
-    return currency.scale;
   }
 }
 
