@@ -25,6 +25,13 @@ const LOAD_SECONDS = QUICK ? 10 : 30;
 const CLIENTS = 32;
 const HISTORY_SIZES = QUICK ? [100_000, 1_000_000] : [1_000_000, 10_000_000];
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK ?? 0);
+/** BENCH_LEVERS=1: also measures the distinct-accounts transfer with each lever turned off. */
+const LEVERS = process.env.BENCH_LEVERS === '1';
+const LEVER_SETTINGS: readonly { name: string; env: Record<string, string> }[] = [
+  { name: 'all levers on (defaults)', env: {} },
+  { name: 'no group commit (POSTING_GROUP_MAX=1)', env: { POSTING_GROUP_MAX: '1' } },
+  { name: 'one group in flight (POSTING_GROUPS_IN_FLIGHT=1)', env: { POSTING_GROUPS_IN_FLIGHT: '1' } },
+];
 const ROOT = projectRoot();
 
 function progress(message: string): void {
@@ -146,6 +153,7 @@ async function main(): Promise<void> {
     progress(`verifyLedger after the load: ok=${String(verify.verifyLedger.ok)}, ${verify.verifyLedger.transactionsChecked} transactions`);
 
     const reads = await measureHistory(server.url, progress);
+    const levers = LEVERS ? await measureLevers(server.url, progress) : [];
 
     let soakResult: SoakResult | undefined;
     if (SOAK_SECONDS > 0) {
@@ -187,6 +195,7 @@ async function main(): Promise<void> {
       soak_rss_mb_end: soakResult?.rssMbEnd ?? null,
       soak_rss_slope_mb_per_min: soakResult?.slopeMbPerMinute ?? null,
       verify_ok: verify.verifyLedger.ok as boolean,
+      levers,
       quick: QUICK,
       load_seconds: LOAD_SECONDS,
       machine: {
@@ -208,6 +217,36 @@ async function main(): Promise<void> {
     await service.stop();
     await server.stop();
   }
+}
+
+/** The distinct-accounts transfer load on a fresh service and database for each lever setting. */
+async function measureLevers(url: string, say: (m: string) => void): Promise<{ setting: string; transfer_tps: number; p99_ms: number }[]> {
+  const results: { setting: string; transfer_tps: number; p99_ms: number }[] = [];
+  for (const lever of LEVER_SETTINGS) {
+    const service = await startService(
+      await freshDatabase(url, 'ledger_bench_lever'),
+      { NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true', LOG_LEVEL: 'warn', ...lever.env },
+      `sl_bench_${randomBytes(16).toString('hex')}`,
+    );
+    try {
+      const fixture = await setUp(service);
+      say(`lever: ${lever.name}, ${LOAD_SECONDS}s`);
+      const load = await runLoadProcess({
+        url: service.url,
+        key: service.adminKey,
+        connections: CLIENTS,
+        durationSec: LOAD_SECONDS,
+        pairs: fixture.pairs,
+        oneWay: false,
+        label: lever.name,
+      });
+      say(`  ${load.perSecond} tx/s, p99 ${load.latencyP99Ms} ms`);
+      results.push({ setting: lever.name, transfer_tps: load.perSecond, p99_ms: load.latencyP99Ms });
+    } finally {
+      await service.stop();
+    }
+  }
+  return results;
 }
 
 /**
