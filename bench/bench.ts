@@ -27,8 +27,11 @@ const HISTORY_SIZES = QUICK ? [100_000, 1_000_000] : [1_000_000, 10_000_000];
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK ?? 0);
 /** BENCH_LEVERS=1: also measures the distinct-accounts transfer with each lever turned off. */
 const LEVERS = process.env.BENCH_LEVERS === '1';
-const LEVER_SETTINGS: readonly { name: string; env: Record<string, string> }[] = [
+const LEVER_SETTINGS: readonly { name: string; env: Record<string, string>; connections?: number }[] = [
   { name: 'all levers on (defaults)', env: {} },
+  { name: '1 connection', env: {}, connections: 1 },
+  { name: '8 connections', env: {}, connections: 8 },
+  { name: '64 connections', env: {}, connections: 64 },
   { name: 'no group commit (POSTING_GROUP_MAX=1)', env: { POSTING_GROUP_MAX: '1' } },
   { name: 'one group in flight (POSTING_GROUPS_IN_FLIGHT=1)', env: { POSTING_GROUPS_IN_FLIGHT: '1' } },
 ];
@@ -208,7 +211,7 @@ async function main(): Promise<void> {
       finished_at: new Date().toISOString(),
       duration_s: Math.round((Date.now() - started) / 1000),
     };
-    printTable(result, transfer, hot, raw, rawHot, deposits, reads, soakResult);
+    printTable(result, transfer, hot, raw, rawHot, deposits, reads, soakResult, levers);
     const dir = join(ROOT, 'bench', 'results');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
@@ -292,6 +295,7 @@ function printTable(
   deposits: DepositResult,
   reads: Record<string, ReadLatencies>,
   soakResult: SoakResult | undefined,
+  levers: readonly { setting: string; transfer_tps: number; p99_ms: number }[],
 ): void {
   const rows: [string, string, string][] = [
     [`raw SQL transfer (${raw.tool}), distinct accounts`, `${raw.perSecond} tx/s`, ''],
@@ -314,6 +318,7 @@ function printTable(
     rows.push([`balanceAt at ${n} postings`, `p99 ${r.balanceAt.p99} ms`, `p50 ${r.balanceAt.p50} ms`]);
     rows.push([`statement page at ${n} postings`, `p99 ${r.statement.p99} ms`, `p50 ${r.statement.p50} ms`]);
   }
+  for (const lever of levers) rows.push([`transfer, ${lever.setting}`, `${lever.transfer_tps} tx/s`, `p99 ${lever.p99_ms} ms`]);
   if (soakResult)
     rows.push([
       'soak RSS',
