@@ -11,6 +11,7 @@ import { projectRoot } from '../src/common/project-root';
 import { startEmbeddedDatabase } from '../src/database/embedded-postgres';
 import { loadHistory, measureReads, type ReadLatencies } from './history';
 import type { LoadResult, LoadSpec } from './load';
+import { cpuMs } from './process-cpu';
 import { prepareRawSchema, runRawSql, type RawResult } from './raw-sql';
 import { measureDeposits, type DepositResult } from './deposits';
 import { soak, type SoakResult } from './soak';
@@ -138,9 +139,13 @@ async function main(): Promise<void> {
 
     const base = { url: service.url, key: service.adminKey, connections: CLIENTS, durationSec: LOAD_SECONDS };
     progress(`GraphQL transfer over HTTP, distinct accounts, ${CLIENTS} connections, ${LOAD_SECONDS}s`);
+    const cpuBefore = cpuMs(service.process.pid);
     const transfer = await runLoadProcess({ ...base, pairs: fixture.pairs, oneWay: false, label: 'transfer, distinct accounts' });
     progress(`GraphQL transfer over HTTP, all paying one co-op account, ${LOAD_SECONDS}s`);
-    progress(`  ${transfer.perSecond} tx/s, ${transfer.errors} errors, ${transfer.mismatches} refused, ${transfer.non2xx} non-2xx`);
+    const serviceCpuMsPerTransfer = Math.round(((cpuMs(service.process.pid) - cpuBefore) / Math.max(1, transfer.requests)) * 1000) / 1000;
+    progress(
+      `  ${transfer.perSecond} tx/s, ${transfer.errors} errors, ${transfer.mismatches} refused, ${transfer.non2xx} non-2xx; service CPU ${serviceCpuMsPerTransfer} ms per transfer`,
+    );
     const hot = await runLoadProcess({
       ...base,
       pairs: fixture.pairs.map(([from]) => [from, fixture.hot] as [string, string]),
@@ -179,6 +184,7 @@ async function main(): Promise<void> {
       raw_sql_tool: raw.tool,
       transfer_errors: transfer.errors + transfer.mismatches + transfer.non2xx,
       hot_errors: hot.errors + hot.mismatches + hot.non2xx,
+      service_cpu_ms_per_transfer: serviceCpuMsPerTransfer,
       transfer_latency_ms: { p50: transfer.latencyP50Ms, p99: transfer.latencyP99Ms },
       deposit_postings_per_s: deposits.postingsPerSecond,
       p99_ms: Object.fromEntries(
@@ -287,7 +293,7 @@ async function measureHistory(url: string, say: (m: string) => void): Promise<Re
 }
 
 function printTable(
-  result: { ratio: number; hot_ratio: number },
+  result: { ratio: number; hot_ratio: number; service_cpu_ms_per_transfer: number },
   transfer: LoadResult,
   hot: LoadResult,
   raw: RawResult,
@@ -299,6 +305,11 @@ function printTable(
 ): void {
   const rows: [string, string, string][] = [
     [`raw SQL transfer (${raw.tool}), distinct accounts`, `${raw.perSecond} tx/s`, ''],
+    [
+      'service CPU per GraphQL transfer',
+      `${result.service_cpu_ms_per_transfer} ms`,
+      'user + system time of the service process over the distinct-accounts run',
+    ],
     [`raw SQL transfer (${rawHot.tool}), one hot account`, `${rawHot.perSecond} tx/s`, ''],
     [
       'GraphQL transfer over HTTP, distinct accounts',
