@@ -15,6 +15,7 @@ import { IdentityModule } from './identity/identity.module';
 import { LedgerDataModule } from './ledger/ledger-data.module';
 import { HoldsModule } from './ledger/holds/holds.module';
 import { LedgerModule } from './ledger/ledger.module';
+import { TimebankModule } from './timebank/timebank.module';
 
 export interface AppOptions {
   readonly config: AppConfig;
@@ -55,6 +56,7 @@ export class AppModule {
         LedgerModule,
         HoldsModule,
         CreditUnionModule,
+        TimebankModule,
         ...(explorer ? [ExplorerModule.forRoot(explorer)] : []),
       ],
       controllers: [HealthController],

@@ -73,3 +73,36 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 export function minor(amount: string): bigint {
   return BigInt(amount.replace('.', ''));
 }
+
+export const EXCHANGE_FIELDS =
+  'id hours description status disputeReason provider { id } receiver { id } hold { id status amount } transaction { id kind memo postings { amount account { id } } } offer { id open } request { id open }';
+
+export function recordExchange(
+  client: GqlClient,
+  args: { provider: string; receiver: string; hours: string; description?: string; offerId?: string; requestId?: string; key: string },
+) {
+  return client.request(
+    `mutation($provider: ID!, $receiver: ID!, $hours: Amount!, $description: String!, $offerId: ID, $requestId: ID, $key: String!) {
+       recordExchange(provider: $provider, receiver: $receiver, hours: $hours, description: $description, offerId: $offerId,
+                      requestId: $requestId, idempotencyKey: $key) { ${EXCHANGE_FIELDS} } }`,
+    { description: 'help in the garden', offerId: null, requestId: null, ...args },
+  );
+}
+
+export function confirmExchange(client: GqlClient, id: string) {
+  return client.request(`mutation($id: ID!) { confirmExchange(id: $id) { ${EXCHANGE_FIELDS} } }`, { id });
+}
+
+export function disputeExchange(client: GqlClient, id: string, reason: string) {
+  return client.request(`mutation($id: ID!, $reason: String!) { disputeExchange(id: $id, reason: $reason) { ${EXCHANGE_FIELDS} } }`, {
+    id,
+    reason,
+  });
+}
+
+export async function addMember(admin: GqlClient, organisationId: string, memberId: string): Promise<void> {
+  await admin.ok('mutation($o: ID!, $m: ID!) { addPartyMember(organisationId: $o, memberId: $m) { id } }', {
+    o: organisationId,
+    m: memberId,
+  });
+}

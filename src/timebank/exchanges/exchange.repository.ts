@@ -1,0 +1,145 @@
+import { Injectable } from '@nestjs/common';
+import { Database, type Sql } from '../../database/database';
+import { fromMinor } from '../../ledger/money/amount';
+import type { Exchange, ExchangeStatus } from './exchange.model';
+
+interface ExchangeRow {
+  id: string;
+  seq: string;
+  provider_account_id: string;
+  receiver_account_id: string;
+  hours_minor: string;
+  description: string;
+  status: ExchangeStatus;
+  hold_id: string | null;
+  transaction_id: string | null;
+  offer_id: string | null;
+  request_id: string | null;
+  dispute_reason: string | null;
+  created_at: Date;
+  resolved_at: Date | null;
+  scale: number;
+}
+
+const SELECT_EXCHANGES = `
+  SELECT e.id, e.seq, e.provider_account_id, e.receiver_account_id, e.hours_minor, e.description, e.status, e.hold_id,
+         e.transaction_id, e.offer_id, e.request_id, e.dispute_reason, e.created_at, e.resolved_at, c.scale
+    FROM exchanges e
+    JOIN accounts a ON a.id = e.receiver_account_id
+    JOIN currencies c ON c.code = a.currency_code`;
+
+function toExchange(row: ExchangeRow): Exchange {
+  return {
+    id: row.id,
+    seq: row.seq,
+    providerAccountId: row.provider_account_id,
+    receiverAccountId: row.receiver_account_id,
+    hours: fromMinor(BigInt(row.hours_minor), row.scale),
+    description: row.description,
+    status: row.status,
+    holdId: row.hold_id,
+    transactionId: row.transaction_id,
+    offerId: row.offer_id,
+    requestId: row.request_id,
+    disputeReason: row.dispute_reason,
+    createdAt: row.created_at,
+    resolvedAt: row.resolved_at,
+  };
+}
+
+export interface NewExchange {
+  readonly id: string;
+  readonly providerAccountId: string;
+  readonly receiverAccountId: string;
+  readonly hoursMinor: bigint;
+  readonly description: string;
+  readonly status: ExchangeStatus;
+  readonly holdId: string | null;
+  readonly transactionId: string | null;
+  readonly offerId: string | null;
+  readonly requestId: string | null;
+  readonly recordedBy: string;
+}
+
+export interface ExchangeQuery {
+  readonly accountId: string;
+  readonly status: ExchangeStatus | null;
+  readonly afterSeq: string | null;
+  readonly limit: number;
+}
+
+/**
+ * The SQL of exchanges. Writes take the posting transaction (`tx`): an exchange row is written
+ * exactly when its hold or transaction is, and changes status together with its hold.
+ */
+@Injectable()
+export class ExchangeRepository {
+  constructor(private readonly db: Database) {}
+
+  async insert(tx: Sql, e: NewExchange): Promise<void> {
+    await tx.query(
+      `INSERT INTO exchanges (id, provider_account_id, receiver_account_id, hours_minor, description, status, hold_id, transaction_id,
+                              offer_id, request_id, recorded_by, resolved_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $6 = 'PENDING' THEN NULL ELSE now() END)`,
+      [
+        e.id,
+        e.providerAccountId,
+        e.receiverAccountId,
+        e.hoursMinor.toString(),
+        e.description,
+        e.status,
+        e.holdId,
+        e.transactionId,
+        e.offerId,
+        e.requestId,
+        e.recordedBy,
+      ],
+    );
+  }
+
+  async confirm(tx: Sql, id: string, transactionId: string): Promise<void> {
+    await this.resolve(tx, `status = 'CONFIRMED', transaction_id = $2`, [id, transactionId]);
+  }
+
+  async dispute(tx: Sql, id: string, reason: string): Promise<void> {
+    await this.resolve(tx, `status = 'DISPUTED', dispute_reason = $2`, [id, reason]);
+  }
+
+  private async resolve(tx: Sql, assignments: string, params: unknown[]): Promise<void> {
+    const rows = await tx.query(
+      `UPDATE exchanges SET ${assignments}, resolved_at = now() WHERE id = $1 AND status = 'PENDING' RETURNING id`,
+      params,
+    );
+    // The posting module has just resolved the hold under lock, so the exchange must still be pending.
+    if (rows.length !== 1) throw new Error(`exchange ${String(params[0])} was not pending when its hold was resolved`);
+  }
+
+  async findByIds(ids: readonly string[]): Promise<Exchange[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.query<ExchangeRow>(`${SELECT_EXCHANGES} WHERE e.id = ANY($1::uuid[])`, [ids]);
+    return rows.map(toExchange);
+  }
+
+  async findById(id: string): Promise<Exchange | undefined> {
+    const [exchange] = await this.findByIds([id]);
+    return exchange;
+  }
+
+  /** The exchange recorded with this hold or transaction (what an idempotent replay returns). */
+  async findByLedgerId(id: string): Promise<Exchange | undefined> {
+    const [row] = await this.db.query<ExchangeRow>(`${SELECT_EXCHANGES} WHERE e.hold_id = $1 OR e.transaction_id = $1`, [id]);
+    return row ? toExchange(row) : undefined;
+  }
+
+  /** Exchanges the account gave or received, oldest first, keyset on `seq`; each side read in index order. */
+  async page(q: ExchangeQuery): Promise<Exchange[]> {
+    const side = (column: string) =>
+      `(${SELECT_EXCHANGES} WHERE e.${column} = $1 AND ($2::bigint IS NULL OR e.seq > $2) AND ($3::text IS NULL OR e.status = $3)
+        ORDER BY e.seq LIMIT $4)`;
+    const rows = await this.db.query<ExchangeRow>(
+      `SELECT * FROM (${side('provider_account_id')} UNION ALL ${side('receiver_account_id')}) both_sides ORDER BY seq LIMIT $4`,
+      [q.accountId, q.afterSeq, q.status, q.limit],
+    );
+    return rows.map(toExchange);
+  }
+}

@@ -1,0 +1,113 @@
+import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { PageArgs } from '../../graphql/pagination';
+import { AmountScalar } from '../../graphql/scalars/amount.scalar';
+import { Allow, CurrentCaller } from '../../identity/auth.guard';
+import { type Caller, READERS, Role } from '../../identity/caller';
+import { Account } from '../../ledger/accounts/account.model';
+import { AccountRepository } from '../../ledger/accounts/account.repository';
+import { Hold } from '../../ledger/holds/hold.model';
+import { HoldRepository } from '../../ledger/holds/hold.repository';
+import { loadAccount } from '../../ledger/holds/hold.resolver';
+import { Transaction } from '../../ledger/transactions/transaction.model';
+import { TransactionReader } from '../../ledger/transactions/transaction.reader';
+import { HelpRequest, Offer } from '../listings/listing.model';
+import { ListingService } from '../listings/listing.service';
+import { Exchange, ExchangeConnection, ExchangeStatus } from './exchange.model';
+import { ExchangeService } from './exchange.service';
+
+const MOVERS = [Role.ADMIN, Role.MEMBER, Role.TREASURER];
+
+@Resolver(() => Exchange)
+export class ExchangeResolver {
+  constructor(
+    private readonly exchangeService: ExchangeService,
+    private readonly listings: ListingService,
+    private readonly accounts: AccountRepository,
+    private readonly holds: HoldRepository,
+    private readonly reader: TransactionReader,
+  ) {}
+
+  @Mutation(() => Exchange, {
+    description:
+      'Records a service given for some hours. By the receiver (or a coordinator) the hours move at once; by the provider, a hold waits for the receiver to confirm or dispute.',
+  })
+  @Allow(...MOVERS)
+  recordExchange(
+    @CurrentCaller() caller: Caller,
+    @Args('provider', { type: () => ID, description: "The provider's account (receives the hours)." }) provider: string,
+    @Args('receiver', { type: () => ID, description: "The receiver's account (pays the hours)." }) receiver: string,
+    @Args('hours', { type: () => AmountScalar }) hours: string,
+    @Args('description') description: string,
+    @Args('offerId', { type: () => ID, nullable: true, description: "The provider's offer this exchange fulfils." }) offerId: string | null,
+    @Args('requestId', { type: () => ID, nullable: true, description: "The receiver's request this exchange fulfils." })
+    requestId: string | null,
+    @Args('idempotencyKey') idempotencyKey: string,
+  ): Promise<Exchange> {
+    return this.exchangeService.record(caller, { provider, receiver, hours, description, offerId, requestId, idempotencyKey });
+  }
+
+  @Mutation(() => Exchange, { description: 'The receiver (or a coordinator) accepts a pending exchange: the hours move.' })
+  @Allow(...MOVERS)
+  confirmExchange(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<Exchange> {
+    return this.exchangeService.confirm(caller, id);
+  }
+
+  @Mutation(() => Exchange, {
+    description: 'The receiver (or a coordinator) rejects a pending exchange: the hold is released, the reason kept.',
+  })
+  @Allow(...MOVERS)
+  disputeExchange(
+    @CurrentCaller() caller: Caller,
+    @Args('id', { type: () => ID }) id: string,
+    @Args('reason') reason: string,
+  ): Promise<Exchange> {
+    return this.exchangeService.dispute(caller, id, reason);
+  }
+
+  @Query(() => Exchange, { nullable: true })
+  @Allow(...READERS)
+  exchange(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<Exchange | null> {
+    return this.exchangeService.find(caller, id);
+  }
+
+  @Query(() => ExchangeConnection, { description: 'Exchanges an account gave or received, oldest first.' })
+  @Allow(...READERS)
+  exchanges(
+    @CurrentCaller() caller: Caller,
+    @Args('accountId', { type: () => ID }) accountId: string,
+    @Args('status', { type: () => ExchangeStatus, nullable: true }) status: ExchangeStatus | null,
+    @Args() page: PageArgs,
+  ) {
+    return this.exchangeService.page(caller, { accountId, status, first: page.first, after: page.after });
+  }
+
+  @ResolveField(() => Account)
+  provider(@Parent() exchange: Exchange, @Context() context: object): Promise<Account> {
+    return loadAccount(context, this.accounts, exchange.providerAccountId);
+  }
+
+  @ResolveField(() => Account)
+  receiver(@Parent() exchange: Exchange, @Context() context: object): Promise<Account> {
+    return loadAccount(context, this.accounts, exchange.receiverAccountId);
+  }
+
+  @ResolveField(() => Hold, { nullable: true, description: "The hold on the receiver's account, when the provider recorded it." })
+  async hold(@Parent() exchange: Exchange): Promise<Hold | null> {
+    return exchange.holdId ? ((await this.holds.findById(exchange.holdId)) ?? null) : null;
+  }
+
+  @ResolveField(() => Transaction, { nullable: true, description: 'The EXCHANGE transaction, once the hours have moved.' })
+  async transaction(@Parent() exchange: Exchange): Promise<Transaction | null> {
+    return exchange.transactionId ? ((await this.reader.byId(exchange.transactionId)) ?? null) : null;
+  }
+
+  @ResolveField(() => Offer, { nullable: true })
+  async offer(@Parent() exchange: Exchange): Promise<Offer | null> {
+    return exchange.offerId ? ((await this.listings.findByIds([exchange.offerId]))[0] ?? null) : null;
+  }
+
+  @ResolveField(() => HelpRequest, { nullable: true })
+  async request(@Parent() exchange: Exchange): Promise<HelpRequest | null> {
+    return exchange.requestId ? ((await this.listings.findByIds([exchange.requestId]))[0] ?? null) : null;
+  }
+}

@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { DomainError, ErrorCode, forbidden, notFound, validationFailed } from '../../common/domain-error';
+import { checkId } from '../../common/ids';
+import type { Sql } from '../../database/database';
+import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/pagination';
+import { AccessService } from '../../identity/access.service';
+import { type Caller, Role } from '../../identity/caller';
+import { AccountRepository, type AccountFacts } from '../../ledger/accounts/account.repository';
+import { CurrencyKind } from '../../ledger/currencies/currency.model';
+import { CurrencyRepository } from '../../ledger/currencies/currency.repository';
+import { toPositiveMinor } from '../../ledger/money/amount';
+import { cleanText } from '../../ledger/parties/party.service';
+import { idempotency } from '../../ledger/posting/idempotency';
+import { PostingService } from '../../ledger/posting/posting.service';
+import type { Op, OpResult } from '../../ledger/posting/posting.types';
+import { ListingRepository } from '../listings/listing.repository';
+import { ListingService } from '../listings/listing.service';
+import { type Exchange, ExchangeStatus } from './exchange.model';
+import { ExchangeRepository } from './exchange.repository';
+
+/** Fits the memo of the transaction it becomes. */
+export const MAX_EXCHANGE_DESCRIPTION_LENGTH = 500;
+export const MAX_DISPUTE_REASON_LENGTH = 500;
+
+export interface RecordExchangeInput {
+  readonly provider: string;
+  readonly receiver: string;
+  readonly hours: string;
+  readonly description: string;
+  readonly offerId?: string | null;
+  readonly requestId?: string | null;
+  readonly idempotencyKey: string;
+}
+
+/**
+ * Exchanges of hours between two parties of the time bank. Who records decides what happens:
+ * - the receiver's side (a key bound to the receiver's party) or a coordinator of the receiver
+ *   (an admin, or a treasurer of the receiver or of an organisation it belongs to): the hours
+ *   move at once, as one EXCHANGE transaction (receiver -N, provider +N);
+ * - the provider's side: a hold of N on the receiver's account, until the receiver's side or a
+ *   coordinator confirms it (the hold is captured) or disputes it (the hold is voided).
+ * The exchange row is written by the posting module's `afterPost`, in the same database
+ * transaction as its hold or transaction, so the two can never disagree.
+ */
+@Injectable()
+export class ExchangeService {
+  constructor(
+    private readonly posting: PostingService,
+    private readonly exchanges: ExchangeRepository,
+    private readonly listings: ListingService,
+    private readonly listingRows: ListingRepository,
+    private readonly accounts: AccountRepository,
+    private readonly currencies: CurrencyRepository,
+    private readonly access: AccessService,
+  ) {}
+
+  async record(caller: Caller, input: RecordExchangeInput): Promise<Exchange> {
+    const provider = await this.accounts.requireFact(checkId(input.provider, 'provider'));
+    const receiver = await this.accounts.requireFact(checkId(input.receiver, 'receiver'));
+    const scale = await this.checkPair(provider, receiver);
+    const byReceiverSide = await this.access.actsFor(caller, receiver.partyId);
+    const byProvider = (caller.role === Role.MEMBER || caller.role === Role.TREASURER) && caller.partyId === provider.partyId;
+    if (!byReceiverSide && !byProvider)
+      throw forbidden('Only the provider, the receiver or a coordinator of the receiver records an exchange');
+    const hoursMinor = toPositiveMinor(input.hours, scale);
+    const description = cleanText(input.description, 'description', MAX_EXCHANGE_DESCRIPTION_LENGTH, true) as string;
+    const offerId = await this.listings.linkable('OFFER', input.offerId, provider.partyId, 'offerId');
+    const requestId = await this.listings.linkable('REQUEST', input.requestId, receiver.partyId, 'requestId');
+    const id = randomUUID();
+    const idem = idempotency(input.idempotencyKey, 'recordExchange', {
+      provider: provider.id,
+      receiver: receiver.id,
+      hoursMinor,
+      description,
+      offerId,
+      requestId,
+    });
+    const memo = description;
+    const op: Op = byReceiverSide
+      ? {
+          type: 'post',
+          kind: 'EXCHANGE',
+          postings: [
+            { accountId: receiver.id, amountMinor: -hoursMinor },
+            { accountId: provider.id, amountMinor: hoursMinor },
+          ],
+          memo,
+          metadata: { exchangeId: id },
+          idempotency: idem,
+        }
+      : {
+          type: 'hold.create',
+          kind: 'EXCHANGE',
+          fromAccountId: receiver.id,
+          toAccountId: provider.id,
+          amountMinor: hoursMinor,
+          memo,
+          idempotency: idem,
+        };
+    const afterPost = async (tx: Sql, results: readonly OpResult[]) => {
+      const result = results[0];
+      if (!result || result.type === 'sweep' || result.replayed) return;
+      const confirmed = result.type === 'transaction';
+      await this.exchanges.insert(tx, {
+        id,
+        providerAccountId: provider.id,
+        receiverAccountId: receiver.id,
+        hoursMinor,
+        description,
+        status: confirmed ? ExchangeStatus.CONFIRMED : ExchangeStatus.PENDING,
+        holdId: confirmed ? null : result.id,
+        transactionId: confirmed ? result.id : null,
+        offerId,
+        requestId,
+        recordedBy: caller.apiKeyId,
+      });
+      if (confirmed) await this.listingRows.fulfil(tx, id, offerId, requestId);
+    };
+    const result = await this.posting.submitOne(op, caller.apiKeyId, afterPost);
+    if (result.type === 'sweep') throw new Error('recording an exchange returned a sweep');
+    // A replay finds the exchange first recorded with this key by its hold or transaction.
+    const exchange = result.replayed ? await this.exchanges.findByLedgerId(result.id) : await this.exchanges.findById(id);
+    if (!exchange) throw new Error(`the exchange of ${result.type} ${result.id} is missing`);
+    return exchange;
+  }
+
+  /** The receiver's side or a coordinator confirms: the hold is captured and the hours move. */
+  async confirm(caller: Caller, id: string): Promise<Exchange> {
+    const exchange = await this.pendingFor(caller, id);
+    await this.posting.submitOne({ type: 'hold.capture', holdId: exchange.holdId as string }, caller.apiKeyId, async (tx, results) => {
+      const result = results[0];
+      if (result?.type !== 'hold' || !result.transaction) throw new Error('capturing an exchange hold posted no transaction');
+      await this.exchanges.confirm(tx, exchange.id, result.transaction.id);
+      await this.listingRows.fulfil(tx, exchange.id, exchange.offerId, exchange.requestId);
+    });
+    return this.mustFind(exchange.id);
+  }
+
+  /** The receiver's side or a coordinator disputes: the hold is voided and the reason kept. */
+  async dispute(caller: Caller, id: string, reason: string): Promise<Exchange> {
+    const cleanReason = cleanText(reason, 'reason', MAX_DISPUTE_REASON_LENGTH, true) as string;
+    const exchange = await this.pendingFor(caller, id);
+    await this.posting.submitOne({ type: 'hold.void', holdId: exchange.holdId as string }, caller.apiKeyId, async (tx) => {
+      await this.exchanges.dispute(tx, exchange.id, cleanReason);
+    });
+    return this.mustFind(exchange.id);
+  }
+
+  async find(caller: Caller, id: string): Promise<Exchange | null> {
+    const exchange = await this.exchanges.findById(checkId(id));
+    if (!exchange) return null;
+    await this.assertCanRead(caller, exchange);
+    return exchange;
+  }
+
+  async page(
+    caller: Caller,
+    args: { accountId: string; status?: ExchangeStatus | null; first?: number | null; after?: string | null },
+  ): Promise<ConnectionShape<Exchange>> {
+    const size = pageSize(args.first);
+    const cursor = decodeCursor(args.after, ['string']);
+    const afterSeq = cursor ? (cursor[0] as string) : null;
+    if (afterSeq !== null && !/^\d{1,19}$/.test(afterSeq)) throw validationFailed('after', 'not a cursor returned by this list');
+    const account = await this.accounts.requireFact(checkId(args.accountId, 'accountId'));
+    await this.access.assertCanRead(caller, account);
+    const rows = await this.exchanges.page({ accountId: account.id, status: args.status ?? null, afterSeq, limit: size + 1 });
+    return toConnection(
+      rows,
+      size,
+      (e) => e,
+      (e) => [e.seq],
+    );
+  }
+
+  async findByIds(ids: readonly string[]): Promise<Exchange[]> {
+    return this.exchanges.findByIds(ids);
+  }
+
+  private async assertCanRead(caller: Caller, exchange: Exchange): Promise<void> {
+    const facts = await this.accounts.factsOf([exchange.providerAccountId, exchange.receiverAccountId]);
+    for (const account of facts.values()) {
+      if (await this.access.canRead(caller, account)) return;
+    }
+    throw forbidden('This API key may not read that exchange');
+  }
+
+  /**
+   * A pending exchange the caller may confirm or dispute: only the receiver's side or a
+   * coordinator of the receiver; the provider never settles its own claim.
+   */
+  private async pendingFor(caller: Caller, id: string): Promise<Exchange> {
+    const exchange = await this.exchanges.findById(checkId(id));
+    if (!exchange) throw notFound('exchange', id);
+    const receiver = await this.accounts.requireFact(exchange.receiverAccountId);
+    if (!(await this.access.actsFor(caller, receiver.partyId))) {
+      throw forbidden(`Only the receiver or a coordinator confirms or disputes exchange ${exchange.id}`);
+    }
+    if (exchange.status !== ExchangeStatus.PENDING || !exchange.holdId) {
+      throw new DomainError(ErrorCode.HOLD_NOT_PENDING, `exchange ${exchange.id} is ${exchange.status}, not PENDING`);
+    }
+    return exchange;
+  }
+
+  /** Two accounts of two different parties in one TIME currency; returns the currency's scale. */
+  private async checkPair(provider: AccountFacts, receiver: AccountFacts): Promise<number> {
+    if (provider.id === receiver.id) throw validationFailed('receiver', 'an exchange needs two different accounts');
+    if (provider.partyId === receiver.partyId) throw validationFailed('receiver', 'an exchange is between two different parties');
+    if (provider.currencyCode !== receiver.currencyCode) {
+      throw new DomainError(
+        ErrorCode.CURRENCY_MISMATCH,
+        `account ${provider.id} holds ${provider.currencyCode} but account ${receiver.id} holds ${receiver.currencyCode}`,
+      );
+    }
+    const currency = await this.currencies.require(provider.currencyCode);
+    if (currency.kind !== CurrencyKind.TIME) throw validationFailed('provider', `exchanges are in time credits, not ${currency.code}`);
+    return currency.scale;
+  }
+
+  private async mustFind(id: string): Promise<Exchange> {
+    const exchange = await this.exchanges.findById(id);
+    if (!exchange) throw new Error(`exchange ${id} is missing`);
+    return exchange;
+  }
+}

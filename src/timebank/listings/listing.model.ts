@@ -1,0 +1,51 @@
+import { Field, ID, ObjectType } from '@nestjs/graphql';
+import { Connection } from '../../graphql/pagination';
+import { AmountScalar } from '../../graphql/scalars/amount.scalar';
+import { DateTimeScalar } from '../../graphql/scalars/date-time.scalar';
+
+export type ListingKind = 'OFFER' | 'REQUEST';
+
+/** Hours estimates are written with two decimals (hundredths of an hour), like `HOUR`. */
+export const HOURS_SCALE = 2;
+
+/** What offers and requests have in common; `party` and `exchange` are resolved from the ids. */
+@ObjectType({ isAbstract: true })
+export abstract class Listing {
+  @Field(() => ID)
+  id!: string;
+
+  @Field()
+  title!: string;
+
+  @Field({ description: 'Lower-case; filters match it exactly.' })
+  category!: string;
+
+  @Field(() => String, { nullable: true })
+  description!: string | null;
+
+  @Field(() => AmountScalar, { nullable: true, description: 'Estimated hours, with two decimals.' })
+  hours!: string | null;
+
+  @Field({ description: 'False once closed by its owner or a coordinator, or (for a request) fulfilled by an exchange.' })
+  open!: boolean;
+
+  @Field(() => DateTimeScalar)
+  createdAt!: Date;
+
+  @Field(() => DateTimeScalar, { nullable: true })
+  closedAt!: Date | null;
+
+  kind!: ListingKind;
+  seq!: string;
+  partyId!: string;
+  exchangeId!: string | null;
+}
+
+@ObjectType({ description: 'What a member can give ("what can I gift you?"). Stays open after exchanges until closed.' })
+export class Offer extends Listing {}
+
+@ObjectType('Request', { description: 'What a member needs ("what would you like to receive?"). Closes when an exchange fulfils it.' })
+export class HelpRequest extends Listing {}
+
+export const OfferConnection = Connection(Offer, 'Offer');
+export const RequestConnection = Connection(HelpRequest, 'Request');

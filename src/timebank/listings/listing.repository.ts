@@ -1,0 +1,111 @@
+import { Injectable } from '@nestjs/common';
+import { Database, type Sql } from '../../database/database';
+import { fromMinor } from '../../ledger/money/amount';
+import { HOURS_SCALE, type Listing, type ListingKind } from './listing.model';
+import { LISTING_COLUMNS as COLUMNS, listingPageSql, type ListingQuery } from './listing.sql';
+
+interface ListingRow {
+  id: string;
+  seq: string;
+  kind: ListingKind;
+  party_id: string;
+  title: string;
+  category: string;
+  description: string | null;
+  hours_minor: string | null;
+  created_at: Date;
+  closed_at: Date | null;
+  exchange_id: string | null;
+}
+
+function toListing(row: ListingRow): Listing {
+  return {
+    id: row.id,
+    seq: row.seq,
+    kind: row.kind,
+    partyId: row.party_id,
+    title: row.title,
+    category: row.category,
+    description: row.description,
+    hours: row.hours_minor === null ? null : fromMinor(BigInt(row.hours_minor), HOURS_SCALE),
+    open: row.closed_at === null,
+    createdAt: row.created_at,
+    closedAt: row.closed_at,
+    exchangeId: row.exchange_id,
+  };
+}
+
+export interface NewListing {
+  readonly id: string;
+  readonly kind: ListingKind;
+  readonly partyId: string;
+  readonly title: string;
+  readonly category: string;
+  readonly description: string | null;
+  readonly hoursMinor: bigint | null;
+}
+
+/** The SQL of offers and requests. */
+@Injectable()
+export class ListingRepository {
+  constructor(private readonly db: Database) {}
+
+  async insert(listing: NewListing): Promise<Listing> {
+    const [row] = await this.db.query<ListingRow>(
+      `INSERT INTO listings (id, kind, party_id, title, category, description, hours_minor)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+      [
+        listing.id,
+        listing.kind,
+        listing.partyId,
+        listing.title,
+        listing.category,
+        listing.description,
+        listing.hoursMinor?.toString() ?? null,
+      ],
+    );
+    if (!row) throw new Error('inserting a listing returned no row');
+    return toListing(row);
+  }
+
+  async findByIds(ids: readonly string[]): Promise<Listing[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.query<ListingRow>(`SELECT ${COLUMNS} FROM listings WHERE id = ANY($1::uuid[])`, [ids]);
+    return rows.map(toListing);
+  }
+
+  async findById(id: string): Promise<Listing | undefined> {
+    const [listing] = await this.findByIds([id]);
+    return listing;
+  }
+
+  /** Closes a listing (once: closing again keeps the first time). */
+  async close(id: string): Promise<Listing | undefined> {
+    const [row] = await this.db.query<ListingRow>(
+      `UPDATE listings SET closed_at = coalesce(closed_at, now()) WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id],
+    );
+    return row ? toListing(row) : undefined;
+  }
+
+  /**
+   * Marks what an exchange fulfilled, inside the exchange's own transaction: the request is
+   * closed and keeps the first exchange that fulfilled it; the offer stays open and points at
+   * its latest exchange.
+   */
+  async fulfil(tx: Sql, exchangeId: string, offerId: string | null, requestId: string | null): Promise<void> {
+    if (offerId) await tx.query('UPDATE listings SET exchange_id = $2 WHERE id = $1', [offerId, exchangeId]);
+    if (requestId) {
+      await tx.query(`UPDATE listings SET exchange_id = coalesce(exchange_id, $2), closed_at = coalesce(closed_at, now()) WHERE id = $1`, [
+        requestId,
+        exchangeId,
+      ]);
+    }
+  }
+
+  async page(q: ListingQuery): Promise<Listing[]> {
+    const { text, params } = listingPageSql(q);
+    const rows = await this.db.query<ListingRow>(text, params);
+    return rows.map(toListing);
+  }
+}

@@ -1,0 +1,125 @@
+import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { PageArgs } from '../../graphql/pagination';
+import { AmountScalar } from '../../graphql/scalars/amount.scalar';
+import { Allow, CurrentCaller } from '../../identity/auth.guard';
+import { type Caller, READERS, Role } from '../../identity/caller';
+import { partyLoader } from '../../ledger/currencies/currency.resolver';
+import { Party } from '../../ledger/parties/party.model';
+import { PartyRepository } from '../../ledger/parties/party.repository';
+import { Exchange } from '../exchanges/exchange.model';
+import { ExchangeService } from '../exchanges/exchange.service';
+import { HelpRequest, type Listing, Offer, OfferConnection, RequestConnection } from './listing.model';
+import { ListingService } from './listing.service';
+
+const POSTERS = [Role.ADMIN, Role.MEMBER, Role.TREASURER];
+
+/** `party` and `exchange` of an offer or request. */
+async function partyOf(listing: Listing, context: object, parties: PartyRepository): Promise<Party> {
+  const party = await partyLoader(context, parties).load(listing.partyId);
+  if (!party) throw new Error(`party ${listing.partyId} of ${listing.kind} ${listing.id} is missing`);
+  return party;
+}
+
+async function exchangeOf(listing: Listing, exchanges: ExchangeService): Promise<Exchange | null> {
+  return listing.exchangeId ? ((await exchanges.findByIds([listing.exchangeId]))[0] ?? null) : null;
+}
+
+@Resolver(() => Offer)
+export class OfferResolver {
+  constructor(
+    private readonly listings: ListingService,
+    private readonly parties: PartyRepository,
+    private readonly exchanges: ExchangeService,
+  ) {}
+
+  @Mutation(() => Offer, { description: 'Posts what a party can give. By a key of that party, or a coordinator.' })
+  @Allow(...POSTERS)
+  postOffer(
+    @CurrentCaller() caller: Caller,
+    @Args('partyId', { type: () => ID }) partyId: string,
+    @Args('title') title: string,
+    @Args('category') category: string,
+    @Args('description', { type: () => String, nullable: true }) description: string | null,
+    @Args('hours', { type: () => AmountScalar, nullable: true }) hours: string | null,
+  ): Promise<Offer> {
+    return this.listings.post(caller, 'OFFER', { partyId, title, category, description, hours });
+  }
+
+  @Mutation(() => Offer)
+  @Allow(...POSTERS)
+  closeOffer(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<Offer> {
+    return this.listings.close(caller, 'OFFER', id);
+  }
+
+  @Query(() => OfferConnection, { description: 'Everyone’s offers, newest first. `search` is full-text (web search syntax).' })
+  @Allow(...READERS)
+  offers(
+    @Args('category', { type: () => String, nullable: true }) category: string | null,
+    @Args('search', { type: () => String, nullable: true }) search: string | null,
+    @Args('open', { type: () => Boolean, nullable: true }) open: boolean | null,
+    @Args('partyId', { type: () => ID, nullable: true, description: 'Only this party’s.' }) partyId: string | null,
+    @Args() page: PageArgs,
+  ) {
+    return this.listings.page('OFFER', { partyId, category, search, open, first: page.first, after: page.after });
+  }
+
+  @ResolveField(() => Party)
+  party(@Parent() offer: Offer, @Context() context: object): Promise<Party> {
+    return partyOf(offer, context, this.parties);
+  }
+
+  @ResolveField(() => Exchange, { nullable: true, description: 'The latest exchange that fulfilled this offer.' })
+  exchange(@Parent() offer: Offer): Promise<Exchange | null> {
+    return exchangeOf(offer, this.exchanges);
+  }
+}
+
+@Resolver(() => HelpRequest)
+export class RequestResolver {
+  constructor(
+    private readonly listings: ListingService,
+    private readonly parties: PartyRepository,
+    private readonly exchanges: ExchangeService,
+  ) {}
+
+  @Mutation(() => HelpRequest, { description: 'Posts what a party needs. By a key of that party, or a coordinator.' })
+  @Allow(...POSTERS)
+  postRequest(
+    @CurrentCaller() caller: Caller,
+    @Args('partyId', { type: () => ID }) partyId: string,
+    @Args('title') title: string,
+    @Args('category') category: string,
+    @Args('description', { type: () => String, nullable: true }) description: string | null,
+    @Args('hours', { type: () => AmountScalar, nullable: true }) hours: string | null,
+  ): Promise<HelpRequest> {
+    return this.listings.post(caller, 'REQUEST', { partyId, title, category, description, hours });
+  }
+
+  @Mutation(() => HelpRequest)
+  @Allow(...POSTERS)
+  closeRequest(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<HelpRequest> {
+    return this.listings.close(caller, 'REQUEST', id);
+  }
+
+  @Query(() => RequestConnection, { description: 'Everyone’s requests, newest first. `search` is full-text (web search syntax).' })
+  @Allow(...READERS)
+  requests(
+    @Args('category', { type: () => String, nullable: true }) category: string | null,
+    @Args('search', { type: () => String, nullable: true }) search: string | null,
+    @Args('open', { type: () => Boolean, nullable: true }) open: boolean | null,
+    @Args('partyId', { type: () => ID, nullable: true, description: 'Only this party’s.' }) partyId: string | null,
+    @Args() page: PageArgs,
+  ) {
+    return this.listings.page('REQUEST', { partyId, category, search, open, first: page.first, after: page.after });
+  }
+
+  @ResolveField(() => Party)
+  party(@Parent() request: HelpRequest, @Context() context: object): Promise<Party> {
+    return partyOf(request, context, this.parties);
+  }
+
+  @ResolveField(() => Exchange, { nullable: true, description: 'The exchange that fulfilled this request.' })
+  exchange(@Parent() request: HelpRequest): Promise<Exchange | null> {
+    return exchangeOf(request, this.exchanges);
+  }
+}
