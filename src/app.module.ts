@@ -16,6 +16,7 @@ import { LedgerDataModule } from './ledger/ledger-data.module';
 import { HoldsModule } from './ledger/holds/holds.module';
 import { LedgerModule } from './ledger/ledger.module';
 import { TimebankModule } from './timebank/timebank.module';
+import { ReportsModule } from './ledger/query/reports.module';
 
 export interface AppOptions {
   readonly config: AppConfig;
@@ -57,6 +58,7 @@ export class AppModule {
         HoldsModule,
         CreditUnionModule,
         TimebankModule,
+        ReportsModule,
         ...(explorer ? [ExplorerModule.forRoot(explorer)] : []),
       ],
       controllers: [HealthController],

@@ -3,6 +3,7 @@ import { HOLD_RESOLVERS } from '../ledger/holds/holds.module';
 import { LEDGER_RESOLVERS } from '../ledger/ledger.module';
 import { CREDIT_UNION_RESOLVERS } from '../credit-union/credit-union.module';
 import { TIMEBANK_RESOLVERS } from '../timebank/timebank.module';
+import { REPORT_RESOLVERS } from '../ledger/query/reports.module';
 
 /** Every resolver of the API, for printing schema.graphql without a database. */
 export const ALL_RESOLVERS: Function[] = [
@@ -11,4 +12,5 @@ export const ALL_RESOLVERS: Function[] = [
   ...HOLD_RESOLVERS,
   ...CREDIT_UNION_RESOLVERS,
   ...TIMEBANK_RESOLVERS,
+  ...REPORT_RESOLVERS,
 ];

@@ -1,0 +1,327 @@
+import { Injectable } from '@nestjs/common';
+import { Database, type Sql } from '../../database/database';
+import type { TransactionKind } from '../posting/posting.types';
+
+/**
+ * The SQL of statements, point-in-time balances, trial balances and exports. Every query is an
+ * index range or point lookup whose cost does not grow with the length of the history:
+ *
+ * - an instant becomes a sequence through `transactions_posted_at (posted_at, sequence)`, one
+ *   backward index probe (posting time never decreases along the sequence, which the posting
+ *   group guarantees and verifyLedger checks);
+ * - an account's balance at a sequence is the `balance_after_minor` of its last posting at or
+ *   before it, one backward probe of `postings_account_sequence (account_id, sequence)`, which
+ *   covers the balance, so the heap is not read;
+ * - statement pages are keyset ranges of that same index.
+ *
+ * All reads go to `db.reports` (the read replica when one is configured). Because the journal is
+ * append-only and every query is bounded by a sequence, reads made one after another see one
+ * consistent ledger without a long-running transaction.
+ */
+
+export interface AccountBalanceRow {
+  readonly accountId: string;
+  readonly balanceMinor: bigint;
+}
+
+export interface StatementRow {
+  readonly transactionId: string;
+  readonly sequence: bigint;
+  readonly amountMinor: bigint;
+  readonly balanceAfterMinor: bigint;
+  readonly postedAt: Date;
+}
+
+export interface ScopedAccountRow {
+  readonly id: string;
+  readonly partyId: string;
+  readonly partyName: string;
+}
+
+export interface ExportPostingRow {
+  readonly accountId: string;
+  readonly amountMinor: bigint;
+  readonly balanceAfterMinor: bigint;
+  readonly currencyCode: string;
+  readonly partyId: string;
+  readonly partyName: string;
+}
+
+export interface ExportTransactionRow {
+  readonly id: string;
+  readonly sequence: bigint;
+  readonly kind: TransactionKind;
+  readonly memo: string | null;
+  readonly metadata: unknown;
+  readonly externalRef: string | null;
+  readonly postedAt: Date;
+  readonly previousHash: string;
+  readonly hash: string;
+  readonly reversesId: string | null;
+  /** Every posting of the transaction, in every currency, in posting order. */
+  readonly postings: ExportPostingRow[];
+}
+
+/** Accounts to read: every account of the currency, or only these (already of the currency). */
+export type AccountSet = { readonly all: true } | { readonly all: false; readonly ids: readonly string[] };
+
+/** Ids per batch when balances of many accounts are looked up at once. */
+const BALANCE_BATCH = 1000;
+
+@Injectable()
+export class ReportRepository {
+  constructor(private readonly db: Database) {}
+
+  private get sql(): Sql {
+    return this.db.reports;
+  }
+
+  /** The last sequence posted at or before `instant` (0 before any history). */
+  async sequenceAtOrBefore(instant: Date): Promise<bigint> {
+    const [row] = await this.sql.query<{ sequence: string }>(
+      'SELECT sequence FROM transactions WHERE posted_at <= $1 ORDER BY posted_at DESC, sequence DESC LIMIT 1',
+      [instant],
+    );
+    return row ? BigInt(row.sequence) : 0n;
+  }
+
+  /** The last sequence posted strictly before `instant`: periods are half-open, [from, to). */
+  async sequenceBefore(instant: Date): Promise<bigint> {
+    const [row] = await this.sql.query<{ sequence: string }>(
+      'SELECT sequence FROM transactions WHERE posted_at < $1 ORDER BY posted_at DESC, sequence DESC LIMIT 1',
+      [instant],
+    );
+    return row ? BigInt(row.sequence) : 0n;
+  }
+
+  /** The last sequence committed, and when it was posted. */
+  async head(): Promise<{ sequence: bigint; postedAt: Date | null }> {
+    const [row] = await this.sql.query<{ sequence: string; posted_at: Date }>(
+      'SELECT sequence, posted_at FROM transactions ORDER BY sequence DESC LIMIT 1',
+    );
+    return row ? { sequence: BigInt(row.sequence), postedAt: row.posted_at } : { sequence: 0n, postedAt: null };
+  }
+
+  /** An account's posted balance just after transaction #`sequence`: one index probe. */
+  async balanceAtSequence(accountId: string, sequence: bigint): Promise<bigint> {
+    const [row] = await this.sql.query<{ balance: string }>(
+      `SELECT balance_after_minor AS balance FROM postings
+        WHERE account_id = $1 AND sequence <= $2 ORDER BY sequence DESC LIMIT 1`,
+      [accountId, sequence.toString()],
+    );
+    return row ? BigInt(row.balance) : 0n;
+  }
+
+  /**
+   * An account's posted balance at an instant, in one statement of two index probes: the last
+   * sequence posted at or before `asOf`, then the account's last posting at or before it.
+   */
+  async balanceAt(accountId: string, asOf: Date): Promise<bigint> {
+    const [row] = await this.sql.query<{ balance: string | null }>(
+      `SELECT (SELECT p.balance_after_minor FROM postings p
+                WHERE p.account_id = $1
+                  AND p.sequence <= (SELECT t.sequence FROM transactions t WHERE t.posted_at <= $2
+                                      ORDER BY t.posted_at DESC, t.sequence DESC LIMIT 1)
+                ORDER BY p.sequence DESC LIMIT 1) AS balance`,
+      [accountId, asOf],
+    );
+    return row?.balance ? BigInt(row.balance) : 0n;
+  }
+
+  /** Balances of many accounts just after #`sequence`, in batches; accounts without postings are 0. */
+  async balancesAtSequence(accountIds: readonly string[], sequence: bigint): Promise<Map<string, bigint>> {
+    const found = new Map<string, bigint>();
+    for (let start = 0; start < accountIds.length; start += BALANCE_BATCH) {
+      const rows = await this.sql.query<{ id: string; balance: string | null }>(
+        `SELECT acc.id, (SELECT p.balance_after_minor FROM postings p
+                          WHERE p.account_id = acc.id AND p.sequence <= $2 ORDER BY p.sequence DESC LIMIT 1) AS balance
+           FROM unnest($1::uuid[]) AS acc(id)`,
+        [accountIds.slice(start, start + BALANCE_BATCH), sequence.toString()],
+      );
+      for (const row of rows) found.set(row.id, row.balance === null ? 0n : BigInt(row.balance));
+    }
+    return found;
+  }
+
+  /**
+   * One keyset page of an account's postings with `after` < sequence <= `until`, in posting order,
+   * each with its running balance. Reads one range of the (account_id, sequence) index.
+   */
+  async statementPage(accountId: string, after: bigint, until: bigint, limit: number): Promise<StatementRow[]> {
+    const rows = await this.sql.query<{
+      transaction_id: string;
+      sequence: string;
+      amount_minor: string;
+      balance_after_minor: string;
+      posted_at: Date;
+    }>(
+      `SELECT p.transaction_id, p.sequence, p.amount_minor, p.balance_after_minor, t.posted_at
+         FROM postings p JOIN transactions t ON t.id = p.transaction_id
+        WHERE p.account_id = $1 AND p.sequence > $2 AND p.sequence <= $3
+        ORDER BY p.sequence LIMIT $4`,
+      [accountId, after.toString(), until.toString(), limit],
+    );
+    return rows.map((r) => ({
+      transactionId: r.transaction_id,
+      sequence: BigInt(r.sequence),
+      amountMinor: BigInt(r.amount_minor),
+      balanceAfterMinor: BigInt(r.balance_after_minor),
+      postedAt: r.posted_at,
+    }));
+  }
+
+  /** Current posted balances of a currency's accounts (a trial balance as of now). */
+  async currentBalances(currencyCode: string, accounts: AccountSet): Promise<AccountBalanceRow[]> {
+    const rows = await this.sql.query<{ id: string; balance: string }>(
+      `SELECT id, posted_minor AS balance FROM accounts
+        WHERE currency_code = $1 AND ($2::uuid[] IS NULL OR id = ANY($2::uuid[]))
+        ORDER BY id`,
+      [currencyCode, accounts.all ? null : accounts.ids],
+    );
+    return rows.map((r) => ({ accountId: r.id, balanceMinor: BigInt(r.balance) }));
+  }
+
+  /**
+   * Balances of a currency's accounts just after #`sequence`: per account one backward probe of
+   * its postings index (LATERAL ... LIMIT 1), never a sum over history. Accounts opened after
+   * `asOf` that had no posting by then are left out.
+   */
+  async balancesAt(currencyCode: string, accounts: AccountSet, sequence: bigint, asOf: Date): Promise<AccountBalanceRow[]> {
+    const rows = await this.sql.query<{ id: string; balance: string | null }>(
+      `SELECT a.id, b.balance_after_minor AS balance
+         FROM accounts a
+         LEFT JOIN LATERAL (SELECT p.balance_after_minor FROM postings p
+                             WHERE p.account_id = a.id AND p.sequence <= $3 ORDER BY p.sequence DESC LIMIT 1) b ON true
+        WHERE a.currency_code = $1 AND ($2::uuid[] IS NULL OR a.id = ANY($2::uuid[]))
+          AND (a.created_at <= $4 OR b.balance_after_minor IS NOT NULL)
+        ORDER BY a.id`,
+      [currencyCode, accounts.all ? null : accounts.ids, sequence.toString(), asOf],
+    );
+    return rows.map((r) => ({ accountId: r.id, balanceMinor: r.balance === null ? 0n : BigInt(r.balance) }));
+  }
+
+  /** Accounts of a currency held by these parties, with the party's name. */
+  async accountsOfParties(currencyCode: string, partyIds: readonly string[], limit: number): Promise<ScopedAccountRow[]> {
+    const rows = await this.sql.query<{ id: string; party_id: string; name: string }>(
+      `SELECT a.id, a.party_id, pa.name FROM accounts a JOIN parties pa ON pa.id = a.party_id
+        WHERE a.currency_code = $1 AND a.party_id = ANY($2::uuid[]) ORDER BY a.id LIMIT $3`,
+      [currencyCode, partyIds, limit],
+    );
+    return rows.map((r) => ({ id: r.id, partyId: r.party_id, partyName: r.name }));
+  }
+
+  /** Names of the parties holding these accounts. */
+  async accountHolders(accountIds: readonly string[]): Promise<Map<string, ScopedAccountRow>> {
+    const found = new Map<string, ScopedAccountRow>();
+    for (let start = 0; start < accountIds.length; start += BALANCE_BATCH) {
+      const rows = await this.sql.query<{ id: string; party_id: string; name: string }>(
+        'SELECT a.id, a.party_id, pa.name FROM accounts a JOIN parties pa ON pa.id = a.party_id WHERE a.id = ANY($1::uuid[])',
+        [accountIds.slice(start, start + BALANCE_BATCH)],
+      );
+      for (const r of rows) found.set(r.id, { id: r.id, partyId: r.party_id, partyName: r.name });
+    }
+    return found;
+  }
+
+  /**
+   * Non-zero balances just after #`sequence` of every account of a currency (the opening of a
+   * full export), with holders' names.
+   */
+  async nonZeroBalancesAt(currencyCode: string, sequence: bigint): Promise<(AccountBalanceRow & ScopedAccountRow)[]> {
+    if (sequence === 0n) return [];
+    const rows = await this.sql.query<{ id: string; party_id: string; name: string; balance: string }>(
+      `SELECT a.id, a.party_id, pa.name, b.balance_after_minor AS balance
+         FROM accounts a JOIN parties pa ON pa.id = a.party_id
+         JOIN LATERAL (SELECT p.balance_after_minor FROM postings p
+                        WHERE p.account_id = a.id AND p.sequence <= $2 ORDER BY p.sequence DESC LIMIT 1) b ON true
+        WHERE a.currency_code = $1 AND b.balance_after_minor <> 0
+        ORDER BY a.id`,
+      [currencyCode, sequence.toString()],
+    );
+    return rows.map((r) => ({ accountId: r.id, id: r.id, partyId: r.party_id, partyName: r.name, balanceMinor: BigInt(r.balance) }));
+  }
+
+  /**
+   * The next page of transactions with `after` < sequence <= `until` that touch the currency
+   * (every account of it) or one of `accounts`, with all their postings. Pages are keyset on
+   * sequence, so an export reads the ledger once, a page at a time.
+   */
+  async exportPage(
+    currencyCode: string,
+    accounts: AccountSet,
+    after: bigint,
+    until: bigint,
+    limit: number,
+  ): Promise<ExportTransactionRow[]> {
+    const page = accounts.all
+      ? `SELECT t.sequence FROM transactions t
+          WHERE t.sequence > $1 AND t.sequence <= $2
+            AND EXISTS (SELECT 1 FROM postings p JOIN accounts a ON a.id = p.account_id
+                         WHERE p.transaction_id = t.id AND a.currency_code = $3)
+          ORDER BY t.sequence LIMIT $4`
+      : // Per account at most `limit` sequences from its own index range, then merged: the cost of
+        // a page is bounded by accounts x limit whatever the length of each account's history.
+        `SELECT DISTINCT s.sequence FROM unnest($3::uuid[]) AS acc(id)
+          CROSS JOIN LATERAL (SELECT p.sequence FROM postings p
+                               WHERE p.account_id = acc.id AND p.sequence > $1 AND p.sequence <= $2
+                               ORDER BY p.sequence LIMIT $4) s
+          ORDER BY s.sequence LIMIT $4`;
+    const rows = await this.sql.query<{
+      id: string;
+      sequence: string;
+      kind: TransactionKind;
+      memo: string | null;
+      metadata: unknown;
+      external_ref: string | null;
+      posted_at: Date;
+      previous_hash: string;
+      hash: string;
+      reverses_id: string | null;
+      account_id: string;
+      amount_minor: string;
+      balance_after_minor: string;
+      currency_code: string;
+      party_id: string;
+      party_name: string;
+    }>(
+      `WITH page AS (${page})
+       SELECT t.id, t.sequence, t.kind, t.memo, t.metadata, t.external_ref, t.posted_at, t.previous_hash, t.hash, t.reverses_id,
+              p.account_id, p.amount_minor, p.balance_after_minor, a.currency_code, a.party_id, pa.name AS party_name
+         FROM page JOIN transactions t ON t.sequence = page.sequence
+         JOIN postings p ON p.transaction_id = t.id
+         JOIN accounts a ON a.id = p.account_id
+         JOIN parties pa ON pa.id = a.party_id
+        ORDER BY t.sequence, p.idx`,
+      [after.toString(), until.toString(), accounts.all ? currencyCode : accounts.ids, limit],
+    );
+    const transactions: ExportTransactionRow[] = [];
+    let current: ExportTransactionRow | undefined;
+    for (const r of rows) {
+      if (current?.id !== r.id) {
+        current = {
+          id: r.id,
+          sequence: BigInt(r.sequence),
+          kind: r.kind,
+          memo: r.memo,
+          metadata: r.metadata,
+          externalRef: r.external_ref,
+          postedAt: r.posted_at,
+          previousHash: r.previous_hash,
+          hash: r.hash,
+          reversesId: r.reverses_id,
+          postings: [],
+        };
+        transactions.push(current);
+      }
+      current.postings.push({
+        accountId: r.account_id,
+        amountMinor: BigInt(r.amount_minor),
+        balanceAfterMinor: BigInt(r.balance_after_minor),
+        currencyCode: r.currency_code,
+        partyId: r.party_id,
+        partyName: r.party_name,
+      });
+    }
+    return transactions;
+  }
+}

@@ -1,0 +1,85 @@
+import { Args, Context, ID, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { Allow, CurrentCaller } from '../../identity/auth.guard';
+import { type Caller, READERS } from '../../identity/caller';
+import { loaderFor } from '../../graphql/batch-loader';
+import { PageArgs } from '../../graphql/pagination';
+import { AmountScalar } from '../../graphql/scalars/amount.scalar';
+import { DateTimeScalar } from '../../graphql/scalars/date-time.scalar';
+import { Account } from '../accounts/account.model';
+import { AccountRepository } from '../accounts/account.repository';
+import { Transaction } from '../transactions/transaction.model';
+import { TransactionReader } from '../transactions/transaction.reader';
+import { Statement, StatementEntry, TrialBalance, TrialBalanceLine } from './report.models';
+import { ReportService } from './report.service';
+
+/** Reports for treasurers and auditors. Every one is scoped to what the caller may read. */
+@Resolver()
+export class ReportResolver {
+  constructor(private readonly reports: ReportService) {}
+
+  @Query(() => AmountScalar, { description: 'The posted balance of an account including every transaction posted at or before `asOf`.' })
+  @Allow(...READERS)
+  balanceAt(
+    @CurrentCaller() caller: Caller,
+    @Args('accountId', { type: () => ID }) accountId: string,
+    @Args('asOf', { type: () => DateTimeScalar }) asOf: Date,
+  ): Promise<string> {
+    return this.reports.balanceAt(caller, accountId, asOf);
+  }
+
+  @Query(() => Statement, { description: 'Opening balance, entries with running balances, and closing balance over [from, to).' })
+  @Allow(...READERS)
+  statement(
+    @CurrentCaller() caller: Caller,
+    @Args('accountId', { type: () => ID }) accountId: string,
+    @Args('from', { type: () => DateTimeScalar, nullable: true }) from: Date | null,
+    @Args('to', { type: () => DateTimeScalar, nullable: true }) to: Date | null,
+    @Args() page: PageArgs,
+  ): Promise<Statement> {
+    return this.reports.statement(caller, { accountId, from, to, first: page.first, after: page.after });
+  }
+
+  @Query(() => TrialBalance, { description: 'Every readable account of a currency with its balance at `asOf` (now when omitted).' })
+  @Allow(...READERS)
+  trialBalance(
+    @CurrentCaller() caller: Caller,
+    @Args('currency') currency: string,
+    @Args('asOf', { type: () => DateTimeScalar, nullable: true }) asOf: Date | null,
+  ): Promise<TrialBalance> {
+    return this.reports.trialBalance(caller, currency, asOf);
+  }
+}
+
+@Resolver(() => StatementEntry)
+export class StatementEntryResolver {
+  constructor(private readonly reader: TransactionReader) {}
+
+  @ResolveField(() => Transaction)
+  async transaction(@Parent() entry: StatementEntry, @Context() context: object): Promise<Transaction> {
+    const loader = loaderFor<string, Transaction>(
+      context,
+      'transaction',
+      async (ids) => new Map((await this.reader.byIds(ids)).map((t) => [t.id, t])),
+    );
+    const transaction = await loader.load(entry.transactionId);
+    if (!transaction) throw new Error(`transaction ${entry.transactionId} of a statement entry is missing`);
+    return transaction;
+  }
+}
+
+@Resolver(() => TrialBalanceLine)
+export class TrialBalanceLineResolver {
+  constructor(private readonly accounts: AccountRepository) {}
+
+  @ResolveField(() => Account)
+  async account(@Parent() line: TrialBalanceLine, @Context() context: object): Promise<Account> {
+    const loader = loaderFor<string, Account>(
+      context,
+      'account',
+      async (ids) => new Map((await this.accounts.findByIds(ids)).map((a) => [a.id, a])),
+    );
+    const account = await loader.load(line.accountId);
+    if (!account) throw new Error(`account ${line.accountId} of a trial balance is missing`);
+    return account;
+  }
+}

@@ -1,0 +1,138 @@
+import { Injectable } from '@nestjs/common';
+import { notFound, validationFailed } from '../../common/domain-error';
+import { checkId } from '../../common/ids';
+import { decodeCursor, pageSize, toConnection } from '../../graphql/pagination';
+import { AccessService } from '../../identity/access.service';
+import type { Caller } from '../../identity/caller';
+import { AccountRepository } from '../accounts/account.repository';
+import { CurrencyRepository } from '../currencies/currency.repository';
+import { CurrencyService } from '../currencies/currency.service';
+import { fromMinor } from '../money/amount';
+import { type Statement, type StatementEntry, type TrialBalance } from './report.models';
+import { ReportScope } from './report-scope';
+import { ReportRepository, type StatementRow } from './report.repository';
+
+export interface StatementArgs {
+  readonly accountId: string;
+  readonly from?: Date | null;
+  readonly to?: Date | null;
+  readonly first?: number | null;
+  readonly after?: string | null;
+}
+
+/** The sequence window of a statement, fixed by its first page and carried in its cursors. */
+interface Window {
+  /** Entries have lo < sequence <= hi; the opening balance is the balance just after #lo. */
+  readonly lo: bigint;
+  readonly hi: bigint;
+  /** The last sequence already shown. */
+  readonly after: bigint;
+}
+
+/**
+ * Point-in-time balances, statements and trial balances. Instants become sequences (posting time
+ * never decreases along the sequence), and balances at a sequence are read from the running
+ * balance stored on each posting, so every answer costs a few index probes whatever the length
+ * of the history. See docs/reports.md.
+ */
+@Injectable()
+export class ReportService {
+  constructor(
+    private readonly reports: ReportRepository,
+    private readonly accounts: AccountRepository,
+    private readonly currencies: CurrencyRepository,
+    private readonly currencyService: CurrencyService,
+    private readonly access: AccessService,
+    private readonly scope: ReportScope,
+  ) {}
+
+  async balanceAt(caller: Caller, accountId: string, asOf: Date): Promise<string> {
+    const id = checkId(accountId, 'accountId');
+    const account = (await this.accounts.factsOf([id])).get(id);
+    if (!account) throw notFound('account', id);
+    await this.access.assertCanRead(caller, account);
+    const currency = await this.currencies.find(account.currencyCode);
+    if (!currency) throw notFound('currency', account.currencyCode);
+    return fromMinor(await this.reports.balanceAt(id, asOf), currency.scale);
+  }
+
+  async statement(caller: Caller, args: StatementArgs): Promise<Statement> {
+    const size = pageSize(args.first);
+    if (args.from && args.to && args.from >= args.to) throw validationFailed('to', 'must be later than from');
+    const account = await this.accounts.findById(checkId(args.accountId, 'accountId'));
+    if (!account) throw notFound('account', args.accountId);
+    await this.access.assertCanRead(caller, account);
+    const window = this.windowFromCursor(args.after) ?? (await this.newWindow(args.from ?? null, args.to ?? null));
+    const [opening, closing, rows] = await Promise.all([
+      this.reports.balanceAtSequence(account.id, window.lo),
+      this.reports.balanceAtSequence(account.id, window.hi),
+      this.reports.statementPage(account.id, window.after, window.hi, size + 1),
+    ]);
+    const entry = (row: StatementRow): StatementEntry => ({
+      transactionId: row.transactionId,
+      amount: fromMinor(row.amountMinor, account.scale),
+      balance: fromMinor(row.balanceAfterMinor, account.scale),
+      postedAt: row.postedAt,
+    });
+    return {
+      account,
+      openingBalance: fromMinor(opening, account.scale),
+      closingBalance: fromMinor(closing, account.scale),
+      entries: toConnection(rows, size, entry, (row) => [row.sequence.toString(), window.lo.toString(), window.hi.toString()]),
+    };
+  }
+
+  async trialBalance(caller: Caller, currencyCode: string, asOf: Date | null | undefined): Promise<TrialBalance> {
+    const currency = await this.currencyService.get(currencyCode);
+    const accounts = await this.scope.accountsOf(caller, currency);
+    const now = new Date();
+    let at: Date;
+    let rows: { accountId: string; balanceMinor: bigint }[];
+    if (!accounts.all && accounts.ids.length === 0) {
+      at = asOf ?? now;
+      rows = [];
+    } else if (asOf) {
+      at = asOf;
+      rows = await this.reports.balancesAt(currency.code, accounts, await this.reports.sequenceAtOrBefore(asOf), asOf);
+    } else {
+      // Now: the stored current balances, which the posting module keeps equal to the last
+      // running balance of each account. Reported as of the later of this clock and the last
+      // posting time, so that asking again with this asOf gives the same lines.
+      const [current, head] = await Promise.all([this.reports.currentBalances(currency.code, accounts), this.reports.head()]);
+      at = head.postedAt && head.postedAt > now ? head.postedAt : now;
+      rows = current;
+    }
+    const total = rows.reduce((sum, row) => sum + row.balanceMinor, 0n);
+    return {
+      currency,
+      asOf: at,
+      lines: rows.map((row) => ({ accountId: row.accountId, balance: fromMinor(row.balanceMinor, currency.scale) })),
+      total: fromMinor(total, currency.scale),
+    };
+  }
+
+  private async newWindow(from: Date | null, to: Date | null): Promise<Window> {
+    const [lo, hi] = await Promise.all([
+      from ? this.reports.sequenceBefore(from) : Promise.resolve(0n),
+      to ? this.reports.sequenceBefore(to) : this.reports.head().then((h) => h.sequence),
+    ]);
+    // A period wholly in the future is empty: nothing after the opening balance.
+    const top = hi < lo ? lo : hi;
+    return { lo, hi: top, after: lo };
+  }
+
+  private windowFromCursor(after: string | null | undefined): Window | null {
+    const cursor = decodeCursor(after, ['string', 'string', 'string']);
+    if (!cursor) return null;
+    const [last, lo, hi] = cursor.map((part) => parseSequence(part as string));
+    if (last === undefined || lo === undefined || hi === undefined || lo > last || last > hi) {
+      throw validationFailed('after', 'not a cursor returned by this list');
+    }
+    return { lo, hi, after: last };
+  }
+}
+
+function parseSequence(text: string): bigint {
+  if (!/^\d{1,19}$/.test(text)) throw validationFailed('after', 'not a cursor returned by this list');
+  return BigInt(text);
+}

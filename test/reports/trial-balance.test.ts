@@ -1,0 +1,89 @@
+import { balances, createCurrency, openAccount, registerParty, startLedger, type TestLedger } from '../support/ledger';
+import { balanceAt, decimal, issuanceAccount, minor, pay, post, trialBalance } from './helpers';
+
+describe('trial balance', () => {
+  let ledger: TestLedger;
+  let members: string[];
+  let issuance: string;
+  let savers: string[];
+
+  beforeAll(async () => {
+    ledger = await startLedger();
+    await createCurrency(ledger.admin, 'HOUR', 'TIME', 2);
+    const creditUnion = await registerParty(ledger.admin, 'CREDIT_UNION', 'Riverside Credit Union');
+    await createCurrency(ledger.admin, 'MKE', 'MONEY', 2, creditUnion);
+    issuance = await issuanceAccount(ledger.admin, creditUnion, 'MKE');
+    members = [];
+    savers = [];
+    for (let i = 0; i < 6; i++) {
+      const party = await registerParty(ledger.admin, 'MEMBER', `Member ${i}`);
+      members.push(await openAccount(ledger.admin, party, 'HOUR', '100'));
+      savers.push(await openAccount(ledger.admin, party, 'MKE'));
+    }
+  });
+  afterAll(async () => ledger.stop());
+
+  it('lists every account of a time currency with its balance, and the total is zero', async () => {
+    for (let i = 0; i < 12; i++) await pay(ledger.admin, members[i % 6]!, members[(i * 5 + 1) % 6]!, `${(i % 4) + 1}.25`);
+    const tb = await trialBalance(ledger.admin, 'HOUR');
+    expect(tb.total).toBe('0.00');
+    expect(tb.lines.map((l) => l.account.id).sort()).toEqual([...members].sort());
+    for (const line of tb.lines) expect(line.balance).toBe((await balances(ledger.admin, line.account.id)).posted);
+    expect(tb.lines.some((l) => l.balance !== '0.00')).toBe(true);
+  });
+
+  it('for a local dollar the issuance account carries minus the money in circulation, and the total is zero', async () => {
+    for (const [i, saver] of savers.entries()) {
+      await post(ledger.admin, 'DEPOSIT', [
+        { accountId: issuance, amount: `-${100 + i}.10` },
+        { accountId: saver, amount: `${100 + i}.10` },
+      ]);
+    }
+    await pay(ledger.admin, savers[0]!, savers[1]!, '20.05');
+    await post(ledger.admin, 'WITHDRAWAL', [
+      { accountId: savers[2]!, amount: '-50.00' },
+      { accountId: issuance, amount: '50.00' },
+    ]);
+    const tb = await trialBalance(ledger.admin, 'MKE');
+    expect(tb.total).toBe('0.00');
+    expect(tb.lines).toHaveLength(7);
+    const circulation = tb.lines.filter((l) => l.account.id !== issuance).reduce((s, l) => s + minor(l.balance, 2), 0n);
+    expect(tb.lines.find((l) => l.account.id === issuance)?.balance).toBe(decimal(-circulation, 2));
+  });
+
+  it('as of a past instant gives each balance of that instant, leaves out accounts opened later, and still totals zero', async () => {
+    const before = await trialBalance(ledger.admin, 'HOUR');
+    const asOf = before.asOf;
+    await new Promise((r) => setTimeout(r, 5));
+    const late = await openAccount(ledger.admin, await registerParty(ledger.admin, 'MEMBER', 'Latecomer'), 'HOUR');
+    await pay(ledger.admin, members[0]!, late, '3.00');
+    await pay(ledger.admin, members[3]!, members[4]!, '1.00');
+
+    const past = await trialBalance(ledger.admin, 'HOUR', asOf);
+    expect(past.asOf).toBe(asOf);
+    expect(past.total).toBe('0.00');
+    expect(past.lines).toEqual(before.lines);
+    for (const line of past.lines) expect(await balanceAt(ledger.admin, line.account.id, asOf)).toBe(line.balance);
+
+    const now = await trialBalance(ledger.admin, 'HOUR');
+    expect(now.total).toBe('0.00');
+    expect(now.lines.find((l) => l.account.id === late)?.balance).toBe('3.00');
+    // The same instant asked again gives the same lines.
+    expect((await trialBalance(ledger.admin, 'HOUR', now.asOf)).lines).toEqual(now.lines);
+    expect((await trialBalance(ledger.admin, 'HOUR', '2001-01-01T00:00:00Z')).lines).toEqual([]);
+  });
+
+  it('stays exact over many accounts and many small transfers', async () => {
+    const crowd: string[] = [];
+    for (let i = 0; i < 40; i++)
+      crowd.push(await openAccount(ledger.admin, await registerParty(ledger.admin, 'MEMBER', `Crowd ${i}`), 'HOUR'));
+    await Promise.all(crowd.map((account, i) => pay(ledger.admin, account, crowd[(i + 7) % crowd.length]!, `0.0${(i % 9) + 1}`)));
+    const tb = await trialBalance(ledger.admin, 'HOUR');
+    expect(tb.total).toBe('0.00');
+    expect(tb.lines.length).toBe(members.length + 1 + crowd.length);
+  });
+
+  it('refuses an unknown currency', async () => {
+    expect(await ledger.admin.code('{ trialBalance(currency: "NOPE") { total } }')).toBe('NOT_FOUND');
+  });
+});
