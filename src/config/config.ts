@@ -30,6 +30,8 @@ export interface AppConfig {
   /** Groups sent to the database at once by one instance (the next waits on the head lock). */
   readonly postingGroupsInFlight: number;
   readonly holdSweepIntervalMs: number;
+  /** Largest `exportJournal` answer over GraphQL; larger exports stream from GET /exports/journal. */
+  readonly exportMaxStringBytes: number;
   readonly logLevel: string;
 }
 
@@ -79,6 +81,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     postingGroupMax: intFrom(env, 'POSTING_GROUP_MAX', 200, 1, 2000),
     postingGroupsInFlight: intFrom(env, 'POSTING_GROUPS_IN_FLIGHT', 2, 1, 8),
     holdSweepIntervalMs: intFrom(env, 'HOLD_SWEEP_INTERVAL_MS', 1000, 50, 3_600_000),
+    exportMaxStringBytes: intFrom(env, 'EXPORT_MAX_STRING_BYTES', 8 * 1024 * 1024, 1000, 256 * 1024 * 1024),
     logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'warn' : 'info'),
   };
 }

@@ -105,3 +105,49 @@ export function run(command: string, args: string[], input?: string): Promise<{ 
     child.stdin.end(input ?? '');
   });
 }
+
+/** Parses RFC 4180 CSV (CRLF or LF line ends, quoted fields with doubled quotes). */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
+  }
+  if (field !== '' || row.length > 0) rows.push([...row, field]);
+  return rows;
+}
+
+/** Runs `hledger -f - balance --flat` on a journal and returns each account's total by account name. */
+export async function hledgerBalances(journal: string, extra: string[] = []): Promise<Map<string, string>> {
+  const result = await run('hledger', ['-f', '-', 'balance', '--flat', '--no-total', '-O', 'csv', ...extra], journal);
+  if (result.code !== 0) throw new Error(`hledger refused the journal:\n${result.stderr}`);
+  const totals = new Map<string, string>();
+  for (const [account, amount] of parseCsv(result.stdout).slice(1)) {
+    totals.set(account!, amount!.replace(/\s+("[^"]*"|[A-Za-z_]+)$/, ''));
+  }
+  return totals;
+}
+
+/** The account id at the end of an hledger account name. */
+export function idOf(name: string): string {
+  return name.slice(name.lastIndexOf(':') + 1);
+}

@@ -1,15 +1,19 @@
 import { Module } from '@nestjs/common';
 import { LedgerModule } from '../ledger.module';
+import { ExportController } from './export.controller';
+import { ExportResolver } from './export.resolver';
+import { JournalExportService } from './journal-export.service';
 import { ReportScope } from './report-scope';
 import { ReportRepository } from './report.repository';
 import { ReportResolver, StatementEntryResolver, TrialBalanceLineResolver } from './report.resolver';
 import { ReportService } from './report.service';
 
-export const REPORT_RESOLVERS = [ReportResolver, StatementEntryResolver, TrialBalanceLineResolver];
+export const REPORT_RESOLVERS = [ReportResolver, StatementEntryResolver, TrialBalanceLineResolver, ExportResolver];
 
 /** Audit and reporting: statements, point-in-time balances, trial balances and exports. */
 @Module({
   imports: [LedgerModule],
-  providers: [...REPORT_RESOLVERS, ReportRepository, ReportScope, ReportService],
+  controllers: [ExportController],
+  providers: [...REPORT_RESOLVERS, ReportRepository, ReportScope, ReportService, JournalExportService],
 })
 export class ReportsModule {}

@@ -1,0 +1,121 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import { Controller, Get, Logger, Query, Req, Res } from '@nestjs/common';
+import { assertUnreachable, DomainError, ErrorCode, validationFailed } from '../../common/domain-error';
+import { DateTimeScalar } from '../../graphql/scalars/date-time.scalar';
+import { ApiKeyService } from '../../identity/api-key.service';
+import { bearer } from '../../identity/auth.guard';
+import { RateLimiter } from '../../identity/rate-limiter';
+import { type ExportRequest, JournalExportService } from './journal-export.service';
+import { ExportFormat } from './report.models';
+
+/** The HTTP status of a refusal, for the one REST endpoint of the service. */
+export function httpStatus(code: ErrorCode): number {
+  switch (code) {
+    case ErrorCode.UNAUTHENTICATED:
+      return 401;
+    case ErrorCode.FORBIDDEN:
+      return 403;
+    case ErrorCode.NOT_FOUND:
+      return 404;
+    case ErrorCode.RATE_LIMITED:
+      return 429;
+    case ErrorCode.INTERNAL:
+      return 500;
+    case ErrorCode.VALIDATION_FAILED:
+    case ErrorCode.INVALID_AMOUNT:
+    case ErrorCode.CURRENCY_MISMATCH:
+    case ErrorCode.UNBALANCED:
+    case ErrorCode.QUERY_TOO_COMPLEX:
+      return 400;
+    case ErrorCode.INSUFFICIENT_FUNDS:
+    case ErrorCode.ACCOUNT_FROZEN:
+    case ErrorCode.ACCOUNT_CLOSED:
+    case ErrorCode.ALREADY_REVERSED:
+    case ErrorCode.HOLD_NOT_PENDING:
+    case ErrorCode.IDEMPOTENCY_CONFLICT:
+      return 409;
+    default:
+      return assertUnreachable(code);
+  }
+}
+
+function single(value: unknown, name: string): string | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'string') throw validationFailed(name, 'give it once, as text');
+  return value;
+}
+
+function parseRequest(query: Record<string, unknown>): ExportRequest {
+  const currency = single(query.currency, 'currency');
+  if (!currency) throw validationFailed('currency', 'is required');
+  const format = single(query.format, 'format') ?? ExportFormat.HLEDGER;
+  if (format !== ExportFormat.HLEDGER && format !== ExportFormat.CSV) throw validationFailed('format', 'HLEDGER or CSV');
+  const instant = (name: string): Date | null => {
+    const text = single(query[name], name);
+    return text === null ? null : DateTimeScalar.parseValue(text);
+  };
+  return { currency, format, from: instant('from'), to: instant('to') };
+}
+
+/**
+ * `GET /exports/journal?currency=HOUR&format=HLEDGER|CSV&from=...&to=...`: the same export as the
+ * GraphQL `exportJournal`, streamed a page at a time with back-pressure, so that an export of any
+ * size holds one page in memory. Authenticated with the same `Authorization: Bearer <api key>` and
+ * scoped the same way. The GraphQL guard does not apply to plain HTTP routes, so this handler
+ * authenticates and rate-limits itself before anything else.
+ */
+@Controller('exports')
+export class ExportController {
+  private readonly log = new Logger('Export');
+
+  constructor(
+    private readonly keys: ApiKeyService,
+    private readonly limiter: RateLimiter,
+    private readonly exports: JournalExportService,
+  ) {}
+
+  @Get('journal')
+  async journal(@Req() req: IncomingMessage, @Res() res: ServerResponse, @Query() query: Record<string, unknown>): Promise<void> {
+    let prepared;
+    try {
+      const header = req.headers.authorization;
+      const caller = await this.keys.authenticate(bearer(Array.isArray(header) ? header[0] : header));
+      this.limiter.take(caller.apiKeyId);
+      prepared = await this.exports.prepare(caller, parseRequest(query));
+    } catch (error) {
+      this.refuse(res, error);
+      return;
+    }
+    res.statusCode = 200;
+    res.setHeader('content-type', prepared.format === ExportFormat.CSV ? 'text/csv; charset=utf-8; header=present' : 'text/plain; charset=utf-8');
+    res.setHeader('content-disposition', `attachment; filename="${prepared.fileName}"`);
+    res.setHeader('cache-control', 'no-store');
+    res.setHeader('x-content-type-options', 'nosniff');
+    try {
+      for await (const chunk of prepared.chunks()) {
+        if (res.destroyed) return;
+        if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      }
+      res.end();
+    } catch (error) {
+      // The status line is gone already: cutting the connection is the only way to tell the
+      // client the file is incomplete (a journal without its seal fails verification anyway).
+      this.log.error(`export of ${prepared.currency.code} failed midway: ${(error as Error).message}`);
+      res.destroy(error as Error);
+    }
+  }
+
+  private refuse(res: ServerResponse, error: unknown): void {
+    const domain = error instanceof DomainError ? error : undefined;
+    if (!domain) this.log.error(error);
+    const code = domain?.code ?? ErrorCode.INTERNAL;
+    res.statusCode = httpStatus(code);
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    if (code === ErrorCode.UNAUTHENTICATED) res.setHeader('www-authenticate', 'Bearer');
+    const retryAfterMs = domain?.extra?.retryAfterMs;
+    if (typeof retryAfterMs === 'number') res.setHeader('retry-after', Math.ceil(retryAfterMs / 1000).toString());
+    const message = domain?.message ?? 'Internal error';
+    res.end(JSON.stringify({ error: { code, message, ...(domain?.fields ? { fields: domain.fields } : {}) } }));
+  }
+}

@@ -1,0 +1,145 @@
+import { fromMinor } from '../money/amount';
+import { hashPayload, type HashableTransaction } from '../posting/hash-chain';
+
+/**
+ * The hledger journal an export writes, as pure functions of the ledger's data. The exporter
+ * uses them to write a journal and the offline verifier (`npm run verify`) to write it again from
+ * what the file says and compare byte for byte, so that every byte of a journal is either hashed
+ * content, derived from hashed content, or covered by the seal at its end. See docs/reports.md
+ * for the layout and docs/hash-chain.md for the recipe.
+ *
+ * hledger reads: `decimal-mark` and `commodity` directives; one transaction per block, dated by
+ * the UTC day of its posting time; two spaces between an account name and its amount; a closing
+ * transaction of balance assertions; `account` directives for every account used. Lines starting
+ * with `#` at column 0 are comments hledger ignores entirely, which is where the machine-readable
+ * hash input lives (a `;` comment inside a transaction would be read for tags).
+ */
+
+export const HASH_INPUT_PREFIX = '# hash-input: ';
+export const SEAL_PREFIX = '# end of export: ';
+export const DECIMAL_MARK_DIRECTIVE = 'decimal-mark .';
+export const OPENING_DESCRIPTION = 'opening balances';
+export const CLOSING_DESCRIPTION = 'closing balances';
+export const ACCOUNTS_HEADING = '# accounts';
+/** The account that balances the opening of an export limited to some accounts. */
+export const OPENING_EQUITY_ACCOUNT = 'equity:opening balances';
+/** Accounts the caller may read; others touched by the same transactions are `external:`. */
+export const OWN_ROOT = 'assets';
+export const EXTERNAL_ROOT = 'external';
+
+const INDENT = '    ';
+
+export interface JournalCommodity {
+  readonly code: string;
+  readonly scale: number;
+}
+
+/** A transaction as exported: what is hashed, and the hash stored for it. */
+export interface JournalTransaction extends HashableTransaction {
+  readonly hash: string;
+}
+
+export interface JournalLine {
+  readonly name: string;
+  readonly amountMinor: bigint;
+}
+
+/** hledger reads a commodity symbol with digits only when it is quoted. */
+export function commoditySymbol(code: string): string {
+  return /^[A-Za-z_]+$/.test(code) ? code : `"${code}"`;
+}
+
+export function amountText(minor: bigint, commodity: JournalCommodity): string {
+  return `${fromMinor(minor, commodity.scale)} ${commoditySymbol(commodity.code)}`;
+}
+
+/** `commodity 0.00 HOUR`: declares the symbol, the decimal mark and the number of decimals. */
+export function commodityDirective(commodity: JournalCommodity): string {
+  const zero = commodity.scale === 0 ? '0.' : `0.${'0'.repeat(commodity.scale)}`;
+  return `commodity ${zero} ${commoditySymbol(commodity.code)}`;
+}
+
+/**
+ * Text that hledger would misread, made safe for an account name or a description: whitespace
+ * runs (two spaces end an account name, a newline ends the line) become one space, `;` (starts a
+ * comment) becomes `,`, and in account names `:` (separates sub-accounts) becomes `-`.
+ */
+export function safeText(text: string, forAccountName: boolean): string {
+  let clean = text.replace(/\s+/gu, ' ').replaceAll(';', ',');
+  if (forAccountName) clean = clean.replaceAll(':', '-');
+  return clean.trim();
+}
+
+/** `assets:<party name>:<account id>`; the id keeps names unique and lets the verifier map them. */
+export function accountName(root: string, partyName: string, accountId: string): string {
+  return `${root}:${safeText(partyName, true) || 'unnamed'}:${accountId}`;
+}
+
+/** The account id at the end of an account name, if it ends with one. */
+export function accountIdOf(name: string): string | undefined {
+  const match = /:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(name);
+  return match?.[1];
+}
+
+export function journalDate(instant: Date): string {
+  return instant.toISOString().slice(0, 10);
+}
+
+function tagValue(text: string): string {
+  return safeText(text, false).replaceAll(',', ' ').replace(/ +/g, ' ').trim();
+}
+
+function postingLine(name: string, amountMinor: bigint, commodity: JournalCommodity): string {
+  return `${INDENT}${name}  ${amountText(amountMinor, commodity)}`;
+}
+
+/**
+ * One transaction block: the hash input line, the transaction with its tags, the postings of
+ * this journal's currency (those whose account is in `names`), and a blank line.
+ */
+export function renderTransaction(tx: JournalTransaction, names: ReadonlyMap<string, string>, commodity: JournalCommodity): string {
+  const memo = tx.memo === null ? '' : safeText(tx.memo, false);
+  const lines = [
+    HASH_INPUT_PREFIX + hashPayload(tx),
+    `${journalDate(tx.postedAt)} * (${tx.sequence}) ${tx.kind}${memo ? ` | ${memo}` : ''}`,
+    `${INDENT}; seq:${tx.sequence}, kind:${tx.kind}, id:${tx.id}`,
+    `${INDENT}; hash:${tx.hash}, previous:${tx.previousHash}`,
+  ];
+  if (tx.externalRef !== null) lines.push(`${INDENT}; ref:${tagValue(tx.externalRef)}`);
+  if (tx.reversesId !== null) lines.push(`${INDENT}; reverses:${tx.reversesId}`);
+  for (const posting of tx.postings) {
+    const name = names.get(posting.accountId);
+    if (name !== undefined) lines.push(postingLine(name, posting.amountMinor, commodity));
+  }
+  return lines.join('\n') + '\n\n';
+}
+
+/** Balances carried into the period, dated its first day. */
+export function renderOpening(date: string, lines: readonly JournalLine[], commodity: JournalCommodity): string {
+  const body = lines.map((line) => postingLine(line.name, line.amountMinor, commodity));
+  return [`${date} * ${OPENING_DESCRIPTION}`, `${INDENT}; balances carried from before this period`, ...body].join('\n') + '\n\n';
+}
+
+/** One balance assertion per account the caller may read: its posted balance at the end of the period. */
+export function renderClosing(date: string, lines: readonly JournalLine[], commodity: JournalCommodity): string {
+  const zero = amountText(0n, commodity);
+  const body = lines.map((line) => `${INDENT}${line.name}  ${zero} = ${amountText(line.amountMinor, commodity)}`);
+  return (
+    [`${date} * ${CLOSING_DESCRIPTION}`, `${INDENT}; balance assertions: each posted balance at the end of this period`, ...body].join(
+      '\n',
+    ) + '\n\n'
+  );
+}
+
+export function renderAccounts(names: readonly string[]): string {
+  return [ACCOUNTS_HEADING, ...names.map((name) => `account ${name}`)].join('\n') + '\n\n';
+}
+
+export function renderSeal(transactions: number, sha256Hex: string): string {
+  return `${SEAL_PREFIX}${transactions} transactions; SHA-256 of all text above this line: ${sha256Hex}\n`;
+}
+
+/** Orders account names as the closing and the account list do. */
+export function byName(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,308 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { assertUnreachable, validationFailed } from '../../common/domain-error';
+import { APP_CONFIG, type AppConfig } from '../../config/config';
+import type { Caller } from '../../identity/caller';
+import type { Currency } from '../currencies/currency.model';
+import { CurrencyService } from '../currencies/currency.service';
+import { fromMinor } from '../money/amount';
+import { csvRow, number, text } from './csv';
+import {
+  accountName,
+  byName,
+  commodityDirective,
+  DECIMAL_MARK_DIRECTIVE,
+  EXTERNAL_ROOT,
+  type JournalCommodity,
+  journalDate,
+  type JournalLine,
+  OPENING_EQUITY_ACCOUNT,
+  OWN_ROOT,
+  renderAccounts,
+  renderClosing,
+  renderOpening,
+  renderSeal,
+  renderTransaction,
+} from './hledger-journal';
+import { ExportFormat } from './report.models';
+import { ReportScope } from './report-scope';
+import { type AccountSet, type ExportTransactionRow, ReportRepository } from './report.repository';
+
+/** Transactions read from the database per page: memory stays bounded whatever the export's size. */
+export const EXPORT_PAGE = 500;
+/** A progress line is logged every this many transactions. */
+const PROGRESS_EVERY = 20_000;
+
+export const CSV_HEADER = [
+  'date',
+  'sequence',
+  'transaction_id',
+  'kind',
+  'account',
+  'party',
+  'amount',
+  'memo',
+  'external_ref',
+  'posted_at',
+  'currency',
+  'balance_after',
+];
+
+export interface ExportRequest {
+  readonly currency: string;
+  readonly from: Date | null;
+  readonly to: Date | null;
+  readonly format: ExportFormat;
+}
+
+/** An export checked and pinned to a sequence window, ready to be written. */
+export interface PreparedExport {
+  readonly currency: Currency;
+  readonly format: ExportFormat;
+  /** A name for the downloaded file. */
+  readonly fileName: string;
+  /** The export's text, a page at a time. */
+  chunks(): AsyncGenerator<string>;
+}
+
+interface Plan {
+  readonly caller: Caller;
+  readonly request: ExportRequest;
+  readonly currency: Currency;
+  readonly commodity: JournalCommodity;
+  readonly accounts: AccountSet;
+  readonly inScope: (accountId: string) => boolean;
+  /** Transactions with lo < sequence <= hi. */
+  readonly lo: bigint;
+  readonly hi: bigint;
+  readonly exportedAt: Date;
+}
+
+/**
+ * Journal exports: an hledger journal carrying the hash chain, or a CSV of postings. Both are
+ * produced a page of transactions at a time (keyset on sequence within a window fixed when the
+ * export starts), so an export of any size holds one page in memory and sees one consistent
+ * ledger while new transactions arrive.
+ */
+@Injectable()
+export class JournalExportService {
+  private readonly log = new Logger('Export');
+
+  constructor(
+    private readonly reports: ReportRepository,
+    private readonly currencies: CurrencyService,
+    private readonly scope: ReportScope,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Checks the request and the caller's rights before any byte is written. */
+  async prepare(caller: Caller, request: ExportRequest): Promise<PreparedExport> {
+    if (request.from && request.to && request.from >= request.to) throw validationFailed('to', 'must be later than from');
+    const currency = await this.currencies.get(request.currency);
+    const accounts = await this.scope.accountsOf(caller, currency);
+    const [lo, hi] = await Promise.all([
+      request.from ? this.reports.sequenceBefore(request.from) : Promise.resolve(0n),
+      request.to ? this.reports.sequenceBefore(request.to) : this.reports.head().then((h) => h.sequence),
+    ]);
+    const ids = accounts.all ? null : new Set(accounts.ids);
+    const plan: Plan = {
+      caller,
+      request,
+      currency,
+      commodity: { code: currency.code, scale: currency.scale },
+      accounts,
+      inScope: (id) => ids === null || ids.has(id),
+      lo,
+      hi: hi < lo ? lo : hi,
+      exportedAt: new Date(),
+    };
+    const extension = request.format === ExportFormat.CSV ? 'csv' : 'journal';
+    const period = `${request.from ? journalDate(request.from) : 'start'}-to-${request.to ? journalDate(request.to) : 'now'}`;
+    return {
+      currency,
+      format: request.format,
+      fileName: `solidarity-ledger-${currency.code}-${period}.${extension}`,
+      chunks: () => this.chunks(plan),
+    };
+  }
+
+  /** The whole export as one string, for GraphQL; refused beyond EXPORT_MAX_STRING_BYTES (8 MiB by default). */
+  async asString(caller: Caller, request: ExportRequest): Promise<string> {
+    const prepared = await this.prepare(caller, request);
+    const parts: string[] = [];
+    let bytes = 0;
+    for await (const chunk of prepared.chunks()) {
+      bytes += Buffer.byteLength(chunk);
+      if (bytes > this.config.exportMaxStringBytes) {
+        throw validationFailed(
+          'to',
+          `the export is larger than ${this.config.exportMaxStringBytes} bytes: narrow the period, or download it from GET /exports/journal, which streams`,
+        );
+      }
+      parts.push(chunk);
+    }
+    return parts.join('');
+  }
+
+  private chunks(plan: Plan): AsyncGenerator<string> {
+    switch (plan.request.format) {
+      case ExportFormat.HLEDGER:
+        return this.hledger(plan);
+      case ExportFormat.CSV:
+        return this.csv(plan);
+      default:
+        return assertUnreachable(plan.request.format);
+    }
+  }
+
+  /** Every transaction of the window that the export includes, a page at a time. */
+  private async *pages(plan: Plan): AsyncGenerator<ExportTransactionRow[]> {
+    const startedMs = Date.now();
+    let after = plan.lo;
+    let written = 0;
+    let nextReport = PROGRESS_EVERY;
+    for (;;) {
+      const page = await this.reports.exportPage(plan.currency.code, plan.accounts, after, plan.hi, EXPORT_PAGE);
+      if (page.length === 0) break;
+      yield page;
+      written += page.length;
+      after = (page.at(-1) as ExportTransactionRow).sequence;
+      if (written >= nextReport) {
+        nextReport += PROGRESS_EVERY;
+        this.log.log(
+          `${plan.request.format} export of ${plan.currency.code} for key ${plan.caller.apiKeyId}: ${written} transactions, ` +
+            `at #${after} of #${plan.hi}, ${Math.round((Date.now() - startedMs) / 1000)} s`,
+        );
+      }
+      if (page.length < EXPORT_PAGE) break;
+    }
+    if (written >= PROGRESS_EVERY) {
+      this.log.log(`${plan.request.format} export of ${plan.currency.code} done: ${written} transactions in ${Date.now() - startedMs} ms`);
+    }
+  }
+
+  private async *hledger(plan: Plan): AsyncGenerator<string> {
+    const seal = createHash('sha256');
+    const emit = (chunk: string): string => {
+      seal.update(chunk);
+      return chunk;
+    };
+    yield emit(this.hledgerHeader(plan));
+    /** Account id to journal name, for every account of the currency that appears. */
+    const names = new Map<string, string>();
+    const own = new Set<string>();
+    const used = new Set<string>();
+    const opening = await this.openingLines(plan, names, own);
+    if (opening.length > 0) {
+      opening.forEach((line) => used.add(line.name));
+      yield emit(renderOpening(journalDate(plan.request.from ?? plan.exportedAt), opening, plan.commodity));
+    }
+    let count = 0;
+    let lastPostedAt: Date | null = null;
+    for await (const page of this.pages(plan)) {
+      let text = '';
+      for (const tx of page) {
+        for (const p of tx.postings) {
+          if (p.currencyCode !== plan.currency.code) continue;
+          const name = this.nameOf(plan, names, own, p.accountId, p.partyName);
+          used.add(name);
+        }
+        text += renderTransaction(tx, names, plan.commodity);
+        lastPostedAt = tx.postedAt;
+        count++;
+      }
+      yield emit(text);
+    }
+    // Dated the day of the last entry, which is what the offline verifier expects: the assertions
+    // come right after the last transaction, whatever the period's end.
+    const closingAt = lastPostedAt ?? (opening.length > 0 ? plan.request.from : null) ?? plan.exportedAt;
+    const balances = await this.reports.balancesAtSequence([...own], plan.hi);
+    const closing = [...own]
+      .map((id) => ({ name: names.get(id) as string, amountMinor: balances.get(id) ?? 0n }))
+      .sort((a, b) => byName(a.name, b.name));
+    yield emit(renderClosing(journalDate(closingAt), closing, plan.commodity));
+    yield emit(renderAccounts([...used].sort(byName)));
+    yield renderSeal(count, seal.digest('hex'));
+  }
+
+  private hledgerHeader(plan: Plan): string {
+    const { currency, request } = plan;
+    const from = request.from ? `from ${request.from.toISOString()}` : 'from the first transaction';
+    const to = request.to ? `to just before ${request.to.toISOString()}` : `to the last transaction when exported (#${plan.hi})`;
+    return [
+      '# Solidarity Ledger journal export',
+      `# currency: ${currency.code} (${currency.name.replace(/\s+/gu, ' ')}), ${currency.kind}, ${currency.scale} decimal places`,
+      `# period: ${from} ${to}; transactions after #${plan.lo} up to #${plan.hi}`,
+      plan.accounts.all
+        ? '# accounts: every account of the currency'
+        : `# accounts: those this API key may read, under ${OWN_ROOT}:; others in the same transactions appear under ${EXTERNAL_ROOT}:`,
+      `# exported at ${plan.exportedAt.toISOString()}`,
+      '# check it offline with `npm run verify -- FILE` (recipe: docs/hash-chain.md)',
+      DECIMAL_MARK_DIRECTIVE,
+      commodityDirective(plan.commodity),
+      '',
+      '',
+    ].join('\n');
+  }
+
+  /** Non-zero balances just before the period of the accounts in scope, balanced by equity when partial. */
+  private async openingLines(plan: Plan, names: Map<string, string>, own: Set<string>): Promise<JournalLine[]> {
+    if (plan.lo === 0n) return [];
+    let rows: { accountId: string; partyName: string; balanceMinor: bigint }[];
+    if (plan.accounts.all) {
+      rows = await this.reports.nonZeroBalancesAt(plan.currency.code, plan.lo);
+    } else {
+      const balances = await this.reports.balancesAtSequence(plan.accounts.ids, plan.lo);
+      const nonZero = [...balances].filter(([, balance]) => balance !== 0n);
+      const holders = await this.reports.accountHolders(nonZero.map(([id]) => id));
+      rows = nonZero.map(([id, balanceMinor]) => ({ accountId: id, partyName: holders.get(id)?.partyName ?? '', balanceMinor }));
+    }
+    const lines = rows
+      .map((row) => ({ name: this.nameOf(plan, names, own, row.accountId, row.partyName), amountMinor: row.balanceMinor }))
+      .sort((a, b) => byName(a.name, b.name));
+    const sum = lines.reduce((s, line) => s + line.amountMinor, 0n);
+    if (sum !== 0n) {
+      if (plan.accounts.all) throw new Error(`${plan.currency.code} balances at #${plan.lo} sum to ${sum}, not zero`);
+      lines.push({ name: OPENING_EQUITY_ACCOUNT, amountMinor: -sum });
+    }
+    return lines;
+  }
+
+  private nameOf(plan: Plan, names: Map<string, string>, own: Set<string>, accountId: string, partyName: string): string {
+    const known = names.get(accountId);
+    if (known !== undefined) return known;
+    const mine = plan.inScope(accountId);
+    const name = accountName(mine ? OWN_ROOT : EXTERNAL_ROOT, partyName, accountId);
+    names.set(accountId, name);
+    if (mine) own.add(accountId);
+    return name;
+  }
+
+  private async *csv(plan: Plan): AsyncGenerator<string> {
+    const scale = plan.currency.scale;
+    yield csvRow(CSV_HEADER.map((h) => text(h)));
+    for await (const page of this.pages(plan)) {
+      let chunk = '';
+      for (const tx of page) {
+        for (const p of tx.postings) {
+          if (p.currencyCode !== plan.currency.code || !plan.inScope(p.accountId)) continue;
+          chunk += csvRow([
+            text(journalDate(tx.postedAt)),
+            number(tx.sequence.toString()),
+            text(tx.id),
+            text(tx.kind),
+            text(p.accountId),
+            text(p.partyName),
+            number(fromMinor(p.amountMinor, scale)),
+            text(tx.memo),
+            text(tx.externalRef),
+            text(tx.postedAt.toISOString()),
+            text(plan.currency.code),
+            number(fromMinor(p.balanceAfterMinor, scale)),
+          ]);
+        }
+      }
+      yield chunk;
+    }
+  }
+}
