@@ -28,7 +28,10 @@ function main(): number {
     return 1;
   }
   out(`${file}: OK`);
-  out(`  currency ${result.currency}: ${result.transactions} transactions` + (result.transactions > 0 ? ` (#${result.firstSequence} to #${result.lastSequence})` : ''));
+  out(
+    `  currency ${result.currency}: ${result.transactions} transactions` +
+      (result.transactions > 0 ? ` (#${result.firstSequence} to #${result.lastSequence})` : ''),
+  );
   out('  every hash recomputed from its hash input, and every transaction written exactly as its hashed content says');
   out(`  links checked: ${result.linksChecked}; gaps where the file skips sequences (other currencies or accounts): ${result.gaps}`);
   if (result.transactions > 0) {

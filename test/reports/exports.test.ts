@@ -5,7 +5,8 @@ import type { GqlClient } from '../support/graphql';
 import { createCurrency, createKey, openAccount, registerParty, startLedger, type TestLedger } from '../support/ledger';
 import { addMember, hledgerBalances, idOf, issuanceAccount, minor, parseCsv, pay, post, run, trialBalance } from './helpers';
 
-const EXPORT = 'query($c: String!, $from: DateTime, $to: DateTime, $f: ExportFormat!) { exportJournal(currency: $c, from: $from, to: $to, format: $f) }';
+const EXPORT =
+  'query($c: String!, $from: DateTime, $to: DateTime, $f: ExportFormat!) { exportJournal(currency: $c, from: $from, to: $to, format: $f) }';
 
 /** Party names hledger and spreadsheets could misread: two spaces, semicolons, colons, tabs, newlines, formulas. */
 const AWKWARD_NAMES = [
@@ -25,7 +26,13 @@ describe('journal exports', () => {
   let issuance: string;
   let dir: string;
 
-  async function exportJournal(client: GqlClient, currency: string, format: 'HLEDGER' | 'CSV', from?: string, to?: string): Promise<string> {
+  async function exportJournal(
+    client: GqlClient,
+    currency: string,
+    format: 'HLEDGER' | 'CSV',
+    from?: string,
+    to?: string,
+  ): Promise<string> {
     const data = await client.ok<{ exportJournal: string }>(EXPORT, { c: currency, f: format, from: from ?? null, to: to ?? null });
     return data.exportJournal;
   }
@@ -38,7 +45,9 @@ describe('journal exports', () => {
 
   function totalsById(totals: Map<string, string>, scale: number, root = 'assets:'): Map<string, bigint> {
     return new Map(
-      [...totals].filter(([name, amount]) => name.startsWith(root) && minor(amount, scale) !== 0n).map(([name, amount]) => [idOf(name), minor(amount, scale)]),
+      [...totals]
+        .filter(([name, amount]) => name.startsWith(root) && minor(amount, scale) !== 0n)
+        .map(([name, amount]) => [idOf(name), minor(amount, scale)]),
     );
   }
 
@@ -72,7 +81,11 @@ describe('journal exports', () => {
         { accountId: hours[2]!, amount: '1.00' },
         { accountId: bakes[3]!, amount: '3' },
       ],
-      { memo: 'bread; for\nhours, "fresh"\t= good', metadata: { note: 'a:b, c', n: [1, 2.5, null], nested: { z: true, a: '' } }, externalRef: 'REF,1;2' },
+      {
+        memo: 'bread; for\nhours, "fresh"\t= good',
+        metadata: { note: 'a:b, c', n: [1, 2.5, null], nested: { z: true, a: '' } },
+        externalRef: 'REF,1;2',
+      },
     );
     for (const [i, saver] of dollars.entries()) {
       await post(admin, 'DEPOSIT', [
@@ -85,7 +98,9 @@ describe('journal exports', () => {
       { accountId: hours[4]!, amount: '-0.01' },
       { accountId: hours[5]!, amount: '0.01' },
     ]);
-    await admin.ok('mutation($id: ID!) { reverseTransaction(id: $id, reason: "typo", idempotencyKey: "rev-1") { id } }', { id: mistake.id });
+    await admin.ok('mutation($id: ID!) { reverseTransaction(id: $id, reason: "typo", idempotencyKey: "rev-1") { id } }', {
+      id: mistake.id,
+    });
   });
   afterAll(async () => {
     rmSync(dir, { recursive: true, force: true });
@@ -153,7 +168,9 @@ describe('journal exports', () => {
 
   it('CSV has a header and one row per posting, opens cleanly in a spreadsheet, and its amounts sum to the trial balance', async () => {
     const csv = await exportJournal(ledger.admin, 'HOUR', 'CSV');
-    expect(csv.split('\r\n')[0]).toBe('date,sequence,transaction_id,kind,account,party,amount,memo,external_ref,posted_at,currency,balance_after');
+    expect(csv.split('\r\n')[0]).toBe(
+      'date,sequence,transaction_id,kind,account,party,amount,memo,external_ref,posted_at,currency,balance_after',
+    );
     expect(csv.endsWith('\r\n')).toBe(true);
     const [header, ...rows] = parseCsv(csv);
     expect(rows.every((r) => r.length === header!.length)).toBe(true);
@@ -235,7 +252,12 @@ describe('journal exports', () => {
     expect(journal).toContain('# accounts: those this API key may read');
     const totals = await hledgerBalances(journal, ['--strict']);
     expect(totalsById(totals, 2)).toEqual(new Map([[sam, 350n]]));
-    expect([...totals.keys()].filter((n) => n.startsWith('external:')).map(idOf).sort()).toEqual([hours[0]!, coopHours].sort());
+    expect(
+      [...totals.keys()]
+        .filter((n) => n.startsWith('external:'))
+        .map(idOf)
+        .sort(),
+    ).toEqual([hours[0]!, coopHours].sort());
     expect(journal.match(/^# hash-input: /gm)).toHaveLength(2);
     expect(journal).not.toContain(hours[2]!);
 
@@ -247,7 +269,12 @@ describe('journal exports', () => {
 
     const treasurer = ledger.client(await createKey(admin, 'TREASURER', coop));
     const treasurerTotals = await hledgerBalances(await exportJournal(treasurer, 'HOUR', 'HLEDGER'), ['--strict']);
-    expect(totalsById(treasurerTotals, 2)).toEqual(new Map([[sam, 350n], [coopHours, 150n]]));
+    expect(totalsById(treasurerTotals, 2)).toEqual(
+      new Map([
+        [sam, 350n],
+        [coopHours, 150n],
+      ]),
+    );
 
     // A period after the member's first transfer opens with its balance, balanced by equity.
     const times = await member.ok('query($id: ID!) { statement(accountId: $id) { entries { edges { node { postedAt } } } } }', { id: sam });

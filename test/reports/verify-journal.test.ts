@@ -77,7 +77,14 @@ describe('offline verification of an exported journal', () => {
     expect(result.stdout).toContain('links checked: 2; gaps where the file skips sequences (other currencies or accounts): 1');
     const { transaction } = await ledger.admin.ok('query($id: ID!) { transaction(id: $id) { hash } }', { id: lastId });
     expect(result.stdout).toContain(`last hash:                  ${transaction.hash}`);
-    expect(verifyJournal(journal)).toMatchObject({ ok: true, transactions: 3, linksChecked: 2, gaps: 1, assertions: 2, lastHash: transaction.hash });
+    expect(verifyJournal(journal)).toMatchObject({
+      ok: true,
+      transactions: 3,
+      linksChecked: 2,
+      gaps: 1,
+      assertions: 2,
+      lastHash: transaction.hash,
+    });
   });
 
   it('npm run verify finds a changed byte in an exported journal and names the line', async () => {

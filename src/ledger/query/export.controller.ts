@@ -49,8 +49,9 @@ function single(value: unknown, name: string): string | null {
 function parseRequest(query: Record<string, unknown>): ExportRequest {
   const currency = single(query.currency, 'currency');
   if (!currency) throw validationFailed('currency', 'is required');
-  const format = single(query.format, 'format') ?? ExportFormat.HLEDGER;
-  if (format !== ExportFormat.HLEDGER && format !== ExportFormat.CSV) throw validationFailed('format', 'HLEDGER or CSV');
+  const formatText = single(query.format, 'format') ?? 'HLEDGER';
+  const format = Object.values(ExportFormat).find((known) => known.valueOf() === formatText);
+  if (!format) throw validationFailed('format', 'HLEDGER or CSV');
   const instant = (name: string): Date | null => {
     const text = single(query[name], name);
     return text === null ? null : DateTimeScalar.parseValue(text);
@@ -88,7 +89,10 @@ export class ExportController {
       return;
     }
     res.statusCode = 200;
-    res.setHeader('content-type', prepared.format === ExportFormat.CSV ? 'text/csv; charset=utf-8; header=present' : 'text/plain; charset=utf-8');
+    res.setHeader(
+      'content-type',
+      prepared.format === ExportFormat.CSV ? 'text/csv; charset=utf-8; header=present' : 'text/plain; charset=utf-8',
+    );
     res.setHeader('content-disposition', `attachment; filename="${prepared.fileName}"`);
     res.setHeader('cache-control', 'no-store');
     res.setHeader('x-content-type-options', 'nosniff');

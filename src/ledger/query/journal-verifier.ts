@@ -140,8 +140,9 @@ class JournalChecker {
     const blocksStart = this.header();
     const blocks = this.blocks(blocksStart);
     const accounts = blocks.at(-1);
-    if (!accounts || accounts.lines[0] !== ACCOUNTS_HEADING) this.fail(this.lines.length - 1, 'the account list before the seal is missing');
-    this.readAccountNames(accounts as Block);
+    if (!accounts || accounts.lines[0] !== ACCOUNTS_HEADING)
+      this.fail(this.lines.length - 1, 'the account list before the seal is missing');
+    this.readAccountNames(accounts);
     const closing = blocks.at(-2);
     if (!closing || !DATED.exec(closing.lines[0] ?? '') || !closing.lines[0]?.endsWith(`* ${CLOSING_DESCRIPTION}`)) {
       this.fail(closing?.start ?? blocksStart, 'the closing balances are missing before the account list');
@@ -152,8 +153,8 @@ class JournalChecker {
         this.opening(block);
       } else this.fail(block.start, 'expected a transaction starting with its hash input line');
     }
-    this.closing(closing as Block);
-    this.expectBlock(accounts as Block, renderAccounts([...this.used].sort(byName)), 'the account list does not match the accounts used');
+    this.closing(closing);
+    this.expectBlock(accounts, renderAccounts([...this.used].sort(byName)), 'the account list does not match the accounts used');
     if (count !== this.transactions) {
       this.fail(this.lines.length, `the seal counts ${count} transactions but the journal holds ${this.transactions}`);
     }
@@ -229,7 +230,11 @@ class JournalChecker {
   private opening(block: Block): void {
     const date = this.dateOf(block);
     const lines = block.lines.slice(2).map((line, offset) => this.posting(line, block.start + 2 + offset));
-    this.expectBlock(block, renderOpening(date, lines, this.commodity as JournalCommodity), 'the opening balances are not written as exported');
+    this.expectBlock(
+      block,
+      renderOpening(date, lines, this.commodity as JournalCommodity),
+      'the opening balances are not written as exported',
+    );
     if (lines.reduce((s, l) => s + l.amountMinor, 0n) !== 0n) this.fail(block.start, 'the opening balances do not sum to zero');
     for (const line of lines) this.add(line.name, line.amountMinor);
     this.lastDate = date;
@@ -253,9 +258,14 @@ class JournalChecker {
     const tx = this.parsePayload(payloadText, block.start);
     const label = `transaction #${tx.sequence} (${tx.id})`;
     const stated = /^ {4}; hash:([0-9a-f]{64}), previous:/.exec(block.lines[3] ?? '')?.[1];
-    if (stated !== tx.hash) this.fail(block.start, `${label}: its content does not match its hash (SHA-256 of the hash input is ${tx.hash})`);
+    if (stated !== tx.hash)
+      this.fail(block.start, `${label}: its content does not match its hash (SHA-256 of the hash input is ${tx.hash})`);
     this.link(tx, block.start, label);
-    this.expectBlock(block, renderTransaction(tx, this.names, this.commodity as JournalCommodity), `${label} is not written as its hashed content says`);
+    this.expectBlock(
+      block,
+      renderTransaction(tx, this.names, this.commodity as JournalCommodity),
+      `${label} is not written as its hashed content says`,
+    );
     let sum = 0n;
     for (const posting of tx.postings) {
       const name = this.names.get(posting.accountId);
@@ -305,7 +315,8 @@ class JournalChecker {
     if (typeof sequence !== 'string' || !/^[1-9]\d{0,18}$/.test(sequence)) return bad('sequence');
     if (typeof id !== 'string' || !UUID.test(id)) return bad('id');
     if (typeof kind !== 'string' || !/^[A-Z]+$/.test(kind)) return bad('kind');
-    if (typeof postedAt !== 'string' || Number.isNaN(Date.parse(postedAt)) || new Date(postedAt).toISOString() !== postedAt) return bad('time');
+    if (typeof postedAt !== 'string' || Number.isNaN(Date.parse(postedAt)) || new Date(postedAt).toISOString() !== postedAt)
+      return bad('time');
     if (typeof previousHash !== 'string' || !HEX64.test(previousHash)) return bad('previous hash');
     if (memo !== null && typeof memo !== 'string') bad('memo');
     if (externalRef !== null && typeof externalRef !== 'string') bad('external reference');
@@ -333,7 +344,8 @@ class JournalChecker {
 
   private closing(block: Block): void {
     const date = this.dateOf(block);
-    if (this.lastDate !== null && date !== this.lastDate) this.fail(block.start, `the closing balances must be dated ${this.lastDate}, the day of the last entry`);
+    if (this.lastDate !== null && date !== this.lastDate)
+      this.fail(block.start, `the closing balances must be dated ${this.lastDate}, the day of the last entry`);
     const own = [...this.used].filter((name) => name.startsWith(`${OWN_ROOT}:`)).sort(byName);
     const lines = own.map((name) => ({ name, amountMinor: this.balances.get(name) ?? 0n }));
     const expected = renderClosing(date, lines, this.commodity as JournalCommodity);
