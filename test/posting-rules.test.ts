@@ -160,6 +160,36 @@ describe('posting rules (pure, no database)', () => {
         '","garden help",{"a":1,"b":2},null,null,[["aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa","-150"],["bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb","150"]]]',
     );
     expect(transactionHash(tx)).toMatch(/^[0-9a-f]{64}$/);
+    const generic = canonicalJson([
+      1,
+      '1',
+      tx.id,
+      tx.kind,
+      tx.postedAt.toISOString(),
+      tx.previousHash,
+      tx.memo,
+      tx.metadata,
+      tx.externalRef,
+      tx.reversesId,
+      tx.postings.map((p) => [p.accountId, p.amountMinor.toString()]),
+    ]);
+    expect(hashPayload(tx)).toBe(generic);
+    const quoted = { ...tx, memo: 'a "quoted" memo, with \\ and \n', metadata: null, externalRef: 'ref-1', reversesId: tx.id };
+    expect(hashPayload(quoted)).toBe(
+      canonicalJson([
+        1,
+        '1',
+        tx.id,
+        tx.kind,
+        tx.postedAt.toISOString(),
+        tx.previousHash,
+        quoted.memo,
+        null,
+        'ref-1',
+        tx.id,
+        tx.postings.map((p) => [p.accountId, p.amountMinor.toString()]),
+      ]),
+    );
     expect(transactionHash({ ...tx, memo: 'garden help!' })).not.toBe(transactionHash(tx));
     expect(transactionHash({ ...tx, postings: [tx.postings[0]!, { ...tx.postings[1]!, amountMinor: 151n }] })).not.toBe(
       transactionHash(tx),

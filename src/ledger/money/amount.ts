@@ -14,6 +14,8 @@ const DECIMAL_TEXT = /^-?\d+(\.\d+)?$/;
 const MAX_AMOUNT_TEXT_LENGTH = 40;
 
 const PreciseDecimal = Decimal.clone({ precision: 60, rounding: Decimal.ROUND_DOWN });
+/** 10^scale for every scale a currency may have (0 to 8). */
+const SCALE_FACTORS = Array.from({ length: 9 }, (_, scale) => new PreciseDecimal(10).pow(scale));
 
 export function isDecimalText(text: string): boolean {
   return text.length <= MAX_AMOUNT_TEXT_LENGTH && DECIMAL_TEXT.test(text);
@@ -30,7 +32,7 @@ export function toMinor(text: string, scale: number): bigint {
   if (fraction.length > scale) {
     throw invalid(text, scale === 0 ? 'this currency has no decimal places' : `this currency has at most ${scale} decimal places`);
   }
-  const minor = new PreciseDecimal(text).times(new PreciseDecimal(10).pow(scale));
+  const minor = new PreciseDecimal(text).times(SCALE_FACTORS[scale] ?? new PreciseDecimal(10).pow(scale));
   return BigInt(minor.toFixed(0));
 }
 

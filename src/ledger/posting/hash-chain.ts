@@ -35,21 +35,25 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** The exact text that is hashed; see docs/hash-chain.md. */
+function nullableString(value: string | null): string {
+  return value === null ? 'null' : JSON.stringify(value);
+}
+
+/**
+ * The exact text that is hashed; see docs/hash-chain.md. It is `canonicalJson` of the array
+ * [version, sequence, id, kind, postedAt, previousHash, memo, metadata, externalRef, reversesId,
+ * [[accountId, amountMinor], ...]], written out directly because this runs for every posted
+ * transaction (a unit test holds it to the same bytes).
+ */
 export function hashPayload(tx: HashableTransaction): string {
-  return canonicalJson([
-    HASH_VERSION,
-    tx.sequence.toString(),
-    tx.id,
-    tx.kind,
-    tx.postedAt.toISOString(),
-    tx.previousHash,
-    tx.memo,
-    tx.metadata ?? null,
-    tx.externalRef,
-    tx.reversesId,
-    tx.postings.map((p) => [p.accountId, p.amountMinor.toString()]),
-  ]);
+  let postings = '';
+  for (const p of tx.postings)
+    postings += `${postings.length === 0 ? '' : ','}[${JSON.stringify(p.accountId)},"${p.amountMinor.toString()}"]`;
+  return (
+    `[${HASH_VERSION},"${tx.sequence.toString()}",${JSON.stringify(tx.id)},${JSON.stringify(tx.kind)},"${tx.postedAt.toISOString()}",` +
+    `${JSON.stringify(tx.previousHash)},${nullableString(tx.memo)},${canonicalJson(tx.metadata ?? null)},` +
+    `${nullableString(tx.externalRef)},${nullableString(tx.reversesId)},[${postings}]]`
+  );
 }
 
 export function transactionHash(tx: HashableTransaction): string {
