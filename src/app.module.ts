@@ -9,6 +9,7 @@ import { ExplorerModule } from './explorer/explorer.module';
 import { explorerLandingPage } from './explorer/explorer.plugin';
 import { graphqlContext, graphqlWsErrorHooks } from './graphql/context';
 import { formatError } from './graphql/error-mapping';
+import { queryCostPlugin } from './graphql/query-cost';
 import { SCALARS_MAP } from './graphql/scalars/index';
 import { HealthController } from './health/health.controller';
 import { IdentityModule } from './identity/identity.module';
@@ -43,10 +44,15 @@ export class AppModule {
           introspection: config.introspection,
           // Nest's own GraphiQL page loads from a CDN; the explorer is bundled and served locally.
           graphiql: false,
-          plugins: explorer ? [explorerLandingPage(explorer)] : [],
+          plugins: [
+            queryCostPlugin({ maxDepth: config.maxQueryDepth, maxCost: config.maxQueryComplexity, maxVisits: config.maxQueryTokens }),
+            ...(explorer ? [explorerLandingPage(explorer)] : []),
+          ],
           csrfPrevention: true,
           allowBatchedHttpRequests: false,
           includeStacktraceInErrorResponses: false,
+          // Parsing and validating stay cheap however long a document an attacker sends.
+          parseOptions: { maxTokens: config.maxQueryTokens },
           autoTransformHttpErrors: false,
           formatError: (formatted, error) => formatError(formatted, error, config.isProduction, (e) => errorLog.error(e)),
           context: graphqlContext,

@@ -11,6 +11,7 @@ import { AppModule } from './app.module';
 import { type AppConfig, loadConfig } from './config/config';
 import { type EmbeddedDatabase, isPortFree, startEmbeddedDatabase } from './database/embedded-postgres';
 import { migrate } from './database/migrator';
+import { bodyParserErrors } from './graphql/http-errors';
 import { ApiKeyService, newSecret } from './identity/api-key.service';
 
 const log = new Logger('Ledger');
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
     logger: config.logLevel === 'warn' ? ['error', 'warn'] : ['error', 'warn', 'log'],
   });
   app.useBodyParser('json', { limit: config.maxBodyBytes });
+  app.use(bodyParserErrors(config.maxBodyBytes));
   app.disable('x-powered-by');
 
   const admin = await adminSecret(config);

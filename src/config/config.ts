@@ -20,11 +20,18 @@ export interface AppConfig {
   /** Serve the in-browser GraphQL explorer at GET /graphql (browsers) and its files at /explorer/. */
   readonly explorer: boolean;
   readonly maxQueryDepth: number;
+  /** Estimated cost ceiling of one operation: see src/graphql/query-cost.ts for the model. */
   readonly maxQueryComplexity: number;
+  /** Lexical tokens one GraphQL document may hold, so parsing and validation stay cheap. */
+  readonly maxQueryTokens: number;
   readonly maxBodyBytes: number;
   /** Requests per second allowed per API key; 0 turns rate limiting off. */
   readonly rateLimitPerSecond: number;
   readonly rateLimitBurst: number;
+  /** API key ids never rate limited (the bench's keys, a trusted batch integration). */
+  readonly rateLimitExemptKeyIds: ReadonlySet<string>;
+  /** Serve Prometheus metrics at GET /metrics. */
+  readonly metricsEnabled: boolean;
   /** Most commands posted together in one database transaction (group commit). */
   readonly postingGroupMax: number;
   /** Groups sent to the database at once by one instance (the next waits on the head lock). */
@@ -52,6 +59,21 @@ function boolFrom(env: NodeJS.ProcessEnv, name: string, fallback: boolean): bool
   throw new Error(`${name} must be true or false, got "${raw}"`);
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function idsFrom(env: NodeJS.ProcessEnv, name: string): ReadonlySet<string> {
+  const raw = env[name] ?? '';
+  const ids = raw
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id !== '');
+  const bad = ids.find((id) => !UUID.test(id));
+  if (bad !== undefined) throw new Error(`${name} must be a comma-separated list of API key ids, got "${bad}"`);
+  return new Set(ids.map((id) => id.toLowerCase()));
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const nodeEnv = env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development';
   const isProduction = nodeEnv === 'production';
@@ -75,15 +97,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     explorer: boolFrom(env, 'GRAPHQL_EXPLORER', introspection),
     maxQueryDepth: intFrom(env, 'GRAPHQL_MAX_DEPTH', 10, 2, 50),
     maxQueryComplexity: intFrom(env, 'GRAPHQL_MAX_COMPLEXITY', 5000, 10, 1_000_000),
+    maxQueryTokens: intFrom(env, 'GRAPHQL_MAX_TOKENS', 20_000, 100, 1_000_000),
     maxBodyBytes: intFrom(env, 'MAX_BODY_BYTES', 2_000_000, 1_000, 100_000_000),
     rateLimitPerSecond: intFrom(env, 'RATE_LIMIT_PER_SECOND', 0, 0, 1_000_000),
     rateLimitBurst: intFrom(env, 'RATE_LIMIT_BURST', 200, 1, 1_000_000),
+    rateLimitExemptKeyIds: idsFrom(env, 'RATE_LIMIT_EXEMPT_KEYS'),
+    metricsEnabled: boolFrom(env, 'METRICS_ENABLED', true),
     postingGroupMax: intFrom(env, 'POSTING_GROUP_MAX', 200, 1, 2000),
     postingGroupsInFlight: intFrom(env, 'POSTING_GROUPS_IN_FLIGHT', 2, 1, 8),
     holdSweepIntervalMs: intFrom(env, 'HOLD_SWEEP_INTERVAL_MS', 1000, 50, 3_600_000),
     exportMaxStringBytes: intFrom(env, 'EXPORT_MAX_STRING_BYTES', 8 * 1024 * 1024, 1000, 256 * 1024 * 1024),
-    logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'warn' : 'info'),
+    logLevel: logLevelFrom(env, nodeEnv),
   };
+}
+
+function logLevelFrom(env: NodeJS.ProcessEnv, nodeEnv: AppConfig['nodeEnv']): string {
+  const level = (env.LOG_LEVEL || (nodeEnv === 'test' ? 'warn' : 'info')).toLowerCase();
+  if (!LOG_LEVELS.includes(level)) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  return level;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -1,6 +1,7 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { assertUnreachable, DomainError, ErrorCode } from '../common/domain-error';
+import { sqlState } from '../database/database';
 
 /**
  * The one place where refusals become GraphQL errors. Every response error carries
@@ -53,8 +54,36 @@ export function findDomainError(error: unknown): DomainError | undefined {
   return undefined;
 }
 
+/**
+ * A refusal as a GraphQL error carrying its HTTP meaning: RATE_LIMITED adds a `Retry-After`
+ * header (whole seconds). The status stays 200, as for every execution error: the Nest Apollo
+ * driver keeps `{ data, errors }` responses at 200 so that clients parse them as GraphQL.
+ */
 export function domainErrorToGraphQL(error: DomainError): GraphQLError {
-  return new GraphQLError(error.message, { extensions: domainExtensions(error) });
+  const extensions: Record<string, unknown> = domainExtensions(error);
+  const retryAfterMs = error.extra?.retryAfterMs;
+  if (error.code === ErrorCode.RATE_LIMITED && typeof retryAfterMs === 'number') {
+    const seconds = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+    // Apollo merges `extensions.http` into the response (header names in lower case) and removes it.
+    extensions.http = { headers: new Map([['retry-after', seconds]]) };
+  }
+  return new GraphQLError(error.message, { originalError: error, extensions });
+}
+
+/**
+ * PostgreSQL's own refusals of input the services should have caught first: data exceptions
+ * (SQLSTATE class 22: bad text encoding, out-of-range dates and numbers, malformed values) and
+ * program limits (class 54: a value too large to index). A safety net, so that nothing malformed
+ * can surface as INTERNAL.
+ */
+function databaseInputError(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current; depth++) {
+    const state = sqlState(current);
+    if (state && /^[0-9A-Z]{5}$/.test(state) && (state.startsWith('22') || state.startsWith('54'))) return state;
+    current = (current as { originalError?: unknown; cause?: unknown }).originalError ?? (current as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 function domainExtensions(error: DomainError): Record<string, unknown> {
@@ -66,8 +95,18 @@ function domainExtensions(error: DomainError): Record<string, unknown> {
   };
 }
 
-/** Removes schema hints ("Did you mean ...?") that would reveal the schema to strangers. */
-function withoutSuggestions(message: string): string {
+/** graphql-js refuses a document over `maxTokens` with this parse error. */
+const TOO_MANY_TOKENS = /Document contains more th(?:an|at) \d+ tokens/;
+
+/** Apollo's csrfPrevention refusal, whose own text is a paragraph of advice. */
+const CSRF_REFUSAL = /Cross-Site Request Forgery/;
+
+/**
+ * What a stranger may read of a refused request in production: no schema hints ("Did you
+ * mean ...?") that would reveal the schema, no advice on reconfiguring the server.
+ */
+function publicMessage(message: string): string {
+  if (/introspection is not allowed/i.test(message)) return 'Introspection is turned off on this server';
   return message.replace(/\s*Did you mean[^?]*\?/g, '');
 }
 
@@ -82,8 +121,18 @@ export function formatError(
     return { message: domain.message, locations: formatted.locations, path: formatted.path, extensions: domainExtensions(domain) };
   }
   const apolloCode = formatted.extensions?.code;
+  if (apolloCode === 'GRAPHQL_PARSE_FAILED' && TOO_MANY_TOKENS.test(formatted.message)) {
+    return {
+      message: 'The query is too long; send large inputs as variables',
+      extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, retryable: false },
+    };
+  }
   if (typeof apolloCode === 'string' && REQUEST_SHAPE_CODES.has(apolloCode)) {
-    const message = isProduction ? withoutSuggestions(formatted.message) : formatted.message;
+    const message = CSRF_REFUSAL.test(formatted.message)
+      ? 'Refused as a possible cross-site request: send a POST with "content-type: application/json", or set the "apollo-require-preflight" header on a GET query'
+      : isProduction
+        ? publicMessage(formatted.message)
+        : formatted.message;
     return {
       message,
       locations: formatted.locations,
@@ -96,6 +145,17 @@ export function formatError(
       locations: formatted.locations,
       path: formatted.path,
       extensions: { ...formatted.extensions, code: apolloCode },
+    };
+  }
+  const state = databaseInputError(error);
+  if (state) {
+    log(error);
+    const message = 'A value in this request is not acceptable (out of range or badly encoded)';
+    return {
+      message,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: ErrorCode.VALIDATION_FAILED, retryable: false, fields: [{ field: 'request', message }], sqlState: state },
     };
   }
   log(error);

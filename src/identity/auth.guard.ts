@@ -2,6 +2,7 @@ import { type CanActivate, createParamDecorator, type ExecutionContext, Injectab
 import { Reflector } from '@nestjs/core';
 import { GqlExecutionContext } from '@nestjs/graphql';
 import { DomainError, ErrorCode } from '../common/domain-error';
+import { domainErrorToGraphQL } from '../graphql/error-mapping';
 import { ApiKeyService } from './api-key.service';
 import type { Caller, Role } from './caller';
 import { RateLimiter } from './rate-limiter';
@@ -49,9 +50,14 @@ export class AuthGuard implements CanActivate {
     const ctx = GqlExecutionContext.create(context).getContext<LedgerContext>();
     const caller = ctx.caller ?? (await this.keys.authenticate(secretOf(ctx)));
     if (!ctx.caller) {
-      this.limiter.take(caller.apiKeyId);
-      ctx.caller = caller;
       if (ctx.req) ctx.req.caller = caller;
+      try {
+        this.limiter.take(caller.apiKeyId);
+      } catch (error) {
+        // Carries the HTTP status and Retry-After header of a RATE_LIMITED refusal.
+        throw error instanceof DomainError ? domainErrorToGraphQL(error) : error;
+      }
+      ctx.caller = caller;
     }
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, [context.getHandler(), context.getClass()]);
     if (!roles?.includes(caller.role)) {

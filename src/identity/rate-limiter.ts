@@ -11,8 +11,10 @@ const MAX_TRACKED_KEYS = 100_000;
 
 /**
  * A token bucket per API key, in memory: `rateLimitPerSecond` requests per second on average,
- * bursts up to `rateLimitBurst`. Off when the rate is 0. Each instance limits on its own, so
- * with N instances a key may reach N times the rate; see docs/operations.md.
+ * bursts up to `rateLimitBurst`. Off when the rate is 0, and for the key ids listed in
+ * RATE_LIMIT_EXEMPT_KEYS. Each instance limits on its own, so with N instances a key may reach
+ * N times the rate; see docs/operations.md. A refusal says when to retry (`retryAfterMs`, and a
+ * `Retry-After` header on HTTP).
  */
 @Injectable()
 export class RateLimiter {
@@ -22,7 +24,7 @@ export class RateLimiter {
 
   take(apiKeyId: string, nowMs = Date.now()): void {
     const rate = this.config.rateLimitPerSecond;
-    if (rate === 0) return;
+    if (rate === 0 || this.config.rateLimitExemptKeyIds.has(apiKeyId)) return;
     const burst = this.config.rateLimitBurst;
     let bucket = this.buckets.get(apiKeyId);
     if (!bucket) {

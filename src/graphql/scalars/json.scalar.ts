@@ -1,23 +1,41 @@
 import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 import { validationFailed } from '../../common/domain-error';
+import { isWellFormedText } from '../../common/text';
 
 /** Bounds on caller-supplied JSON (transaction metadata): small and shallow. */
 export const MAX_JSON_BYTES = 8192;
 export const MAX_JSON_DEPTH = 6;
 
+/** Nesting depth, looking no deeper than the limit (so hostile nesting costs nothing). */
 function depthOf(value: unknown, depth = 0): number {
-  if (depth > MAX_JSON_DEPTH) return depth;
-  if (Array.isArray(value)) return Math.max(depth + 1, ...value.map((v) => depthOf(v, depth + 1)));
-  if (value !== null && typeof value === 'object') {
-    return Math.max(depth + 1, ...Object.values(value as Record<string, unknown>).map((v) => depthOf(v, depth + 1)));
+  if (depth > MAX_JSON_DEPTH || value === null || typeof value !== 'object') return depth;
+  let deepest = depth + 1;
+  for (const child of Array.isArray(value) ? value : Object.values(value as Record<string, unknown>)) {
+    deepest = Math.max(deepest, depthOf(child, depth + 1));
+    if (deepest > MAX_JSON_DEPTH) break;
   }
-  return depth;
+  return deepest;
+}
+
+/** Whether every string of a JSON value (keys included) passes `ok`; depth is already bounded. */
+function everyString(value: unknown, ok: (text: string) => boolean): boolean {
+  if (typeof value === 'string') return ok(value);
+  if (Array.isArray(value)) return value.every((v) => everyString(v, ok));
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value as Record<string, unknown>).every(([k, v]) => ok(k) && everyString(v, ok));
+  }
+  return true;
 }
 
 function checked(value: unknown): unknown {
   if (depthOf(value) > MAX_JSON_DEPTH) throw validationFailed('metadata', `nested deeper than ${MAX_JSON_DEPTH} levels`);
-  if (Buffer.byteLength(JSON.stringify(value) ?? 'null') > MAX_JSON_BYTES) {
+  const text = JSON.stringify(value) ?? 'null';
+  if (Buffer.byteLength(text) > MAX_JSON_BYTES) {
     throw validationFailed('metadata', `larger than ${MAX_JSON_BYTES} bytes`);
+  }
+  // PostgreSQL's jsonb cannot hold the NUL character, in keys or in values; see also common/text.ts.
+  if (!everyString(value, (s) => !s.includes('\u0000') && isWellFormedText(s))) {
+    throw validationFailed('metadata', 'must be valid Unicode text without the NUL character');
   }
   return value;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { notFound, validationFailed } from '../../common/domain-error';
 import { checkId } from '../../common/ids';
+import { isWellFormedText } from '../../common/text';
 import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/pagination';
 import { ORGANISATION_KINDS, type Party, PartyKind } from './party.model';
 import { PartyRepository } from './party.repository';
@@ -23,6 +24,7 @@ export function cleanText(value: string | null | undefined, field: string, max: 
   if (trimmed.length > max) throw validationFailed(field, `must be at most ${max} characters`);
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused here
   if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(trimmed)) throw validationFailed(field, 'must not contain control characters');
+  if (!isWellFormedText(trimmed)) throw validationFailed(field, 'must be valid Unicode text');
   return trimmed;
 }
 

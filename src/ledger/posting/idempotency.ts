@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { validationFailed } from '../../common/domain-error';
+import { isWellFormedText } from '../../common/text';
 import { canonicalJson } from './hash-chain';
 import type { Idempotency } from './posting.types';
 
@@ -12,6 +13,10 @@ export const MAX_IDEMPOTENCY_KEY_LENGTH = 128;
 export function idempotency(key: string, operation: string, input: unknown, field = 'idempotencyKey'): Idempotency {
   if (typeof key !== 'string' || key.length < 1 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
     throw validationFailed(field, `must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+  }
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused here
+  if (/[\u0000-\u001f\u007f]/.test(key) || !isWellFormedText(key)) {
+    throw validationFailed(field, 'must be printable Unicode text without control characters');
   }
   const requestHash = createHash('sha256')
     .update(canonicalJson([operation, input]))
