@@ -129,7 +129,7 @@ export function formatError(
   }
   if (typeof apolloCode === 'string' && REQUEST_SHAPE_CODES.has(apolloCode)) {
     const message = CSRF_REFUSAL.test(formatted.message)
-      ? 'Refused as a possible cross-site request: send a POST with "content-type: application/json", or set the "apollo-require-preflight" header on a GET query'
+      ? 'Refused as a possible cross-site request forgery (CSRF): send a POST with "content-type: application/json", or set the "apollo-require-preflight" header on a GET query'
       : isProduction
         ? publicMessage(formatted.message)
         : formatted.message;
