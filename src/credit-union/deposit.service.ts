@@ -86,7 +86,7 @@ export class DepositService {
       results = await this.posting.submit({ ops, apiKeyId: caller.apiKeyId });
     } catch (error) {
       // The posting module names the item of a command of several; a batch of one is item 0 too.
-      throw error instanceof DomainError ? atItem(error, 0) : error;
+      throw error instanceof DomainError && batch.length === 1 ? atItem(error, 0) : error;
     }
     return this.transactionsOf(results, scales);
   }
