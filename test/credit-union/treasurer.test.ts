@@ -4,6 +4,8 @@ import { DEPOSIT, DISTRIBUTE, issuanceAccount, RECONCILE, refusedWithoutChange, 
 
 const POST = `mutation($postings: [PostingInput!]!, $key: String!) {
   postTransaction(postings: $postings, kind: TRANSFER, idempotencyKey: $key) { id } }`;
+const STATEMENT = `query($id: ID!) { statement(accountId: $id) {
+  openingBalance closingBalance entries { edges { node { amount balance } } } } }`;
 const ACCOUNT_TRANSACTIONS = 'query($id: ID!) { transactions(accountId: $id) { edges { node { id kind } } } }';
 
 describe('treasurer keys: moving money from the organisation, reading its members', () => {
@@ -118,6 +120,19 @@ describe('treasurer keys: moving money from the organisation, reading its member
     expect(await coopTreasurer.code('query($id: ID!) { account(id: $id) { posted } }', { id: cltSupport })).toBe('FORBIDDEN');
     expect(await coopTreasurer.code(ACCOUNT_TRANSACTIONS, { id: danMke })).toBe('FORBIDDEN');
     expect(await coopTreasurer.code('query($p: ID!) { accounts(partyId: $p) { edges { cursor } } }', { p: dan })).toBe('FORBIDDEN');
+  });
+
+  it("reads its members' statements, and not the statements of anyone else (FORBIDDEN)", async () => {
+    const statement = await coopTreasurer.ok(STATEMENT, { id: anaMke });
+    expect(statement.statement).toMatchObject({ openingBalance: '0.00', closingBalance: '525.00' });
+    expect(statement.statement.entries.edges.map((e: { node: { amount: string; balance: string } }) => e.node)).toEqual([
+      { amount: '500.00', balance: '500.00' },
+      { amount: '25.00', balance: '525.00' },
+    ]);
+    expect((await coopTreasurer.ok(STATEMENT, { id: coopMain })).statement.closingBalance).toBe('375.00');
+    expect(await coopTreasurer.code(STATEMENT, { id: danMke })).toBe('FORBIDDEN');
+    expect(await coopTreasurer.code(STATEMENT, { id: benMke })).toBe('FORBIDDEN');
+    expect((await cltTreasurer.ok(STATEMENT, { id: benMke })).statement.closingBalance).toBe('60.00');
   });
 
   it('may not deposit, withdraw, or reconcile a currency its organisation does not issue (FORBIDDEN)', async () => {
