@@ -304,6 +304,20 @@ describe('ledger core over HTTP', () => {
       });
     });
 
+    it("refuses a member's payment into a credit union's issuance account (FORBIDDEN): only withdrawals retire money", async () => {
+      const issuance = await admin.ok('query($p: ID!) { accounts(partyId: $p, currency: "MKE") { edges { node { id unlimited } } } }', {
+        p: cu,
+      });
+      const issuanceId = issuance.accounts.edges[0].node.id as string;
+      expect(issuance.accounts.edges[0].node.unlimited).toBe(true);
+      await refusedWithoutChange(ledger.client(anaKey), 'FORBIDDEN', TRANSFER, {
+        from: mkeA,
+        to: issuanceId,
+        amount: '0.01',
+        key: 'into-issuance',
+      });
+    });
+
     it("hides other parties' balances from a member but shows the account exists", async () => {
       const member = ledger.client(anaKey);
       expect(await member.code('query($id: ID!) { account(id: $id) { posted } }', { id: hourB })).toBe('FORBIDDEN');

@@ -46,10 +46,10 @@ export class DistributionService {
   async distribute(caller: Caller, request: DistributionRequest): Promise<Transaction> {
     const fromId = checkId(request.fromAccountId, 'fromAccountId');
     const shares = checkShares(request.shares, fromId);
-    const facts = await this.accounts.factsOf([fromId, ...shares.map((s) => s.accountId)]);
-    const from = facts.get(fromId);
+    const [from, ...shareAccounts] = await this.accounts.requireFacts([fromId, ...shares.map((s) => s.accountId)]);
     if (!from) throw notFound('account', fromId);
-    this.access.assertCanMoveFrom(caller, [from]);
+    this.access.assertCanMoveFrom(caller, [from], shareAccounts);
+    const facts = new Map(shareAccounts.map((a) => [a.id, a]));
     if ((await this.accounts.issuanceAccountId(from.currencyCode)) === from.id) {
       throw validationFailed('fromAccountId', 'the issuance account puts money in circulation only through deposits');
     }

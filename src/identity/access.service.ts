@@ -70,14 +70,22 @@ export class AccessService {
   /**
    * Members and treasurers move value only from their own party's accounts; admins from any.
    * A credit union's issuance account is not among them: it puts money in circulation only
-   * through deposits (an integration key or a coordinator), never by a transfer of its keys.
+   * through deposits (an integration key or a coordinator), never by a transfer of its keys,
+   * and takes it out of circulation only through withdrawals: no member or treasurer may pay
+   * into it either (`credited`).
    */
-  assertCanMoveFrom(caller: Caller, accounts: readonly { id: string; partyId: string; unlimited?: boolean }[]): void {
+  assertCanMoveFrom(
+    caller: Caller,
+    accounts: readonly { id: string; partyId: string; unlimited?: boolean }[],
+    credited: readonly { id: string; unlimited?: boolean }[] = [],
+  ): void {
     if (caller.role === Role.ADMIN) return;
     if (caller.role !== Role.MEMBER && caller.role !== Role.TREASURER) throw forbidden(`A ${caller.role} key may not move value`);
+    for (const account of [...accounts, ...credited]) {
+      if (account.unlimited) throw forbidden(`Account ${account.id} issues money only through deposits and withdrawals`);
+    }
     for (const account of accounts) {
       if (account.partyId !== caller.partyId) throw forbidden(`This API key may not move value from account ${account.id}`);
-      if (account.unlimited) throw forbidden(`Account ${account.id} issues money only through deposits and withdrawals`);
     }
   }
 

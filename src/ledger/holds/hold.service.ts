@@ -42,7 +42,7 @@ export class HoldService {
     const from = await this.accounts.requireFact(checkId(input.from, 'from'));
     const to = await this.accounts.requireFact(checkId(input.to, 'to'));
     if (from.id === to.id) throw validationFailed('to', 'a hold needs two different accounts');
-    this.access.assertCanMoveFrom(caller, [from]);
+    this.access.assertCanMoveFrom(caller, [from], [to]);
     if (from.currencyCode !== to.currencyCode) {
       throw new DomainError(
         ErrorCode.CURRENCY_MISMATCH,

@@ -47,7 +47,7 @@ export class TransactionService {
     const from = await this.accounts.requireFact(checkId(fromId, 'from'));
     const to = await this.accounts.requireFact(checkId(toId, 'to'));
     if (from.id === to.id) throw validationFailed('to', 'a transfer needs two different accounts');
-    this.access.assertCanMoveFrom(caller, [from]);
+    this.access.assertCanMoveFrom(caller, [from], [to]);
     if (from.currencyCode !== to.currencyCode) {
       throw new DomainError(
         ErrorCode.CURRENCY_MISMATCH,
@@ -101,6 +101,7 @@ export class TransactionService {
     this.access.assertCanMoveFrom(
       caller,
       facts.filter((_, i) => (postings[i]?.amountMinor ?? 0n) < 0n),
+      facts.filter((_, i) => (postings[i]?.amountMinor ?? 0n) > 0n),
     );
     const memo = cleanText(input.memo, 'memo', MAX_MEMO_LENGTH, false);
     const externalRef = cleanText(input.externalRef, 'externalRef', MAX_EXTERNAL_REF_LENGTH, false);
