@@ -331,6 +331,20 @@ describe('ledger core over HTTP', () => {
       }
     });
 
+    it("lets a treasurer read a member's account as soon as the member joins the organisation", async () => {
+      const coop = await registerParty(admin, 'COOPERATIVE', 'Bike co-op');
+      const treasurer = ledger.client(await createKey(admin, 'TREASURER', coop));
+      expect(await treasurer.code('query($id: ID!) { account(id: $id) { posted } }', { id: hourA })).toBe('FORBIDDEN');
+      await admin.ok('mutation($o: ID!, $m: ID!) { addPartyMember(organisationId: $o, memberId: $m) { id } }', { o: coop, m: ana });
+      expect((await balances(treasurer, hourA)).posted).toMatch(/^-?\d+\.\d\d$/);
+      await refusedWithoutChange(treasurer, 'FORBIDDEN', TRANSFER, {
+        from: hourA,
+        to: hourB,
+        amount: '0.01',
+        key: 'treasurer-moves-member',
+      });
+    });
+
     it('lets an auditor read everything and move nothing', async () => {
       const auditor = ledger.client(auditorKey);
       expect((await balances(auditor, hourB)).posted).toMatch(/^-?\d+\.\d\d$/);

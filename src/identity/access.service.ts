@@ -2,10 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { assertUnreachable, forbidden } from '../common/domain-error';
 import type { AccountFilter } from '../ledger/accounts/account.repository';
 import { CurrencyRepository } from '../ledger/currencies/currency.repository';
-import { PartyRepository } from '../ledger/parties/party.repository';
+import { NotificationHub } from '../database/notification-hub';
+import { MEMBERSHIP_CHANNEL, PartyRepository } from '../ledger/parties/party.repository';
 import { type Caller, Role } from './caller';
 
-const MEMBERSHIP_TTL_MS = 5000;
+/** Memberships are also dropped on change notices; the TTL bounds how long a missed one matters. */
+const MEMBERSHIP_TTL_MS = 60_000;
 
 /** The accounts a caller may read, as a filter over parties or over an issuer's currencies. */
 export type ReadScope =
@@ -29,7 +31,11 @@ export class AccessService {
   constructor(
     private readonly parties: PartyRepository,
     private readonly currencies: CurrencyRepository,
-  ) {}
+    hub: NotificationHub,
+  ) {
+    hub.subscribe(MEMBERSHIP_CHANNEL, (organisationId) => this.members.delete(organisationId));
+    hub.onGap(() => this.members.clear());
+  }
 
   async readScope(caller: Caller): Promise<ReadScope> {
     switch (caller.role) {

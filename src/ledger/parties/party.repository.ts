@@ -9,6 +9,9 @@ interface PartyRow {
   handle: string | null;
 }
 
+/** Notified with an organisation's id when its members change. */
+export const MEMBERSHIP_CHANNEL = 'ledger_membership_changed';
+
 @Injectable()
 export class PartyRepository {
   constructor(private readonly db: Database) {}
@@ -41,11 +44,13 @@ export class PartyRepository {
     );
   }
 
+  /** Records a membership and tells every instance (their treasurer scopes refresh). */
   async addMember(organisationId: string, memberId: string): Promise<void> {
-    await this.db.query('INSERT INTO party_memberships (organisation_id, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
-      organisationId,
-      memberId,
-    ]);
+    await this.db.query(
+      `WITH added AS (INSERT INTO party_memberships (organisation_id, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1)
+       SELECT pg_notify('${MEMBERSHIP_CHANNEL}', $1::text) FROM (SELECT count(*) FROM added) AS done`,
+      [organisationId, memberId],
+    );
   }
 
   async memberIds(organisationId: string): Promise<string[]> {
