@@ -5,7 +5,7 @@ import type { AccountStatus, HoldRecord, HoldStatus, TransactionKind, Transactio
 /**
  * The SQL of a posting group and nothing else: one call reads and locks everything a group
  * needs (`ledger_group_load`), one call writes everything it decided (`ledger_group_write`),
- * both defined in migrations/0005_posting_group_functions.sql. With BEGIN and COMMIT a group
+ * defined in migrations/0005 and 0006. With BEGIN and COMMIT a group
  * costs four round trips however many commands it carries. Only the posting group calls these.
  */
 
@@ -202,60 +202,70 @@ export interface GroupWrites {
 
 const text = (value: bigint) => value.toString();
 
-/** Writes a whole group in one call; transactions are NOTIFYed, delivered when the group commits. */
+/**
+ * Writes a whole group in one call; transactions are NOTIFYed, delivered when the group commits.
+ * Rows travel as JSON documents (bigints as strings), see migrations/0006.
+ */
 export async function writeGroup(tx: Sql, w: GroupWrites): Promise<void> {
-  const t = w.transactions;
-  const postings = t.flatMap((r) => r.postings.map((p, idx) => ({ r, p, idx })));
-  await tx.query(
-    `SELECT ledger_group_write($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-       $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46)`,
-    [
-      t.map((r) => r.id),
-      t.map((r) => text(r.sequence)),
-      t.map((r) => r.kind),
-      t.map((r) => r.memo),
-      t.map((r) => (r.metadata === null || r.metadata === undefined ? null : JSON.stringify(r.metadata))),
-      t.map((r) => r.externalRef),
-      t.map((r) => r.apiKeyId),
-      t.map((r) => r.postedAt),
-      t.map((r) => r.previousHash),
-      t.map((r) => r.hash),
-      t.map((r) => r.reversesId),
-      postings.map(({ r }) => r.id),
-      postings.map(({ idx }) => idx),
-      postings.map(({ p }) => p.accountId),
-      postings.map(({ p }) => text(p.amountMinor)),
-      postings.map(({ p }) => text(p.balanceAfterMinor)),
-      postings.map(({ r }) => text(r.sequence)),
-      w.accounts.map((a) => a.id),
-      w.accounts.map((a) => text(a.postedMinor)),
-      w.accounts.map((a) => text(a.pendingDebitsMinor)),
-      w.accounts.map((a) => text(a.pendingCreditsMinor)),
-      w.newHolds.map((h) => h.id),
-      w.newHolds.map((h) => h.fromAccountId),
-      w.newHolds.map((h) => h.toAccountId),
-      w.newHolds.map((h) => text(h.amountMinor)),
-      w.newHolds.map((h) => h.status),
-      w.newHolds.map((h) => h.kind),
-      w.newHolds.map((h) => h.memo),
-      w.newHolds.map((h) => h.expiresAt),
-      w.newHolds.map((h) => h.apiKeyId),
-      w.newHolds.map((h) => h.createdAt),
-      w.holdChanges.map((c) => c.id),
-      w.holdChanges.map((c) => c.status),
-      w.holdChanges.map((c) => c.transactionId),
-      w.holdChanges.map((c) => (c.capturedMinor === null ? null : text(c.capturedMinor))),
-      w.holdChanges.map((c) => c.resolvedAt),
-      w.idempotency.map((i) => i.apiKeyId),
-      w.idempotency.map((i) => i.key),
-      w.idempotency.map((i) => i.requestHash),
-      w.idempotency.map((i) => i.resultType),
-      w.idempotency.map((i) => i.resultId),
-      w.head ? text(w.head.sequence) : null,
-      w.head?.hash ?? null,
-      w.head?.postedAt ?? null,
-      POSTED_CHANNEL,
-      notifyPayloads(t),
-    ],
+  const transactions = w.transactions.map((r) => ({
+    id: r.id,
+    sequence: text(r.sequence),
+    kind: r.kind,
+    memo: r.memo,
+    metadata: r.metadata ?? null,
+    external_ref: r.externalRef,
+    api_key_id: r.apiKeyId,
+    posted_at: r.postedAt,
+    previous_hash: r.previousHash,
+    hash: r.hash,
+    reverses_id: r.reversesId,
+  }));
+  const postings = w.transactions.flatMap((r) =>
+    r.postings.map((p, i) => ({ t: r.id, i, a: p.accountId, m: text(p.amountMinor), b: text(p.balanceAfterMinor), s: text(r.sequence) })),
   );
+  const accounts = w.accounts.map((a) => ({
+    id: a.id,
+    posted: text(a.postedMinor),
+    pending_debits: text(a.pendingDebitsMinor),
+    pending_credits: text(a.pendingCreditsMinor),
+  }));
+  const newHolds = w.newHolds.map((h) => ({
+    id: h.id,
+    from_account_id: h.fromAccountId,
+    to_account_id: h.toAccountId,
+    amount_minor: text(h.amountMinor),
+    status: h.status,
+    kind: h.kind,
+    memo: h.memo,
+    expires_at: h.expiresAt,
+    api_key_id: h.apiKeyId,
+    created_at: h.createdAt,
+  }));
+  const holdChanges = w.holdChanges.map((c) => ({
+    id: c.id,
+    status: c.status,
+    transaction_id: c.transactionId,
+    captured_minor: c.capturedMinor === null ? null : text(c.capturedMinor),
+    resolved_at: c.resolvedAt,
+  }));
+  const idempotency = w.idempotency.map((i) => ({
+    api_key_id: i.apiKeyId,
+    key: i.key,
+    request_hash: i.requestHash,
+    result_type: i.resultType,
+    result_id: i.resultId,
+  }));
+  await tx.query('SELECT ledger_group_write_json($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', [
+    JSON.stringify(transactions),
+    JSON.stringify(postings),
+    JSON.stringify(accounts),
+    JSON.stringify(newHolds),
+    JSON.stringify(holdChanges),
+    JSON.stringify(idempotency),
+    w.head ? text(w.head.sequence) : null,
+    w.head?.hash ?? null,
+    w.head?.postedAt ?? null,
+    POSTED_CHANNEL,
+    notifyPayloads(w.transactions),
+  ]);
 }
