@@ -7,7 +7,7 @@ import { DatabaseModule } from './database/database.module';
 import { ExplorerAssets } from './explorer/explorer-assets';
 import { ExplorerModule } from './explorer/explorer.module';
 import { explorerLandingPage } from './explorer/explorer.plugin';
-import { graphqlContext, graphqlWsErrorHooks } from './graphql/context';
+import { graphqlContext, graphqlWsHooks } from './graphql/context';
 import { formatError } from './graphql/error-mapping';
 import { queryCostPlugin } from './graphql/query-cost';
 import { SCALARS_MAP } from './graphql/scalars/index';
@@ -16,6 +16,7 @@ import { IdentityModule } from './identity/identity.module';
 import { LedgerDataModule } from './ledger/ledger-data.module';
 import { HoldsModule } from './ledger/holds/holds.module';
 import { LedgerModule } from './ledger/ledger.module';
+import { LiveModule } from './ledger/live/live.module';
 import { TimebankModule } from './timebank/timebank.module';
 import { ReportsModule } from './ledger/query/reports.module';
 
@@ -56,7 +57,7 @@ export class AppModule {
           autoTransformHttpErrors: false,
           formatError: (formatted, error) => formatError(formatted, error, config.isProduction, (e) => errorLog.error(e)),
           context: graphqlContext,
-          subscriptions: { 'graphql-ws': graphqlWsErrorHooks(config.isProduction, (e) => errorLog.error(e)) },
+          subscriptions: { 'graphql-ws': graphqlWsHooks(config.isProduction, (e) => errorLog.error(e)) },
         }),
         LedgerDataModule,
         IdentityModule,
@@ -65,6 +66,7 @@ export class AppModule {
         CreditUnionModule,
         TimebankModule,
         ReportsModule,
+        LiveModule,
         ...(explorer ? [ExplorerModule.forRoot(explorer)] : []),
       ],
       controllers: [HealthController],

@@ -13,6 +13,7 @@ import { type EmbeddedDatabase, isPortFree, startEmbeddedDatabase } from './data
 import { migrate } from './database/migrator';
 import { bodyParserErrors } from './graphql/http-errors';
 import { ApiKeyService, newSecret } from './identity/api-key.service';
+import { trackWebSockets } from './ledger/live/websocket-closer';
 
 const log = new Logger('Ledger');
 /** In-flight requests get this long to finish after SIGTERM before the process exits anyway. */
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
 
   await app.listen(config.port, config.host);
   const server: Server = app.getHttpServer();
+  const webSockets = trackWebSockets(server);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://localhost:${port}/graphql`;
@@ -102,10 +104,12 @@ async function main(): Promise<void> {
       process.exit(1);
     }, DRAIN_TIMEOUT_MS);
     timer.unref();
-    // Stop accepting connections, let in-flight requests finish, then drain the posting queue.
+    // Stop accepting connections, let in-flight requests finish, close subscriptions' sockets
+    // (they never finish by themselves), then drain the posting queue.
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
+      webSockets.closeAll();
     });
     await app.close();
     await database.embedded?.stop();

@@ -48,3 +48,12 @@ export function loaderFor<K, V>(context: object, name: string, batch: (keys: K[]
   }
   return loader;
 }
+
+/**
+ * Forgets the loaders of a context. A subscription executes every event with the one context
+ * of its operation, so each event starts afresh: balances read for one event are not served
+ * again for the next.
+ */
+export function clearLoaders(context: object): void {
+  loaders.delete(context);
+}

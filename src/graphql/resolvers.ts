@@ -1,6 +1,7 @@
 import { IDENTITY_RESOLVERS } from '../identity/identity.module';
 import { HOLD_RESOLVERS } from '../ledger/holds/holds.module';
 import { LEDGER_RESOLVERS } from '../ledger/ledger.module';
+import { LIVE_RESOLVERS } from '../ledger/live/live.module';
 import { CREDIT_UNION_RESOLVERS } from '../credit-union/credit-union.module';
 import { TIMEBANK_RESOLVERS } from '../timebank/timebank.module';
 import { REPORT_RESOLVERS } from '../ledger/query/reports.module';
@@ -13,4 +14,5 @@ export const ALL_RESOLVERS: Function[] = [
   ...CREDIT_UNION_RESOLVERS,
   ...TIMEBANK_RESOLVERS,
   ...REPORT_RESOLVERS,
+  ...LIVE_RESOLVERS,
 ];
