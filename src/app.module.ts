@@ -7,7 +7,7 @@ import { DatabaseModule } from './database/database.module';
 import { ExplorerAssets } from './explorer/explorer-assets';
 import { ExplorerModule } from './explorer/explorer.module';
 import { explorerLandingPage } from './explorer/explorer.plugin';
-import { graphqlContext, graphqlWsHooks } from './graphql/context';
+import { graphqlContext, graphqlWsOptions } from './graphql/context';
 import { formatError } from './graphql/error-mapping';
 import { queryCostPlugin } from './graphql/query-cost';
 import { SCALARS_MAP } from './graphql/scalars/index';
@@ -57,7 +57,18 @@ export class AppModule {
           autoTransformHttpErrors: false,
           formatError: (formatted, error) => formatError(formatted, error, config.isProduction, (e) => errorLog.error(e)),
           context: graphqlContext,
-          subscriptions: { 'graphql-ws': graphqlWsHooks(config.isProduction, (e) => errorLog.error(e)) },
+          subscriptions: {
+            'graphql-ws': graphqlWsOptions(
+              {
+                maxDepth: config.maxQueryDepth,
+                maxCost: config.maxQueryComplexity,
+                maxVisits: config.maxQueryTokens,
+                maxTokens: config.maxQueryTokens,
+              },
+              config.isProduction,
+              (e) => errorLog.error(e),
+            ),
+          },
         }),
         LedgerDataModule,
         IdentityModule,

@@ -1,6 +1,18 @@
-import { type ExecutionResult, type FormattedExecutionResult, GraphQLError, type GraphQLFormattedError, parse } from 'graphql';
+import {
+  type DocumentNode,
+  type ExecutionResult,
+  type FormattedExecutionResult,
+  GraphQLError,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  Kind,
+  parse,
+  validate,
+} from 'graphql';
+import { DomainError } from '../common/domain-error';
 import type { LedgerContext } from '../identity/auth.guard';
 import { formatError } from './error-mapping';
+import { measureOperation, type QueryLimits } from './query-cost';
 
 type HttpRequest = NonNullable<LedgerContext['req']>;
 
@@ -15,37 +27,64 @@ export function graphqlContext(input: { req?: HttpRequest; connectionParams?: Re
   return { req: { headers: {} }, connectionParams: { ...(input.connectionParams ?? {}) } };
 }
 
-/** What Apollo calls an invalid request; the error mapping turns it into VALIDATION_FAILED. */
+/** What Apollo calls a request that does not parse, or is not valid for the schema. */
+const PARSE_FAILED = 'GRAPHQL_PARSE_FAILED';
 const INVALID_REQUEST = 'GRAPHQL_VALIDATION_FAILED';
 
+export interface WsLimits extends QueryLimits {
+  readonly maxTokens: number;
+}
+
 /**
- * graphql-ws sends errors as they are thrown; these hooks pass them through the same mapping
- * as HTTP responses, so a subscription's refusal carries `extensions.code` too:
- * - `onSubscribe` answers a query that does not parse with an error instead of letting the
- *   parser's exception close the whole socket;
- * - `onError` gets the request's parse and validation errors (no original error: the request
- *   is at fault) and errors thrown by a running subscription (a DomainError, or INTERNAL);
+ * graphql-ws runs operations itself, outside Apollo's plugins, error formatting and parse
+ * options; these options give WebSocket operations the same limits and the same error
+ * mapping as HTTP:
+ * - `onSubscribe` parses with the token limit and answers a document that does not parse with
+ *   an error, instead of letting the parser's exception close the whole socket;
+ * - `validate` adds the depth and cost limits of src/graphql/query-cost.ts to the schema's
+ *   rules (variables are not known there: `first: $n` counts as the default page);
+ * - `onError` gets parse and validation errors (no original error: the request is at fault)
+ *   and errors thrown by a running subscription (a DomainError, or INTERNAL);
  * - `onNext` formats the errors of each result (a refused subscribe, a field refused in an event).
  */
-export function graphqlWsHooks(isProduction: boolean, log: (error: unknown) => void) {
+export function graphqlWsOptions(limits: WsLimits, isProduction: boolean, log: (error: unknown) => void) {
   const format = (errors: readonly GraphQLError[], requestErrors: boolean): GraphQLFormattedError[] =>
     errors.map((error) => {
       const formatted = error.toJSON();
-      const invalid = requestErrors && error.originalError === undefined;
+      const code = formatted.extensions?.code ?? (requestErrors && error.originalError === undefined ? INVALID_REQUEST : undefined);
       return formatError(
-        invalid ? { ...formatted, extensions: { ...formatted.extensions, code: INVALID_REQUEST } } : formatted,
+        code === undefined ? formatted : { ...formatted, extensions: { ...formatted.extensions, code } },
         error,
         isProduction,
         log,
       );
     });
+  const parseLimited = (source: string) => parse(source, { maxTokens: limits.maxTokens });
   return {
+    parse: parseLimited,
     onSubscribe: (_ctx: unknown, _id: string, payload: { query: string }): readonly GraphQLError[] | void => {
       try {
-        parse(payload.query);
+        parseLimited(payload.query);
       } catch (error) {
-        return [error instanceof GraphQLError ? error : new GraphQLError('The query could not be parsed')];
+        return [
+          new GraphQLError(error instanceof Error ? error.message : 'The query could not be parsed', {
+            extensions: { code: PARSE_FAILED },
+          }),
+        ];
       }
+    },
+    validate: (schema: GraphQLSchema, document: DocumentNode): readonly GraphQLError[] => {
+      const errors = validate(schema, document);
+      if (errors.length > 0) return errors;
+      try {
+        for (const definition of document.definitions) {
+          if (definition.kind === Kind.OPERATION_DEFINITION) measureOperation(schema, document, definition, undefined, limits);
+        }
+      } catch (error) {
+        if (error instanceof DomainError) return [new GraphQLError(error.message, { originalError: error })];
+        throw error;
+      }
+      return [];
     },
     onNext: (_ctx: unknown, _id: string, _payload: unknown, _args: unknown, result: ExecutionResult): FormattedExecutionResult | void =>
       result.errors ? { ...result, errors: format(result.errors, false) } : undefined,

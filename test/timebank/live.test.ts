@@ -137,6 +137,12 @@ describe('live balance updates (transactionPosted over graphql-ws)', () => {
     // A query that does not even parse is refused like any other; the socket stays open.
     expect(await member.subscribe('subscription {', {}).errorCode()).toBe('VALIDATION_FAILED');
     expect(member.closeCode).toBeNull();
+    // The depth, cost and size limits of HTTP apply too.
+    const deep = `subscription($a: ID!) { transactionPosted(accountId: $a) { ${'reverses { '.repeat(20)}id${' }'.repeat(20)} } }`;
+    expect(await member.subscribe(deep, { a: ana.accountId }).errorCode()).toBe('QUERY_TOO_COMPLEX');
+    const long = `subscription($a: ID!) { transactionPosted(accountId: $a) { ${'id '.repeat(20_000)} } }`;
+    expect(await member.subscribe(long, { a: ana.accountId }).errorCode()).toBe('QUERY_TOO_COMPLEX');
+    expect(member.closeCode).toBeNull();
 
     // An auditor reads everything; a treasurer reads its members' accounts.
     const auditor = await open(await createKey(ledger.admin, 'AUDITOR'));
