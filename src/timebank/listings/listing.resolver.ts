@@ -57,8 +57,8 @@ export class OfferResolver {
     @Args('category', { type: () => String, nullable: true }) category: string | null,
     @Args('search', { type: () => String, nullable: true }) search: string | null,
     @Args('open', { type: () => Boolean, nullable: true }) open: boolean | null,
-    @Args('partyId', { type: () => ID, nullable: true, description: 'Only this party’s.' }) partyId: string | null,
     @Args() page: PageArgs,
+    @Args('partyId', { type: () => ID, nullable: true, description: 'Only this party’s.' }) partyId: string | null,
   ) {
     return this.listings.page('OFFER', { partyId, category, search, open, first: page.first, after: page.after });
   }
@@ -107,8 +107,8 @@ export class RequestResolver {
     @Args('category', { type: () => String, nullable: true }) category: string | null,
     @Args('search', { type: () => String, nullable: true }) search: string | null,
     @Args('open', { type: () => Boolean, nullable: true }) open: boolean | null,
-    @Args('partyId', { type: () => ID, nullable: true, description: 'Only this party’s.' }) partyId: string | null,
     @Args() page: PageArgs,
+    @Args('partyId', { type: () => ID, nullable: true, description: 'Only this party’s.' }) partyId: string | null,
   ) {
     return this.listings.page('REQUEST', { partyId, category, search, open, first: page.first, after: page.after });
   }
