@@ -61,7 +61,7 @@ describe('SPEC Appendix A in schema.graphql', () => {
     const actual = type?.getFields()[field.name.value];
     expect(actual).toBeDefined();
     expect(String(actual?.type)).toBe(typeText(field.type));
-    const pinnedArgs = args(field as FieldDefinitionNode);
+    const pinnedArgs = args(field);
     const actualArgs = ((actual as { args?: readonly { name: string; type: unknown }[] } | undefined)?.args ?? []).map(
       (a) => `${a.name}: ${String(a.type)}`,
     );
