@@ -1,5 +1,6 @@
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { GraphQLModule } from '@nestjs/graphql';
 import { APP_CONFIG, type AppConfig } from './config/config';
 import { CreditUnionModule } from './credit-union/credit-union.module';
@@ -10,6 +11,9 @@ import { explorerLandingPage } from './explorer/explorer.plugin';
 import { graphqlContext, graphqlWsOptions } from './graphql/context';
 import { formatError } from './graphql/error-mapping';
 import { queryCostPlugin } from './graphql/query-cost';
+import { RefusalFilter } from './graphql/refusal.filter';
+import { graphqlOperationPlugin } from './observability/graphql-operation.plugin';
+import { ObservabilityModule } from './observability/observability.module';
 import { SCALARS_MAP } from './graphql/scalars/index';
 import { HealthController } from './health/health.controller';
 import { IdentityModule } from './identity/identity.module';
@@ -46,6 +50,7 @@ export class AppModule {
           // Nest's own GraphiQL page loads from a CDN; the explorer is bundled and served locally.
           graphiql: false,
           plugins: [
+            graphqlOperationPlugin(),
             queryCostPlugin({ maxDepth: config.maxQueryDepth, maxCost: config.maxQueryComplexity, maxVisits: config.maxQueryTokens }),
             ...(explorer ? [explorerLandingPage(explorer)] : []),
           ],
@@ -71,6 +76,7 @@ export class AppModule {
           },
         }),
         LedgerDataModule,
+        ObservabilityModule,
         IdentityModule,
         LedgerModule,
         HoldsModule,
@@ -81,7 +87,10 @@ export class AppModule {
         ...(explorer ? [ExplorerModule.forRoot(explorer)] : []),
       ],
       controllers: [HealthController],
-      providers: [{ provide: APP_CONFIG, useValue: config }],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        { provide: APP_FILTER, useClass: RefusalFilter },
+      ],
       exports: [APP_CONFIG],
     };
   }

@@ -14,6 +14,10 @@ import { migrate } from './database/migrator';
 import { bodyParserErrors } from './graphql/http-errors';
 import { ApiKeyService, newSecret } from './identity/api-key.service';
 import { trackWebSockets } from './ledger/live/websocket-closer';
+import { Lifecycle } from './observability/lifecycle';
+import { createLogger, type Logger as JsonLogger, NestPinoLogger } from './observability/logger';
+import { Metrics } from './observability/metrics';
+import { requestLogging } from './observability/request-logging';
 
 const log = new Logger('Ledger');
 /** In-flight requests get this long to finish after SIGTERM before the process exits anyway. */
@@ -61,6 +65,9 @@ function redact(url: string): string {
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  Logger.overrideLogger(new NestPinoLogger(logger));
+  logFatalErrors(logger);
   if (config.port !== 0 && !(await isPortFree(config.port, config.host === '0.0.0.0' ? '0.0.0.0' : config.host))) {
     throw new Error(`Port ${config.port} is already in use. Stop the other program or start with PORT=<another port> npm start.`);
   }
@@ -69,8 +76,11 @@ async function main(): Promise<void> {
 
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config, databaseUrl: database.url }), {
     bodyParser: false,
-    logger: config.logLevel === 'warn' ? ['error', 'warn'] : ['error', 'warn', 'log'],
+    logger: new NestPinoLogger(logger),
   });
+  const lifecycle = app.get(Lifecycle);
+  // Order matters: every request is logged and counted, including those the body parser refuses.
+  app.use(requestLogging(logger, app.get(Metrics), lifecycle));
   app.useBodyParser('json', { limit: config.maxBodyBytes });
   app.use(bodyParserErrors(config.maxBodyBytes));
   app.disable('x-powered-by');
@@ -94,29 +104,44 @@ async function main(): Promise<void> {
     `\nTry:\n  curl -s ${url} -H 'content-type: application/json' -H "authorization: Bearer <admin key>" -d '{"query":"{ me { role } }"}'\n\n`,
   );
 
-  let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.log(`${signal} received: finishing in-flight requests`);
+    if (lifecycle.stopping) return;
+    lifecycle.beginStop();
+    log.log(`${signal} received: finishing ${lifecycle.requestsInFlight} requests in flight`);
     const timer = setTimeout(() => {
-      log.error('in-flight requests did not finish in time; exiting');
+      log.error(`${lifecycle.requestsInFlight} requests did not finish in time; exiting`);
       process.exit(1);
     }, DRAIN_TIMEOUT_MS);
     timer.unref();
-    // Stop accepting connections, let in-flight requests finish, close subscriptions' sockets
-    // (they never finish by themselves), then drain the posting queue.
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-      webSockets.closeAll();
-    });
+    // 1. Readiness is already 503 and responses say "Connection: close". Stop accepting
+    //    connections, drop idle keep-alive ones, and close subscriptions' sockets with 1001
+    //    (going away): they never end by themselves.
+    server.close();
+    server.closeIdleConnections();
+    webSockets.closeAll();
+    // 2. Let every request in flight finish: each is answered, posted or refused, never cut.
+    await lifecycle.whenIdle();
+    server.closeAllConnections();
+    // 3. Drain the posting queue, close the database.
     await app.close();
     await database.embedded?.stop();
+    log.log('stopped');
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** A crash is logged as one JSON line before the process ends (a supervisor restarts it). */
+function logFatalErrors(logger: JsonLogger): void {
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception; exiting');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (reason) => {
+    logger.fatal({ err: reason }, 'unhandled promise rejection; exiting');
+    process.exit(1);
+  });
 }
 
 main().catch((error: unknown) => {

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { withRetry } from '../common/retry';
 
@@ -45,8 +46,11 @@ function poolOf(source: DataSource): Pool {
  */
 export class Database implements Sql {
   retries = 0;
+  /** Errors raised by pooled connections, counted for /metrics (a database restart raises one per connection). */
+  poolErrors = 0;
   private readonly pool: Pool;
   private readonly reportPool: Pool;
+  private readonly logger = new Logger('Database');
 
   constructor(
     readonly primary: DataSource,
@@ -54,6 +58,28 @@ export class Database implements Sql {
   ) {
     this.pool = poolOf(primary);
     this.reportPool = replica ? poolOf(replica) : this.pool;
+    for (const pool of new Set([this.pool, this.reportPool])) this.survivePoolErrors(pool);
+  }
+
+  /**
+   * A connection that dies (the database restarts, a proxy drops it) emits 'error'. node-postgres
+   * only listens for it while the connection is idle in the pool; a connection checked out at
+   * that moment would raise an unhandled 'error' event and end the process. Every connection
+   * therefore gets a listener of its own: the query in progress fails (its caller gets a
+   * retryable error), the broken connection is discarded, and the pool opens fresh ones once the
+   * database is back.
+   */
+  private survivePoolErrors(pool: Pool): void {
+    // An idle connection's error reaches both listeners; it is counted once.
+    const seen = new WeakSet<Error>();
+    const noted = (error: Error) => {
+      if (seen.has(error)) return;
+      seen.add(error);
+      this.poolErrors++;
+      this.logger.warn(`database connection lost: ${error.message}`);
+    };
+    pool.on('error', noted);
+    pool.on('connect', (client) => client.on('error', noted));
   }
 
   async query<T>(text: string, params?: readonly unknown[]): Promise<T[]> {
@@ -131,6 +157,8 @@ export function createDataSource(url: string, poolSize: number, applicationName:
     migrationsRun: false,
     entities: [],
     poolSize,
+    // Database logs pool errors itself (see survivePoolErrors); TypeORM's default prints to the console.
+    poolErrorHandler: () => undefined,
     extra: {
       application_name: applicationName,
       connectionTimeoutMillis: 5000,

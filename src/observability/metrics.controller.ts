@@ -1,0 +1,23 @@
+import type { ServerResponse } from 'node:http';
+import { Controller, Get, NotFoundException, Res } from '@nestjs/common';
+import { Metrics } from './metrics';
+
+/**
+ * GET /metrics in the Prometheus text format. It holds counts and timings only, no personal
+ * data; still, expose it on the internal network only (see docs/operations.md). METRICS_ENABLED=false
+ * turns it off.
+ */
+@Controller('metrics')
+export class MetricsController {
+  constructor(private readonly metrics: Metrics) {}
+
+  @Get()
+  async scrape(@Res() res: ServerResponse): Promise<void> {
+    if (!this.metrics.config.metricsEnabled) throw new NotFoundException();
+    const text = await this.metrics.registry.metrics();
+    res.statusCode = 200;
+    res.setHeader('content-type', this.metrics.registry.contentType);
+    res.setHeader('cache-control', 'no-store');
+    res.end(text);
+  }
+}

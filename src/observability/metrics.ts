@@ -1,0 +1,86 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { APP_CONFIG, type AppConfig } from '../config/config';
+import { Database } from '../database/database';
+import { PostingService } from '../ledger/posting/posting.service';
+
+/** Latency buckets, in seconds: a posting takes milliseconds, an export may take seconds. */
+const LATENCY_BUCKETS = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * The Prometheus metrics of one instance, served at GET /metrics. Request metrics are labelled
+ * by operation (the GraphQL root field or the route: a bounded set) and outcome ('ok' or the
+ * first error's code); the posting module's, the retry helper's and the pool's counters are read
+ * when scraped. Process metrics (CPU, memory, event loop lag, GC) come with the prefix `ledger_`.
+ */
+@Injectable()
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'operation' | 'outcome'>;
+  private readonly latency: Histogram<'operation'>;
+
+  constructor(
+    @Inject(APP_CONFIG) readonly config: AppConfig,
+    private readonly posting: PostingService,
+    private readonly db: Database,
+  ) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'ledger_' });
+    this.requests = new Counter({
+      name: 'ledger_http_requests_total',
+      help: 'HTTP requests served, by operation and outcome',
+      labelNames: ['operation', 'outcome'],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'ledger_http_request_duration_seconds',
+      help: 'Time to answer an HTTP request, by operation',
+      labelNames: ['operation'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    const counterOf = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    counterOf('ledger_posting_groups_total', 'Posting groups committed (one database transaction each)', () => this.posting.stats.groups);
+    counterOf('ledger_posting_commands_total', 'Commands decided by the posting module', () => this.posting.stats.commands);
+    counterOf('ledger_posting_refused_total', 'Commands refused by a ledger rule', () => this.posting.stats.refused);
+    counterOf('ledger_transactions_posted_total', 'Transactions posted (replays not counted)', () => this.posting.stats.transactions);
+    counterOf(
+      'ledger_posting_isolated_reruns_total',
+      'Groups re-run command by command after an unexpected failure',
+      () => this.posting.stats.isolatedReruns,
+    );
+    counterOf('ledger_db_retries_total', 'Transactions re-run after a serialization failure or deadlock', () => this.db.retries);
+    counterOf(
+      'ledger_db_pool_errors_total',
+      'Errors of pooled database connections (for example a database restart)',
+      () => this.db.poolErrors,
+    );
+    const database = this.db;
+    new Gauge({
+      name: 'ledger_db_pool_connections',
+      help: 'Connections of the primary pool: total, idle, and requests waiting for one',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const stats = database.poolStats();
+        this.set({ state: 'total' }, stats.total);
+        this.set({ state: 'idle' }, stats.idle);
+        this.set({ state: 'waiting' }, stats.waiting);
+      },
+    });
+  }
+
+  observeRequest(operation: string, outcome: string, seconds: number): void {
+    this.requests.inc({ operation, outcome });
+    this.latency.observe({ operation }, seconds);
+  }
+}
