@@ -13,6 +13,7 @@ import { formatError } from './graphql/error-mapping';
 import { queryCostPlugin } from './graphql/query-cost';
 import { RefusalFilter } from './graphql/refusal.filter';
 import { graphqlOperationPlugin } from './observability/graphql-operation.plugin';
+import { createLogger, type Logger as JsonLogger } from './observability/logger';
 import { ObservabilityModule } from './observability/observability.module';
 import { SCALARS_MAP } from './graphql/scalars/index';
 import { HealthController } from './health/health.controller';
@@ -27,13 +28,15 @@ import { ReportsModule } from './ledger/query/reports.module';
 export interface AppOptions {
   readonly config: AppConfig;
   readonly databaseUrl: string;
+  /** Where JSON logs go; main.ts passes the process's logger. */
+  readonly logger?: JsonLogger;
 }
 
 const errorLog = new Logger('GraphQL');
 
 @Module({})
 export class AppModule {
-  static forRoot({ config, databaseUrl }: AppOptions): DynamicModule {
+  static forRoot({ config, databaseUrl, logger = createLogger(config.logLevel) }: AppOptions): DynamicModule {
     const explorer = config.explorer ? new ExplorerAssets() : undefined;
     return {
       module: AppModule,
@@ -50,7 +53,7 @@ export class AppModule {
           // Nest's own GraphiQL page loads from a CDN; the explorer is bundled and served locally.
           graphiql: false,
           plugins: [
-            graphqlOperationPlugin(),
+            graphqlOperationPlugin(logger),
             queryCostPlugin({ maxDepth: config.maxQueryDepth, maxCost: config.maxQueryComplexity, maxVisits: config.maxQueryTokens }),
             ...(explorer ? [explorerLandingPage(explorer)] : []),
           ],
@@ -60,7 +63,8 @@ export class AppModule {
           // Parsing and validating stay cheap however long a document an attacker sends.
           parseOptions: { maxTokens: config.maxQueryTokens },
           autoTransformHttpErrors: false,
-          formatError: (formatted, error) => formatError(formatted, error, config.isProduction, (e) => errorLog.error(e)),
+          // Unexpected errors of HTTP requests are logged by graphqlOperationPlugin, with their request id.
+          formatError: (formatted, error) => formatError(formatted, error, config.isProduction, () => undefined),
           context: graphqlContext,
           subscriptions: {
             'graphql-ws': graphqlWsOptions(

@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   const database = await resolveDatabase(config);
   await runMigrations(database.url);
 
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config, databaseUrl: database.url }), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config, databaseUrl: database.url, logger }), {
     bodyParser: false,
     logger: new NestPinoLogger(logger),
   });

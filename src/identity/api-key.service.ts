@@ -3,7 +3,6 @@ import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode, notFound, validationFailed } from '../common/domain-error';
 import { PartyRepository } from '../ledger/parties/party.repository';
 import { NotificationHub } from '../database/notification-hub';
-import { noteApiKey } from '../observability/request-context';
 import { ApiKeyRepository, type ApiKeyRow, KEYS_CHANNEL } from './api-key.repository';
 import { type Caller, Role } from './caller';
 
@@ -49,13 +48,6 @@ export class ApiKeyService {
 
   /** Resolves a bearer secret to its caller; unknown and revoked keys are refused alike. */
   async authenticate(secret: string | undefined): Promise<Caller> {
-    const caller = await this.lookUp(secret);
-    // Logs and metrics of this request name the key by its id (never its secret).
-    noteApiKey(caller.apiKeyId);
-    return caller;
-  }
-
-  private async lookUp(secret: string | undefined): Promise<Caller> {
     if (!secret) throw new DomainError(ErrorCode.UNAUTHENTICATED, 'Send an API key as "Authorization: Bearer <key>"');
     if (secret.length > 200) throw new DomainError(ErrorCode.UNAUTHENTICATED, 'This API key is not valid');
     const hash = hashSecret(secret);

@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { GqlExecutionContext } from '@nestjs/graphql';
 import { DomainError, ErrorCode } from '../common/domain-error';
 import { domainErrorToGraphQL } from '../graphql/error-mapping';
+import { noteApiKey } from '../observability/request-context';
 import { ApiKeyService } from './api-key.service';
 import type { Caller, Role } from './caller';
 import { RateLimiter } from './rate-limiter';
@@ -50,7 +51,11 @@ export class AuthGuard implements CanActivate {
     const ctx = GqlExecutionContext.create(context).getContext<LedgerContext>();
     const caller = ctx.caller ?? (await this.keys.authenticate(secretOf(ctx)));
     if (!ctx.caller) {
-      if (ctx.req) ctx.req.caller = caller;
+      if (ctx.req) {
+        ctx.req.caller = caller;
+        // Logs and metrics of this request name the key by its id (never its secret).
+        noteApiKey(ctx.req, caller.apiKeyId);
+      }
       try {
         this.limiter.take(caller.apiKeyId);
       } catch (error) {

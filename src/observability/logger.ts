@@ -1,6 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
 import pino, { type Logger } from 'pino';
-import { currentRequest } from './request-context';
 
 export type { Logger } from 'pino';
 
@@ -24,8 +23,8 @@ function serializeError(error: unknown): Record<string, unknown> {
 }
 
 /**
- * Structured JSON lines on stdout: one object per line with `level`, `time`, `msg`, and inside a
- * request its `reqId` and `apiKeyId`. Keys that could carry secrets or personal data are
+ * Structured JSON lines on stdout: one object per line with `level`, `time`, `msg`; lines about
+ * a request carry its `reqId` and `apiKeyId`. Keys that could carry secrets or personal data are
  * redacted wherever they appear, as a second line of defence: nothing should log them at all.
  */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
@@ -52,11 +51,6 @@ export function createLogger(level: string, destination?: pino.DestinationStream
           '*.handle',
         ],
         censor: '[redacted]',
-      },
-      mixin() {
-        const request = currentRequest();
-        if (!request) return {};
-        return request.apiKeyId ? { reqId: request.requestId, apiKeyId: request.apiKeyId } : { reqId: request.requestId };
       },
     },
     destination ?? pino.destination({ dest: 1, sync: true }),

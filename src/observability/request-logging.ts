@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Lifecycle } from './lifecycle';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
-import { type RequestContext, runInRequest } from './request-context';
+import { attachRequestContext, type RequestContext } from './request-context';
 
 /** An incoming X-Request-Id is kept when it is a plain token, else a fresh one is made. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -25,8 +25,8 @@ function routeOf(req: ExpressRequest): string {
 }
 
 /**
- * The first middleware of every request: gives it a request id (echoed as X-Request-Id), runs
- * the rest of its handling inside its RequestContext, counts it in flight for a graceful stop,
+ * The first middleware of every request: gives it a request id (echoed as X-Request-Id) and its
+ * RequestContext, counts it in flight for a graceful stop,
  * and when it ends writes one log line and the request metrics. The log line holds ids, the
  * route, status and timing only: no headers, no query string, no body.
  */
@@ -71,6 +71,7 @@ export function requestLogging(logger: Logger, metrics: Metrics, lifecycle: Life
     };
     res.once('finish', end);
     res.once('close', end);
-    runInRequest(context, next);
+    attachRequestContext(req, context);
+    next();
   };
 }

@@ -6,6 +6,7 @@ import { DateTimeScalar } from '../../graphql/scalars/date-time.scalar';
 import { ApiKeyService } from '../../identity/api-key.service';
 import { bearer } from '../../identity/auth.guard';
 import { RateLimiter } from '../../identity/rate-limiter';
+import { noteApiKey } from '../../observability/request-context';
 import { type ExportRequest, JournalExportService } from './journal-export.service';
 import { ExportFormat } from './report.models';
 
@@ -82,6 +83,7 @@ export class ExportController {
     try {
       const header = req.headers.authorization;
       const caller = await this.keys.authenticate(bearer(Array.isArray(header) ? header[0] : header));
+      noteApiKey(req, caller.apiKeyId);
       this.limiter.take(caller.apiKeyId);
       prepared = await this.exports.prepare(caller, parseRequest(query));
     } catch (error) {
