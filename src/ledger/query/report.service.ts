@@ -47,13 +47,10 @@ export class ReportService {
   ) {}
 
   async balanceAt(caller: Caller, accountId: string, asOf: Date): Promise<string> {
-    const id = checkId(accountId, 'accountId');
-    const account = (await this.accounts.factsOf([id])).get(id);
-    if (!account) throw notFound('account', id);
+    const account = await this.accounts.requireFact(checkId(accountId, 'accountId'));
     await this.access.assertCanRead(caller, account);
-    const currency = await this.currencies.find(account.currencyCode);
-    if (!currency) throw notFound('currency', account.currencyCode);
-    return fromMinor(await this.reports.balanceAt(id, asOf), currency.scale);
+    const currency = await this.currencies.require(account.currencyCode);
+    return fromMinor(await this.reports.balanceAt(account.id, asOf), currency.scale);
   }
 
   async statement(caller: Caller, args: StatementArgs): Promise<Statement> {

@@ -23,13 +23,17 @@ interface ChainRow {
   previous_hash: string;
   hash: string;
   reverses_id: string | null;
-  postings: [string, string][];
+  /** [account id, amount, the sequence stored on the posting, the account's currency], in posting order. */
+  postings: [string, string, string, string][] | null;
 }
 
 /**
  * Verifies the ledger end to end from what is stored: every stored balance against the sum of
  * its postings, every posting's running balance, pending balances against live holds, each
  * currency summing to zero, and the whole hash chain from the first transaction to the head.
+ * Along the chain it also checks what reports rely on: every transaction balances in each
+ * currency, touches an account at most once, carries its sequence on each posting, and is never
+ * dated before the transaction it follows (so an instant maps to a position in the sequence).
  * Reads run in one REPEATABLE READ snapshot so concurrent posting cannot cause false alarms.
  */
 @Injectable()
@@ -87,12 +91,14 @@ export class VerifyService {
 
   private async checkChain(tx: Sql): Promise<{ checked: number; problem: string | null }> {
     let previousHash = GENESIS_HASH;
+    let previousPostedAt: Date | null = null;
     let expected = 1n;
     let checked = 0;
     for (;;) {
       const rows = await tx.query<ChainRow>(
         `SELECT t.id, t.sequence, t.kind, t.memo, t.metadata, t.external_ref, t.posted_at, t.previous_hash, t.hash, t.reverses_id,
-                (SELECT json_agg(json_build_array(p.account_id, p.amount_minor::text) ORDER BY p.idx) FROM postings p WHERE p.transaction_id = t.id) AS postings
+                (SELECT json_agg(json_build_array(p.account_id, p.amount_minor::text, p.sequence::text, a.currency_code) ORDER BY p.idx)
+                   FROM postings p JOIN accounts a ON a.id = p.account_id WHERE p.transaction_id = t.id) AS postings
            FROM transactions t WHERE t.sequence >= $1 ORDER BY t.sequence LIMIT $2`,
         [expected.toString(), CHAIN_PAGE],
       );
@@ -116,6 +122,9 @@ export class VerifyService {
         });
         if (recomputed !== row.hash)
           return { checked, problem: `transaction #${row.sequence} (${row.id}): its content does not match its hash` };
+        const shape = shapeProblem(row, previousPostedAt);
+        if (shape) return { checked, problem: `transaction #${row.sequence} (${row.id}) ${shape}` };
+        previousPostedAt = row.posted_at;
         previousHash = row.hash;
         expected++;
         checked++;
@@ -128,4 +137,25 @@ export class VerifyService {
     }
     return { checked, problem: null };
   }
+}
+
+/** What reports rely on besides the hash: balanced per currency, each account once, the sequence on every posting, time in order. */
+function shapeProblem(row: ChainRow, previousPostedAt: Date | null): string | null {
+  if (previousPostedAt && row.posted_at < previousPostedAt) {
+    return `is dated ${row.posted_at.toISOString()}, before the transaction it follows (${previousPostedAt.toISOString()})`;
+  }
+  const postings = row.postings ?? [];
+  if (postings.length < 2) return 'has fewer than two postings';
+  const accounts = new Set<string>();
+  const sums = new Map<string, bigint>();
+  for (const [accountId, amount, sequence, currency] of postings) {
+    if (sequence !== row.sequence) return `has a posting of account ${accountId} that records sequence #${sequence}`;
+    if (accounts.has(accountId)) return `posts to account ${accountId} twice`;
+    accounts.add(accountId);
+    sums.set(currency, (sums.get(currency) ?? 0n) + BigInt(amount));
+  }
+  for (const [currency, sum] of sums) {
+    if (sum !== 0n) return `does not balance: its ${currency} postings sum to ${sum} minor units`;
+  }
+  return null;
 }
