@@ -40,24 +40,24 @@ describe('verifyLedger and what reports rely on', () => {
       await openAccount(admin, ana, 'SEED'),
       await openAccount(admin, ben, 'SEED'),
     ];
-    await pay(admin, a!, b!, '2.00');
+    await pay(admin, a, b, '2.00');
     await post(admin, 'EXCHANGE', [
-      { accountId: b!, amount: '-1.00' },
-      { accountId: a2!, amount: '-4' },
-      { accountId: a!, amount: '1.00' },
-      { accountId: b2!, amount: '4' },
+      { accountId: b, amount: '-1.00' },
+      { accountId: a2, amount: '-4' },
+      { accountId: a, amount: '1.00' },
+      { accountId: b2, amount: '4' },
     ]);
     const mistake = await post(admin, 'TRANSFER', [
-      { accountId: a!, amount: '-0.30' },
-      { accountId: b!, amount: '0.30' },
+      { accountId: a, amount: '-0.30' },
+      { accountId: b, amount: '0.30' },
     ]);
     await admin.ok('mutation($id: ID!) { reverseTransaction(id: $id, reason: "wrong amount", idempotencyKey: "r1") { id } }', {
       id: mistake.id,
     });
     lastId = (
       await post(admin, 'TRANSFER', [
-        { accountId: b!, amount: '-0.05' },
-        { accountId: a!, amount: '0.05' },
+        { accountId: b, amount: '-0.05' },
+        { accountId: a, amount: '0.05' },
       ])
     ).id;
   });
