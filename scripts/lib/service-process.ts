@@ -14,6 +14,7 @@ export interface RunningService {
 }
 
 const ROOT = projectRoot();
+const MAX_OUTPUT_CHARS = 200_000;
 
 /** Starts the built service (`dist/src/main.js`) as its own process, as `npm start` would. Used by the tests, the bench and the demo seed. */
 export async function startService(
@@ -27,8 +28,12 @@ export async function startService(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  // Only the most recent output is kept, so a long run (the bench's soak) does not grow memory.
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-MAX_OUTPUT_CHARS);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   const baseUrl = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`service did not start:\n${output}`)), 60_000);
     const check = () => {
