@@ -68,12 +68,7 @@ function IdentityStatus({ identity }: { identity: Identity }) {
         </span>
       );
     case 'refused':
-      return (
-        <span className="sl-problem">
-          This key was refused: {identity.message}. Paste the whole key as it was printed (it starts with <code>sl_</code>), or ask your
-          coordinator for a new one.
-        </span>
-      );
+      return <span className="sl-problem">This key was refused: {identity.message}.</span>;
     case 'unreachable':
       return <span className="sl-problem">{identity.message}</span>;
   }

@@ -17,6 +17,12 @@ export function newSecret(): string {
   return SECRET_PREFIX + randomBytes(32).toString('base64url');
 }
 
+/** What a client without a usable key is told, including where a key comes from. */
+export const MISSING_KEY_MESSAGE =
+  'Send an API key as "Authorization: Bearer <key>". A coordinator issues keys (createApiKey); `npm start` prints the admin key, and `npm run seed:demo` one key per role';
+export const INVALID_KEY_MESSAGE =
+  'This API key is not valid or has been revoked: send the whole key as it was issued (it starts with "sl_"), or ask a coordinator for a new one';
+
 /** Which party kinds each bound role may be bound to. */
 const ROLE_PARTY_KINDS: Partial<Record<Role, readonly string[]>> = {
   [Role.MEMBER]: ['MEMBER', 'COOPERATIVE', 'CREDIT_UNION', 'LAND_TRUST', 'COMMUNITY'],
@@ -46,16 +52,16 @@ export class ApiKeyService {
     this.hub.onGap(() => this.cache.clear());
   }
 
-  /** Resolves a bearer secret to its caller; unknown and revoked keys are refused alike. */
+  /** Resolves a bearer secret to its caller; unknown and revoked keys are refused alike, saying what to do next. */
   async authenticate(secret: string | undefined): Promise<Caller> {
-    if (!secret) throw new DomainError(ErrorCode.UNAUTHENTICATED, 'Send an API key as "Authorization: Bearer <key>"');
-    if (secret.length > 200) throw new DomainError(ErrorCode.UNAUTHENTICATED, 'This API key is not valid');
+    if (!secret) throw new DomainError(ErrorCode.UNAUTHENTICATED, MISSING_KEY_MESSAGE);
+    if (secret.length > 200) throw new DomainError(ErrorCode.UNAUTHENTICATED, INVALID_KEY_MESSAGE);
     const hash = hashSecret(secret);
     const cacheKey = hash.toString('base64');
     const cached = this.cache.get(cacheKey);
     if (cached && this.hub.connected && Date.now() - cached.atMs < CACHE_TTL_MS) return cached.caller;
     const row = await this.keys.findByHash(hash);
-    if (!row || row.revoked_at) throw new DomainError(ErrorCode.UNAUTHENTICATED, 'This API key is not valid or has been revoked');
+    if (!row || row.revoked_at) throw new DomainError(ErrorCode.UNAUTHENTICATED, INVALID_KEY_MESSAGE);
     const caller = { apiKeyId: row.id, role: row.role, partyId: row.party_id };
     if (this.hub.connected) {
       if (this.cache.size >= CACHE_MAX) this.cache.clear();

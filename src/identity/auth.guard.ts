@@ -4,7 +4,7 @@ import { GqlExecutionContext } from '@nestjs/graphql';
 import { DomainError, ErrorCode } from '../common/domain-error';
 import { domainErrorToGraphQL } from '../graphql/error-mapping';
 import { noteApiKey } from '../observability/request-context';
-import { ApiKeyService } from './api-key.service';
+import { ApiKeyService, MISSING_KEY_MESSAGE } from './api-key.service';
 import type { Caller, Role } from './caller';
 import { RateLimiter } from './rate-limiter';
 
@@ -74,6 +74,6 @@ export class AuthGuard implements CanActivate {
 
 export const CurrentCaller = createParamDecorator((_data: unknown, context: ExecutionContext): Caller => {
   const caller = GqlExecutionContext.create(context).getContext<LedgerContext>().caller;
-  if (!caller) throw new DomainError(ErrorCode.UNAUTHENTICATED, 'Send an API key as "Authorization: Bearer <key>"');
+  if (!caller) throw new DomainError(ErrorCode.UNAUTHENTICATED, MISSING_KEY_MESSAGE);
   return caller;
 });

@@ -199,7 +199,7 @@ describe('the explorer in headless Chromium', () => {
     const { page } = await openExplorer();
     const status = await useKey(page, 'sl_not-a-real-key');
     expect(status).toContain('UNAUTHENTICATED');
-    expect(status).toMatch(/Paste the whole key/);
+    expect(status).toMatch(/send the whole key as it was issued/);
     await page.click('#sl-forget-key');
     await page.close();
   });
