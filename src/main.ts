@@ -1,8 +1,5 @@
 import 'reflect-metadata';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -12,7 +9,8 @@ import { type AppConfig, loadConfig } from './config/config';
 import { type EmbeddedDatabase, isPortFree, startEmbeddedDatabase } from './database/embedded-postgres';
 import { migrate } from './database/migrator';
 import { bodyParserErrors } from './graphql/http-errors';
-import { ApiKeyService, newSecret } from './identity/api-key.service';
+import { adminSecret } from './identity/admin-secret';
+import { ApiKeyService } from './identity/api-key.service';
 import { trackWebSockets } from './ledger/live/websocket-closer';
 import { Lifecycle } from './observability/lifecycle';
 import { createLogger, type Logger as JsonLogger, NestPinoLogger } from './observability/logger';
@@ -45,18 +43,6 @@ async function runMigrations(url: string): Promise<void> {
   } finally {
     await client.end();
   }
-}
-
-/** The first admin key: ADMIN_API_KEY, else (outside production) one kept under the data folder. */
-async function adminSecret(config: AppConfig): Promise<{ secret: string; generated: boolean } | undefined> {
-  if (config.adminApiKey) return { secret: config.adminApiKey, generated: false };
-  if (config.isProduction) return undefined;
-  const file = join(config.dataDir, 'admin-api-key');
-  if (existsSync(file)) return { secret: (await readFile(file, 'utf8')).trim(), generated: true };
-  await mkdir(config.dataDir, { recursive: true });
-  const secret = newSecret();
-  await writeFile(file, secret + '\n', { mode: 0o600 });
-  return { secret, generated: true };
 }
 
 function redact(url: string): string {
@@ -97,7 +83,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\nSolidarity Ledger is running.\n  GraphQL:  ${url}\n`);
   if (config.explorer) process.stdout.write(`  Explorer: ${url} (open it in a browser)\n`);
   process.stdout.write(`  Health:   http://localhost:${port}/health\n`);
-  if (admin?.generated) process.stdout.write(`  Admin API key (kept in ${join(config.dataDir, 'admin-api-key')}):\n    ${admin.secret}\n`);
+  if (admin?.generated) process.stdout.write(`  Admin API key (kept in ${admin.file}):\n    ${admin.secret}\n`);
   else if (admin) process.stdout.write('  Admin API key: the value of ADMIN_API_KEY\n');
   else process.stdout.write('  No ADMIN_API_KEY set: use an admin key issued earlier.\n');
   process.stdout.write(

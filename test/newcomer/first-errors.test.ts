@@ -5,7 +5,7 @@ import { runScript } from './run-script';
 
 /**
  * The errors a newcomer meets first each say what to do next: the port is taken, the database
- * cannot be reached, no key or a wrong key.
+ * cannot be reached, no key or a wrong key, and a seed pointed at a ledger that is not there.
  */
 const SERVICE = 'dist/src/main.js';
 
@@ -77,5 +77,19 @@ describe('API keys', () => {
     const result = await ledger.client('sl_this-is-not-a-key').request('{ me { role } }');
     expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect(result.errors?.[0]?.message).toMatch(/send the whole key.*ask a coordinator for a new one/);
+  });
+
+  test('the demo seed pointed at a ledger that is not there says so and how to fix it', async () => {
+    const port = await unusedPort();
+    const run = await runScript('dist/scripts/seed-demo.js', { LEDGER_URL: `http://localhost:${port}/graphql`, ADMIN_API_KEY: 'sl_x' });
+    expect(run.code).toBe(1);
+    expect(run.output).toContain(`No ledger answers at LEDGER_URL=http://localhost:${port}/graphql`);
+    expect(run.output).toContain('npm start');
+  });
+
+  test('the demo seed with a wrong admin key says which key to use', async () => {
+    const run = await runScript('dist/scripts/seed-demo.js', { LEDGER_URL: ledger.service.url, ADMIN_API_KEY: 'sl_not-the-admin' });
+    expect(run.code).toBe(1);
+    expect(run.output).toMatch(/refused the admin key .*ADMIN_API_KEY/);
   });
 });

@@ -1,0 +1,33 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AppConfig } from '../config/config';
+import { newSecret } from './api-key.service';
+
+export interface AdminSecret {
+  readonly secret: string;
+  /** True when the key was generated and kept under the data folder, false when it is ADMIN_API_KEY. */
+  readonly generated: boolean;
+  /** Where a generated key is kept. */
+  readonly file: string;
+}
+
+/** Where a generated admin key is kept: `.data/admin-api-key` by default. */
+export function adminSecretFile(config: AppConfig): string {
+  return join(config.dataDir, 'admin-api-key');
+}
+
+/**
+ * The first admin key: ADMIN_API_KEY, else (outside production) one generated once and kept
+ * under the data folder, so `npm start` and `npm run seed:demo` agree on it.
+ */
+export async function adminSecret(config: AppConfig): Promise<AdminSecret | undefined> {
+  const file = adminSecretFile(config);
+  if (config.adminApiKey) return { secret: config.adminApiKey, generated: false, file };
+  if (config.isProduction) return undefined;
+  if (existsSync(file)) return { secret: (await readFile(file, 'utf8')).trim(), generated: true, file };
+  await mkdir(config.dataDir, { recursive: true });
+  const secret = newSecret();
+  await writeFile(file, secret + '\n', { mode: 0o600 });
+  return { secret, generated: true, file };
+}

@@ -1,0 +1,234 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, createTestDatabase } from '../support/database';
+import type { GqlClient } from '../support/graphql';
+import { startLedger, type TestLedger, verifyLedger } from '../support/ledger';
+import { runScript, type ScriptRun } from './run-script';
+
+/**
+ * `npm run seed:demo`: a realistic network made through the API, a summary a newcomer can act
+ * on, and safe to run again (a finished demo is left alone, an interrupted one is finished
+ * without posting anything twice, a demo whose keys are elsewhere is refused clearly).
+ */
+const SEED = 'dist/scripts/seed-demo.js';
+const dataDirs: string[] = [];
+const ledgers: TestLedger[] = [];
+
+function freshDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ledger-seed-'));
+  dataDirs.push(dir);
+  return dir;
+}
+
+async function freshLedger(): Promise<TestLedger> {
+  const ledger = await startLedger();
+  ledgers.push(ledger);
+  return ledger;
+}
+
+function seed(ledger: TestLedger, dataDir: string, options: { args?: string[]; stopWhen?: RegExp } = {}): Promise<ScriptRun> {
+  return runScript(
+    SEED,
+    { LEDGER_URL: ledger.service.url, ADMIN_API_KEY: ledger.service.adminKey, DATA_DIR: dataDir, NODE_ENV: 'development' },
+    options,
+  );
+}
+
+/** The key printed for a role and holder in the summary. */
+function printedKey(output: string, role: string, holder: string): string {
+  const line = output.split('\n').find((l) => l.trim().startsWith(role) && l.includes(holder));
+  const key = line?.trim().split(/\s+/).pop();
+  if (!key?.startsWith('sl_')) throw new Error(`no ${role} key for ${holder} in:\n${output}`);
+  return key;
+}
+
+/** Everything a run could change: every account's balances by holder, and the counts of all else. */
+async function state(admin: GqlClient): Promise<string> {
+  const data = await admin.ok(`{
+    accounts(first: 500) { edges { node { party { name kind } currency { code } unlimited posted pendingDebits pendingCredits } } }
+    parties(first: 500) { edges { node { id } } }
+    transactions(first: 500) { edges { node { kind memo } } }
+    offers(first: 500) { edges { node { title open } } }
+    requests(first: 500) { edges { node { title open } } }
+  }`);
+  // Service dates count back from the day of the first run: two ledgers seeded on different days differ only there.
+  const rows = (connection: { edges: { node: unknown }[] }) =>
+    connection.edges.map((edge) => JSON.stringify(edge.node).replace(/\d{4}-\d{2}-\d{2}/g, 'DATE')).sort();
+  return JSON.stringify({
+    accounts: rows(data.accounts),
+    parties: data.parties.edges.length,
+    transactions: rows(data.transactions),
+    offers: rows(data.offers),
+    requests: rows(data.requests),
+  });
+}
+
+afterAll(async () => {
+  for (const ledger of ledgers) await ledger.stop();
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('npm run seed:demo', () => {
+  let ledger: TestLedger;
+  let dataDir: string;
+  let first: ScriptRun;
+
+  beforeAll(async () => {
+    ledger = await freshLedger();
+    dataDir = freshDataDir();
+    first = await seed(ledger, dataDir);
+  });
+
+  test('the first run shows its progress step by step and week by week, and ends with a summary', () => {
+    expect(first.code).toBe(0);
+    for (let step = 1; step <= 9; step++) expect(first.output).toContain(`[${step}/9]`);
+    for (let week = 1; week <= 6; week++) expect(first.output).toMatch(new RegExp(`week ${week} \\(from \\d{4}-\\d{2}-\\d{2}\\)`));
+    expect(first.output).toMatch(/parties\s+36: 32 MEMBER/);
+    expect(first.output).toMatch(/HOUR\s+\d+ accounts, total 0\.00/);
+    expect(first.output).toMatch(/MKE\s+\d+ accounts, total 0\.00; in circulation/);
+    expect(first.output).toContain('Ledger verification: ok');
+  });
+
+  test('it builds a time bank, a co-op, a credit union with its local dollar and a land trust, with welcome hours', async () => {
+    const parties = await ledger.admin.ok('{ parties(first: 500) { edges { node { kind name } } } }');
+    const kinds = parties.parties.edges.map((edge: { node: { kind: string } }) => edge.node.kind);
+    expect(kinds.filter((kind: string) => kind === 'MEMBER')).toHaveLength(32);
+    for (const kind of ['COMMUNITY', 'COOPERATIVE', 'CREDIT_UNION', 'LAND_TRUST']) expect(kinds).toContain(kind);
+    const dollars = await ledger.admin.ok('{ currency(code: "MKE") { kind scale issuer { name } } }');
+    expect(dollars.currency).toEqual({ kind: 'MONEY', scale: 2, issuer: { name: 'Cream City Credit Union' } });
+    const welcome = await ledger.admin.ok('{ transactions(first: 500) { edges { node { memo metadata } } } }');
+    const grants = welcome.transactions.edges.filter((edge: { node: { metadata: unknown } }) =>
+      JSON.stringify(edge.node.metadata).includes('welcome'),
+    );
+    expect(grants).toHaveLength(32);
+  });
+
+  test('six weeks of activity: exchanges pending and disputed, a reversal, deposits, a withdrawal and a royalty split', async () => {
+    const data = await ledger.admin.ok(
+      '{ transactions(first: 500) { edges { node { kind memo metadata postings { amount account { party { name } } } } } } }',
+    );
+    const transactions = data.transactions.edges.map((edge: { node: unknown }) => edge.node);
+    const ofKind = (kind: string) => transactions.filter((t: { kind: string }) => t.kind === kind);
+    expect(ofKind('EXCHANGE').length).toBeGreaterThanOrEqual(35);
+    expect(ofKind('REVERSAL')).toHaveLength(1);
+    expect(ofKind('DEPOSIT').length).toBeGreaterThanOrEqual(60);
+    expect(ofKind('WITHDRAWAL')).toHaveLength(1);
+    const royalty = ofKind('DISTRIBUTION').find((t: { memo: string }) => t.memo.includes('royalties'));
+    expect(royalty.postings.map((p: { amount: string; account: { party: { name: string } } }) => [p.account.party.name, p.amount])).toEqual(
+      [
+        ['Riverwest Sound Workers Co-op', '-1000.00'],
+        ['Lena Okafor', '515.46'],
+        ['Marcus Webb', '309.28'],
+        ['Cream City Credit Union', '175.26'],
+      ],
+    );
+    expect(first.output).toMatch(/4 exchanges waiting for the receiver, 1 disputed/);
+    // Service dates are told in descriptions; the ledger's own posting time is never faked.
+    expect(ofKind('EXCHANGE')[0].memo).toMatch(/\(service on \d{4}-\d{2}-\d{2}\)$/);
+  });
+
+  test('the books balance: every currency sums to zero and the ledger verifies end to end', async () => {
+    for (const code of ['HOUR', 'MKE']) {
+      const data = await ledger.admin.ok('query($code: String!) { trialBalance(currency: $code) { total } }', { code });
+      expect(data.trialBalance.total).toBe('0.00');
+    }
+    expect((await verifyLedger(ledger.admin)).ok).toBe(true);
+  });
+
+  test('the printed keys work, one per role, each bound to its party', async () => {
+    const expectations: [string, string, string | null][] = [
+      ['MEMBER', 'Ana Lima', 'Ana Lima'],
+      ['TREASURER', 'Co-op', 'Riverwest Sound Workers Co-op'],
+      ['TREASURER', 'Land Trust', 'Riverwest Community Land Trust'],
+      ['INTEGRATION', 'Credit Union', 'Cream City Credit Union'],
+      ['AUDITOR', 'reads everything', null],
+    ];
+    for (const [role, holder, party] of expectations) {
+      const me = await ledger.client(printedKey(first.output, role, holder)).ok('{ me { role party { name } } }');
+      expect(me.me).toEqual({ role, party: party ? { name: party } : null });
+    }
+  });
+
+  test('a second run changes nothing, says so, and prints the same keys', async () => {
+    const before = await state(ledger.admin);
+    const second = await seed(ledger, dataDir);
+    expect(second.code).toBe(0);
+    expect(second.output).toContain('already in this ledger, complete. Nothing was changed.');
+    expect(printedKey(second.output, 'MEMBER', 'Ana Lima')).toBe(printedKey(first.output, 'MEMBER', 'Ana Lima'));
+    expect(await state(ledger.admin)).toBe(before);
+  });
+
+  test('a run that does not have the demo keys refuses clearly and changes nothing; --new-keys issues working keys', async () => {
+    const before = await state(ledger.admin);
+    const elsewhere = freshDataDir();
+    const refused = await seed(ledger, elsewhere);
+    expect(refused.code).toBe(0);
+    expect(refused.output).toMatch(/A demo network is already in this ledger, made by a run whose keys are not in .*Nothing was changed/);
+    expect(refused.output).toContain('--new-keys');
+    expect(await state(ledger.admin)).toBe(before);
+    const renewed = await seed(ledger, elsewhere, { args: ['--new-keys'] });
+    const member = printedKey(renewed.output, 'MEMBER', 'Ana Lima');
+    expect(member).not.toBe(printedKey(first.output, 'MEMBER', 'Ana Lima'));
+    expect((await ledger.client(member).ok('{ me { role } }')).me.role).toBe('MEMBER');
+    expect(await state(ledger.admin)).toBe(before);
+  });
+
+  test('a run cut off half way is finished by the next one, and ends exactly like an uninterrupted run', async () => {
+    const other = await freshLedger();
+    const otherDir = freshDataDir();
+    const cut = await seed(other, otherDir, { stopWhen: /week 3 \(from/ });
+    expect(cut.code).toBe(null);
+    const resumed = await seed(other, otherDir);
+    expect(resumed.code).toBe(0);
+    expect(resumed.output).toContain('Finishing the demo network an earlier run started.');
+    expect(await state(other.admin)).toBe(await state(ledger.admin));
+  });
+});
+
+describe('npm run seed:demo without a running service', () => {
+  test('starts the service itself on the configured database, seeds, and stops it again', async () => {
+    const databaseUrl = await createTestDatabase();
+    const port = await freePort();
+    const dataDir = freshDataDir();
+    const run = await runScript(SEED, {
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      NODE_ENV: 'development',
+      LEDGER_URL: undefined,
+      ADMIN_API_KEY: undefined,
+    });
+    expect(run.code).toBe(0);
+    expect(run.output).toContain('Starting the ledger service for the time of the seed');
+    expect(run.output).toContain(`http://localhost:${port}/graphql (after \`npm start\`)`);
+    // The admin key is the one `npm start` will use: generated once and kept in DATA_DIR.
+    expect(printedKey(run.output, 'ADMIN', 'coordinator')).toBe(readFileSync(join(dataDir, 'admin-api-key'), 'utf8').trim());
+    const db = await connect(databaseUrl);
+    try {
+      expect((await db.query('SELECT count(*)::int AS n FROM parties')).rows[0].n).toBe(36);
+    } finally {
+      await db.end();
+    }
+    expect(await portIsFree(port)).toBe(true);
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
