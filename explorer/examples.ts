@@ -152,6 +152,16 @@ mutation RecordService($provider: ID!, $receiver: ID!, $hours: Amount!, $descrip
       },
     },
     {
+      title: 'Claims waiting for my confirmation',
+      query: `# Services others recorded for you: the hours are held on your account until you answer.
+query Waiting($accountId: ID!) {
+  exchanges(accountId: $accountId, status: PENDING) {
+    edges { node { id hours description provider { id party { name } } } }
+  }
+}`,
+      variables: { accountId: '<your HOUR account id>' },
+    },
+    {
       title: 'Confirm (or dispute) an exchange',
       query: `# Only the receiver (or a coordinator) confirms or disputes.
 mutation Confirm($id: ID!) {
