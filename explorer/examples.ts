@@ -122,7 +122,7 @@ mutation PayHours($provider: ID!, $receiver: ID!, $hours: Amount!, $description:
     id
     status
     hours
-    transaction { sequence postings { amount account { party { name } posted } } }
+    transaction { sequence postings { amount account { party { name } } } }
   }
 }`,
       variables: {
@@ -186,11 +186,14 @@ mutation Dispute($id: ID!) {
     {
       title: 'Live balance (subscription)',
       query: `# Runs until you stop it: every transaction posted on the account appears here.
+# (Balances are private: ask account(id) for your own; the other side's are not yours to read.)
 subscription LiveBalance($accountId: ID!) {
   transactionPosted(accountId: $accountId) {
     sequence
+    kind
     memo
-    postings { amount account { id posted available } }
+    postedAt
+    postings { amount account { id party { name } } }
   }
 }`,
       variables: { accountId: '<your account id>' },
@@ -210,7 +213,7 @@ const TREASURER: RoleGuide = {
   transfer(from: $from, to: $to, amount: $amount, memo: $memo, idempotencyKey: $idempotencyKey) {
     sequence
     hash
-    postings { amount account { party { name } posted } }
+    postings { amount account { party { name } } }
   }
 }`,
       variables: {

@@ -1,8 +1,11 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { buildSchema, parse, validate } from 'graphql';
 import type { Page } from 'playwright-core';
+import { ROLE_GUIDES, WELCOME_QUERY } from '../../explorer/examples';
 import { launchBrowser, type TestBrowser } from '../support/browser';
-import { createKey, registerParty, startLedger, type TestLedger } from '../support/ledger';
+import { createCurrency, createKey, openAccount, registerParty, startLedger, type TestLedger, transfer } from '../support/ledger';
 
 /**
  * The GraphQL explorer at GET /graphql: a browser gets GraphiQL served entirely by the service
@@ -101,6 +104,18 @@ async function runAndReadResponse(page: Page, expected: string): Promise<string>
   }
   return responseText(page);
 }
+
+describe('the preloaded examples', () => {
+  test('every example of every role is a valid operation of the current schema', () => {
+    const schema = buildSchema(readFileSync(join(__dirname, '..', '..', 'schema.graphql'), 'utf8'));
+    const examples = [{ title: 'welcome', query: WELCOME_QUERY }, ...ROLE_GUIDES.flatMap((guide) => guide.examples)];
+    expect(examples.length).toBeGreaterThan(25);
+    for (const example of examples) {
+      const problems = validate(schema, parse(example.query)).map((error) => error.message);
+      expect({ example: example.title, problems }).toEqual({ example: example.title, problems: [] });
+    }
+  });
+});
 
 describe('the explorer page', () => {
   test('a browser asking for /graphql gets the explorer page, which loads only files of the service itself', async () => {
@@ -244,6 +259,47 @@ describe('the explorer in headless Chromium', () => {
     await waitToShow(page, '.graphiql-tab-active', 'Verify');
     const response = await runAndReadResponse(page, 'transactionsChecked');
     expect(compact(response)).toContain('"ok":true');
+    await page.close();
+  });
+});
+
+describe('the explorer and live balances', () => {
+  test('a subscription example runs over WebSocket with the pasted key and shows a payment as it posts', async () => {
+    await createCurrency(ledger.admin, 'LIVE', 'TIME', 2);
+    const payerId = await registerParty(ledger.admin, 'MEMBER', 'Rosa Parks');
+    const payeeId = await registerParty(ledger.admin, 'MEMBER', 'Ella Baker');
+    const payer = await openAccount(ledger.admin, payerId, 'LIVE');
+    const payee = await openAccount(ledger.admin, payeeId, 'LIVE');
+    const { page, problems } = await openExplorer();
+    await useKey(page, await createKey(ledger.admin, 'MEMBER', payerId));
+    const panel = page.locator('.sl-examples');
+    if (!(await panel.isVisible())) await page.click('[aria-label="Show Examples"]');
+    await panel.getByRole('button', { name: 'Live balance (subscription)' }).click();
+    await waitToShow(page, '.graphiql-tab-active', 'LiveBalance');
+    // Replace the placeholder in the variables editor with the payer's account id.
+    await page.click('.graphiql-editor-tool .monaco-editor');
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.insertText(JSON.stringify({ accountId: payer }));
+    // The editor closes brackets and quotes as they are typed: drop what it added after the cursor.
+    await page.keyboard.press('Shift+End');
+    await page.keyboard.press('Delete');
+    await page.click('.graphiql-execute-button');
+    // The subscription starts once the WebSocket is open: pay until a payment shows (the first
+    // may post before the server has registered the subscription).
+    let shown = false;
+    for (let attempt = 1; attempt <= 10 && !shown; attempt++) {
+      const posted = await transfer(ledger.admin, payer, payee, '0.25', `live-${attempt}`);
+      expect(posted.errors).toBeUndefined();
+      shown = await waitToShow(page, '.graphiql-response', '"sequence"', { timeout: 1500 }).then(
+        () => true,
+        () => false,
+      );
+    }
+    expect(shown).toBe(true);
+    const response = compact(await responseText(page));
+    expect(response).toContain(compact({ amount: '-0.25', account: { id: payer, party: { name: 'Rosa Parks' } } }));
+    expect(response).not.toContain('"errors"');
+    expect(problems).toEqual([]);
     await page.close();
   });
 });
