@@ -87,8 +87,14 @@ async function main(): Promise<void> {
   else if (admin) process.stdout.write('  Admin API key: the value of ADMIN_API_KEY\n');
   else process.stdout.write('  No ADMIN_API_KEY set: use an admin key issued earlier.\n');
   process.stdout.write(
-    `\nTry:\n  curl -s ${url} -H 'content-type: application/json' -H "authorization: Bearer <admin key>" -d '{"query":"{ me { role } }"}'\n\n`,
+    `\nTry:\n  curl -s ${url} -H 'content-type: application/json' -H "authorization: Bearer <admin key>" -d '{"query":"{ me { role } }"}'\n`,
   );
+  if (!config.isProduction) {
+    process.stdout.write(
+      '  npm run seed:demo   (in another terminal: a demo network, and a key for each role; the README has a five-minute tour)\n',
+    );
+  }
+  process.stdout.write('\n');
 
   const stop = async (signal: string) => {
     if (lifecycle.stopping) return;
