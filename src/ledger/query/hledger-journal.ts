@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { fromMinor } from '../money/amount';
 import { hashPayload, type HashableTransaction } from '../posting/hash-chain';
 
@@ -142,4 +143,112 @@ export function renderSeal(transactions: number, sha256Hex: string): string {
 /** Orders account names as the closing and the account list do. */
 export function byName(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A posting as the writer receives it: with its account's currency and holder. */
+export interface WriterPosting {
+  readonly accountId: string;
+  readonly amountMinor: bigint;
+  readonly currencyCode: string;
+  readonly partyName: string;
+}
+
+export interface WriterTransaction extends JournalTransaction {
+  readonly postings: readonly WriterPosting[];
+}
+
+/**
+ * Writes one journal piece by piece, in order: header, opening balances, transactions, then the
+ * closing assertions, account list and seal. It names each account of the journal's currency the
+ * first time it appears (`assets:` when the caller may read it, `external:` otherwise), keeps the
+ * running SHA-256 for the seal, and remembers only names, never transactions, so memory stays
+ * bounded by the number of accounts however long the journal.
+ */
+export class JournalWriter {
+  private readonly names = new Map<string, string>();
+  private readonly own = new Set<string>();
+  private readonly used = new Set<string>();
+  private readonly seal = createHash('sha256');
+  private transactions = 0;
+  private lastDate: string | null = null;
+
+  constructor(
+    private readonly commodity: JournalCommodity,
+    private readonly mayRead: (accountId: string) => boolean,
+  ) {}
+
+  /** Header comments (one per line, without the leading `# `) and the directives. */
+  header(comments: readonly string[]): string {
+    const text = [
+      ...comments.map((c) => `# ${c.replace(/\s+/gu, ' ')}`),
+      DECIMAL_MARK_DIRECTIVE,
+      commodityDirective(this.commodity),
+      '',
+      '',
+    ].join('\n');
+    return this.emit(text);
+  }
+
+  /**
+   * Balances carried into the period, dated `date`. When the journal holds only some accounts,
+   * `equity:opening balances` balances them; over a whole currency they must sum to zero.
+   */
+  opening(date: string, rows: readonly { accountId: string; partyName: string; amountMinor: bigint }[], partial: boolean): string {
+    const lines: JournalLine[] = rows
+      .filter((row) => row.amountMinor !== 0n)
+      .map((row) => ({ name: this.nameOf(row.accountId, row.partyName), amountMinor: row.amountMinor }))
+      .sort((a, b) => byName(a.name, b.name));
+    if (lines.length === 0) return '';
+    const sum = lines.reduce((s, line) => s + line.amountMinor, 0n);
+    if (sum !== 0n) {
+      if (!partial) throw new Error(`${this.commodity.code} opening balances sum to ${sum} minor units, not zero`);
+      lines.push({ name: OPENING_EQUITY_ACCOUNT, amountMinor: -sum });
+    }
+    lines.forEach((line) => this.used.add(line.name));
+    this.lastDate = date;
+    return this.emit(renderOpening(date, lines, this.commodity));
+  }
+
+  transaction(tx: WriterTransaction): string {
+    for (const p of tx.postings) {
+      if (p.currencyCode === this.commodity.code) this.used.add(this.nameOf(p.accountId, p.partyName));
+    }
+    this.transactions++;
+    this.lastDate = journalDate(tx.postedAt);
+    return this.emit(renderTransaction(tx, this.names, this.commodity));
+  }
+
+  /** The accounts the closing assertions are about: every account the caller may read that appeared. */
+  ownAccounts(): string[] {
+    return [...this.own];
+  }
+
+  /**
+   * The closing balance assertions (the posted balance of each own account at the end of the
+   * period), dated the day of the last entry (or `fallback` for an empty journal), the account
+   * list and the seal.
+   */
+  close(balances: ReadonlyMap<string, bigint>, fallback: Date): string {
+    const closing = [...this.own]
+      .map((id) => ({ name: this.names.get(id) as string, amountMinor: balances.get(id) ?? 0n }))
+      .sort((a, b) => byName(a.name, b.name));
+    const body = this.emit(renderClosing(this.lastDate ?? journalDate(fallback), closing, this.commodity));
+    const accounts = this.emit(renderAccounts([...this.used].sort(byName)));
+    return body + accounts + renderSeal(this.transactions, this.seal.digest('hex'));
+  }
+
+  private nameOf(accountId: string, partyName: string): string {
+    const known = this.names.get(accountId);
+    if (known !== undefined) return known;
+    const mine = this.mayRead(accountId);
+    const name = accountName(mine ? OWN_ROOT : EXTERNAL_ROOT, partyName, accountId);
+    this.names.set(accountId, name);
+    if (mine) this.own.add(accountId);
+    return name;
+  }
+
+  private emit(text: string): string {
+    this.seal.update(text);
+    return text;
+  }
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { assertUnreachable, validationFailed } from '../../common/domain-error';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
@@ -7,23 +6,7 @@ import type { Currency } from '../currencies/currency.model';
 import { CurrencyService } from '../currencies/currency.service';
 import { fromMinor } from '../money/amount';
 import { csvRow, number, text } from './csv';
-import {
-  accountName,
-  byName,
-  commodityDirective,
-  DECIMAL_MARK_DIRECTIVE,
-  EXTERNAL_ROOT,
-  type JournalCommodity,
-  journalDate,
-  type JournalLine,
-  OPENING_EQUITY_ACCOUNT,
-  OWN_ROOT,
-  renderAccounts,
-  renderClosing,
-  renderOpening,
-  renderSeal,
-  renderTransaction,
-} from './hledger-journal';
+import { EXTERNAL_ROOT, type JournalCommodity, journalDate, JournalWriter, OWN_ROOT } from './hledger-journal';
 import { ExportFormat } from './report.models';
 import { ReportScope } from './report-scope';
 import { type AccountSet, type ExportTransactionRow, ReportRepository } from './report.repository';
@@ -182,100 +165,43 @@ export class JournalExportService {
   }
 
   private async *hledger(plan: Plan): AsyncGenerator<string> {
-    const seal = createHash('sha256');
-    const emit = (chunk: string): string => {
-      seal.update(chunk);
-      return chunk;
-    };
-    yield emit(this.hledgerHeader(plan));
-    /** Account id to journal name, for every account of the currency that appears. */
-    const names = new Map<string, string>();
-    const own = new Set<string>();
-    const used = new Set<string>();
-    const opening = await this.openingLines(plan, names, own);
-    if (opening.length > 0) {
-      opening.forEach((line) => used.add(line.name));
-      yield emit(renderOpening(journalDate(plan.request.from ?? plan.exportedAt), opening, plan.commodity));
+    const writer = new JournalWriter(plan.commodity, plan.inScope);
+    yield writer.header(this.headerComments(plan));
+    if (plan.lo > 0n && plan.request.from) {
+      yield writer.opening(journalDate(plan.request.from), await this.openingRows(plan), !plan.accounts.all);
     }
-    let count = 0;
-    let lastPostedAt: Date | null = null;
     for await (const page of this.pages(plan)) {
-      let text = '';
-      for (const tx of page) {
-        for (const p of tx.postings) {
-          if (p.currencyCode !== plan.currency.code) continue;
-          const name = this.nameOf(plan, names, own, p.accountId, p.partyName);
-          used.add(name);
-        }
-        text += renderTransaction(tx, names, plan.commodity);
-        lastPostedAt = tx.postedAt;
-        count++;
-      }
-      yield emit(text);
+      yield page.map((tx) => writer.transaction(tx)).join('');
     }
-    // Dated the day of the last entry, which is what the offline verifier expects: the assertions
-    // come right after the last transaction, whatever the period's end.
-    const closingAt = lastPostedAt ?? (opening.length > 0 ? plan.request.from : null) ?? plan.exportedAt;
-    const balances = await this.reports.balancesAtSequence([...own], plan.hi);
-    const closing = [...own]
-      .map((id) => ({ name: names.get(id) as string, amountMinor: balances.get(id) ?? 0n }))
-      .sort((a, b) => byName(a.name, b.name));
-    yield emit(renderClosing(journalDate(closingAt), closing, plan.commodity));
-    yield emit(renderAccounts([...used].sort(byName)));
-    yield renderSeal(count, seal.digest('hex'));
+    yield writer.close(await this.reports.balancesAtSequence(writer.ownAccounts(), plan.hi), plan.exportedAt);
   }
 
-  private hledgerHeader(plan: Plan): string {
+  private headerComments(plan: Plan): string[] {
     const { currency, request } = plan;
     const from = request.from ? `from ${request.from.toISOString()}` : 'from the first transaction';
     const to = request.to ? `to just before ${request.to.toISOString()}` : `to the last transaction when exported (#${plan.hi})`;
     return [
-      '# Solidarity Ledger journal export',
-      `# currency: ${currency.code} (${currency.name.replace(/\s+/gu, ' ')}), ${currency.kind}, ${currency.scale} decimal places`,
-      `# period: ${from} ${to}; transactions after #${plan.lo} up to #${plan.hi}`,
+      'Solidarity Ledger journal export',
+      `currency: ${currency.code} (${currency.name}), ${currency.kind}, ${currency.scale} decimal places`,
+      `period: ${from} ${to}; transactions after #${plan.lo} up to #${plan.hi}`,
       plan.accounts.all
-        ? '# accounts: every account of the currency'
-        : `# accounts: those this API key may read, under ${OWN_ROOT}:; others in the same transactions appear under ${EXTERNAL_ROOT}:`,
-      `# exported at ${plan.exportedAt.toISOString()}`,
-      '# check it offline with `npm run verify -- FILE` (recipe: docs/hash-chain.md)',
-      DECIMAL_MARK_DIRECTIVE,
-      commodityDirective(plan.commodity),
-      '',
-      '',
-    ].join('\n');
+        ? 'accounts: every account of the currency'
+        : `accounts: those this API key may read, under ${OWN_ROOT}:; others in the same transactions appear under ${EXTERNAL_ROOT}:`,
+      `exported at ${plan.exportedAt.toISOString()}`,
+      'check it offline with `npm run verify -- FILE` (recipe: docs/hash-chain.md)',
+    ];
   }
 
-  /** Non-zero balances just before the period of the accounts in scope, balanced by equity when partial. */
-  private async openingLines(plan: Plan, names: Map<string, string>, own: Set<string>): Promise<JournalLine[]> {
-    if (plan.lo === 0n) return [];
-    let rows: { accountId: string; partyName: string; balanceMinor: bigint }[];
+  /** Balances just before the period of the accounts in scope, with their holders' names. */
+  private async openingRows(plan: Plan): Promise<{ accountId: string; partyName: string; amountMinor: bigint }[]> {
     if (plan.accounts.all) {
-      rows = await this.reports.nonZeroBalancesAt(plan.currency.code, plan.lo);
-    } else {
-      const balances = await this.reports.balancesAtSequence(plan.accounts.ids, plan.lo);
-      const nonZero = [...balances].filter(([, balance]) => balance !== 0n);
-      const holders = await this.reports.accountHolders(nonZero.map(([id]) => id));
-      rows = nonZero.map(([id, balanceMinor]) => ({ accountId: id, partyName: holders.get(id)?.partyName ?? '', balanceMinor }));
+      const rows = await this.reports.nonZeroBalancesAt(plan.currency.code, plan.lo);
+      return rows.map((row) => ({ accountId: row.accountId, partyName: row.partyName, amountMinor: row.balanceMinor }));
     }
-    const lines = rows
-      .map((row) => ({ name: this.nameOf(plan, names, own, row.accountId, row.partyName), amountMinor: row.balanceMinor }))
-      .sort((a, b) => byName(a.name, b.name));
-    const sum = lines.reduce((s, line) => s + line.amountMinor, 0n);
-    if (sum !== 0n) {
-      if (plan.accounts.all) throw new Error(`${plan.currency.code} balances at #${plan.lo} sum to ${sum}, not zero`);
-      lines.push({ name: OPENING_EQUITY_ACCOUNT, amountMinor: -sum });
-    }
-    return lines;
-  }
-
-  private nameOf(plan: Plan, names: Map<string, string>, own: Set<string>, accountId: string, partyName: string): string {
-    const known = names.get(accountId);
-    if (known !== undefined) return known;
-    const mine = plan.inScope(accountId);
-    const name = accountName(mine ? OWN_ROOT : EXTERNAL_ROOT, partyName, accountId);
-    names.set(accountId, name);
-    if (mine) own.add(accountId);
-    return name;
+    const balances = await this.reports.balancesAtSequence(plan.accounts.ids, plan.lo);
+    const nonZero = [...balances].filter(([, balance]) => balance !== 0n);
+    const holders = await this.reports.accountHolders(nonZero.map(([id]) => id));
+    return nonZero.map(([id, amountMinor]) => ({ accountId: id, partyName: holders.get(id)?.partyName ?? '', amountMinor }));
   }
 
   private async *csv(plan: Plan): AsyncGenerator<string> {
