@@ -220,17 +220,18 @@ describe('journal exports', () => {
   });
 
   it('refuses HTTP exports without a valid key, of unknown currencies, and with bad parameters', async () => {
+    const codeOf = async (response: Response) => ((await response.json()) as { error: { code: string } }).error.code;
     const get = (query: string, key?: string) =>
       fetch(`${ledger.service.baseUrl}/exports/journal?${query}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
     const unauthenticated = await get('currency=HOUR');
     expect(unauthenticated.status).toBe(401);
-    expect((await unauthenticated.json()).error.code).toBe('UNAUTHENTICATED');
+    expect(await codeOf(unauthenticated)).toBe('UNAUTHENTICATED');
     expect((await get('currency=HOUR', 'sl_nope')).status).toBe(401);
     const key = ledger.service.adminKey;
     expect((await get('currency=NOPE', key)).status).toBe(404);
     const badFormat = await get('currency=HOUR&format=PDF', key);
     expect(badFormat.status).toBe(400);
-    expect((await badFormat.json()).error.code).toBe('VALIDATION_FAILED');
+    expect(await codeOf(badFormat)).toBe('VALIDATION_FAILED');
     expect((await get('format=CSV', key)).status).toBe(400);
     expect((await get('currency=HOUR&from=yesterday', key)).status).toBe(400);
     expect((await get('currency=HOUR&from=2024-02-01T00:00:00Z&to=2024-01-01T00:00:00Z', key)).status).toBe(400);
