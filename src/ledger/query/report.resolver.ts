@@ -7,6 +7,7 @@ import { AmountScalar } from '../../graphql/scalars/amount.scalar';
 import { DateTimeScalar } from '../../graphql/scalars/date-time.scalar';
 import { Account } from '../accounts/account.model';
 import { AccountRepository } from '../accounts/account.repository';
+import { loadAccount } from '../holds/hold.resolver';
 import { Transaction } from '../transactions/transaction.model';
 import { TransactionReader } from '../transactions/transaction.reader';
 import { Statement, StatementEntry, TrialBalance, TrialBalanceLine } from './report.models';
@@ -72,14 +73,7 @@ export class TrialBalanceLineResolver {
   constructor(private readonly accounts: AccountRepository) {}
 
   @ResolveField(() => Account)
-  async account(@Parent() line: TrialBalanceLine, @Context() context: object): Promise<Account> {
-    const loader = loaderFor<string, Account>(
-      context,
-      'account',
-      async (ids) => new Map((await this.accounts.findByIds(ids)).map((a) => [a.id, a])),
-    );
-    const account = await loader.load(line.accountId);
-    if (!account) throw new Error(`account ${line.accountId} of a trial balance is missing`);
-    return account;
+  account(@Parent() line: TrialBalanceLine, @Context() context: object): Promise<Account> {
+    return loadAccount(context, this.accounts, line.accountId);
   }
 }
