@@ -33,7 +33,7 @@ export class AccessService {
     private readonly currencies: CurrencyRepository,
     hub: NotificationHub,
   ) {
-    hub.subscribe(MEMBERSHIP_CHANNEL, (organisationId) => this.members.delete(organisationId));
+    hub.subscribe(MEMBERSHIP_CHANNEL, (organisationId) => this.forgetMembers(organisationId));
     hub.onGap(() => this.members.clear());
   }
 
@@ -132,6 +132,11 @@ export class AccessService {
     if ((caller.role !== Role.INTEGRATION && caller.role !== Role.TREASURER) || !ownIssuer) {
       throw forbidden(`This API key may not reconcile ${currencyCode}`);
     }
+  }
+
+  /** Drops an organisation's cached members (after they change). */
+  forgetMembers(organisationId: string): void {
+    this.members.delete(organisationId);
   }
 
   private party(caller: Caller): string {

@@ -268,6 +268,17 @@ describe('offers and requests', () => {
       ).recordExchange;
       expect(exchange.offer).toEqual({ id: offer.id, open: true });
       expect(exchange.request).toEqual({ id: request.id, open: false });
+      const retried = dataOf(
+        await recordExchange(ledger.client(ana.key), {
+          provider: ben.accountId,
+          receiver: ana.accountId,
+          hours: '1',
+          offerId: offer.id,
+          requestId: request.id,
+          key: 'meal',
+        }),
+      ).recordExchange;
+      expect(retried.id).toBe(exchange.id);
       const read = await ledger
         .client(cara.key)
         .ok(

@@ -5,6 +5,7 @@ import { checkId } from '../../common/ids';
 import { isWellFormedText } from '../../common/text';
 import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/pagination';
 import { ORGANISATION_KINDS, type Party, PartyKind } from './party.model';
+import { AccessService } from '../../identity/access.service';
 import { PartyRepository } from './party.repository';
 
 export const MAX_NAME_LENGTH = 200;
@@ -30,7 +31,10 @@ export function cleanText(value: string | null | undefined, field: string, max: 
 
 @Injectable()
 export class PartyService {
-  constructor(private readonly parties: PartyRepository) {}
+  constructor(
+    private readonly parties: PartyRepository,
+    private readonly access: AccessService,
+  ) {}
 
   async register(kind: PartyKind, name: string, handle: string | null | undefined): Promise<Party> {
     return this.parties.insert({
@@ -75,6 +79,8 @@ export class PartyService {
       throw validationFailed('organisationId', 'members join an organisation, not a member');
     if (member.id === organisation.id) throw validationFailed('memberId', 'an organisation is not its own member');
     await this.parties.addMember(organisation.id, member.id);
+    // Other instances hear of it by NOTIFY; this one forgets before answering.
+    this.access.forgetMembers(organisation.id);
     return organisation;
   }
 }

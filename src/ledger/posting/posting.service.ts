@@ -62,6 +62,12 @@ export class PostingService implements BeforeApplicationShutdown {
     return result;
   }
 
+  /** Whether this caller has already used this idempotency key for something that was posted. */
+  async hasIdempotencyKey(apiKeyId: string, key: string): Promise<boolean> {
+    const rows = await this.db.query('SELECT 1 FROM idempotency_keys WHERE api_key_id = $1 AND key = $2', [apiKeyId, key]);
+    return rows.length > 0;
+  }
+
   /** Refuses new commands and waits until every queued one is posted or refused. */
   async beforeApplicationShutdown(): Promise<void> {
     this.closed = true;

@@ -65,8 +65,11 @@ export class ExchangeService {
       throw forbidden('Only the provider, the receiver or a coordinator of the receiver records an exchange');
     const hoursMinor = toPositiveMinor(input.hours, scale);
     const description = cleanText(input.description, 'description', MAX_EXCHANGE_DESCRIPTION_LENGTH, true) as string;
-    const offerId = await this.listings.linkable('OFFER', input.offerId, provider.partyId, 'offerId');
-    const requestId = await this.listings.linkable('REQUEST', input.requestId, receiver.partyId, 'requestId');
+    // A retry of an exchange already recorded may name the listings it closed; the posting
+    // module then returns the first result (or refuses a different input under the same key).
+    const retry = await this.posting.hasIdempotencyKey(caller.apiKeyId, input.idempotencyKey);
+    const offerId = await this.listings.linkable('OFFER', input.offerId, provider.partyId, 'offerId', retry);
+    const requestId = await this.listings.linkable('REQUEST', input.requestId, receiver.partyId, 'requestId', retry);
     const id = randomUUID();
     const idem = idempotency(input.idempotencyKey, 'recordExchange', {
       provider: provider.id,

@@ -69,9 +69,16 @@ export class ListingService {
 
   /**
    * An open offer or request that an exchange may say it fulfils: the offer must be the
-   * provider's, the request the receiver's.
+   * provider's, the request the receiver's. `mayBeClosed` is for the replay of an exchange
+   * already recorded, which closed the listing itself.
    */
-  async linkable(kind: ListingKind, id: string | null | undefined, partyId: string, field: string): Promise<string | null> {
+  async linkable(
+    kind: ListingKind,
+    id: string | null | undefined,
+    partyId: string,
+    field: string,
+    mayBeClosed = false,
+  ): Promise<string | null> {
     if (id === null || id === undefined) return null;
     const listing = await this.get(kind, id, field);
     if (listing.partyId !== partyId) {
@@ -80,7 +87,7 @@ export class ListingService {
         `${NAMES[kind]} ${listing.id} belongs to another party than the exchange's ${kind === 'OFFER' ? 'provider' : 'receiver'}`,
       );
     }
-    if (!listing.open) throw validationFailed(field, `${NAMES[kind]} ${listing.id} is closed`);
+    if (!listing.open && !mayBeClosed) throw validationFailed(field, `${NAMES[kind]} ${listing.id} is closed`);
     return listing.id;
   }
 
