@@ -13,7 +13,7 @@ import { toPositiveMinor } from '../../ledger/money/amount';
 import { cleanText } from '../../ledger/parties/party.service';
 import { idempotency } from '../../ledger/posting/idempotency';
 import { PostingService } from '../../ledger/posting/posting.service';
-import type { Op, OpResult } from '../../ledger/posting/posting.types';
+import type { Idempotency, Op, OpResult } from '../../ledger/posting/posting.types';
 import { ListingRepository } from '../listings/listing.repository';
 import { ListingService } from '../listings/listing.service';
 import { type Exchange, ExchangeStatus } from './exchange.model';
@@ -56,13 +56,25 @@ export class ExchangeService {
   ) {}
 
   async record(caller: Caller, input: RecordExchangeInput): Promise<Exchange> {
+    const plan = await this.plan(caller, input);
+    const result = await this.posting.submitOne(recordOp(plan), caller.apiKeyId, (tx, results) => this.writeRecorded(tx, plan, results));
+    if (result.type === 'sweep') throw new Error('recording an exchange returned a sweep');
+    // A replay finds the exchange first recorded with this key by its hold or transaction.
+    const exchange = result.replayed ? await this.exchanges.findByLedgerId(result.id) : await this.exchanges.findById(plan.id);
+    if (!exchange) throw new Error(`the exchange of ${result.type} ${result.id} is missing`);
+    return exchange;
+  }
+
+  /** Checks who records what; everything the posting and the exchange row need. */
+  private async plan(caller: Caller, input: RecordExchangeInput): Promise<RecordPlan> {
     const provider = await this.accounts.requireFact(checkId(input.provider, 'provider'));
     const receiver = await this.accounts.requireFact(checkId(input.receiver, 'receiver'));
     const scale = await this.checkPair(provider, receiver);
     const byReceiverSide = await this.access.actsFor(caller, receiver.partyId);
     const byProvider = (caller.role === Role.MEMBER || caller.role === Role.TREASURER) && caller.partyId === provider.partyId;
-    if (!byReceiverSide && !byProvider)
+    if (!byReceiverSide && !byProvider) {
       throw forbidden('Only the provider, the receiver or a coordinator of the receiver records an exchange');
+    }
     const hoursMinor = toPositiveMinor(input.hours, scale);
     const description = cleanText(input.description, 'description', MAX_EXCHANGE_DESCRIPTION_LENGTH, true) as string;
     // A retry of an exchange already recorded may name the listings it closed; the posting
@@ -70,62 +82,35 @@ export class ExchangeService {
     const retry = await this.posting.hasIdempotencyKey(caller.apiKeyId, input.idempotencyKey);
     const offerId = await this.listings.linkable('OFFER', input.offerId, provider.partyId, 'offerId', retry);
     const requestId = await this.listings.linkable('REQUEST', input.requestId, receiver.partyId, 'requestId', retry);
-    const id = randomUUID();
-    const idem = idempotency(input.idempotencyKey, 'recordExchange', {
-      provider: provider.id,
-      receiver: receiver.id,
-      hoursMinor,
-      description,
-      offerId,
-      requestId,
-    });
-    const memo = description;
-    const op: Op = byReceiverSide
-      ? {
-          type: 'post',
-          kind: 'EXCHANGE',
-          postings: [
-            { accountId: receiver.id, amountMinor: -hoursMinor },
-            { accountId: provider.id, amountMinor: hoursMinor },
-          ],
-          memo,
-          metadata: { exchangeId: id },
-          idempotency: idem,
-        }
-      : {
-          type: 'hold.create',
-          kind: 'EXCHANGE',
-          fromAccountId: receiver.id,
-          toAccountId: provider.id,
-          amountMinor: hoursMinor,
-          memo,
-          idempotency: idem,
-        };
-    const afterPost = async (tx: Sql, results: readonly OpResult[]) => {
-      const result = results[0];
-      if (!result || result.type === 'sweep' || result.replayed) return;
-      const confirmed = result.type === 'transaction';
-      await this.exchanges.insert(tx, {
-        id,
-        providerAccountId: provider.id,
-        receiverAccountId: receiver.id,
-        hoursMinor,
-        description,
-        status: confirmed ? ExchangeStatus.CONFIRMED : ExchangeStatus.PENDING,
-        holdId: confirmed ? null : result.id,
-        transactionId: confirmed ? result.id : null,
-        offerId,
-        requestId,
-        recordedBy: caller.apiKeyId,
-      });
-      if (confirmed) await this.listingRows.fulfil(tx, id, offerId, requestId);
+    const normalised = { provider: provider.id, receiver: receiver.id, hoursMinor, description, offerId, requestId };
+    return {
+      ...normalised,
+      id: randomUUID(),
+      atOnce: byReceiverSide,
+      recordedBy: caller.apiKeyId,
+      idempotency: idempotency(input.idempotencyKey, 'recordExchange', normalised),
     };
-    const result = await this.posting.submitOne(op, caller.apiKeyId, afterPost);
-    if (result.type === 'sweep') throw new Error('recording an exchange returned a sweep');
-    // A replay finds the exchange first recorded with this key by its hold or transaction.
-    const exchange = result.replayed ? await this.exchanges.findByLedgerId(result.id) : await this.exchanges.findById(id);
-    if (!exchange) throw new Error(`the exchange of ${result.type} ${result.id} is missing`);
-    return exchange;
+  }
+
+  /** Inside the posting transaction: the exchange row, and what it fulfilled when it moved hours. */
+  private async writeRecorded(tx: Sql, plan: RecordPlan, results: readonly OpResult[]): Promise<void> {
+    const result = results[0];
+    if (!result || result.type === 'sweep' || result.replayed) return;
+    const confirmed = result.type === 'transaction';
+    await this.exchanges.insert(tx, {
+      id: plan.id,
+      providerAccountId: plan.provider,
+      receiverAccountId: plan.receiver,
+      hoursMinor: plan.hoursMinor,
+      description: plan.description,
+      status: confirmed ? ExchangeStatus.CONFIRMED : ExchangeStatus.PENDING,
+      holdId: confirmed ? null : result.id,
+      transactionId: confirmed ? result.id : null,
+      offerId: plan.offerId,
+      requestId: plan.requestId,
+      recordedBy: plan.recordedBy,
+    });
+    if (confirmed) await this.listingRows.fulfil(tx, plan.id, plan.offerId, plan.requestId);
   }
 
   /** The receiver's side or a coordinator confirms: the hold is captured and the hours move. */
@@ -225,4 +210,44 @@ export class ExchangeService {
     if (!exchange) throw new Error(`exchange ${id} is missing`);
     return exchange;
   }
+}
+
+interface RecordPlan {
+  readonly id: string;
+  readonly provider: string;
+  readonly receiver: string;
+  readonly hoursMinor: bigint;
+  readonly description: string;
+  readonly offerId: string | null;
+  readonly requestId: string | null;
+  /** Recorded by the receiver's side or a coordinator: the hours move at once. */
+  readonly atOnce: boolean;
+  readonly recordedBy: string;
+  readonly idempotency: Idempotency;
+}
+
+/** At once: one EXCHANGE transaction (receiver -N, provider +N). Otherwise a hold of N on the receiver. */
+function recordOp(plan: RecordPlan): Op {
+  if (!plan.atOnce) {
+    return {
+      type: 'hold.create',
+      kind: 'EXCHANGE',
+      fromAccountId: plan.receiver,
+      toAccountId: plan.provider,
+      amountMinor: plan.hoursMinor,
+      memo: plan.description,
+      idempotency: plan.idempotency,
+    };
+  }
+  return {
+    type: 'post',
+    kind: 'EXCHANGE',
+    postings: [
+      { accountId: plan.receiver, amountMinor: -plan.hoursMinor },
+      { accountId: plan.provider, amountMinor: plan.hoursMinor },
+    ],
+    memo: plan.description,
+    metadata: { exchangeId: plan.id },
+    idempotency: plan.idempotency,
+  };
 }
