@@ -157,6 +157,10 @@ describe('mutual credit', () => {
       else succeeded.set(o.kind, (succeeded.get(o.kind) ?? 0) + 1);
     };
 
+    // First a fixed tour on which every kind of operation succeeds, then random mixes.
+    const tour = ['transfer', 'care', 'byReceiver', 'byProvider', 'confirm', 'byProvider', 'dispute', 'hold', 'capture', 'hold', 'void'];
+    for (const [i, kind] of tour.entries()) await run({ kind, a: i % 4, b: (i + 1) % 4, minor: 50, pick: 0 });
+    for (const kind of new Set(tour)) expect([kind, succeeded.get(kind)]).toEqual([kind, tour.filter((k) => k === kind).length]);
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 5, maxLength: 25 }), async (ops) => {
         for (const o of ops) await run(o);
@@ -171,10 +175,6 @@ describe('mutual credit', () => {
       }),
       { numRuns: 8 },
     );
-    // The mix really moved hours every way it can.
-    for (const kind of ['transfer', 'care', 'byReceiver', 'byProvider', 'confirm', 'dispute', 'hold', 'capture', 'void']) {
-      expect([kind, (succeeded.get(kind) ?? 0) > 0]).toEqual([kind, true]);
-    }
     // Through the API too: what members see sums to zero per TIME currency.
     const accounts = (await ledger.admin.ok('{ accounts(first: 500) { edges { node { posted currency { code kind } } } } }')).accounts
       .edges;
