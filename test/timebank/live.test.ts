@@ -3,7 +3,7 @@ import { connect } from '../support/database';
 import { GqlClient } from '../support/graphql';
 import { createKey, registerParty, startLedger, transfer, type TestLedger } from '../support/ledger';
 import { startService, type RunningService } from '../support/service';
-import { addMember, captureHold, createHold, dataOf, newMember, recordExchange, setUpHours, type Member } from './helpers';
+import { addMember, captureHold, createHold, dataOf, newMember, recordExchange, setUpHours, waitFor, type Member } from './helpers';
 import { WsConnection } from './ws-client';
 
 /** A member reads only its own balances, so the account of each posting is named, not read. */
@@ -28,6 +28,24 @@ interface Event {
 
 function bearer(key: string): Record<string, unknown> {
   return { authorization: `Bearer ${key}` };
+}
+
+async function liveSubscriptions(service: { baseUrl: string }): Promise<number> {
+  const metrics = await (await fetch(`${service.baseUrl}/metrics`)).text();
+  return Number(/^ledger_live_subscriptions (\d+)$/m.exec(metrics)?.[1] ?? 'NaN');
+}
+
+/**
+ * Subscribes and waits until the instance has registered the subscriptions (its
+ * ledger_live_subscriptions gauge has grown by as many), so that what is posted next reaches them.
+ */
+async function subscribed<T extends unknown[]>(service: { baseUrl: string }, make: () => T): Promise<T> {
+  const before = await liveSubscriptions(service);
+  const subscriptions = make();
+  await waitFor('the subscriptions to be registered', async () =>
+    (await liveSubscriptions(service)) >= before + subscriptions.length ? true : undefined,
+  );
+  return subscriptions;
 }
 
 describe('live balance updates (transactionPosted over graphql-ws)', () => {
@@ -67,9 +85,8 @@ describe('live balance updates (transactionPosted over graphql-ws)', () => {
 
   it('delivers to a subscriber on one instance a transfer posted through another instance', async () => {
     const socket = await open(ana.key);
-    const subscription = socket.subscribe(SUBSCRIPTION, { accountId: ana.accountId });
-    // The subscription is live once the server has registered it; give it a moment, then post elsewhere.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Once instance A has registered the subscription, post through instance B.
+    const [subscription] = await subscribed(ledger.service, () => [socket.subscribe(SUBSCRIPTION, { accountId: ana.accountId })]);
     const posted = await transfer(viaB(ben.key), ben.accountId, ana.accountId, '2', key());
     expect(posted.errors).toBeUndefined();
     const [event] = await subscription.waitForEvents<Event>(1);
@@ -82,13 +99,11 @@ describe('live balance updates (transactionPosted over graphql-ws)', () => {
       { amount: '-2.00', account: { id: ben.accountId } },
       { amount: '2.00', account: { id: ana.accountId } },
     ]);
-    subscription.unsubscribe();
   });
 
   it('delivers only the account’s transactions, in ledger order, with balances read afresh for each event', async () => {
     const socket = await open(ledger.admin.key as string);
-    const subscription = socket.subscribe(WITH_BALANCES, { accountId: cara.accountId });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const [subscription] = await subscribed(ledger.service, () => [socket.subscribe(WITH_BALANCES, { accountId: cara.accountId })]);
     const caraBalance = (e: Event['transactionPosted'] | undefined) =>
       e?.postings.find((p) => p.account.id === cara.accountId)?.account.posted;
     // One at a time: each event must show Cara's balance as it is after that very transaction.
@@ -146,12 +161,14 @@ describe('live balance updates (transactionPosted over graphql-ws)', () => {
 
     // An auditor reads everything; a treasurer reads its members' accounts.
     const auditor = await open(await createKey(ledger.admin, 'AUDITOR'));
-    const watchedByAuditor = auditor.subscribe(SUBSCRIPTION, { accountId: ben.accountId });
+    const auditorSocket = auditor;
     const coop = await registerParty(ledger.admin, 'COOPERATIVE', 'Co-op');
     await addMember(ledger.admin, coop, ben.partyId);
     const treasurer = await open(await createKey(ledger.admin, 'TREASURER', coop));
-    const watchedByTreasurer = treasurer.subscribe(SUBSCRIPTION, { accountId: ben.accountId });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const [watchedByAuditor, watchedByTreasurer] = await subscribed(ledger.service, () => [
+      auditorSocket.subscribe(SUBSCRIPTION, { accountId: ben.accountId }),
+      treasurer.subscribe(SUBSCRIPTION, { accountId: ben.accountId }),
+    ]);
     const posted = dataOf(await transfer(viaB(ana.key), ana.accountId, ben.accountId, '0.1', key())).transfer;
     expect((await watchedByAuditor.waitForEvents<Event>(1))[0]?.transactionPosted.id).toBe(posted.id);
     expect((await watchedByTreasurer.waitForEvents<Event>(1))[0]?.transactionPosted.id).toBe(posted.id);
@@ -160,8 +177,7 @@ describe('live balance updates (transactionPosted over graphql-ws)', () => {
   it('ends a subscription with UNAUTHENTICATED when its key is revoked, on whichever instance', async () => {
     const dan = await newMember(ledger.admin, 'Dan');
     const socket = await open(dan.key);
-    const subscription = socket.subscribe(SUBSCRIPTION, { accountId: dan.accountId });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const [subscription] = await subscribed(ledger.service, () => [socket.subscribe(SUBSCRIPTION, { accountId: dan.accountId })]);
     const keyId = (await new GqlClient(ledger.service.url, dan.key).ok('{ me { apiKey { id } } }')).me.apiKey.id;
     await new GqlClient(second.url, second.adminKey).ok('mutation($id: ID!) { revokeApiKey(id: $id) { revoked } }', { id: keyId });
     expect(await subscription.errorCode()).toBe('UNAUTHENTICATED');
@@ -169,8 +185,7 @@ describe('live balance updates (transactionPosted over graphql-ws)', () => {
 
   it('delivers, after the listener reconnects, what was posted while it could not listen', async () => {
     const socket = await open(ana.key);
-    const subscription = socket.subscribe(SUBSCRIPTION, { accountId: ana.accountId });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const [subscription] = await subscribed(ledger.service, () => [socket.subscribe(SUBSCRIPTION, { accountId: ana.accountId })]);
     // No new connection to the database may open: the listeners, once cut, cannot come back yet.
     const dbName = new URL(ledger.databaseUrl).pathname.slice(1);
     const server = new URL(ledger.databaseUrl);
@@ -202,8 +217,7 @@ describe('live balance updates (transactionPosted over graphql-ws)', () => {
   it('closes open subscriptions’ sockets with 1001 (going away) on a graceful stop, and the instance exits cleanly', async () => {
     const third = await startService(ledger.databaseUrl);
     const socket = await WsConnection.open(third.url, bearer(ana.key));
-    const subscription = socket.subscribe(SUBSCRIPTION, { accountId: ana.accountId });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const [subscription] = await subscribed(third, () => [socket.subscribe(SUBSCRIPTION, { accountId: ana.accountId })]);
     await third.stop();
     expect(third.process.exitCode).toBe(0);
     await subscription.connection.waitFor(() => socket.closeCode !== null, 'the socket to close').catch(() => undefined);

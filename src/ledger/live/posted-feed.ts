@@ -1,8 +1,10 @@
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Counter, Gauge } from 'prom-client';
 import { DomainError, ErrorCode } from '../../common/domain-error';
 import { sleep } from '../../common/retry';
 import { NotificationHub } from '../../database/notification-hub';
 import { KEYS_CHANNEL } from '../../identity/api-key.repository';
+import { Metrics } from '../../observability/metrics';
 import { POSTED_CHANNEL } from '../posting/posting.repository';
 import { TransactionReader } from '../transactions/transaction.reader';
 import { LiveRepository } from './live.repository';
@@ -53,14 +55,17 @@ export class PostedFeed implements OnModuleInit, BeforeApplicationShutdown {
   private work: Promise<void> = Promise.resolve();
   private readonly unlisten: (() => void)[] = [];
   private stopped = false;
+  private readonly stats = { events: 0, catchUps: 0 };
 
   constructor(
     private readonly hub: NotificationHub,
     private readonly live: LiveRepository,
     private readonly reader: TransactionReader,
+    private readonly metrics: Metrics,
   ) {}
 
   onModuleInit(): void {
+    this.registerMetrics();
     this.unlisten.push(
       this.hub.subscribe(POSTED_CHANNEL, (payload) => this.serially(() => this.deliver(parseAnnouncement(payload)))),
       this.hub.subscribe(KEYS_CHANNEL, (apiKeyId) => this.endForKey(apiKeyId)),
@@ -104,6 +109,35 @@ export class PostedFeed implements OnModuleInit, BeforeApplicationShutdown {
     return subscriber;
   }
 
+  private registerMetrics(): void {
+    const registers = [this.metrics.registry];
+    const open = () => this.all.size;
+    new Gauge({
+      name: 'ledger_live_subscriptions',
+      help: 'transactionPosted subscriptions open on this instance',
+      registers,
+      collect() {
+        this.set(open());
+      },
+    });
+    const counterOf = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    counterOf('ledger_live_events_total', 'Transactions handed to subscribers', () => this.stats.events);
+    counterOf(
+      'ledger_live_catch_ups_total',
+      'Reads of missed transactions after the listener lost its connection',
+      () => this.stats.catchUps,
+    );
+  }
+
   private remove(subscriber: Subscriber): void {
     this.all.delete(subscriber);
     const watchers = this.byAccount.get(subscriber.accountId);
@@ -125,7 +159,9 @@ export class PostedFeed implements OnModuleInit, BeforeApplicationShutdown {
     if (wanted.length === 0) return;
     for (const transaction of await this.reader.byIds(wanted)) {
       for (const posting of transaction.postings) {
-        for (const subscriber of this.byAccount.get(posting.accountId) ?? []) subscriber.push(transaction);
+        for (const subscriber of this.byAccount.get(posting.accountId) ?? []) {
+          if (subscriber.push(transaction)) this.stats.events++;
+        }
       }
     }
   }
@@ -136,6 +172,7 @@ export class PostedFeed implements OnModuleInit, BeforeApplicationShutdown {
       if (this.stopped) return;
       await sleep(RECONNECT_POLL_MS);
     }
+    this.stats.catchUps++;
     for (const apiKeyId of await this.live.revokedAmong([...new Set([...this.all].map((s) => s.apiKeyId))])) this.endForKey(apiKeyId);
     const starts = [...this.all].map((s) => s.afterSequence).filter((s): s is bigint => s !== null);
     if (starts.length === 0) return;

@@ -28,25 +28,26 @@ export class Subscriber implements AsyncIterableIterator<Transaction> {
     return this.finished;
   }
 
-  /** Delivers a transaction unless it is not newer than the last one delivered. */
-  push(transaction: Transaction): void {
-    if (this.finished || this.failure !== null) return;
+  /** Delivers a transaction unless it is not newer than the last one delivered; says whether it did. */
+  push(transaction: Transaction): boolean {
+    if (this.finished || this.failure !== null) return false;
     const sequence = BigInt(transaction.sequence);
-    if (this.afterSequence !== null && sequence <= this.afterSequence) return;
+    if (this.afterSequence !== null && sequence <= this.afterSequence) return false;
     this.afterSequence = sequence;
     if (this.waiting) {
       const { resolve } = this.waiting;
       this.waiting = null;
       resolve({ value: transaction, done: false });
-      return;
+      return true;
     }
     if (this.queue.length >= MAX_QUEUED_EVENTS) {
       this.fail(
         new DomainError(ErrorCode.RATE_LIMITED, `more than ${MAX_QUEUED_EVENTS} transactions waited for this client; subscribe again`),
       );
-      return;
+      return false;
     }
     this.queue.push(transaction);
+    return true;
   }
 
   /** Ends the subscription with an error, after nothing else: queued events are dropped. */
