@@ -79,7 +79,16 @@ export class Database implements Sql {
       this.logger.warn(`database connection lost: ${error.message}`);
     };
     pool.on('error', noted);
-    pool.on('connect', (client) => client.on('error', noted));
+    // 'acquire' as well as 'connect': the connection TypeORM opened while initialising predates
+    // this listener, and would otherwise be unguarded whenever it is checked out.
+    const guarded = new WeakSet<PoolClient>();
+    const guard = (client: PoolClient) => {
+      if (guarded.has(client)) return;
+      guarded.add(client);
+      client.on('error', noted);
+    };
+    pool.on('connect', guard);
+    pool.on('acquire', guard);
   }
 
   async query<T>(text: string, params?: readonly unknown[]): Promise<T[]> {
