@@ -28,6 +28,8 @@ import { ReportsModule } from './ledger/query/reports.module';
 export interface AppOptions {
   readonly config: AppConfig;
   readonly databaseUrl: string;
+  /** A direct session for LISTEN (see AppConfig.databaseDirectUrl); defaults to databaseUrl. */
+  readonly directUrl?: string;
   /** Where JSON logs go; main.ts passes the process's logger. */
   readonly logger?: JsonLogger;
 }
@@ -36,13 +38,13 @@ const errorLog = new Logger('GraphQL');
 
 @Module({})
 export class AppModule {
-  static forRoot({ config, databaseUrl, logger = createLogger(config.logLevel) }: AppOptions): DynamicModule {
+  static forRoot({ config, databaseUrl, directUrl, logger = createLogger(config.logLevel) }: AppOptions): DynamicModule {
     const explorer = config.explorer ? new ExplorerAssets() : undefined;
     return {
       module: AppModule,
       global: true,
       imports: [
-        DatabaseModule.forRoot({ url: databaseUrl, readUrl: config.databaseReadUrl, poolSize: config.poolSize }),
+        DatabaseModule.forRoot({ url: databaseUrl, directUrl, readUrl: config.databaseReadUrl, poolSize: config.poolSize }),
         GraphQLModule.forRoot<ApolloDriverConfig>({
           driver: ApolloDriver,
           path: '/graphql',

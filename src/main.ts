@@ -21,10 +21,11 @@ const log = new Logger('Ledger');
 /** In-flight requests get this long to finish after SIGTERM before the process exits anyway. */
 const DRAIN_TIMEOUT_MS = 15_000;
 
-async function resolveDatabase(config: AppConfig): Promise<{ url: string; embedded?: EmbeddedDatabase }> {
-  if (config.databaseUrl) return { url: config.databaseUrl };
+/** `url` serves the pool; `directUrl` is a session of its own (migrations, LISTEN). */
+async function resolveDatabase(config: AppConfig): Promise<{ url: string; directUrl: string; embedded?: EmbeddedDatabase }> {
+  if (config.databaseUrl) return { url: config.databaseUrl, directUrl: config.databaseDirectUrl ?? config.databaseUrl };
   const embedded = await startEmbeddedDatabase({ dataDir: config.dataDir, onProgress: (m) => log.log(m) });
-  return { url: embedded.url, embedded };
+  return { url: embedded.url, directUrl: embedded.url, embedded };
 }
 
 async function runMigrations(url: string): Promise<void> {
@@ -58,12 +59,15 @@ async function main(): Promise<void> {
     throw new Error(`Port ${config.port} is already in use. Stop the other program or start with PORT=<another port> npm start.`);
   }
   const database = await resolveDatabase(config);
-  await runMigrations(database.url);
+  await runMigrations(database.directUrl);
 
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config, databaseUrl: database.url, logger }), {
-    bodyParser: false,
-    logger: new NestPinoLogger(logger),
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot({ config, databaseUrl: database.url, directUrl: database.directUrl, logger }),
+    {
+      bodyParser: false,
+      logger: new NestPinoLogger(logger),
+    },
+  );
   const lifecycle = app.get(Lifecycle);
   // Order matters: every request is logged and counted, including those the body parser refuses.
   app.use(requestLogging(logger, app.get(Metrics), lifecycle));

@@ -11,6 +11,12 @@ export interface AppConfig {
   readonly databaseUrl: string | undefined;
   /** Read-only reports may be sent to a streaming replica. */
   readonly databaseReadUrl: string | undefined;
+  /**
+   * A session of its own for migrations (advisory lock) and LISTEN, when DATABASE_URL goes
+   * through a pooler in transaction mode (pgbouncer), which cannot hold either. Defaults to
+   * DATABASE_URL.
+   */
+  readonly databaseDirectUrl: string | undefined;
   readonly dataDir: string;
   readonly adminApiKey: string | undefined;
   readonly poolSize: number;
@@ -89,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     host: env.HOST ?? '0.0.0.0',
     databaseUrl: env.DATABASE_URL || undefined,
     databaseReadUrl: env.DATABASE_READ_URL || undefined,
+    databaseDirectUrl: env.DATABASE_DIRECT_URL || undefined,
     dataDir: env.DATA_DIR ?? '.data',
     adminApiKey: env.ADMIN_API_KEY || undefined,
     poolSize: intFrom(env, 'DATABASE_POOL_SIZE', 10, 2, 200),

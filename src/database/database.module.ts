@@ -4,6 +4,8 @@ import { NotificationHub } from './notification-hub';
 
 export interface DatabaseOptions {
   readonly url: string;
+  /** For LISTEN, when `url` goes through a pooler in transaction mode. */
+  readonly directUrl?: string;
   readonly readUrl?: string;
   readonly poolSize: number;
 }
@@ -29,7 +31,7 @@ export class DatabaseModule {
             await primary.initialize();
             const replica = options.readUrl ? createDataSource(options.readUrl, options.poolSize, 'solidarity-ledger-reports') : undefined;
             await replica?.initialize();
-            return new Database(primary, replica);
+            return new Database(primary, replica, options.directUrl);
           },
         },
         { provide: DatabaseCloser, useFactory: (db: Database) => new DatabaseCloser(db), inject: [Database] },

@@ -55,6 +55,7 @@ export class Database implements Sql {
   constructor(
     readonly primary: DataSource,
     private readonly replica?: DataSource,
+    private readonly directUrl?: string,
   ) {
     this.pool = poolOf(primary);
     this.reportPool = replica ? poolOf(replica) : this.pool;
@@ -95,9 +96,12 @@ export class Database implements Sql {
     return (await this.pool.query(text, params as unknown[] | undefined)).rows as T[];
   }
 
-  /** The primary's connection string, for connections outside the pool (LISTEN). */
+  /**
+   * The primary's connection string for connections outside the pool (LISTEN): DATABASE_DIRECT_URL
+   * when the pool goes through a pooler in transaction mode, else the pool's own.
+   */
   get primaryUrl(): string {
-    const url = (this.primary.options as { url?: string }).url;
+    const url = this.directUrl ?? (this.primary.options as { url?: string }).url;
     if (!url) throw new Error('the primary data source has no url');
     return url;
   }
