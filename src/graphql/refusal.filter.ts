@@ -1,27 +1,33 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common';
+import { BaseExceptionFilter, HttpAdapterHost } from '@nestjs/core';
 import type { ServerResponse } from 'node:http';
-import { GraphQLError } from 'graphql';
-import { DomainError, ErrorCode } from '../common/domain-error';
+import { DomainError } from '../common/domain-error';
 import { httpStatus } from '../ledger/query/export.controller';
 import { errorBody } from './http-errors';
 
 /**
- * Refusals are expected outcomes, not faults: without this filter Nest logs every one of them
- * (an unknown key, a breached limit) as an error with its stack, flooding the logs and slowing
- * the hot path. This filter hands them on untouched: to GraphQL, where error mapping gives them
- * their code, and on a plain HTTP route as the usual JSON error body. Unexpected errors are not
- * caught here, so they are still logged.
+ * Without this filter Nest logs every exception a resolver throws as an error with its stack:
+ * every refusal (an unknown key, a breached limit), which floods the logs and slows the hot path,
+ * and every unexpected error a second time, without its request id. In GraphQL the exception is
+ * handed on untouched: error mapping gives it its code, and the request's own log records an
+ * unexpected one (graphqlOperationPlugin). On a plain HTTP route a refusal gets the usual JSON
+ * error body, and anything else Nest's default handling (logged, a JSON 500).
  */
-@Catch(DomainError, GraphQLError)
+@Catch()
 export class RefusalFilter implements ExceptionFilter {
-  catch(exception: DomainError | GraphQLError, host: ArgumentsHost): unknown {
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  catch(exception: unknown, host: ArgumentsHost): unknown {
     if (host.getType<string>() === 'graphql') return exception;
+    if (!(exception instanceof DomainError)) {
+      new BaseExceptionFilter(this.adapterHost.httpAdapter).catch(exception, host);
+      return undefined;
+    }
     const response = host.switchToHttp().getResponse<ServerResponse>();
-    const code = exception instanceof DomainError ? exception.code : ErrorCode.VALIDATION_FAILED;
     if (!response.headersSent) {
-      response.statusCode = httpStatus(code);
+      response.statusCode = httpStatus(exception.code);
       response.setHeader('content-type', 'application/json; charset=utf-8');
-      response.end(JSON.stringify(errorBody(code, exception.message)));
+      response.end(JSON.stringify(errorBody(exception.code, exception.message)));
     }
     return undefined;
   }
