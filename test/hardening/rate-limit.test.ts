@@ -63,9 +63,12 @@ describe('rate limiting per API key (RATE_LIMITED)', () => {
   });
 
   it('lets the key in again once the hinted wait has passed', async () => {
-    const refused = (await burst(memberKey, 4)).find((r) => outcomeOf(r) === 'RATE_LIMITED');
-    expect(refused).toBeDefined();
-    await sleep((refused?.body.errors[0].extensions.retryAfterMs as number) + 50);
+    const refused = (await burst(memberKey, 4)).filter((r) => outcomeOf(r) === 'RATE_LIMITED');
+    expect(refused.length).toBeGreaterThan(0);
+    // The latest hint counts; on a busy machine a request of the burst may be served after it was
+    // given and take the token it promised, so allow one more refill interval (1 s at this rate).
+    const hintMs = Math.max(...refused.map((r) => r.body.errors[0].extensions.retryAfterMs as number));
+    await sleep(hintMs + 1000);
     expect(outcomeOf(await me(memberKey))).toBe('OK');
   });
 
