@@ -28,6 +28,9 @@ startEmbeddedDatabase({ dataDir: process.argv[2], preferredPort: Number(process.
   const stop = () => db.stop().then(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // The test process holds stdin open: if it dies without stopping the server, so does the server.
+  process.stdin.on('close', stop);
+  process.stdin.resume();
 }, (error) => { process.stderr.write(String(error) + '\\n'); process.exit(1); });
 `;
 
@@ -36,7 +39,7 @@ async function startOwnDatabase(dataDir: string, port: number): Promise<OwnDatab
     process.execPath,
     ['-e', DATABASE_PROCESS, join(ROOT, 'dist/src/database/embedded-postgres.js'), dataDir, String(port)],
     {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     },
   );
   let output = '';
