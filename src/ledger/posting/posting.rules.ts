@@ -89,7 +89,9 @@ export function checkLimit(account: AccountState, availableBeforeMinor: bigint):
     throw new DomainError(
       ErrorCode.INSUFFICIENT_FUNDS,
       `account ${account.id} would have ${fromMinor(available, account.scale)} ${account.currencyCode} available, ` +
-        `below its limit of -${fromMinor(account.creditLimitMinor, account.scale)}`,
+        (account.creditLimitMinor === 0n
+          ? 'and it may not go below zero'
+          : `below its limit of -${fromMinor(account.creditLimitMinor, account.scale)}`),
     );
   }
 }
