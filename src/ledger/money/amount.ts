@@ -33,6 +33,7 @@ export function toMinor(text: string, scale: number): bigint {
     throw invalid(text, scale === 0 ? 'this currency has no decimal places' : `this currency has at most ${scale} decimal places`);
   }
   const minor = new PreciseDecimal(text).times(SCALE_FACTORS[scale] ?? new PreciseDecimal(10).pow(scale));
+  // Decimal#toFixed writes the exact integer as text (already integral: the scale was checked); no float is involved.
   return BigInt(minor.toFixed(0));
 }
 
