@@ -9,44 +9,80 @@ import { projectRoot } from '../common/project-root';
  * lock lets several instances start together; a checksum refuses a migration edited after it
  * was applied, because forward-only means the history on disk must match the database.
  */
-const MIGRATION_LOCK = 72_100_001;
+export const MIGRATION_LOCK = 72_100_001;
 
 export interface MigrationResult {
   applied: string[];
   total: number;
 }
 
-export async function migrate(client: Client, dir = join(projectRoot(), 'migrations')): Promise<MigrationResult> {
-  const files = (await readdir(dir)).filter((name) => name.endsWith('.sql')).sort();
+/** One migration file as the database records it: its name and the SHA-256 of its text. */
+export interface MigrationFile {
+  readonly name: string;
+  readonly sql: string;
+  readonly checksum: string;
+}
+
+export function migrationsDir(): string {
+  return join(projectRoot(), 'migrations');
+}
+
+/** Every migration on disk, in the order they apply. */
+export async function migrationFiles(dir = migrationsDir()): Promise<MigrationFile[]> {
+  const names = (await readdir(dir)).filter((name) => name.endsWith('.sql')).sort();
+  const files: MigrationFile[] = [];
+  for (const name of names) {
+    const sql = await readFile(join(dir, name), 'utf8');
+    files.push({ name, sql, checksum: createHash('sha256').update(sql).digest('hex') });
+  }
+  return files;
+}
+
+export async function ensureMigrationTable(client: Client): Promise<void> {
+  await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+}
+
+/**
+ * Runs one migration and records it, in the caller's transaction: `migrate` gives each its own,
+ * a restore runs them all inside the one transaction that loads the data.
+ */
+export async function applyMigration(client: Client, file: MigrationFile): Promise<void> {
+  try {
+    await client.query(file.sql);
+    await client.query('INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)', [file.name, file.checksum]);
+  } catch (error) {
+    throw new Error(`Migration ${file.name} failed: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+export async function migrate(client: Client, dir = migrationsDir()): Promise<MigrationResult> {
+  const files = await migrationFiles(dir);
   await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
   try {
-    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    await ensureMigrationTable(client);
     const done = new Map<string, string>();
     for (const row of (await client.query<{ name: string; checksum: string }>('SELECT name, checksum FROM schema_migrations')).rows) {
       done.set(row.name, row.checksum);
     }
     const applied: string[] = [];
-    for (const name of files) {
-      const sql = await readFile(join(dir, name), 'utf8');
-      const checksum = createHash('sha256').update(sql).digest('hex');
-      const previous = done.get(name);
+    for (const file of files) {
+      const previous = done.get(file.name);
       if (previous !== undefined) {
-        if (previous !== checksum) {
-          throw new Error(`Migration ${name} was changed after it was applied; add a new migration instead`);
+        if (previous !== file.checksum) {
+          throw new Error(`Migration ${file.name} was changed after it was applied; add a new migration instead`);
         }
         continue;
       }
       await client.query('BEGIN');
       try {
-        await client.query(sql);
-        await client.query('INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)', [name, checksum]);
+        await applyMigration(client, file);
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK');
-        throw new Error(`Migration ${name} failed: ${(error as Error).message}`, { cause: error });
+        throw error;
       }
-      applied.push(name);
+      applied.push(file.name);
     }
     return { applied, total: files.length };
   } finally {

@@ -48,13 +48,21 @@ export class VerifyService {
       // The one report that must read every posting: the pool's 30 s statement bound is too
       // short for the whole-table sums of a long history, so this transaction gets its own.
       await tx.query(`SET LOCAL statement_timeout = ${VERIFY_STATEMENT_TIMEOUT_MS}`);
-      const [{ count }] = (await tx.query<{ count: string }>('SELECT count(*) AS count FROM accounts')) as [{ count: string }];
-      const accountsChecked = Number(count);
-      const balanceProblem = await this.balanceProblem(tx);
-      const chain = await this.checkChain(tx);
-      const firstProblem = balanceProblem ?? chain.problem;
-      return { ok: firstProblem === null, transactionsChecked: chain.checked, accountsChecked, firstProblem };
+      return this.verifyWithin(tx);
     });
+  }
+
+  /**
+   * The checks themselves, in a transaction the caller opened and set up: `verify` above, and
+   * a restore, which verifies what it loaded before it commits (src/database/backup/).
+   */
+  async verifyWithin(tx: Sql): Promise<LedgerVerificationResult> {
+    const [{ count }] = (await tx.query<{ count: string }>('SELECT count(*) AS count FROM accounts')) as [{ count: string }];
+    const accountsChecked = Number(count);
+    const balanceProblem = await this.balanceProblem(tx);
+    const chain = await this.checkChain(tx);
+    const firstProblem = balanceProblem ?? chain.problem;
+    return { ok: firstProblem === null, transactionsChecked: chain.checked, accountsChecked, firstProblem };
   }
 
   private async balanceProblem(tx: Sql): Promise<string | null> {
