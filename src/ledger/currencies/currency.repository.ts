@@ -53,7 +53,7 @@ export class CurrencyRepository {
   async insert(tx: Sql, currency: Currency): Promise<boolean> {
     const rows = await tx.query(
       `INSERT INTO currencies (code, name, kind, scale, issuer_party_id) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (code) DO NOTHING RETURNING code`,
+       ON CONFLICT (network_id, code) DO NOTHING RETURNING code`,
       [currency.code, currency.name, currency.kind, currency.scale, currency.issuerPartyId],
     );
     return rows.length === 1;
