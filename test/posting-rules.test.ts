@@ -5,6 +5,7 @@ import {
   type AccountState,
   checkBalanced,
   checkLimit,
+  checkMaxBalance,
   checkMovable,
   checkPostingShape,
   WorkingSet,
@@ -18,6 +19,7 @@ function account(id: string, overrides: Partial<AccountState> = {}): AccountStat
     scale: 2,
     status: 'OPEN',
     creditLimitMinor: 1000n,
+    maxBalanceMinor: null,
     unlimited: false,
     postedMinor: 0n,
     pendingDebitsMinor: 0n,
@@ -110,6 +112,24 @@ describe('posting rules (pure, no database)', () => {
     expect(codeOf(() => checkLimit(account('a', { postedMinor: -1000n }), 0n))).toBeUndefined();
     expect(codeOf(() => checkLimit(account('a', { postedMinor: 0n, pendingDebitsMinor: 1001n }), 0n))).toBe('INSUFFICIENT_FUNDS');
     expect(codeOf(() => checkLimit(account('a', { unlimited: true, postedMinor: -(10n ** 18n) }), 0n))).toBeUndefined();
+  });
+
+  it('holds an account to its maximum balance only when posted + pendingCredits rose, counting holds at once, naming no number', () => {
+    const capped = (posted: bigint, pendingCredits = 0n) =>
+      account('a', { maxBalanceMinor: 500n, postedMinor: posted, pendingCreditsMinor: pendingCredits });
+    expect(codeOf(() => checkMaxBalance(capped(500n), 0n))).toBeUndefined();
+    expect(codeOf(() => checkMaxBalance(capped(501n), 0n))).toBe('BALANCE_LIMIT_EXCEEDED');
+    expect(codeOf(() => checkMaxBalance(capped(300n, 201n), 300n))).toBe('BALANCE_LIMIT_EXCEEDED');
+    // Already above (the bound was lowered later): falling or staying is allowed, rising is not.
+    expect(codeOf(() => checkMaxBalance(capped(700n), 800n))).toBeUndefined();
+    expect(codeOf(() => checkMaxBalance(capped(700n), 700n))).toBeUndefined();
+    expect(codeOf(() => checkMaxBalance(capped(701n), 700n))).toBe('BALANCE_LIMIT_EXCEEDED');
+    expect(codeOf(() => checkMaxBalance(account('a', { postedMinor: 10n ** 17n }), 0n))).toBeUndefined();
+    try {
+      checkMaxBalance(capped(12345n), 0n);
+    } catch (error) {
+      expect((error as Error).message).not.toMatch(/\d{3}|123|5\.00/);
+    }
   });
 
   it('rolls a refused command back to exactly the balances the previous command left (property)', () => {

@@ -58,10 +58,12 @@ describe('the committed schema.graphql', () => {
     );
     expect(signature('Mutation', 'reverseTransaction')).toBe('id: ID!, reason: String!, idempotencyKey: String! -> Transaction!');
     expect(signature('Mutation', 'openAccount')).toBe(
-      'partyId: ID!, currency: String!, creditLimit: Amount, unlimited: Boolean -> Account!',
+      // SPEC B.4 added maxBalance.
+      'partyId: ID!, currency: String!, creditLimit: Amount, unlimited: Boolean, maxBalance: Amount -> Account!',
     );
     expect(signature('Mutation', 'createCurrency')).toBe(
-      'code: String!, name: String!, kind: CurrencyKind!, scale: Int!, issuerPartyId: ID -> Currency!',
+      // SPEC B.4 added the defaults.
+      'code: String!, name: String!, kind: CurrencyKind!, scale: Int!, issuerPartyId: ID, defaultCreditLimit: Amount, defaultMaxBalance: Amount -> Currency!',
     );
     expect(signature('Mutation', 'createApiKey')).toBe('partyId: ID, role: Role!, label: String -> ApiKeySecret!');
     expect(signature('Query', 'transactions')).toBe(
@@ -70,5 +72,9 @@ describe('the committed schema.graphql', () => {
     expect(signature('Query', 'parties')).toBe('kind: PartyKind, first: Int, after: String -> PartyConnection!');
     expect(signature('Query', 'accounts')).toBe('partyId: ID, currency: String, first: Int, after: String -> AccountConnection!');
     expect(signature('Query', 'verifyLedger')).toBe(' -> LedgerVerification!');
+    expect(signature('Mutation', 'setMaxBalance')).toBe('accountId: ID!, maxBalance: Amount -> Account!');
+    expect(signature('Mutation', 'setCurrencyDefaults')).toBe(
+      'code: String!, defaultCreditLimit: Amount, defaultMaxBalance: Amount -> Currency!',
+    );
   });
 });

@@ -22,6 +22,7 @@ function retryable(code: ErrorCode): boolean {
     case ErrorCode.CURRENCY_MISMATCH:
     case ErrorCode.UNBALANCED:
     case ErrorCode.INSUFFICIENT_FUNDS:
+    case ErrorCode.BALANCE_LIMIT_EXCEEDED:
     case ErrorCode.ACCOUNT_FROZEN:
     case ErrorCode.ACCOUNT_CLOSED:
     case ErrorCode.ALREADY_REVERSED:

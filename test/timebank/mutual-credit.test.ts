@@ -28,7 +28,7 @@ import {
 } from './helpers';
 
 /** Refusals a random mix of operations may meet; anything else (INTERNAL above all) fails the test. */
-const EXPECTED_REFUSALS = new Set(['INSUFFICIENT_FUNDS', 'HOLD_NOT_PENDING', 'VALIDATION_FAILED', 'FORBIDDEN']);
+const EXPECTED_REFUSALS = new Set(['INSUFFICIENT_FUNDS', 'BALANCE_LIMIT_EXCEEDED', 'HOLD_NOT_PENDING', 'VALIDATION_FAILED', 'FORBIDDEN']);
 
 describe('mutual credit', () => {
   let ledger: TestLedger;
@@ -90,16 +90,26 @@ describe('mutual credit', () => {
     );
   });
 
-  it('keeps the sum of every TIME currency at zero under any mix of exchanges, holds and transfers (property)', async () => {
+  it('keeps the sum of every TIME currency at zero and every account within both bounds under any mix of exchanges, holds and transfers (property)', async () => {
     await createCurrency(ledger.admin, 'CARE', 'TIME', 0);
     const people: { hour: Member; care: string }[] = [];
     for (const name of ['P0', 'P1', 'P2', 'P3']) {
       const hour = await newMember(ledger.admin, name, { creditLimit: '3' });
       people.push({ hour, care: await openAccount(ledger.admin, hour.partyId, 'CARE', '4') });
+      // Upper bounds (SPEC B.4) tight enough for random mixes to meet them: 4 hours, 5 care credits.
+      await ledger.admin.ok('mutation($a: ID!, $m: Amount) { setMaxBalance(accountId: $a, maxBalance: $m) { id } }', {
+        a: hour.accountId,
+        m: '4',
+      });
+      await ledger.admin.ok('mutation($a: ID!, $m: Amount) { setMaxBalance(accountId: $a, maxBalance: $m) { id } }', {
+        a: people.at(-1)?.care,
+        m: '5',
+      });
     }
     const pending: { exchanges: string[]; holds: string[] } = { exchanges: [], holds: [] };
     let step = 0;
     const succeeded = new Map<string, number>();
+    const refusals = new Set<string>();
 
     const op = fc.record({
       kind: fc.constantFrom('transfer', 'care', 'byReceiver', 'byProvider', 'confirm', 'dispute', 'hold', 'capture', 'void'),
@@ -153,8 +163,10 @@ describe('mutual credit', () => {
         default:
           throw new Error(`unknown operation ${o.kind}`);
       }
-      if (result.errors) expect(EXPECTED_REFUSALS).toContain(codeOf(result));
-      else succeeded.set(o.kind, (succeeded.get(o.kind) ?? 0) + 1);
+      if (result.errors) {
+        expect(EXPECTED_REFUSALS).toContain(codeOf(result));
+        refusals.add(codeOf(result) ?? '');
+      } else succeeded.set(o.kind, (succeeded.get(o.kind) ?? 0) + 1);
     };
 
     // First a fixed tour on which every kind of operation succeeds, then random mixes.
@@ -172,6 +184,12 @@ describe('mutual credit', () => {
           { code: 'CARE', total: '0' },
           { code: 'HOUR', total: '0' },
         ]);
+        // Both bounds hold for every account at once, holds included.
+        const breaches = await db.query(
+          `SELECT id FROM accounts WHERE NOT unlimited
+              AND (posted_minor - pending_debits_minor < -credit_limit_minor OR posted_minor + pending_credits_minor > max_balance_minor)`,
+        );
+        expect(breaches.rows).toEqual([]);
       }),
       { numRuns: 8 },
     );
@@ -184,6 +202,11 @@ describe('mutual credit', () => {
         sums.set(node.currency.code, (sums.get(node.currency.code) ?? 0n) + BigInt(node.posted.replace('.', '')));
     }
     expect(Object.fromEntries(sums)).toEqual({ HOUR: 0n, CARE: 0n });
+    // The random mixes met the upper bound (and the lower one): the property exercised both refusals.
+    expect([...refusals].filter((code) => code.endsWith('_EXCEEDED') || code === 'INSUFFICIENT_FUNDS').sort()).toEqual([
+      'BALANCE_LIMIT_EXCEEDED',
+      'INSUFFICIENT_FUNDS',
+    ]);
     expect(await verifyLedger(ledger.admin)).toMatchObject({ ok: true, firstProblem: null });
   });
 });

@@ -19,6 +19,8 @@ export interface AccountView {
   readonly status: Status;
   readonly statusReason: string | null;
   readonly creditLimitMinor: bigint;
+  /** null: no upper bound. */
+  readonly maxBalanceMinor: bigint | null;
   readonly unlimited: boolean;
   readonly postedMinor: bigint;
   readonly pendingDebitsMinor: bigint;
@@ -43,6 +45,7 @@ export class Account implements AccountView {
   currencyKind!: CurrencyKind;
   statusReason!: string | null;
   creditLimitMinor!: bigint;
+  maxBalanceMinor!: bigint | null;
   postedMinor!: bigint;
   pendingDebitsMinor!: bigint;
   pendingCreditsMinor!: bigint;

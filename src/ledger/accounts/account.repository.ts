@@ -15,6 +15,7 @@ interface AccountRow {
   status: AccountStatus;
   status_reason: string | null;
   credit_limit_minor: string;
+  max_balance_minor: string | null;
   unlimited: boolean;
   posted_minor: string;
   pending_debits_minor: string;
@@ -27,7 +28,7 @@ interface AccountRow {
  */
 const SELECT_ACCOUNTS = `
   SELECT a.id, a.party_id, a.currency_code, c.scale, c.kind AS currency_kind, a.status, a.status_reason,
-         a.credit_limit_minor, a.unlimited, a.posted_minor,
+         a.credit_limit_minor, a.max_balance_minor, a.unlimited, a.posted_minor,
          a.pending_debits_minor - coalesce((SELECT sum(h.amount_minor) FROM holds h
             WHERE h.status = 'PENDING' AND h.expires_at <= now() AND h.from_account_id = a.id), 0) AS pending_debits_minor,
          a.pending_credits_minor - coalesce((SELECT sum(h.amount_minor) FROM holds h
@@ -44,6 +45,7 @@ export function toAccount(row: AccountRow): Account {
     status: row.status,
     statusReason: row.status_reason,
     creditLimitMinor: BigInt(row.credit_limit_minor),
+    maxBalanceMinor: row.max_balance_minor === null ? null : BigInt(row.max_balance_minor),
     unlimited: row.unlimited,
     postedMinor: BigInt(row.posted_minor),
     pendingDebitsMinor: BigInt(row.pending_debits_minor),
@@ -142,15 +144,26 @@ export class AccountRepository {
 
   async insert(
     sql: Sql,
-    account: { id: string; partyId: string; currencyCode: string; creditLimitMinor: bigint; unlimited: boolean },
+    account: {
+      id: string;
+      partyId: string;
+      currencyCode: string;
+      creditLimitMinor: bigint;
+      maxBalanceMinor?: bigint | null;
+      unlimited: boolean;
+    },
   ): Promise<void> {
-    await sql.query(`INSERT INTO accounts (id, party_id, currency_code, credit_limit_minor, unlimited) VALUES ($1, $2, $3, $4, $5)`, [
-      account.id,
-      account.partyId,
-      account.currencyCode,
-      account.creditLimitMinor.toString(),
-      account.unlimited,
-    ]);
+    await sql.query(
+      `INSERT INTO accounts (id, party_id, currency_code, credit_limit_minor, max_balance_minor, unlimited) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [
+        account.id,
+        account.partyId,
+        account.currencyCode,
+        account.creditLimitMinor.toString(),
+        account.maxBalanceMinor?.toString() ?? null,
+        account.unlimited,
+      ],
+    );
   }
 
   async issuanceAccountId(currencyCode: string): Promise<string | undefined> {
@@ -173,6 +186,15 @@ export class AccountRepository {
     const rows = await this.db.query('UPDATE accounts SET credit_limit_minor = $2 WHERE id = $1 AND NOT unlimited RETURNING id', [
       id,
       limitMinor.toString(),
+    ]);
+    return rows.length === 1;
+  }
+
+  /** Sets or (null) removes the maximum balance; the posting group reads it under the account's lock. */
+  async setMaxBalance(id: string, maxBalanceMinor: bigint | null): Promise<boolean> {
+    const rows = await this.db.query('UPDATE accounts SET max_balance_minor = $2 WHERE id = $1 RETURNING id', [
+      id,
+      maxBalanceMinor?.toString() ?? null,
     ]);
     return rows.length === 1;
   }

@@ -53,8 +53,18 @@ export class AccountResolver {
     @Args('currency') currency: string,
     @Args('creditLimit', { type: () => AmountScalar, nullable: true }) creditLimit: string | null,
     @Args('unlimited', { type: () => Boolean, nullable: true }) unlimited: boolean | null,
+    @Args('maxBalance', { type: () => AmountScalar, nullable: true }) maxBalance: string | null,
   ): Promise<Account> {
-    return this.accountService.open(partyId, currency, creditLimit, unlimited);
+    return this.accountService.open(partyId, currency, { creditLimit, maxBalance }, unlimited);
+  }
+
+  @Mutation(() => Account, { description: 'Sets the most posted + pendingCredits may reach; null removes the bound.' })
+  @Allow(Role.ADMIN)
+  setMaxBalance(
+    @Args('accountId', { type: () => ID }) accountId: string,
+    @Args('maxBalance', { type: () => AmountScalar, nullable: true }) maxBalance: string | null,
+  ): Promise<Account> {
+    return this.accountService.setMaxBalance(accountId, maxBalance);
   }
 
   @Mutation(() => Account)
@@ -102,6 +112,18 @@ export class AccountResolver {
   @ResolveField(() => AmountScalar, { description: 'How far below zero the available balance may go.' })
   async creditLimit(@Parent() account: Account, @Context() context: LedgerContext): Promise<string> {
     return this.balance(account, context, account.creditLimitMinor);
+  }
+
+  @ResolveField(() => AmountScalar, {
+    nullable: true,
+    description: 'The most posted + pendingCredits may reach (holds count at once); null: no upper bound.',
+  })
+  async maxBalance(@Parent() account: Account, @Context() context: LedgerContext): Promise<string | null> {
+    if (account.maxBalanceMinor === null) {
+      await this.balance(account, context, 0n);
+      return null;
+    }
+    return this.balance(account, context, account.maxBalanceMinor);
   }
 
   @ResolveField(() => AmountScalar)

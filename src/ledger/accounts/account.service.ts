@@ -9,12 +9,18 @@ import { AccessService } from '../../identity/access.service';
 import type { Caller } from '../../identity/caller';
 import { CurrencyKind } from '../currencies/currency.model';
 import { CurrencyService } from '../currencies/currency.service';
-import { toMinor } from '../money/amount';
+import { toBoundMinor } from '../money/amount';
 import { cleanText } from '../parties/party.service';
 import { PartyService } from '../parties/party.service';
 import { PostingService } from '../posting/posting.service';
 import type { Account } from './account.model';
 import { AccountRepository } from './account.repository';
+
+/** A new account's own bounds, as decimal text; absent: the currency's default applies. */
+export interface AccountBounds {
+  readonly creditLimit?: string | null;
+  readonly maxBalance?: string | null;
+}
 
 @Injectable()
 export class AccountService {
@@ -28,12 +34,11 @@ export class AccountService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async open(
-    partyId: string,
-    currencyCode: string,
-    creditLimit: string | null | undefined,
-    unlimited: boolean | null | undefined,
-  ): Promise<Account> {
+  /**
+   * Opens an account. Each bound comes from, in order: the argument, the currency's default, and
+   * for the credit limit `DEFAULT_TIME_CREDIT_LIMIT` (TIME) or 0; no maximum balance otherwise.
+   */
+  async open(partyId: string, currencyCode: string, bounds: AccountBounds, unlimited: boolean | null | undefined): Promise<Account> {
     const party = await this.parties.get(partyId);
     const currency = await this.currencies.get(currencyCode);
     if (unlimited) {
@@ -44,16 +49,32 @@ export class AccountService {
         throw validationFailed('unlimited', `${currency.code} already has its issuance account`);
       }
     }
-    const fallback = currency.kind === CurrencyKind.TIME ? this.config.defaultTimeCreditLimit : '0';
-    const limitMinor = this.limitMinor(creditLimit ?? fallback, currency.scale);
+    const defaults = await this.currencies.defaults(currency.code);
+    const limitText = bounds.creditLimit ?? (currency.kind === CurrencyKind.TIME ? this.config.defaultTimeCreditLimit : '0');
+    const limitMinor =
+      bounds.creditLimit == null && defaults.creditLimitMinor !== null
+        ? defaults.creditLimitMinor
+        : this.limitMinor(limitText, currency.scale);
+    const maxMinor =
+      bounds.maxBalance != null ? toBoundMinor(bounds.maxBalance, currency.scale, 'a maximum balance') : defaults.maxBalanceMinor;
     const id = randomUUID();
     await this.accounts.insert(this.db, {
       id,
       partyId: party.id,
       currencyCode: currency.code,
       creditLimitMinor: unlimited ? 0n : limitMinor,
+      maxBalanceMinor: unlimited ? null : maxMinor,
       unlimited: !!unlimited,
     });
+    return this.mustFind(id);
+  }
+
+  /** Sets the maximum balance, or removes it (null). Postings already made stand. */
+  async setMaxBalance(id: string, maxBalance: string | null | undefined): Promise<Account> {
+    const account = await this.mustFind(id);
+    if (account.unlimited) throw validationFailed('accountId', 'an issuance account has no maximum balance');
+    const maxMinor = maxBalance == null ? null : toBoundMinor(maxBalance, account.scale, 'a maximum balance');
+    await this.accounts.setMaxBalance(account.id, maxMinor);
     return this.mustFind(id);
   }
 
@@ -132,9 +153,6 @@ export class AccountService {
   }
 
   private limitMinor(text: string, scale: number): bigint {
-    const minor = toMinor(text, scale);
-    if (minor < 0n)
-      throw new DomainError(ErrorCode.INVALID_AMOUNT, 'a credit limit is how far below zero the account may go: zero or more');
-    return minor;
+    return toBoundMinor(text, scale, 'a credit limit (how far below zero the account may go)');
   }
 }

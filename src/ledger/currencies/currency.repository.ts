@@ -16,8 +16,20 @@ function toCurrency(row: CurrencyRow): Currency {
   return { code: row.code, name: row.name, kind: row.kind, scale: row.scale, issuerPartyId: row.issuer_party_id };
 }
 
+/** A currency's defaults for accounts opened later (SPEC B.4); null: none set. */
+export interface CurrencyDefaults {
+  readonly creditLimitMinor: bigint | null;
+  readonly maxBalanceMinor: bigint | null;
+}
+
+const NO_DEFAULTS: CurrencyDefaults = { creditLimitMinor: null, maxBalanceMinor: null };
+
+function bigintOrNull(text: string | null): bigint | null {
+  return text === null ? null : BigInt(text);
+}
+
 /**
- * Currencies never change once created, so each instance keeps them in memory after the
+ * A currency's code, kind, scale and issuer never change once created, so each instance keeps them in memory after the
  * first read; a miss always goes to the database, so a currency created elsewhere is found.
  */
 @Injectable()
@@ -55,6 +67,28 @@ export class CurrencyRepository {
       `INSERT INTO currencies (code, name, kind, scale, issuer_party_id) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (network_id, code) DO NOTHING RETURNING code`,
       [currency.code, currency.name, currency.kind, currency.scale, currency.issuerPartyId],
+    );
+    return rows.length === 1;
+  }
+
+  /** Defaults change (setCurrencyDefaults), so they are read fresh, never from the cache. */
+  async defaultsOf(codes: readonly string[]): Promise<Map<string, CurrencyDefaults>> {
+    const rows = await this.db.query<{ code: string; credit: string | null; max: string | null }>(
+      `SELECT code, default_credit_limit_minor AS credit, default_max_balance_minor AS max FROM currencies WHERE code = ANY($1::text[])`,
+      [codes],
+    );
+    return new Map(rows.map((r) => [r.code, { creditLimitMinor: bigintOrNull(r.credit), maxBalanceMinor: bigintOrNull(r.max) }]));
+  }
+
+  async defaults(code: string): Promise<CurrencyDefaults> {
+    return (await this.defaultsOf([code])).get(code) ?? NO_DEFAULTS;
+  }
+
+  /** Sets both defaults (null clears one); returns whether the currency exists. */
+  async setDefaults(sql: Sql, code: string, defaults: CurrencyDefaults): Promise<boolean> {
+    const rows = await sql.query(
+      'UPDATE currencies SET default_credit_limit_minor = $2, default_max_balance_minor = $3 WHERE code = $1 RETURNING code',
+      [code, defaults.creditLimitMinor?.toString() ?? null, defaults.maxBalanceMinor?.toString() ?? null],
     );
     return rows.length === 1;
   }

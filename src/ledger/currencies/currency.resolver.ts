@@ -4,7 +4,10 @@ import { READERS, Role } from '../../identity/caller';
 import { loaderFor } from '../../graphql/batch-loader';
 import { Party } from '../parties/party.model';
 import { PartyRepository } from '../parties/party.repository';
+import { AmountScalar } from '../../graphql/scalars/amount.scalar';
+import { fromMinor } from '../money/amount';
 import { Currency, CurrencyKind } from './currency.model';
+import type { CurrencyDefaults } from './currency.repository';
 import { CurrencyService } from './currency.service';
 
 /** Loads parties by id, batched per request; shared by every `party` field. */
@@ -39,8 +42,36 @@ export class CurrencyResolver {
     @Args('kind', { type: () => CurrencyKind }) kind: CurrencyKind,
     @Args('scale', { type: () => Int }) scale: number,
     @Args('issuerPartyId', { type: () => ID, nullable: true }) issuerPartyId: string | null,
+    @Args('defaultCreditLimit', { type: () => AmountScalar, nullable: true }) defaultCreditLimit: string | null,
+    @Args('defaultMaxBalance', { type: () => AmountScalar, nullable: true }) defaultMaxBalance: string | null,
   ): Promise<Currency> {
-    return this.currencyService.create(code, name, kind, scale, issuerPartyId);
+    return this.currencyService.create(code, name, kind, scale, issuerPartyId, { defaultCreditLimit, defaultMaxBalance });
+  }
+
+  @Mutation(() => Currency, { description: 'Changes the default bounds of accounts opened later (null clears one).' })
+  @Allow(Role.ADMIN)
+  setCurrencyDefaults(
+    @Args('code') code: string,
+    @Args('defaultCreditLimit', { type: () => AmountScalar, nullable: true }) defaultCreditLimit: string | null,
+    @Args('defaultMaxBalance', { type: () => AmountScalar, nullable: true }) defaultMaxBalance: string | null,
+  ): Promise<Currency> {
+    return this.currencyService.setDefaults(code, { defaultCreditLimit, defaultMaxBalance });
+  }
+
+  @ResolveField(() => AmountScalar, { nullable: true, description: 'Credit limit of accounts opened later without their own.' })
+  async defaultCreditLimit(@Parent() currency: Currency, @Context() context: object): Promise<string | null> {
+    const minor = (await this.defaultsLoader(context).load(currency.code))?.creditLimitMinor ?? null;
+    return minor === null ? null : fromMinor(minor, currency.scale);
+  }
+
+  @ResolveField(() => AmountScalar, { nullable: true, description: 'Maximum balance of accounts opened later without their own.' })
+  async defaultMaxBalance(@Parent() currency: Currency, @Context() context: object): Promise<string | null> {
+    const minor = (await this.defaultsLoader(context).load(currency.code))?.maxBalanceMinor ?? null;
+    return minor === null ? null : fromMinor(minor, currency.scale);
+  }
+
+  private defaultsLoader(context: object) {
+    return loaderFor<string, CurrencyDefaults>(context, 'currencyDefaults', (codes) => this.currencyService.defaultsOf(codes));
   }
 
   @ResolveField(() => Party, { nullable: true })

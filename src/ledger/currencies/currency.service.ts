@@ -8,9 +8,24 @@ import { PartyKind } from '../parties/party.model';
 import { PartyRepository } from '../parties/party.repository';
 import { cleanText } from '../parties/party.service';
 import { type Currency, CurrencyKind } from './currency.model';
-import { CurrencyRepository } from './currency.repository';
+import { type CurrencyDefaults, CurrencyRepository } from './currency.repository';
+import { toBoundMinor } from '../money/amount';
 
 const CODE = /^[A-Z0-9_]{2,12}$/;
+
+/** Currency-wide defaults as decimal text; absent or null: no default. */
+export interface DefaultBounds {
+  readonly defaultCreditLimit?: string | null;
+  readonly defaultMaxBalance?: string | null;
+}
+
+function parseDefaults(defaults: DefaultBounds, scale: number): CurrencyDefaults {
+  const parse = (text: string | null | undefined, what: string) => (text == null ? null : toBoundMinor(text, scale, what));
+  return {
+    creditLimitMinor: parse(defaults.defaultCreditLimit, 'a default credit limit'),
+    maxBalanceMinor: parse(defaults.defaultMaxBalance, 'a default maximum balance'),
+  };
+}
 
 @Injectable()
 export class CurrencyService {
@@ -25,7 +40,14 @@ export class CurrencyService {
    * Creates a currency. A MONEY currency names its issuing credit union and gets, in the same
    * transaction, the one unlimited issuance account from which deposits are issued.
    */
-  async create(code: string, name: string, kind: CurrencyKind, scale: number, issuerPartyId: string | null | undefined): Promise<Currency> {
+  async create(
+    code: string,
+    name: string,
+    kind: CurrencyKind,
+    scale: number,
+    issuerPartyId: string | null | undefined,
+    defaults: DefaultBounds = {},
+  ): Promise<Currency> {
     if (!CODE.test(code)) throw validationFailed('code', '2 to 12 of A-Z, 0-9 and _');
     if (!Number.isInteger(scale) || scale < 0 || scale > 8) throw validationFailed('scale', 'must be between 0 and 8');
     const cleanName = cleanText(name, 'name', 100, true) as string;
@@ -41,13 +63,30 @@ export class CurrencyService {
       throw validationFailed('issuerPartyId', 'TIME currencies are mutual credit and have no issuer');
     }
     const currency: Currency = { code, name: cleanName, kind, scale, issuerPartyId: issuer };
+    const parsedDefaults = parseDefaults(defaults, scale);
     await this.db.transaction(async (tx) => {
       if (!(await this.currencies.insert(tx, currency))) throw validationFailed('code', `currency ${code} already exists`);
+      await this.currencies.setDefaults(tx, code, parsedDefaults);
       if (issuer) {
         await this.accounts.insert(tx, { id: randomUUID(), partyId: issuer, currencyCode: code, creditLimitMinor: 0n, unlimited: true });
       }
     });
     return currency;
+  }
+
+  /** Changes the defaults for accounts opened later; accounts already open keep their bounds. */
+  async setDefaults(code: string, defaults: DefaultBounds): Promise<Currency> {
+    const currency = await this.get(code);
+    await this.currencies.setDefaults(this.db, currency.code, parseDefaults(defaults, currency.scale));
+    return currency;
+  }
+
+  defaults(code: string): Promise<CurrencyDefaults> {
+    return this.currencies.defaults(code);
+  }
+
+  defaultsOf(codes: readonly string[]): Promise<Map<string, CurrencyDefaults>> {
+    return this.currencies.defaultsOf(codes);
   }
 
   async get(code: string): Promise<Currency> {

@@ -53,3 +53,17 @@ export function toPositiveMinor(text: string, scale: number): bigint {
   if (minor > MAX_POSTING_MINOR) throw invalid(text, 'the amount is larger than one posting may carry');
   return minor;
 }
+
+/**
+ * Largest credit limit or maximum balance, in minor units: far beyond any real bound, and far
+ * enough below BIGINT's 9.2e18 that a balance checked against it can never overflow the column.
+ */
+export const MAX_BOUND_MINOR = 10n ** 18n;
+
+/** Parses a balance bound (credit limit, maximum balance): zero or more, at most MAX_BOUND_MINOR. */
+export function toBoundMinor(text: string, scale: number, what: string): bigint {
+  const minor = toMinor(text, scale);
+  if (minor < 0n) throw invalid(text, `${what} is zero or more`);
+  if (minor > MAX_BOUND_MINOR) throw invalid(text, `${what} is larger than any balance the ledger can hold`);
+  return minor;
+}

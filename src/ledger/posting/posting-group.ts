@@ -5,7 +5,17 @@ import { MAX_POSTING_MINOR } from '../money/amount';
 import { transactionHash } from './hash-chain';
 import * as repo from './posting.repository';
 import type { HoldChange, IdempotencyRow, LoadedGroup, ReversibleTransaction } from './posting.repository';
-import { availableMinor, checkBalanced, checkLimit, checkMovable, checkPostingShape, checkSameCurrency, WorkingSet } from './posting.rules';
+import {
+  availableMinor,
+  ceilingMinor,
+  checkBalanced,
+  checkLimit,
+  checkMaxBalance,
+  checkMovable,
+  checkPostingShape,
+  checkSameCurrency,
+  WorkingSet,
+} from './posting.rules';
 import type {
   CaptureHoldOp,
   Command,
@@ -223,12 +233,14 @@ export class PostingGroup {
     checkBalanced(postings, this.accounts.accounts);
     accounts.forEach(checkMovable);
     const before = accounts.map(availableMinor);
+    const ceilingsBefore = accounts.map(ceilingMinor);
     const applied = postings.map((p) => ({
       accountId: p.accountId,
       amountMinor: p.amountMinor,
       balanceAfterMinor: this.accounts.change(p.accountId, { postedMinor: p.amountMinor }).postedMinor,
     }));
     accounts.forEach((account, i) => checkLimit(account, before[i] ?? 0n));
+    accounts.forEach((account, i) => checkMaxBalance(account, ceilingsBefore[i] ?? 0n));
 
     const sequence = this.head.sequence + 1n;
     const unhashed = {
@@ -260,9 +272,11 @@ export class PostingGroup {
     checkMovable(from);
     checkMovable(to);
     const before = availableMinor(from);
+    const ceilingBefore = ceilingMinor(to);
     this.accounts.change(from.id, { pendingDebitsMinor: op.amountMinor });
     this.accounts.change(to.id, { pendingCreditsMinor: op.amountMinor });
     checkLimit(from, before);
+    checkMaxBalance(to, ceilingBefore);
     const hold: HoldRecord = {
       id: randomUUID(),
       fromAccountId: from.id,

@@ -79,6 +79,7 @@ interface AccountJson {
   status: AccountStatus;
   credit_limit_minor: string;
   unlimited: boolean;
+  max_balance_minor: string | null;
   posted_minor: string;
   pending_debits_minor: string;
   pending_credits_minor: string;
@@ -126,6 +127,7 @@ function accountFromJson(a: AccountJson): AccountState {
     status: a.status,
     creditLimitMinor: BigInt(a.credit_limit_minor),
     unlimited: a.unlimited,
+    maxBalanceMinor: a.max_balance_minor === null ? null : BigInt(a.max_balance_minor),
     postedMinor: BigInt(a.posted_minor),
     pendingDebitsMinor: BigInt(a.pending_debits_minor),
     pendingCreditsMinor: BigInt(a.pending_credits_minor),

@@ -19,6 +19,8 @@ export interface AccountState {
   readonly status: AccountStatus;
   readonly creditLimitMinor: bigint;
   readonly unlimited: boolean;
+  /** The most `posted + pendingCredits` may reach; null: no upper bound (SPEC B.4). */
+  readonly maxBalanceMinor: bigint | null;
   postedMinor: bigint;
   pendingDebitsMinor: bigint;
   pendingCreditsMinor: bigint;
@@ -94,6 +96,23 @@ export function checkLimit(account: AccountState, availableBeforeMinor: bigint):
           : `below its limit of -${fromMinor(account.creditLimitMinor, account.scale)}`),
     );
   }
+}
+
+/** What counts against an account's maximum balance: holds in its favour count at once. */
+export function ceilingMinor(account: AccountState): bigint {
+  return account.postedMinor + account.pendingCreditsMinor;
+}
+
+/**
+ * The mirror of the credit limit (SPEC B.4): after an operation, an account whose posted balance
+ * plus pending credits rose must stay at or below its maximum balance. The message names no
+ * number: the account refused is usually the receiver's, whose balances the payer may not read.
+ */
+export function checkMaxBalance(account: AccountState, ceilingBeforeMinor: bigint): void {
+  if (account.maxBalanceMinor === null) return;
+  const ceiling = ceilingMinor(account);
+  if (ceiling <= ceilingBeforeMinor || ceiling <= account.maxBalanceMinor) return;
+  throw new DomainError(ErrorCode.BALANCE_LIMIT_EXCEEDED, `account ${account.id} would rise above the maximum balance it may hold`);
 }
 
 export function mustHave<T>(map: ReadonlyMap<string, T>, id: string): T {

@@ -30,6 +30,7 @@ export function httpStatus(code: ErrorCode): number {
     case ErrorCode.QUERY_TOO_COMPLEX:
       return 400;
     case ErrorCode.INSUFFICIENT_FUNDS:
+    case ErrorCode.BALANCE_LIMIT_EXCEEDED:
     case ErrorCode.ACCOUNT_FROZEN:
     case ErrorCode.ACCOUNT_CLOSED:
     case ErrorCode.ALREADY_REVERSED:
