@@ -38,7 +38,7 @@ const errorLog = new Logger('GraphQL');
 
 @Module({})
 export class AppModule {
-  static forRoot({ config, databaseUrl, directUrl, logger = createLogger(config.logLevel) }: AppOptions): DynamicModule {
+  static forRoot({ config, databaseUrl, directUrl, logger = createLogger(config.logLevel, config.logFormat) }: AppOptions): DynamicModule {
     const explorer = config.explorer ? new ExplorerAssets() : undefined;
     return {
       module: AppModule,

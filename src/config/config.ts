@@ -46,6 +46,11 @@ export interface AppConfig {
   /** Largest `exportJournal` answer over GraphQL; larger exports stream from GET /exports/journal. */
   readonly exportMaxStringBytes: number;
   readonly logLevel: string;
+  /**
+   * LOG_FORMAT: `json` lines, or `pretty` text for a person. Default: pretty in development when
+   * stdout is a terminal, JSON otherwise (production, tests, a pipe into a log shipper).
+   */
+  readonly logFormat: 'json' | 'pretty';
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -115,7 +120,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     holdSweepIntervalMs: intFrom(env, 'HOLD_SWEEP_INTERVAL_MS', 1000, 50, 3_600_000),
     exportMaxStringBytes: intFrom(env, 'EXPORT_MAX_STRING_BYTES', 8 * 1024 * 1024, 1000, 256 * 1024 * 1024),
     logLevel: logLevelFrom(env, nodeEnv),
+    logFormat: logFormatFrom(env, nodeEnv),
   };
+}
+
+function logFormatFrom(env: NodeJS.ProcessEnv, nodeEnv: AppConfig['nodeEnv']): 'json' | 'pretty' {
+  const raw = (env.LOG_FORMAT ?? '').toLowerCase();
+  if (raw === 'json' || raw === 'pretty') return raw;
+  if (raw !== '') throw new Error(`LOG_FORMAT must be json or pretty, got "${env.LOG_FORMAT}"`);
+  return nodeEnv === 'development' && process.stdout.isTTY === true ? 'pretty' : 'json';
 }
 
 function logLevelFrom(env: NodeJS.ProcessEnv, nodeEnv: AppConfig['nodeEnv']): string {

@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import pino, { type Logger } from 'pino';
+import { prettyDestination } from './pretty-log';
 
 export type { Logger } from 'pino';
 
@@ -22,12 +23,16 @@ function serializeError(error: unknown): Record<string, unknown> {
   };
 }
 
+/** `json` for machines (production, tests, anything reading stdout); `pretty` for a person at a terminal. */
+export type LogFormat = 'json' | 'pretty';
+
 /**
  * Structured JSON lines on stdout: one object per line with `level`, `time`, `msg`; lines about
  * a request carry its `reqId` and `apiKeyId`. Keys that could carry secrets or personal data are
  * redacted wherever they appear, as a second line of defence: nothing should log them at all.
+ * The `pretty` format renders the same lines as readable text (`pretty-log.ts`).
  */
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+export function createLogger(level: string, output: LogFormat | pino.DestinationStream = 'json'): Logger {
   return pino(
     {
       level,
@@ -53,11 +58,25 @@ export function createLogger(level: string, destination?: pino.DestinationStream
         censor: '[redacted]',
       },
     },
-    destination ?? pino.destination({ dest: 1, sync: true }),
+    output === 'pretty' ? prettyDestination() : output === 'json' ? pino.destination({ dest: 1, sync: true }) : output,
   );
 }
 
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/**
+ * Nest's start-up bookkeeping (a line per module and per route, ~25 in all) is logged at debug,
+ * not info: at start-up a person should see the database, the migrations and the banner.
+ * LOG_LEVEL=debug shows them again.
+ */
+const NEST_BOOT_CONTEXTS: ReadonlySet<string> = new Set([
+  'NestFactory',
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'GraphQLModule',
+  'NestApplication',
+]);
 
 /** Nest's logger interface over pino, so Nest's own messages and every `new Logger(...)` are JSON too. */
 export class NestPinoLogger implements LoggerService {
@@ -83,10 +102,11 @@ export class NestPinoLogger implements LoggerService {
   }
 
   /** Nest passes `(message, ...rest, context)`; for errors `rest` may start with a stack. */
-  private write(level: Level, message: unknown, params: readonly unknown[]): void {
-    if (!this.pinoLogger.isLevelEnabled(level)) return;
+  private write(asked: Level, message: unknown, params: readonly unknown[]): void {
     const rest = params.filter((p) => p !== undefined);
     const context = rest.length > 0 && typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
+    const level = asked === 'info' && context !== undefined && NEST_BOOT_CONTEXTS.has(context) ? 'debug' : asked;
+    if (!this.pinoLogger.isLevelEnabled(level)) return;
     const fields: Record<string, unknown> = context ? { context } : {};
     if (message instanceof Error) {
       this.pinoLogger[level]({ ...fields, err: message }, message.message.slice(0, MAX_ERROR_MESSAGE));
