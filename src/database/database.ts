@@ -24,8 +24,9 @@ export function isRetryable(error: unknown): boolean {
   return state !== undefined && RETRYABLE_STATES.has(state);
 }
 
-class ClientSql implements Sql {
-  constructor(private readonly client: PoolClient) {}
+/** One connection as `Sql`: a pooled one in `transaction`, a restore's own client. */
+export class ClientSql implements Sql {
+  constructor(private readonly client: Pick<PoolClient, 'query'>) {}
   async query<T>(text: string, params?: readonly unknown[]): Promise<T[]> {
     return (await this.client.query(text, params as unknown[] | undefined)).rows as T[];
   }
