@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { assertUnreachable, atItem, DomainError, ErrorCode, validationFailed } from '../../common/domain-error';
 import type { Sql } from '../../database/database';
+import { commandEvents, holdEvent, type LedgerEvent, type UnitOf } from '../events/ledger-events';
 import { MAX_POSTING_MINOR } from '../money/amount';
 import { transactionHash } from './hash-chain';
 import * as repo from './posting.repository';
@@ -70,6 +71,9 @@ export class PostingGroup {
   private readonly existingKeys: Map<string, IdempotencyRow>;
   private readonly reversedInGroup = new Set<string>();
   private readonly written: Scratch = { transactions: [], newHolds: [], holdUpdates: new Map(), reversed: new Set(), idempotency: [] };
+  /** The webhook outbox's events of every applied command, written with the group (docs/webhooks.md). */
+  private readonly events: LedgerEvent[] = [];
+  private readonly unitOf: UnitOf = (accountId) => this.accounts.get(accountId);
   private expiredCount = 0;
   private scratch: Scratch = this.written;
   private apiKeyId: string | null = null;
@@ -110,7 +114,9 @@ export class PostingGroup {
     for (const hold of [...this.holds.values()]) {
       if (hold.status !== 'PENDING' || hold.expiresAt === null || hold.expiresAt > this.now) continue;
       this.release(hold);
-      this.setHold({ ...hold, status: 'EXPIRED', resolvedAt: this.now });
+      const expired: HoldRecord = { ...hold, status: 'EXPIRED', resolvedAt: this.now };
+      this.setHold(expired);
+      this.events.push(holdEvent(expired, this.unitOf, this.now));
       this.expiredCount++;
     }
     this.accounts.commit();
@@ -141,6 +147,7 @@ export class PostingGroup {
     for (const [id, hold] of scratch.holdUpdates) this.setHold(hold, id);
     scratch.reversed.forEach((id) => this.reversedInGroup.add(id));
     this.written.idempotency.push(...scratch.idempotency);
+    this.events.push(...commandEvents(scratch.newHolds, scratch.holdUpdates.values(), scratch.transactions, this.unitOf, this.now));
     for (const row of scratch.idempotency) this.existingKeys.set(idempotencyKey(row.apiKeyId, row.key), row);
   }
 
@@ -361,6 +368,7 @@ export class PostingGroup {
       holdChanges,
       idempotency,
       head: this.head.sequence === this.startSequence ? null : { sequence: this.head.sequence, hash: this.head.hash, postedAt: this.now },
+      events: this.events,
     });
   }
 }

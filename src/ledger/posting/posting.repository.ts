@@ -1,11 +1,12 @@
 import type { Sql } from '../../database/database';
+import { eventRowsJson, type LedgerEvent } from '../events/ledger-events';
 import type { AccountState } from './posting.rules';
 import type { AccountStatus, HoldRecord, HoldStatus, TransactionKind, TransactionRecord } from './posting.types';
 
 /**
  * The SQL of a posting group and nothing else: one call reads and locks everything a group
  * needs (`ledger_group_load`), one call writes everything it decided (`ledger_group_write`),
- * defined in migrations/0005 and 0006. With BEGIN and COMMIT a group
+ * defined in migrations/0005, 0006 and 0007. With BEGIN and COMMIT a group
  * costs four round trips however many commands it carries. Only the posting group calls these.
  */
 
@@ -200,6 +201,8 @@ export interface GroupWrites {
   readonly idempotency: readonly IdempotencyRow[];
   /** The new head, when the group posted anything. */
   readonly head: { sequence: bigint; hash: string; postedAt: Date } | null;
+  /** The webhook outbox's rows, written only while some webhook exists (migrations/0007). */
+  readonly events: readonly LedgerEvent[];
 }
 
 const text = (value: bigint) => value.toString();
@@ -257,7 +260,7 @@ export async function writeGroup(tx: Sql, w: GroupWrites): Promise<void> {
     result_type: i.resultType,
     result_id: i.resultId,
   }));
-  await tx.query('SELECT ledger_group_write_json($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', [
+  await tx.query('SELECT ledger_group_write_json($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)', [
     JSON.stringify(transactions),
     JSON.stringify(postings),
     JSON.stringify(accounts),
@@ -269,5 +272,6 @@ export async function writeGroup(tx: Sql, w: GroupWrites): Promise<void> {
     w.head?.postedAt ?? null,
     POSTED_CHANNEL,
     notifyPayloads(w.transactions),
+    eventRowsJson(w.events),
   ]);
 }

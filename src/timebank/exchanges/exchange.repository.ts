@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Database, type Sql } from '../../database/database';
+import { exchangeEvent, writeLedgerEvents } from '../../ledger/events/ledger-events';
 import { fromMinor } from '../../ledger/money/amount';
-import type { Exchange, ExchangeStatus } from './exchange.model';
+import { type Exchange, ExchangeStatus } from './exchange.model';
 
 interface ExchangeRow {
   id: string;
@@ -21,12 +22,11 @@ interface ExchangeRow {
   scale: number;
 }
 
-const SELECT_EXCHANGES = `
-  SELECT e.id, e.seq, e.provider_account_id, e.receiver_account_id, e.hours_minor, e.description, e.status, e.hold_id,
-         e.transaction_id, e.offer_id, e.request_id, e.dispute_reason, e.created_at, e.resolved_at, c.scale
-    FROM exchanges e
-    JOIN accounts a ON a.id = e.receiver_account_id
+const EXCHANGE_COLUMNS = `e.id, e.seq, e.provider_account_id, e.receiver_account_id, e.hours_minor, e.description, e.status, e.hold_id,
+         e.transaction_id, e.offer_id, e.request_id, e.dispute_reason, e.created_at, e.resolved_at, c.scale`;
+const WITH_SCALE = `JOIN accounts a ON a.id = e.receiver_account_id
     JOIN currencies c ON c.code = a.currency_code`;
+const SELECT_EXCHANGES = `SELECT ${EXCHANGE_COLUMNS} FROM exchanges e ${WITH_SCALE}`;
 
 function toExchange(row: ExchangeRow): Exchange {
   return {
@@ -76,11 +76,15 @@ export interface ExchangeQuery {
 export class ExchangeRepository {
   constructor(private readonly db: Database) {}
 
+  /** A provider's claim (PENDING) is announced to webhooks in the same transaction (EXCHANGE_PENDING). */
   async insert(tx: Sql, e: NewExchange): Promise<void> {
-    await tx.query(
-      `INSERT INTO exchanges (id, provider_account_id, receiver_account_id, hours_minor, description, status, hold_id, transaction_id,
-                              offer_id, request_id, recorded_by, resolved_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $6 = 'PENDING' THEN NULL ELSE now() END)`,
+    const rows = await tx.query<ExchangeRow>(
+      `WITH e AS (
+         INSERT INTO exchanges (id, provider_account_id, receiver_account_id, hours_minor, description, status, hold_id, transaction_id,
+                                offer_id, request_id, recorded_by, resolved_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $6 = 'PENDING' THEN NULL ELSE now() END)
+         RETURNING *)
+       SELECT ${EXCHANGE_COLUMNS} FROM e ${WITH_SCALE}`,
       [
         e.id,
         e.providerAccountId,
@@ -95,6 +99,8 @@ export class ExchangeRepository {
         e.recordedBy,
       ],
     );
+    const inserted = rows[0];
+    if (inserted?.status === ExchangeStatus.PENDING) await announce(tx, toExchange(inserted), inserted.created_at);
   }
 
   async confirm(tx: Sql, id: string, transactionId: string): Promise<void> {
@@ -105,13 +111,17 @@ export class ExchangeRepository {
     await this.resolve(tx, `status = 'DISPUTED', dispute_reason = $2`, [id, reason]);
   }
 
+  /** Ends a pending claim and announces it to webhooks in the same transaction (EXCHANGE_RESOLVED). */
   private async resolve(tx: Sql, assignments: string, params: unknown[]): Promise<void> {
-    const rows = await tx.query(
-      `UPDATE exchanges SET ${assignments}, resolved_at = now() WHERE id = $1 AND status = 'PENDING' RETURNING id`,
+    const rows = await tx.query<ExchangeRow>(
+      `WITH e AS (UPDATE exchanges SET ${assignments}, resolved_at = now() WHERE id = $1 AND status = 'PENDING' RETURNING *)
+       SELECT ${EXCHANGE_COLUMNS} FROM e ${WITH_SCALE}`,
       params,
     );
     // The posting module has just resolved the hold under lock, so the exchange must still be pending.
-    if (rows.length !== 1) throw new Error(`exchange ${String(params[0])} was not pending when its hold was resolved`);
+    const [row] = rows;
+    if (rows.length !== 1 || !row) throw new Error(`exchange ${String(params[0])} was not pending when its hold was resolved`);
+    await announce(tx, toExchange(row), row.resolved_at ?? new Date());
   }
 
   async findByIds(ids: readonly string[]): Promise<Exchange[]> {
@@ -142,4 +152,8 @@ export class ExchangeRepository {
     );
     return rows.map(toExchange);
   }
+}
+
+async function announce(tx: Sql, exchange: Exchange, at: Date): Promise<void> {
+  await writeLedgerEvents(tx, [exchangeEvent(exchange, at)]);
 }

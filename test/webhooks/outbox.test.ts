@@ -1,0 +1,160 @@
+import type { Client } from 'pg';
+import { connect } from '../support/database';
+import { startLedger, transfer, type TestLedger } from '../support/ledger';
+import {
+  captureHold,
+  confirmExchange,
+  createHold,
+  dataOf,
+  disputeExchange,
+  newMember,
+  recordExchange,
+  setUpHours,
+  voidHold,
+  waitFor,
+  type Member,
+} from '../timebank/helpers';
+
+interface EventRow {
+  type: string;
+  account_ids: string[];
+  data: Record<string, Record<string, unknown>>;
+}
+
+async function eventsSince(db: Client, seq: string): Promise<(EventRow & { seq: string })[]> {
+  const { rows } = await db.query<EventRow & { seq: string }>(
+    'SELECT seq::text, type, account_ids::text[] AS account_ids, data FROM ledger_events WHERE seq > $1 ORDER BY seq',
+    [seq],
+  );
+  return rows;
+}
+
+async function lastSeq(db: Client): Promise<string> {
+  const { rows } = await db.query<{ seq: string }>('SELECT coalesce(max(seq), 0)::text AS seq FROM ledger_events');
+  return rows[0]?.seq ?? '0';
+}
+
+describe('the webhook outbox: events written in the posting transaction', () => {
+  let ledger: TestLedger;
+  let db: Client;
+  let ana: Member;
+  let ben: Member;
+
+  beforeAll(async () => {
+    ledger = await startLedger({ HOLD_SWEEP_INTERVAL_MS: '100' });
+    db = await connect(ledger.databaseUrl);
+    await setUpHours(ledger.admin);
+    ana = await newMember(ledger.admin, 'Ana', { creditLimit: '20' });
+    ben = await newMember(ledger.admin, 'Ben', { creditLimit: '20' });
+  });
+  afterAll(async () => {
+    await db.end();
+    await ledger.stop();
+  });
+
+  it('writes no event while no webhook exists', async () => {
+    dataOf(await transfer(ledger.client(ana.key), ana.accountId, ben.accountId, '1.00', 'before-any-webhook'));
+    expect(await eventsSince(db, '0')).toEqual([]);
+  });
+
+  describe('with a webhook', () => {
+    beforeAll(async () => {
+      const { rows } = await db.query<{ id: string }>("SELECT id FROM api_keys WHERE role = 'ADMIN' LIMIT 1");
+      await db.query(
+        `INSERT INTO webhooks (id, url, events, api_key_id, secret_ciphertext)
+         VALUES (gen_random_uuid(), 'http://example.test/hook', '{TRANSACTION_POSTED}', $1, '\\x00')`,
+        [rows[0]?.id],
+      );
+    });
+
+    it('writes TRANSACTION_POSTED with the transaction, its postings and currency', async () => {
+      const from = await lastSeq(db);
+      const posted = dataOf(await transfer(ledger.client(ana.key), ana.accountId, ben.accountId, '1.50', 'with-webhook')).transfer;
+      const events = await eventsSince(db, from);
+      expect(events.map((e) => e.type)).toEqual(['TRANSACTION_POSTED']);
+      const transaction = events[0]?.data.transaction;
+      expect(transaction).toMatchObject({ id: posted.id, sequence: posted.sequence, kind: 'TRANSFER' });
+      expect(transaction?.postings).toEqual([
+        { accountId: ana.accountId, amount: '-1.50', currency: 'HOUR' },
+        { accountId: ben.accountId, amount: '1.50', currency: 'HOUR' },
+      ]);
+      expect(new Set(events[0]?.account_ids)).toEqual(new Set([ana.accountId, ben.accountId]));
+    });
+
+    it('writes no event for a refused transfer, and none twice for an idempotent repeat', async () => {
+      const from = await lastSeq(db);
+      const refused = await transfer(ledger.client(ana.key), ana.accountId, ben.accountId, '500.00', 'too-much');
+      expect(refused.errors?.[0]?.extensions?.code).toBe('INSUFFICIENT_FUNDS');
+      dataOf(await transfer(ledger.client(ana.key), ana.accountId, ben.accountId, '1.50', 'with-webhook'));
+      expect(await eventsSince(db, from)).toEqual([]);
+    });
+
+    it('writes HOLD_CREATED, then HOLD_RESOLVED with the transaction when captured, and when voided', async () => {
+      const from = await lastSeq(db);
+      const client = ledger.client(ana.key);
+      const captured = dataOf(await createHold(client, { from: ana.accountId, to: ben.accountId, amount: '2', key: 'h1' })).createHold;
+      const capture = dataOf(await captureHold(client, captured.id, '1.25')).captureHold;
+      const voided = dataOf(await createHold(client, { from: ana.accountId, to: ben.accountId, amount: '3', key: 'h2' })).createHold;
+      dataOf(await voidHold(client, voided.id));
+      const events = await eventsSince(db, from);
+      expect(events.map((e) => [e.type, e.data.hold?.status ?? null])).toEqual([
+        ['HOLD_CREATED', 'PENDING'],
+        ['HOLD_RESOLVED', 'CAPTURED'],
+        ['TRANSACTION_POSTED', null],
+        ['HOLD_CREATED', 'PENDING'],
+        ['HOLD_RESOLVED', 'VOIDED'],
+      ]);
+      expect(events[1]?.data.hold).toEqual({
+        id: captured.id,
+        fromAccountId: ana.accountId,
+        toAccountId: ben.accountId,
+        amount: '2.00',
+        currency: 'HOUR',
+        status: 'CAPTURED',
+        expiresAt: null,
+        transactionId: capture.transaction.id,
+      });
+    });
+
+    it('writes HOLD_RESOLVED with EXPIRED when the sweeper releases a hold', async () => {
+      const from = await lastSeq(db);
+      const expiresAt = new Date(Date.now() + 800).toISOString();
+      const hold = dataOf(
+        await createHold(ledger.client(ana.key), { from: ana.accountId, to: ben.accountId, amount: '1', key: 'h3', expiresAt }),
+      ).createHold;
+      const expired = await waitFor('the expiry event', async () => {
+        const events = await eventsSince(db, from);
+        return events.find((e) => e.type === 'HOLD_RESOLVED' && e.data.hold?.id === hold.id);
+      });
+      expect(expired.data.hold).toMatchObject({ status: 'EXPIRED', expiresAt: new Date(expiresAt).toISOString() });
+    });
+
+    it('writes EXCHANGE_PENDING for a provider’s claim and EXCHANGE_RESOLVED when confirmed or disputed', async () => {
+      const from = await lastSeq(db);
+      const claim = dataOf(
+        await recordExchange(ledger.client(ben.key), { provider: ben.accountId, receiver: ana.accountId, hours: '1.5', key: 'x1' }),
+      ).recordExchange;
+      dataOf(await confirmExchange(ledger.client(ana.key), claim.id));
+      const disputed = dataOf(
+        await recordExchange(ledger.client(ben.key), { provider: ben.accountId, receiver: ana.accountId, hours: '2', key: 'x2' }),
+      ).recordExchange;
+      dataOf(await disputeExchange(ledger.client(ana.key), disputed.id, 'never came'));
+      const exchangeEvents = (await eventsSince(db, from)).filter((e) => e.type.startsWith('EXCHANGE_'));
+      expect(exchangeEvents.map((e) => [e.type, e.data.exchange?.status])).toEqual([
+        ['EXCHANGE_PENDING', 'PENDING'],
+        ['EXCHANGE_RESOLVED', 'CONFIRMED'],
+        ['EXCHANGE_PENDING', 'PENDING'],
+        ['EXCHANGE_RESOLVED', 'DISPUTED'],
+      ]);
+      expect(exchangeEvents[1]?.data.exchange).toEqual({
+        id: claim.id,
+        providerAccountId: ben.accountId,
+        receiverAccountId: ana.accountId,
+        hours: '1.50',
+        status: 'CONFIRMED',
+        holdId: claim.hold.id,
+        transactionId: expect.any(String),
+      });
+    });
+  });
+});
