@@ -59,11 +59,13 @@ describe('the webhook outbox: events written in the posting transaction', () => 
 
   describe('with a webhook', () => {
     beforeAll(async () => {
-      const { rows } = await db.query<{ id: string }>("SELECT id FROM api_keys WHERE role = 'ADMIN' LIMIT 1");
+      const { rows } = await db.query<{ id: string; network_id: string }>(
+        "SELECT id, network_id FROM api_keys WHERE role = 'ADMIN' LIMIT 1",
+      );
       await db.query(
-        `INSERT INTO webhooks (id, url, events, api_key_id, secret_ciphertext)
-         VALUES (gen_random_uuid(), 'http://example.test/hook', '{TRANSACTION_POSTED}', $1, '\\x00')`,
-        [rows[0]?.id],
+        `INSERT INTO webhooks (network_id, id, url, events, api_key_id, secret_ciphertext)
+         VALUES ($2, gen_random_uuid(), 'http://example.test/hook', '{TRANSACTION_POSTED}', $1, '\\x00')`,
+        [rows[0]?.id, rows[0]?.network_id],
       );
     });
 

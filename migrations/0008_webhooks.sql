@@ -3,41 +3,52 @@
 -- delivery per (webhook, event) that the dispatcher of any instance sends until it succeeds or
 -- its 24 hours are up. Forward-only: never edit this file after it has landed.
 
+-- Every table carries network_id and every key leads with it, as migrations/0007 asks of
+-- ledger tables; the dispatcher's queue index alone is deployment-wide (one dispatcher per
+-- instance serves every network).
 CREATE TABLE webhooks (
-  id                 uuid PRIMARY KEY,
-  seq                bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+  network_id         uuid NOT NULL REFERENCES networks (id),
+  id                 uuid NOT NULL,
   url                text NOT NULL CHECK (length(url) BETWEEN 1 AND 2000),
   events             text[] NOT NULL CHECK (cardinality(events) BETWEEN 1 AND 5),
   -- Only events touching this account; null: every account the creating key may read.
-  account_id         uuid REFERENCES accounts (id),
+  account_id         uuid,
   description        text CHECK (length(description) <= 500),
   -- The key that created it: deliveries carry only what this key may read, and stop when it is revoked.
-  api_key_id         uuid NOT NULL REFERENCES api_keys (id),
+  api_key_id         uuid NOT NULL,
   -- The signing secret, AES-256-GCM under a key derived from the server secret (docs/webhooks.md).
   secret_ciphertext  bytea NOT NULL,
   created_at         timestamptz NOT NULL DEFAULT now(),
-  deleted_at         timestamptz
+  deleted_at         timestamptz,
+  PRIMARY KEY (network_id, id),
+  FOREIGN KEY (network_id, account_id) REFERENCES accounts (network_id, id),
+  FOREIGN KEY (network_id, api_key_id) REFERENCES api_keys (network_id, id)
 );
-CREATE INDEX webhooks_api_key ON webhooks (api_key_id) WHERE deleted_at IS NULL;
+CREATE INDEX webhooks_api_key ON webhooks (network_id, api_key_id, created_at) WHERE deleted_at IS NULL;
 
--- The outbox. `seq` orders events as they were written; `fanned_out` is cleared once the
+-- The outbox. `seq` orders events as they were written; `fanned_out` is set once the
 -- dispatcher has made the deliveries the event is owed.
 CREATE TABLE ledger_events (
-  seq          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  id           uuid NOT NULL UNIQUE,
+  -- Until the posting group names the network of what it writes, as the ledger tables' rows do.
+  network_id   uuid NOT NULL DEFAULT '00000000-0000-4000-8000-000000000001' REFERENCES networks (id),
+  seq          bigint GENERATED ALWAYS AS IDENTITY,
+  id           uuid NOT NULL,
   type         text NOT NULL CHECK (type IN ('TRANSACTION_POSTED', 'HOLD_CREATED', 'HOLD_RESOLVED', 'EXCHANGE_PENDING', 'EXCHANGE_RESOLVED')),
   occurred_at  timestamptz NOT NULL,
   account_ids  uuid[] NOT NULL,
   data         jsonb NOT NULL,
-  fanned_out   boolean NOT NULL DEFAULT false
+  fanned_out   boolean NOT NULL DEFAULT false,
+  PRIMARY KEY (network_id, seq),
+  UNIQUE (network_id, id)
 );
 CREATE INDEX ledger_events_to_fan_out ON ledger_events (seq) WHERE NOT fanned_out;
 
 CREATE TABLE webhook_deliveries (
-  id               uuid PRIMARY KEY,
-  seq              bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
-  webhook_id       uuid NOT NULL REFERENCES webhooks (id),
-  event_seq        bigint NOT NULL REFERENCES ledger_events (seq),
+  network_id       uuid NOT NULL REFERENCES networks (id),
+  id               uuid NOT NULL,
+  seq              bigint GENERATED ALWAYS AS IDENTITY,
+  webhook_id       uuid NOT NULL,
+  event_seq        bigint NOT NULL,
   status           text NOT NULL DEFAULT 'PENDING' CHECK (status IN ('PENDING', 'DELIVERED', 'FAILED')),
   attempts         integer NOT NULL DEFAULT 0,
   -- When a dispatcher may (again) take it: due, retry time, or the end of a claim's lease.
@@ -45,16 +56,20 @@ CREATE TABLE webhook_deliveries (
   last_status_code integer,
   last_error       text,
   created_at       timestamptz NOT NULL DEFAULT now(),
-  delivered_at     timestamptz,
   -- The first attempt's time, which the 24 hours of retries count from.
   first_attempt_at timestamptz,
-  UNIQUE (webhook_id, event_seq)
+  delivered_at     timestamptz,
+  PRIMARY KEY (network_id, id),
+  UNIQUE (network_id, webhook_id, event_seq),
+  FOREIGN KEY (network_id, webhook_id) REFERENCES webhooks (network_id, id),
+  FOREIGN KEY (network_id, event_seq) REFERENCES ledger_events (network_id, seq)
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'PENDING';
-CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, seq);
+CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (network_id, webhook_id, seq);
 
 -- Writes events, only while some webhook exists: with none, nobody is owed them, and the
--- posting path pays for nothing but this check.
+-- posting path pays for nothing but this check (made once per call, deployment-wide; events
+-- of a network without webhooks are dropped at fan-out).
 CREATE FUNCTION ledger_events_write(p_events json) RETURNS void LANGUAGE sql AS $$
   INSERT INTO ledger_events (id, type, occurred_at, account_ids, data)
   SELECT id, type, occurred_at, account_ids, data
