@@ -2,20 +2,20 @@ import 'reflect-metadata';
 import type { Server } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import { AppModule } from './app.module';
 import { type AppConfig, loadConfig } from './config/config';
 import { type EmbeddedDatabase, isPortFree, startEmbeddedDatabase } from './database/embedded-postgres';
 import { migrate } from './database/migrator';
-import { bodyParserErrors } from './graphql/http-errors';
+import { installBodyParsing } from './graphql/http-body';
 import { adminSecret } from './identity/admin-secret';
 import { ApiKeyService } from './identity/api-key.service';
 import { trackWebSockets } from './ledger/live/websocket-closer';
 import { Lifecycle } from './observability/lifecycle';
 import { createLogger, type Logger as JsonLogger, NestPinoLogger } from './observability/logger';
 import { Metrics } from './observability/metrics';
-import { requestLogging } from './observability/request-logging';
+import { installRequestLogging } from './observability/request-logging';
 
 const log = new Logger('Ledger');
 /** In-flight requests get this long to finish after SIGTERM before the process exits anyway. */
@@ -61,25 +61,26 @@ async function main(): Promise<void> {
   const database = await resolveDatabase(config);
   await runMigrations(database.directUrl);
 
-  const app = await NestFactory.create<NestExpressApplication>(
+  const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot({ config, databaseUrl: database.url, directUrl: database.directUrl, logger }),
+    // Fastify's own logger stays off: the request hook below writes the one line per request.
+    new FastifyAdapter({ logger: false, bodyLimit: config.maxBodyBytes }),
     {
       bodyParser: false,
       logger: new NestPinoLogger(logger),
     },
   );
   const lifecycle = app.get(Lifecycle);
-  // Order matters: every request is logged and counted, including those the body parser refuses.
-  app.use(requestLogging(logger, app.get(Metrics), lifecycle));
-  app.useBodyParser('json', { limit: config.maxBodyBytes });
-  app.use(bodyParserErrors(config.maxBodyBytes));
-  app.disable('x-powered-by');
+  const fastify = app.getHttpAdapter().getInstance();
+  // Order matters: every request is logged and counted, including those whose body is refused.
+  installRequestLogging(fastify, logger, app.get(Metrics), lifecycle);
+  installBodyParsing(fastify, config.maxBodyBytes);
 
   const admin = await adminSecret(config);
   if (admin) await app.get(ApiKeyService).ensureAdmin(admin.secret);
 
   await app.listen(config.port, config.host);
-  const server: Server = app.getHttpServer();
+  const server: Server = fastify.server;
   const webSockets = trackWebSockets(server);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

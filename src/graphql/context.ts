@@ -17,14 +17,17 @@ import { measureOperation, type QueryLimits } from './query-cost';
 type HttpRequest = NonNullable<LedgerContext['req']>;
 
 /**
- * The GraphQL context of an operation. Over HTTP it carries the request (whose Authorization
- * header holds the key); over WebSocket (graphql-ws) the operation has no HTTP request of its
- * own and the key travels in `connectionParams`, so the request is an empty one. Without it,
- * Nest would put the graphql-ws connection object where the request belongs.
+ * The GraphQL context of an operation. Over HTTP it carries the request (Fastify's, whose
+ * Authorization header holds the key, and on which the request context lives); over WebSocket
+ * (graphql-ws) the operation has no HTTP request of its own and the key travels in
+ * `connectionParams`, so the request is an empty one. Without it, Nest would put the graphql-ws
+ * connection object where the request belongs.
  */
-export function graphqlContext(input: { req?: HttpRequest; connectionParams?: Readonly<Record<string, unknown>> }): LedgerContext {
-  if (input.req) return { req: input.req };
-  return { req: { headers: {} }, connectionParams: { ...(input.connectionParams ?? {}) } };
+export function graphqlContext(input: HttpRequest | { connectionParams?: Readonly<Record<string, unknown>> }): LedgerContext {
+  // Fastify's integration passes the request itself; graphql-ws passes its connection context.
+  if ('raw' in input) return { req: input as HttpRequest };
+  const { connectionParams } = input as { connectionParams?: Readonly<Record<string, unknown>> };
+  return { req: { headers: {} }, connectionParams: { ...(connectionParams ?? {}) } };
 }
 
 /** What Apollo calls a request that does not parse, or is not valid for the schema. */

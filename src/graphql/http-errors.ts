@@ -1,4 +1,6 @@
+import { HttpException } from '@nestjs/common';
 import { ErrorCode } from '../common/domain-error';
+import { BodyRefusal } from './http-body';
 
 /**
  * Refusals that happen before GraphQL sees a request (the body is too large, is not JSON, has an
@@ -13,32 +15,15 @@ export function errorBody(code: ErrorCode, message: string, field?: string): Gra
   return { errors: [{ message, extensions: { code, retryable: false, ...(field ? { fields: [{ field, message }] } : {}) } }] };
 }
 
-/** The part of Express's response used here (the project does not depend on @types/express). */
-export interface JsonResponse {
-  readonly headersSent: boolean;
-  readonly locals: Record<string, unknown>;
-  status(code: number): JsonResponse;
-  json(body: unknown): unknown;
+/** A refused body: its HTTP status (4xx) and what the client is told. */
+export interface BodyRefusalResponse {
+  readonly status: number;
+  readonly message: string;
 }
 
-/**
- * The errors of body-parser carry an HTTP status (4xx) and usually a `type` naming the problem
- * (a failed gzip inflation has none).
- */
-interface BodyParserError {
-  status: number;
-  type?: unknown;
-}
-
-function isBodyParserError(error: unknown): error is BodyParserError {
-  if (typeof error !== 'object' || error === null) return false;
-  const { status } = error as { status?: unknown };
-  return typeof status === 'number' && status >= 400 && status < 500;
-}
-
-function describe(error: BodyParserError, maxBodyBytes: number): string {
-  switch (error.type) {
-    case 'entity.too.large':
+function describe(reason: string, maxBodyBytes: number): string {
+  switch (reason) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return `The request body is larger than ${maxBodyBytes} bytes`;
     case 'entity.parse.failed':
       return 'The request body is not valid JSON (a JSON object such as {"query": "..."} is expected)';
@@ -51,14 +36,18 @@ function describe(error: BodyParserError, maxBodyBytes: number): string {
   }
 }
 
-/** An Express error handler placed right after the body parser. */
-export function bodyParserErrors(maxBodyBytes: number) {
-  return (error: unknown, _req: unknown, res: JsonResponse, next: (error?: unknown) => void): void => {
-    if (!isBodyParserError(error) || res.headersSent) {
-      next(error);
-      return;
-    }
-    res.locals.outcome = ErrorCode.VALIDATION_FAILED;
-    res.status(error.status).json(errorBody(ErrorCode.VALIDATION_FAILED, describe(error, maxBodyBytes), 'body'));
-  };
+/**
+ * Whether an exception that reached the HTTP exception layer is a refusal of the request body:
+ * one of http-body.ts, one of Fastify's own body reader (its codes start FST_ERR_CTP_, such as a
+ * body over the limit), or a failed inflation (zlib's codes start Z_). Nest hands the first two
+ * over wrapped in an HttpException whose cause is the original.
+ */
+export function bodyRefusalOf(exception: unknown, maxBodyBytes: number): BodyRefusalResponse | undefined {
+  const error: unknown = exception instanceof HttpException && exception.cause !== undefined ? exception.cause : exception;
+  if (!(error instanceof Error)) return undefined;
+  if (error instanceof BodyRefusal) return { status: error.statusCode, message: describe(error.reason, maxBodyBytes) };
+  const { code, statusCode } = error as { code?: unknown; statusCode?: unknown };
+  if (typeof code !== 'string' || typeof statusCode !== 'number' || statusCode < 400 || statusCode >= 500) return undefined;
+  if (code.startsWith('FST_ERR_CTP_') || code.startsWith('Z_')) return { status: statusCode, message: describe(code, maxBodyBytes) };
+  return undefined;
 }

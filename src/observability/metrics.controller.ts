@@ -1,5 +1,5 @@
-import type { ServerResponse } from 'node:http';
 import { Controller, Get, NotFoundException, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { Metrics } from './metrics';
 
 /**
@@ -12,12 +12,9 @@ export class MetricsController {
   constructor(private readonly metrics: Metrics) {}
 
   @Get()
-  async scrape(@Res() res: ServerResponse): Promise<void> {
+  async scrape(@Res() reply: FastifyReply): Promise<void> {
     if (!this.metrics.config.metricsEnabled) throw new NotFoundException();
     const text = await this.metrics.registry.metrics();
-    res.statusCode = 200;
-    res.setHeader('content-type', this.metrics.registry.contentType);
-    res.setHeader('cache-control', 'no-store');
-    res.end(text);
+    void reply.code(200).header('content-type', this.metrics.registry.contentType).header('cache-control', 'no-store').send(text);
   }
 }

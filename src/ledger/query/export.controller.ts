@@ -1,6 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { once } from 'node:events';
+import { Readable } from 'node:stream';
 import { Controller, Get, Logger, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { assertUnreachable, DomainError, ErrorCode, validationFailed } from '../../common/domain-error';
 import { DateTimeScalar } from '../../graphql/scalars/date-time.scalar';
 import { ApiKeyService } from '../../identity/api-key.service';
@@ -79,50 +79,55 @@ export class ExportController {
   ) {}
 
   @Get('journal')
-  async journal(@Req() req: IncomingMessage, @Res() res: ServerResponse, @Query() query: Record<string, unknown>): Promise<void> {
+  async journal(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Query() query: Record<string, unknown>): Promise<void> {
     let prepared;
     try {
       const header = req.headers.authorization;
-      const caller = await this.keys.authenticate(bearer(Array.isArray(header) ? header[0] : header));
+      const caller = await this.keys.authenticate(bearer(header));
       noteApiKey(req, caller.apiKeyId);
       this.limiter.take(caller.apiKeyId);
       prepared = await this.exports.prepare(caller, parseRequest(query));
     } catch (error) {
-      this.refuse(res, error);
+      this.refuse(reply, error);
       return;
     }
-    res.statusCode = 200;
-    res.setHeader(
-      'content-type',
-      prepared.format === ExportFormat.CSV ? 'text/csv; charset=utf-8; header=present' : 'text/plain; charset=utf-8',
-    );
-    res.setHeader('content-disposition', `attachment; filename="${prepared.fileName}"`);
-    res.setHeader('cache-control', 'no-store');
-    res.setHeader('x-content-type-options', 'nosniff');
+    void reply
+      .code(200)
+      .header(
+        'content-type',
+        prepared.format === ExportFormat.CSV ? 'text/csv; charset=utf-8; header=present' : 'text/plain; charset=utf-8',
+      )
+      .header('content-disposition', `attachment; filename="${prepared.fileName}"`)
+      .header('cache-control', 'no-store')
+      .header('x-content-type-options', 'nosniff');
+    // Fastify pipes the stream with back-pressure, and destroys it (closing the cursor) when the
+    // client goes away.
+    void reply.send(Readable.from(this.logged(prepared.chunks(), prepared.currency.code)));
+  }
+
+  /**
+   * Once the status line is gone, cutting the connection is the only way to tell the client the
+   * file is incomplete (Fastify does that when the stream fails; a journal without its seal fails
+   * verification anyway). The failure is logged here, since Fastify's own logger is off.
+   */
+  private async *logged(chunks: AsyncIterable<string>, currency: string): AsyncGenerator<string> {
     try {
-      for await (const chunk of prepared.chunks()) {
-        if (res.destroyed) return;
-        if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
-      }
-      res.end();
+      yield* chunks;
     } catch (error) {
-      // The status line is gone already: cutting the connection is the only way to tell the
-      // client the file is incomplete (a journal without its seal fails verification anyway).
-      this.log.error(`export of ${prepared.currency.code} failed midway: ${(error as Error).message}`);
-      res.destroy(error as Error);
+      this.log.error(`export of ${currency} failed midway: ${(error as Error).message}`);
+      throw error;
     }
   }
 
-  private refuse(res: ServerResponse, error: unknown): void {
+  private refuse(reply: FastifyReply, error: unknown): void {
     const domain = error instanceof DomainError ? error : undefined;
     if (!domain) this.log.error(error);
     const code = domain?.code ?? ErrorCode.INTERNAL;
-    res.statusCode = httpStatus(code);
-    res.setHeader('content-type', 'application/json; charset=utf-8');
-    if (code === ErrorCode.UNAUTHENTICATED) res.setHeader('www-authenticate', 'Bearer');
+    void reply.code(httpStatus(code)).header('content-type', 'application/json; charset=utf-8');
+    if (code === ErrorCode.UNAUTHENTICATED) void reply.header('www-authenticate', 'Bearer');
     const retryAfterMs = domain?.extra?.retryAfterMs;
-    if (typeof retryAfterMs === 'number') res.setHeader('retry-after', Math.ceil(retryAfterMs / 1000).toString());
+    if (typeof retryAfterMs === 'number') void reply.header('retry-after', Math.ceil(retryAfterMs / 1000).toString());
     const message = domain?.message ?? 'Internal error';
-    res.end(JSON.stringify({ error: { code, message, ...(domain?.fields ? { fields: domain.fields } : {}) } }));
+    void reply.send(JSON.stringify({ error: { code, message, ...(domain?.fields ? { fields: domain.fields } : {}) } }));
   }
 }
