@@ -7,6 +7,7 @@ import {
   getNullableType,
   GraphQLError,
   type GraphQLNamedType,
+  type GraphQLOutputType,
   type GraphQLSchema,
   isInterfaceType,
   isListType,
@@ -19,20 +20,25 @@ import { DomainError, ErrorCode } from '../common/domain-error';
 import { DEFAULT_PAGE, MAX_PAGE } from './pagination';
 
 /**
- * Depth and cost limits of one GraphQL operation (SPEC section 6: QUERY_TOO_COMPLEX).
+ * Depth and cost limits of one GraphQL operation (SPEC section 6 and B.1: QUERY_TOO_COMPLEX).
  *
- * The cost model counts the objects a response may hold:
- * - a field with a selection (an object) costs 1, a scalar or enum field costs 0, unless the
- *   field declares its own cost (`@Field({ complexity: n })`, `@Query(..., { complexity: n })`);
- * - a field with a `first` argument multiplies the cost of its selection by `first` (50 when
- *   omitted, 500 at most, since larger pages are refused anyway);
- * - a list field without `first` multiplies by 2 (postings of a transaction, lines of a small
- *   report), except directly under a paginated field (`edges`), which is already counted.
+ * The cost model counts the objects a response may hold, and the work behind them:
+ * - a field with a selection (an object) costs 1, a scalar or enum field costs 0, unless this
+ *   file declares its cost (FIELD_COSTS: every field that reads history, whatever it returns);
+ * - `verifyLedger` and `exportJournal` read the whole ledger: at most once per operation
+ *   (ONCE_PER_OPERATION), aliases and fragments included;
+ * - a field with a `first` argument multiplies the cost of its selection by `first` (the page it
+ *   returns: 50 when omitted, 500 at most, since larger pages are refused anyway);
+ * - a plain list multiplies by the bound declared for it (PLAIN_LIST_BOUNDS, published in
+ *   docs/security.md), or by UNPAGED_LIST_FACTOR for short lists without one; directly under a
+ *   paginated field (`edges`) a list is already counted.
  *
  * Variables are known here (the check runs once the operation is resolved, before execution),
- * so `first: $n` counts as the page actually asked for. The walk stops as soon as a limit is
- * exceeded, and counts the selections it visits, so a document whose fragments fan out
- * exponentially is refused without being expanded.
+ * so `first: $n` counts as the page actually asked for, or as the variable's default. The walk
+ * stops as soon as a limit is exceeded, and counts the selections it visits, so a document whose
+ * fragments fan out exponentially is refused without being expanded. Its result is cached per
+ * parsed document (Apollo parses a query text once), per operation name and per the values of
+ * the variables it read, so a hot query is measured once.
  */
 export interface QueryLimits {
   readonly maxDepth: number;
@@ -48,6 +54,39 @@ export interface QueryMeasure {
 
 const UNPAGED_LIST_FACTOR = 2;
 
+/** Fields that read history or do work beyond returning an object: their cost, besides their selection. */
+export const FIELD_COSTS: Readonly<Record<string, number>> = {
+  'Query.balanceAt': 20,
+  'Query.statement': 50,
+  'Query.trialBalance': 200,
+  'Query.activity': 200,
+  'Query.transactions': 10,
+  'Query.reconciliation': 20,
+  'Query.holds': 5,
+  'Query.exchanges': 5,
+  'Query.pendingClaims': 5,
+  'Query.verifyLedger': 1000,
+  'Query.exportJournal': 1000,
+  'Transaction.reversedBy': 2,
+};
+
+/** Fields that read the whole ledger: once per operation at most. */
+export const ONCE_PER_OPERATION: ReadonlySet<string> = new Set(['Query.verifyLedger', 'Query.exportJournal']);
+
+/**
+ * Lists without `first`, counted at this many items. Not the largest list possible (a
+ * distribution may post 1001 postings): the size a query is charged for, so that a page of
+ * transactions with their postings stays affordable while a page of large lists is not free.
+ */
+export const PLAIN_LIST_BOUNDS: Readonly<Record<string, number>> = {
+  'Transaction.postings': 10,
+  'TrialBalance.lines': 1000,
+  'Query.currencies': 100,
+  'Query.networks': 100,
+  'Query.webhooks': 100,
+  'Mutation.recordDeposits': 1000,
+};
+
 function tooComplex(message: string, extra: Record<string, unknown>): DomainError {
   return new DomainError(ErrorCode.QUERY_TOO_COMPLEX, message, undefined, extra);
 }
@@ -55,11 +94,15 @@ function tooComplex(message: string, extra: Record<string, unknown>): DomainErro
 class Measurer {
   private visits = 0;
   private deepest = 0;
+  private readonly once = new Set<string>();
+  /** Variables whose values the cost depends on (`first: $n`): part of the cache key. */
+  readonly read = new Set<string>();
 
   constructor(
     private readonly schema: GraphQLSchema,
     private readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>,
     private readonly variables: Readonly<Record<string, unknown>>,
+    private readonly defaults: ReadonlyMap<string, unknown>,
     private readonly limits: QueryLimits,
   ) {}
 
@@ -101,21 +144,41 @@ class Measurer {
     this.deepest = Math.max(this.deepest, depth);
     const definition = isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[node.name.value] : undefined;
     if (!definition) return 0; // validation has already refused unknown fields
-    const declared = definition.extensions?.complexity;
-    const base = typeof declared === 'number' ? declared : node.selectionSet ? 1 : 0;
+    const name = `${parent.name}.${definition.name}`;
+    this.countOnce(name);
+    const declared = FIELD_COSTS[name];
+    const base = (declared ?? 0) + (node.selectionSet ? 1 : 0);
     if (!node.selectionSet) return base;
     const paginated = definition.args.some((arg) => arg.name === 'first');
-    const multiplier = paginated ? this.pageSize(node) : isListType(getNullableType(definition.type)) && !inPage ? UNPAGED_LIST_FACTOR : 1;
+    const multiplier = paginated ? this.pageSize(node) : this.listBound(name, definition.type, inPage);
     const children = this.selections(node.selectionSet, getNamedType(definition.type), depth + 1, (budget - base) / multiplier, paginated);
     return base + multiplier * children;
   }
 
-  /** The page a `first` argument asks for, from a literal or a variable. */
+  private countOnce(name: string): void {
+    if (!ONCE_PER_OPERATION.has(name)) return;
+    if (this.once.has(name)) {
+      const field = name.slice(name.indexOf('.') + 1);
+      throw tooComplex(`${field} may be asked for at most once per operation`, { field });
+    }
+    this.once.add(name);
+  }
+
+  private listBound(name: string, type: GraphQLOutputType, inPage: boolean): number {
+    if (!isListType(getNullableType(type)) || inPage) return 1;
+    return PLAIN_LIST_BOUNDS[name] ?? UNPAGED_LIST_FACTOR;
+  }
+
+  /** The page a `first` argument asks for, from a literal, a variable, or the variable's default. */
   private pageSize(node: FieldNode): number {
     const argument = node.arguments?.find((arg) => arg.name.value === 'first');
     let value: unknown = undefined;
     if (argument?.value.kind === Kind.INT) value = Number(argument.value.value);
-    else if (argument?.value.kind === Kind.VARIABLE) value = this.variables[argument.value.name.value];
+    else if (argument?.value.kind === Kind.VARIABLE) {
+      const variable = argument.value.name.value;
+      this.read.add(variable);
+      value = this.variables[variable] === undefined ? this.defaults.get(variable) : this.variables[variable];
+    }
     if (typeof value !== 'number' || !Number.isInteger(value)) return DEFAULT_PAGE;
     return Math.min(Math.max(value, 1), MAX_PAGE);
   }
@@ -127,7 +190,56 @@ class Measurer {
   }
 }
 
-/** Measures `operation`; throws QUERY_TOO_COMPLEX when it breaks a limit. */
+/** Default values of an operation's variables that are plain integers (the only ones a page size reads). */
+function variableDefaults(operation: OperationDefinitionNode): Map<string, unknown> {
+  const defaults = new Map<string, unknown>();
+  for (const definition of operation.variableDefinitions ?? []) {
+    const value = definition.defaultValue;
+    if (value?.kind === Kind.INT) defaults.set(definition.variable.name.value, Number(value.value));
+  }
+  return defaults;
+}
+
+type Measured = { readonly ok: QueryMeasure } | { readonly refused: DomainError };
+interface CachedOperation {
+  readonly read: readonly string[];
+  readonly byValues: Map<string, Measured>;
+}
+
+/** Per parsed document, per operation: which variables the cost read, and the result per their values. */
+const measured = new WeakMap<DocumentNode, Map<OperationDefinitionNode, CachedOperation>>();
+/** Distinct variable values remembered per operation; beyond, the oldest is forgotten. */
+const MAX_VALUES_PER_OPERATION = 64;
+
+function valuesKey(read: readonly string[], variables: Readonly<Record<string, unknown>>): string {
+  // JSON, not String: `first: "500"` (refused by the resolver, counted as the default page) is not `first: 500`.
+  return read.map((name) => JSON.stringify(variables[name]) ?? '-').join(',');
+}
+
+function walk(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Readonly<Record<string, unknown>>,
+  limits: QueryLimits,
+): { result: Measured; read: readonly string[] } {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  const measurer = new Measurer(schema, fragments, variables, variableDefaults(operation), limits);
+  try {
+    return { result: { ok: measurer.measure(operation) }, read: [...measurer.read] };
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    return { result: { refused: error }, read: [...measurer.read] };
+  }
+}
+
+/**
+ * Measures `operation`; throws QUERY_TOO_COMPLEX when it breaks a limit. Synchronous, and
+ * cached per document object: the hot path of a repeated query is two map lookups.
+ */
 export function measureOperation(
   schema: GraphQLSchema,
   document: DocumentNode,
@@ -135,11 +247,24 @@ export function measureOperation(
   variables: Readonly<Record<string, unknown>> | undefined,
   limits: QueryLimits,
 ): QueryMeasure {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  const values = variables ?? {};
+  let byOperation = measured.get(document);
+  if (!byOperation) {
+    byOperation = new Map();
+    measured.set(document, byOperation);
   }
-  return new Measurer(schema, fragments, variables ?? {}, limits).measure(operation);
+  const cached = byOperation.get(operation);
+  let result = cached?.byValues.get(valuesKey(cached.read, values));
+  if (!result) {
+    const fresh = walk(schema, document, operation, values, limits);
+    result = fresh.result;
+    const entry = cached ?? { read: fresh.read, byValues: new Map<string, Measured>() };
+    if (entry.byValues.size >= MAX_VALUES_PER_OPERATION) entry.byValues.delete(entry.byValues.keys().next().value as string);
+    entry.byValues.set(valuesKey(entry.read, values), result);
+    byOperation.set(operation, entry);
+  }
+  if ('refused' in result) throw result.refused;
+  return result.ok;
 }
 
 /**

@@ -15,6 +15,15 @@ export type ReadScope =
   | { readonly all: false; readonly partyIds: readonly string[] }
   | { readonly all: false; readonly issuerPartyId: string };
 
+/** Which accounts each role may read, in words: what `readScope` computes, for docs/security.md. */
+export const READ_SCOPE_TEXT: Readonly<Record<Role, string>> = {
+  [Role.ADMIN]: 'every account',
+  [Role.AUDITOR]: 'every account',
+  [Role.MEMBER]: "its party's accounts",
+  [Role.TREASURER]: "its organisation's and its members' accounts",
+  [Role.INTEGRATION]: "accounts in its credit union's currencies",
+};
+
 /**
  * Who may see and move what (SPEC section 5), in one place:
  * - ADMIN everything; AUDITOR reads everything and moves nothing;

@@ -8,7 +8,7 @@ import { ApiKeyService, MISSING_KEY_MESSAGE } from './api-key.service';
 import type { Caller, Role } from './caller';
 import { RateLimiter } from './rate-limiter';
 
-const ROLES_KEY = 'ledger:roles';
+export const ROLES_KEY = 'ledger:roles';
 
 /** The roles that may call a resolver. A resolver without it is refused to everyone. */
 export const Allow = (...roles: Role[]) => SetMetadata(ROLES_KEY, roles);

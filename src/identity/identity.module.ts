@@ -6,6 +6,7 @@ import { ApiKeyService } from './api-key.service';
 import { AuthGuard } from './auth.guard';
 import { ApiKeyResolver, MeResolver } from './identity.resolver';
 import { RateLimiter } from './rate-limiter';
+import { ReadRules } from './read-rules';
 
 export const IDENTITY_RESOLVERS = [ApiKeyResolver, MeResolver];
 
@@ -16,9 +17,10 @@ export const IDENTITY_RESOLVERS = [ApiKeyResolver, MeResolver];
     ApiKeyRepository,
     ApiKeyService,
     AccessService,
+    ReadRules,
     RateLimiter,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [ApiKeyService, AccessService, RateLimiter],
+  exports: [ApiKeyService, AccessService, ReadRules, RateLimiter],
 })
 export class IdentityModule {}

@@ -119,7 +119,9 @@ describe('treasurer keys: moving money from the organisation, reading its member
     expect(await coopTreasurer.code('query($id: ID!) { account(id: $id) { posted } }', { id: danMke })).toBe('FORBIDDEN');
     expect(await coopTreasurer.code('query($id: ID!) { account(id: $id) { posted } }', { id: cltSupport })).toBe('FORBIDDEN');
     expect(await coopTreasurer.code(ACCOUNT_TRANSACTIONS, { id: danMke })).toBe('FORBIDDEN');
-    expect(await coopTreasurer.code('query($p: ID!) { accounts(partyId: $p) { edges { cursor } } }', { p: dan })).toBe('FORBIDDEN');
+    expect(await coopTreasurer.code('query($p: ID!) { accounts(partyId: $p) { edges { node { posted } } } }', { p: dan })).toBe(
+      'FORBIDDEN',
+    );
   });
 
   it("reads its members' statements, and not the statements of anyone else (FORBIDDEN)", async () => {

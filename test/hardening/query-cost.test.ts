@@ -98,3 +98,53 @@ describe('query depth and cost limits (QUERY_TOO_COMPLEX)', () => {
     }
   });
 });
+
+describe('expensive fields cost what they do (SPEC B.1), with the default limits', () => {
+  let ledger: TestLedger;
+  let accountId: string;
+  const send = (body: unknown) => postRaw(ledger.service.url, JSON.stringify(body), ledger.service.adminKey);
+  const aliases = (n: number, field: string) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: ${field}`).join(' ')} }`;
+
+  beforeAll(async () => {
+    ledger = await startLedger();
+    await createCurrency(ledger.admin, 'HOUR', 'TIME', 2);
+    accountId = await openAccount(ledger.admin, await registerParty(ledger.admin, 'MEMBER', 'Ana'), 'HOUR');
+  });
+  afterAll(async () => ledger.stop());
+
+  it('runs verifyLedger and exportJournal at most once per operation, aliases and fragments included', async () => {
+    expect(outcomeOf(await send({ query: '{ verifyLedger { ok } }' }))).toBe('OK');
+    for (const n of [2, 12]) {
+      const refused = await send({ query: aliases(n, 'verifyLedger { ok }') });
+      expect(outcomeOf(refused)).toBe('QUERY_TOO_COMPLEX');
+      expect(refused.status).toBe(400);
+    }
+    const viaFragments = '{ ...V ...W } fragment V on Query { verifyLedger { ok } } fragment W on Query { again: verifyLedger { ok } }';
+    expect(outcomeOf(await send({ query: viaFragments }))).toBe('QUERY_TOO_COMPLEX');
+    expect(outcomeOf(await send({ query: '{ exportJournal(currency: "HOUR", format: CSV) }' }))).toBe('OK');
+    expect(outcomeOf(await send({ query: aliases(1500, 'exportJournal(currency: "HOUR", format: CSV)') }))).toBe('QUERY_TOO_COMPLEX');
+    expect(outcomeOf(await send({ query: '{ exportJournal(currency: "HOUR", format: CSV) verifyLedger { ok } }' }))).toBe('OK');
+  });
+
+  it('charges every history read: 250 balanceAt pass, 251 do not (cost 20 each, limit 5000), nor 1500', async () => {
+    const balanceAt = `balanceAt(accountId: "${accountId}", asOf: "2030-01-01T00:00:00Z")`;
+    expect(outcomeOf(await send({ query: aliases(250, balanceAt) }))).toBe('OK');
+    expect(outcomeOf(await send({ query: aliases(251, balanceAt) }))).toBe('QUERY_TOO_COMPLEX');
+    expect(outcomeOf(await send({ query: aliases(1500, balanceAt) }))).toBe('QUERY_TOO_COMPLEX');
+  });
+
+  it('counts plain lists at their declared bound: five trial balances of 1000 lines are too many', async () => {
+    const lines = 'trialBalance(currency: "HOUR") { lines { account { id } } }';
+    expect(outcomeOf(await send({ query: aliases(4, lines) }))).toBe('OK');
+    expect(outcomeOf(await send({ query: aliases(5, lines) }))).toBe('QUERY_TOO_COMPLEX');
+  });
+
+  it('counts the default of a variable when the request leaves it out', async () => {
+    const query =
+      'query($n: Int = 500) { a: accounts(first: $n) { edges { node { id party { name } } } } b: accounts(first: $n) { edges { node { id party { name } } } } c: accounts(first: $n) { edges { node { id party { name } } } } d: accounts(first: $n) { edges { node { id party { name } } } } }';
+    expect(outcomeOf(await send({ query }))).toBe('QUERY_TOO_COMPLEX');
+    expect(outcomeOf(await send({ query, variables: { n: 10 } }))).toBe('OK');
+    // The same document again, with other values: measured per value, not served from the first answer.
+    expect(outcomeOf(await send({ query, variables: { n: 500 } }))).toBe('QUERY_TOO_COMPLEX');
+  });
+});

@@ -105,7 +105,7 @@ describe('npm run seed:demo', () => {
 
   test('six weeks of activity: exchanges pending and disputed, a reversal, deposits, a withdrawal and a royalty split', async () => {
     const data = await ledger.admin.ok(
-      '{ transactions(first: 500) { edges { node { kind memo metadata postings { amount account { party { name } } } } } } }',
+      '{ transactions(first: 200) { edges { node { kind memo metadata postings { amount account { party { name } } } } } } }',
     );
     const transactions = data.transactions.edges.map((edge: { node: unknown }) => edge.node);
     const ofKind = (kind: string) => transactions.filter((t: { kind: string }) => t.kind === kind);

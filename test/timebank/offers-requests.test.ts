@@ -279,13 +279,14 @@ describe('offers and requests', () => {
         }),
       ).recordExchange;
       expect(retried.id).toBe(exchange.id);
-      const read = await ledger
-        .client(cara.key)
-        .ok(
-          `query { offers(category: "food") { edges { node { open exchange { id } } } } requests(category: "food") { edges { node { open exchange { id status } } } } }`,
-        );
+      const query = `query { offers(category: "food") { edges { node { open exchange { id } } } } requests(category: "food") { edges { node { open exchange { id status } } } } }`;
+      const read = await ledger.client(ana.key).ok(query);
       expect(read.offers.edges[0].node).toEqual({ open: true, exchange: { id: exchange.id } });
       expect(read.requests.edges[0].node).toEqual({ open: false, exchange: { id: exchange.id, status: 'CONFIRMED' } });
+      // Anyone reads the listings; the exchange only whoever may read it (SPEC B.1).
+      const stranger = await ledger.client(cara.key).ok(query);
+      expect(stranger.offers.edges[0].node).toEqual({ open: true, exchange: null });
+      expect(stranger.requests.edges[0].node).toEqual({ open: false, exchange: null });
     });
 
     it('marks nothing while the exchange is pending, marks on confirmation, and never for a disputed one', async () => {

@@ -2,6 +2,7 @@ import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } fr
 import { forbidden } from '../../common/domain-error';
 import { Allow, CurrentCaller, type LedgerContext } from '../../identity/auth.guard';
 import { AccessService } from '../../identity/access.service';
+import { ReadKind, ReadRule } from '../../identity/read-rules';
 import { type Caller, READERS, Role } from '../../identity/caller';
 import { Connection, PageArgs } from '../../graphql/pagination';
 import { AmountScalar } from '../../graphql/scalars/amount.scalar';
@@ -29,14 +30,21 @@ export class AccountResolver {
     private readonly access: AccessService,
   ) {}
 
-  @Query(() => Account, { nullable: true })
+  @Query(() => Account, {
+    nullable: true,
+    description: 'Any account of the network (the directory); its balances only for keys that may read it.',
+  })
   @Allow(...READERS)
-  account(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<Account | null> {
-    return this.accountService.find(caller, id);
+  @ReadRule(ReadKind.DIRECTORY)
+  account(@Args('id', { type: () => ID }) id: string): Promise<Account | null> {
+    return this.accountService.find(id);
   }
 
-  @Query(() => AccountConnection)
+  @Query(() => AccountConnection, {
+    description: "With `partyId`, that party's accounts (the directory, open to every key); without, the accounts this key may read.",
+  })
   @Allow(...READERS)
+  @ReadRule(ReadKind.DIRECTORY)
   accounts(
     @CurrentCaller() caller: Caller,
     @Args('partyId', { type: () => ID, nullable: true }) partyId: string | null,
@@ -98,6 +106,7 @@ export class AccountResolver {
   }
 
   @ResolveField(() => Party)
+  @ReadRule(ReadKind.DIRECTORY)
   async party(@Parent() account: Account, @Context() context: object): Promise<Party> {
     const party = await partyLoader(context, this.parties).load(account.partyId);
     if (!party) throw new Error(`party ${account.partyId} of account ${account.id} is missing`);
@@ -105,11 +114,13 @@ export class AccountResolver {
   }
 
   @ResolveField(() => Currency)
+  @ReadRule(ReadKind.DIRECTORY)
   currency(@Parent() account: Account): Promise<Currency> {
     return this.currencies.get(account.currencyCode);
   }
 
   @ResolveField(() => AmountScalar, { description: 'How far below zero the available balance may go.' })
+  @ReadRule(ReadKind.ACCOUNT)
   async creditLimit(@Parent() account: Account, @Context() context: LedgerContext): Promise<string> {
     return this.balance(account, context, account.creditLimitMinor);
   }
@@ -118,6 +129,7 @@ export class AccountResolver {
     nullable: true,
     description: 'The most posted + pendingCredits may reach (holds count at once); null: no upper bound.',
   })
+  @ReadRule(ReadKind.ACCOUNT)
   async maxBalance(@Parent() account: Account, @Context() context: LedgerContext): Promise<string | null> {
     if (account.maxBalanceMinor === null) {
       await this.balance(account, context, 0n);
@@ -127,21 +139,25 @@ export class AccountResolver {
   }
 
   @ResolveField(() => AmountScalar)
+  @ReadRule(ReadKind.ACCOUNT)
   async posted(@Parent() account: Account, @Context() context: LedgerContext): Promise<string> {
     return this.balance(account, context, account.postedMinor);
   }
 
   @ResolveField(() => AmountScalar, { description: 'Reserved by pending holds on this account as payer.' })
+  @ReadRule(ReadKind.ACCOUNT)
   async pendingDebits(@Parent() account: Account, @Context() context: LedgerContext): Promise<string> {
     return this.balance(account, context, account.pendingDebitsMinor);
   }
 
   @ResolveField(() => AmountScalar, { description: 'Reserved by pending holds on this account as payee.' })
+  @ReadRule(ReadKind.ACCOUNT)
   async pendingCredits(@Parent() account: Account, @Context() context: LedgerContext): Promise<string> {
     return this.balance(account, context, account.pendingCreditsMinor);
   }
 
   @ResolveField(() => AmountScalar, { description: 'posted - pendingDebits.' })
+  @ReadRule(ReadKind.ACCOUNT)
   async available(@Parent() account: Account, @Context() context: LedgerContext): Promise<string> {
     return this.balance(account, context, account.postedMinor - account.pendingDebitsMinor);
   }

@@ -114,17 +114,12 @@ export class AccountService {
     return this.mustFind(id);
   }
 
-  async find(caller: Caller, id: string): Promise<Account | null> {
-    const account = await this.accounts.findById(checkId(id));
-    if (!account) return null;
-    await this.access.assertCanRead(caller, account);
-    return account;
-  }
-
-  async mustFindReadable(caller: Caller, id: string): Promise<Account> {
-    const account = await this.find(caller, id);
-    if (!account) throw notFound('account', id);
-    return account;
+  /**
+   * Any key finds any account (the directory: SPEC B.1, so a member can find whom to pay);
+   * its balance and limit fields check that the caller may read it (AccountResolver).
+   */
+  async find(id: string): Promise<Account | null> {
+    return (await this.accounts.findById(checkId(id))) ?? null;
   }
 
   async page(
@@ -136,7 +131,10 @@ export class AccountService {
   ): Promise<ConnectionShape<Account>> {
     const size = pageSize(first);
     const cursor = decodeCursor(after, ['string']);
-    const filter = await this.access.scopeFilter(caller, partyId ? checkId(partyId, 'partyId') : null, currency ?? null);
+    // Naming a party lists its accounts to any key (the directory); without one, the accounts the caller may read.
+    const filter = partyId
+      ? { partyIds: [checkId(partyId, 'partyId')], currencyCode: currency ?? null, issuerPartyId: null }
+      : await this.access.scopeFilter(caller, null, currency ?? null);
     const rows = await this.accounts.page(filter, cursor ? checkId(cursor[0] as string, 'after') : null, size + 1);
     return toConnection(
       rows,

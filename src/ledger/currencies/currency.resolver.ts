@@ -1,5 +1,6 @@
 import { Args, Context, ID, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { Allow } from '../../identity/auth.guard';
+import { ReadKind, ReadRule } from '../../identity/read-rules';
 import { READERS, Role } from '../../identity/caller';
 import { loaderFor } from '../../graphql/batch-loader';
 import { Party } from '../parties/party.model';
@@ -24,12 +25,14 @@ export class CurrencyResolver {
 
   @Query(() => Currency, { nullable: true })
   @Allow(...READERS)
+  @ReadRule(ReadKind.DIRECTORY)
   async currency(@Args('code') code: string): Promise<Currency | null> {
     return (await this.currencyService.find(code)) ?? null;
   }
 
   @Query(() => [Currency])
   @Allow(...READERS)
+  @ReadRule(ReadKind.DIRECTORY)
   currencies(): Promise<Currency[]> {
     return this.currencyService.all();
   }

@@ -3,7 +3,8 @@ import { loaderFor } from '../../graphql/batch-loader';
 import { PageArgs } from '../../graphql/pagination';
 import { AmountScalar } from '../../graphql/scalars/amount.scalar';
 import { DateTimeScalar } from '../../graphql/scalars/date-time.scalar';
-import { Allow, CurrentCaller } from '../../identity/auth.guard';
+import { Allow, CurrentCaller, type LedgerContext } from '../../identity/auth.guard';
+import { ReadKind, ReadRule, ReadRules } from '../../identity/read-rules';
 import { type Caller, READERS, Role } from '../../identity/caller';
 import { Account } from '../accounts/account.model';
 import { AccountRepository } from '../accounts/account.repository';
@@ -33,6 +34,7 @@ export class HoldResolver {
     private readonly holdService: HoldService,
     private readonly accounts: AccountRepository,
     private readonly reader: TransactionReader,
+    private readonly rules: ReadRules,
   ) {}
 
   @Mutation(() => Hold, {
@@ -69,12 +71,14 @@ export class HoldResolver {
 
   @Query(() => Hold, { nullable: true })
   @Allow(...READERS)
+  @ReadRule(ReadKind.HOLD)
   hold(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<Hold | null> {
     return this.holdService.find(caller, id);
   }
 
   @Query(() => HoldConnection, { description: 'Holds on an account as payer or payee, oldest first.' })
   @Allow(...READERS)
+  @ReadRule(ReadKind.ACCOUNT)
   holds(
     @CurrentCaller() caller: Caller,
     @Args('accountId', { type: () => ID }) accountId: string,
@@ -85,17 +89,20 @@ export class HoldResolver {
   }
 
   @ResolveField(() => Account)
+  @ReadRule(ReadKind.DIRECTORY)
   from(@Parent() hold: Hold, @Context() context: object): Promise<Account> {
     return loadAccount(context, this.accounts, hold.fromAccountId);
   }
 
   @ResolveField(() => Account)
+  @ReadRule(ReadKind.DIRECTORY)
   to(@Parent() hold: Hold, @Context() context: object): Promise<Account> {
     return loadAccount(context, this.accounts, hold.toAccountId);
   }
 
   @ResolveField(() => Transaction, { nullable: true, description: 'The transaction posted when the hold was captured.' })
-  async transaction(@Parent() hold: Hold): Promise<Transaction | null> {
-    return hold.transactionId ? ((await this.reader.byId(hold.transactionId)) ?? null) : null;
+  @ReadRule(ReadKind.TRANSACTION)
+  async transaction(@Parent() hold: Hold, @Context() context: LedgerContext): Promise<Transaction | null> {
+    return this.rules.shown(context.caller, hold.transactionId ? await this.reader.byId(hold.transactionId) : null);
   }
 }

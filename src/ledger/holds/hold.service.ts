@@ -3,6 +3,7 @@ import { DomainError, ErrorCode, forbidden, notFound, validationFailed } from '.
 import { checkId } from '../../common/ids';
 import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/pagination';
 import { AccessService } from '../../identity/access.service';
+import { ReadRules } from '../../identity/read-rules';
 import { type Caller, Role } from '../../identity/caller';
 import { AccountRepository } from '../accounts/account.repository';
 import { CurrencyRepository } from '../currencies/currency.repository';
@@ -33,6 +34,7 @@ export class HoldService {
     private readonly accounts: AccountRepository,
     private readonly currencies: CurrencyRepository,
     private readonly access: AccessService,
+    private readonly rules: ReadRules,
   ) {}
 
   async create(
@@ -100,16 +102,7 @@ export class HoldService {
   async find(caller: Caller, id: string): Promise<Hold | null> {
     const hold = await this.holds.findById(checkId(id));
     if (!hold) return null;
-    await this.assertCanRead(caller, hold);
-    return hold;
-  }
-
-  async assertCanRead(caller: Caller, hold: Hold): Promise<void> {
-    const facts = await this.accounts.factsOf([hold.fromAccountId, hold.toAccountId]);
-    for (const account of facts.values()) {
-      if (await this.access.canRead(caller, account)) return;
-    }
-    throw forbidden('This API key may not read that hold');
+    return this.rules.required(caller, hold, 'hold');
   }
 
   async page(

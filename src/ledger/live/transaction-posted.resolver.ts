@@ -3,6 +3,7 @@ import { checkId } from '../../common/ids';
 import { clearLoaders } from '../../graphql/batch-loader';
 import { AccessService } from '../../identity/access.service';
 import { Allow, CurrentCaller } from '../../identity/auth.guard';
+import { ReadKind, ReadRule } from '../../identity/read-rules';
 import { type Caller, READERS } from '../../identity/caller';
 import { AccountRepository } from '../accounts/account.repository';
 import { Transaction } from '../transactions/transaction.model';
@@ -26,6 +27,7 @@ export class TransactionPostedResolver {
     },
   })
   @Allow(...READERS)
+  @ReadRule(ReadKind.ACCOUNT)
   async transactionPosted(
     @CurrentCaller() caller: Caller,
     @Args('accountId', { type: () => ID }) accountId: string,

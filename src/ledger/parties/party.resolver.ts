@@ -1,5 +1,6 @@
 import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { Allow } from '../../identity/auth.guard';
+import { ReadKind, ReadRule } from '../../identity/read-rules';
 import { READERS, Role } from '../../identity/caller';
 import { Connection, PageArgs } from '../../graphql/pagination';
 import { Party, PartyKind } from './party.model';
@@ -14,12 +15,14 @@ export class PartyResolver {
 
   @Query(() => Party, { nullable: true })
   @Allow(...READERS)
+  @ReadRule(ReadKind.DIRECTORY)
   async party(@Args('id', { type: () => ID }) id: string): Promise<Party | null> {
     return (await this.partyService.find(id)) ?? null;
   }
 
   @Query(() => PartyConnection)
   @Allow(...READERS)
+  @ReadRule(ReadKind.DIRECTORY)
   parties(@Args('kind', { type: () => PartyKind, nullable: true }) kind: PartyKind | null, @Args() page: PageArgs) {
     return this.partyService.page(kind, page.first, page.after);
   }

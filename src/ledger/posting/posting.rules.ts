@@ -88,12 +88,11 @@ export function checkLimit(account: AccountState, availableBeforeMinor: bigint):
   const available = availableMinor(account);
   if (available >= availableBeforeMinor) return;
   if (available < -account.creditLimitMinor) {
+    // No numbers: the account may be someone else's (a claim recorded by its provider), and a
+    // refusal must not tell the caller another member's balance or limit (SPEC B.1).
     throw new DomainError(
       ErrorCode.INSUFFICIENT_FUNDS,
-      `account ${account.id} would have ${fromMinor(available, account.scale)} ${account.currencyCode} available, ` +
-        (account.creditLimitMinor === 0n
-          ? 'and it may not go below zero'
-          : `below its limit of -${fromMinor(account.creditLimitMinor, account.scale)}`),
+      `the available balance of account ${account.id} does not cover this, its credit limit included`,
     );
   }
 }

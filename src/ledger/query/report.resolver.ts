@@ -1,5 +1,6 @@
 import { Args, Context, ID, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { Allow, CurrentCaller } from '../../identity/auth.guard';
+import { Allow, CurrentCaller, type LedgerContext } from '../../identity/auth.guard';
+import { ReadKind, ReadRule, ReadRules } from '../../identity/read-rules';
 import { type Caller, READERS } from '../../identity/caller';
 import { loaderFor } from '../../graphql/batch-loader';
 import { PageArgs } from '../../graphql/pagination';
@@ -20,6 +21,7 @@ export class ReportResolver {
 
   @Query(() => AmountScalar, { description: 'The posted balance of an account including every transaction posted at or before `asOf`.' })
   @Allow(...READERS)
+  @ReadRule(ReadKind.ACCOUNT)
   balanceAt(
     @CurrentCaller() caller: Caller,
     @Args('accountId', { type: () => ID }) accountId: string,
@@ -30,6 +32,7 @@ export class ReportResolver {
 
   @Query(() => Statement, { description: 'Opening balance, entries with running balances, and closing balance over [from, to).' })
   @Allow(...READERS)
+  @ReadRule(ReadKind.ACCOUNT)
   statement(
     @CurrentCaller() caller: Caller,
     @Args('accountId', { type: () => ID }) accountId: string,
@@ -42,6 +45,7 @@ export class ReportResolver {
 
   @Query(() => TrialBalance, { description: 'Every readable account of a currency with its balance at `asOf` (now when omitted).' })
   @Allow(...READERS)
+  @ReadRule(ReadKind.ACCOUNT)
   trialBalance(
     @CurrentCaller() caller: Caller,
     @Args('currency') currency: string,
@@ -53,10 +57,14 @@ export class ReportResolver {
 
 @Resolver(() => StatementEntry)
 export class StatementEntryResolver {
-  constructor(private readonly reader: TransactionReader) {}
+  constructor(
+    private readonly reader: TransactionReader,
+    private readonly rules: ReadRules,
+  ) {}
 
   @ResolveField(() => Transaction)
-  async transaction(@Parent() entry: StatementEntry, @Context() context: object): Promise<Transaction> {
+  @ReadRule(ReadKind.TRANSACTION)
+  async transaction(@Parent() entry: StatementEntry, @Context() context: LedgerContext): Promise<Transaction> {
     const loader = loaderFor<string, Transaction>(
       context,
       'transaction',
@@ -64,7 +72,7 @@ export class StatementEntryResolver {
     );
     const transaction = await loader.load(entry.transactionId);
     if (!transaction) throw new Error(`transaction ${entry.transactionId} of a statement entry is missing`);
-    return transaction;
+    return this.rules.required(context.caller, transaction, 'transaction');
   }
 }
 
@@ -73,6 +81,7 @@ export class TrialBalanceLineResolver {
   constructor(private readonly accounts: AccountRepository) {}
 
   @ResolveField(() => Account)
+  @ReadRule(ReadKind.DIRECTORY)
   account(@Parent() line: TrialBalanceLine, @Context() context: object): Promise<Account> {
     return loadAccount(context, this.accounts, line.accountId);
   }

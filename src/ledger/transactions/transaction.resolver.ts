@@ -1,5 +1,6 @@
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver, InputType, Field } from '@nestjs/graphql';
-import { Allow, CurrentCaller } from '../../identity/auth.guard';
+import { Allow, CurrentCaller, type LedgerContext } from '../../identity/auth.guard';
+import { ReadKind, ReadRule, ReadRules } from '../../identity/read-rules';
 import { type Caller, READERS, Role } from '../../identity/caller';
 import { loaderFor } from '../../graphql/batch-loader';
 import { PageArgs } from '../../graphql/pagination';
@@ -29,6 +30,7 @@ export class TransactionResolver {
   constructor(
     private readonly transactionService: TransactionService,
     private readonly reader: TransactionReader,
+    private readonly rules: ReadRules,
   ) {}
 
   @Mutation(() => Transaction, { description: 'Moves `amount` from one account to another of the same currency.' })
@@ -71,12 +73,14 @@ export class TransactionResolver {
 
   @Query(() => Transaction, { nullable: true })
   @Allow(...READERS)
+  @ReadRule(ReadKind.TRANSACTION)
   transaction(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<Transaction | null> {
     return this.transactionService.find(caller, id);
   }
 
   @Query(() => TransactionConnection)
   @Allow(...READERS)
+  @ReadRule(ReadKind.ACCOUNT)
   transactions(
     @CurrentCaller() caller: Caller,
     @Args('accountId', { type: () => ID, nullable: true }) accountId: string | null,
@@ -89,14 +93,16 @@ export class TransactionResolver {
   }
 
   @ResolveField(() => Transaction, { nullable: true, description: 'The transaction this one reverses.' })
-  async reverses(@Parent() tx: Transaction): Promise<Transaction | null> {
-    return tx.reversesId ? ((await this.reader.byId(tx.reversesId)) ?? null) : null;
+  @ReadRule(ReadKind.TRANSACTION)
+  async reverses(@Parent() tx: Transaction, @Context() context: LedgerContext): Promise<Transaction | null> {
+    return this.rules.shown(context.caller, tx.reversesId ? await this.reader.byId(tx.reversesId) : null);
   }
 
   @ResolveField(() => Transaction, { nullable: true, description: 'The reversal of this transaction, if any.' })
-  async reversedBy(@Parent() tx: Transaction): Promise<Transaction | null> {
+  @ReadRule(ReadKind.TRANSACTION)
+  async reversedBy(@Parent() tx: Transaction, @Context() context: LedgerContext): Promise<Transaction | null> {
     const id = await this.reader.reversalOf(tx.id);
-    return id ? ((await this.reader.byId(id)) ?? null) : null;
+    return this.rules.shown(context.caller, id ? await this.reader.byId(id) : null);
   }
 }
 
@@ -105,6 +111,7 @@ export class PostingResolver {
   constructor(private readonly accounts: AccountRepository) {}
 
   @ResolveField(() => Account)
+  @ReadRule(ReadKind.DIRECTORY)
   async account(@Parent() posting: Posting, @Context() context: object): Promise<Account> {
     const loader = loaderFor<string, Account>(
       context,

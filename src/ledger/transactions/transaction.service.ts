@@ -3,6 +3,7 @@ import { DomainError, ErrorCode, forbidden, validationFailed } from '../../commo
 import { checkId, checkIds } from '../../common/ids';
 import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/pagination';
 import { AccessService } from '../../identity/access.service';
+import { ReadRules } from '../../identity/read-rules';
 import { type Caller, Role } from '../../identity/caller';
 import { AccountRepository, type AccountFacts } from '../accounts/account.repository';
 import { CurrencyRepository } from '../currencies/currency.repository';
@@ -34,6 +35,7 @@ export class TransactionService {
     private readonly accounts: AccountRepository,
     private readonly currencies: CurrencyRepository,
     private readonly access: AccessService,
+    private readonly rules: ReadRules,
   ) {}
 
   async transfer(
@@ -149,16 +151,7 @@ export class TransactionService {
   async find(caller: Caller, id: string): Promise<Transaction | null> {
     const tx = await this.reader.byId(checkId(id));
     if (!tx) return null;
-    await this.assertCanReadTransaction(caller, tx);
-    return tx;
-  }
-
-  async assertCanReadTransaction(caller: Caller, tx: Transaction): Promise<void> {
-    const facts = await this.accounts.factsOf(tx.postings.map((p) => p.accountId));
-    for (const account of facts.values()) {
-      if (await this.access.canRead(caller, account)) return;
-    }
-    throw forbidden('This API key may not read that transaction');
+    return this.rules.required(caller, tx, 'transaction');
   }
 
   async page(

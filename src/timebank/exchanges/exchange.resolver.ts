@@ -1,7 +1,8 @@
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { PageArgs } from '../../graphql/pagination';
 import { AmountScalar } from '../../graphql/scalars/amount.scalar';
-import { Allow, CurrentCaller } from '../../identity/auth.guard';
+import { Allow, CurrentCaller, type LedgerContext } from '../../identity/auth.guard';
+import { ReadKind, ReadRule, ReadRules } from '../../identity/read-rules';
 import { type Caller, READERS, Role } from '../../identity/caller';
 import { Account } from '../../ledger/accounts/account.model';
 import { AccountRepository } from '../../ledger/accounts/account.repository';
@@ -25,6 +26,7 @@ export class ExchangeResolver {
     private readonly accounts: AccountRepository,
     private readonly holds: HoldRepository,
     private readonly reader: TransactionReader,
+    private readonly rules: ReadRules,
   ) {}
 
   @Mutation(() => Exchange, {
@@ -66,12 +68,14 @@ export class ExchangeResolver {
 
   @Query(() => Exchange, { nullable: true })
   @Allow(...READERS)
+  @ReadRule(ReadKind.EXCHANGE)
   exchange(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<Exchange | null> {
     return this.exchangeService.find(caller, id);
   }
 
   @Query(() => ExchangeConnection, { description: 'Exchanges an account gave or received, oldest first.' })
   @Allow(...READERS)
+  @ReadRule(ReadKind.ACCOUNT)
   exchanges(
     @CurrentCaller() caller: Caller,
     @Args('accountId', { type: () => ID }) accountId: string,
@@ -82,31 +86,37 @@ export class ExchangeResolver {
   }
 
   @ResolveField(() => Account)
+  @ReadRule(ReadKind.DIRECTORY)
   provider(@Parent() exchange: Exchange, @Context() context: object): Promise<Account> {
     return loadAccount(context, this.accounts, exchange.providerAccountId);
   }
 
   @ResolveField(() => Account)
+  @ReadRule(ReadKind.DIRECTORY)
   receiver(@Parent() exchange: Exchange, @Context() context: object): Promise<Account> {
     return loadAccount(context, this.accounts, exchange.receiverAccountId);
   }
 
   @ResolveField(() => Hold, { nullable: true, description: "The hold on the receiver's account, when the provider recorded it." })
-  async hold(@Parent() exchange: Exchange): Promise<Hold | null> {
-    return exchange.holdId ? ((await this.holds.findById(exchange.holdId)) ?? null) : null;
+  @ReadRule(ReadKind.HOLD)
+  async hold(@Parent() exchange: Exchange, @Context() context: LedgerContext): Promise<Hold | null> {
+    return this.rules.shown(context.caller, exchange.holdId ? await this.holds.findById(exchange.holdId) : null);
   }
 
   @ResolveField(() => Transaction, { nullable: true, description: 'The EXCHANGE transaction, once the hours have moved.' })
-  async transaction(@Parent() exchange: Exchange): Promise<Transaction | null> {
-    return exchange.transactionId ? ((await this.reader.byId(exchange.transactionId)) ?? null) : null;
+  @ReadRule(ReadKind.TRANSACTION)
+  async transaction(@Parent() exchange: Exchange, @Context() context: LedgerContext): Promise<Transaction | null> {
+    return this.rules.shown(context.caller, exchange.transactionId ? await this.reader.byId(exchange.transactionId) : null);
   }
 
   @ResolveField(() => Offer, { nullable: true })
+  @ReadRule(ReadKind.DIRECTORY)
   async offer(@Parent() exchange: Exchange): Promise<Offer | null> {
     return exchange.offerId ? ((await this.listings.findByIds([exchange.offerId]))[0] ?? null) : null;
   }
 
   @ResolveField(() => HelpRequest, { nullable: true })
+  @ReadRule(ReadKind.DIRECTORY)
   async request(@Parent() exchange: Exchange): Promise<HelpRequest | null> {
     return exchange.requestId ? ((await this.listings.findByIds([exchange.requestId]))[0] ?? null) : null;
   }

@@ -5,6 +5,7 @@ import { checkId } from '../../common/ids';
 import type { Sql } from '../../database/database';
 import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/pagination';
 import { AccessService } from '../../identity/access.service';
+import { ReadRules } from '../../identity/read-rules';
 import { type Caller, Role } from '../../identity/caller';
 import { AccountRepository, type AccountFacts } from '../../ledger/accounts/account.repository';
 import { CurrencyKind } from '../../ledger/currencies/currency.model';
@@ -53,6 +54,7 @@ export class ExchangeService {
     private readonly accounts: AccountRepository,
     private readonly currencies: CurrencyRepository,
     private readonly access: AccessService,
+    private readonly rules: ReadRules,
   ) {}
 
   async record(caller: Caller, input: RecordExchangeInput): Promise<Exchange> {
@@ -138,8 +140,7 @@ export class ExchangeService {
   async find(caller: Caller, id: string): Promise<Exchange | null> {
     const exchange = await this.exchanges.findById(checkId(id));
     if (!exchange) return null;
-    await this.assertCanRead(caller, exchange);
-    return exchange;
+    return this.rules.required(caller, exchange, 'exchange');
   }
 
   async page(
@@ -163,14 +164,6 @@ export class ExchangeService {
 
   async findByIds(ids: readonly string[]): Promise<Exchange[]> {
     return this.exchanges.findByIds(ids);
-  }
-
-  private async assertCanRead(caller: Caller, exchange: Exchange): Promise<void> {
-    const facts = await this.accounts.factsOf([exchange.providerAccountId, exchange.receiverAccountId]);
-    for (const account of facts.values()) {
-      if (await this.access.canRead(caller, account)) return;
-    }
-    throw forbidden('This API key may not read that exchange');
   }
 
   /**

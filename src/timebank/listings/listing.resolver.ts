@@ -1,7 +1,8 @@
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { PageArgs } from '../../graphql/pagination';
 import { AmountScalar } from '../../graphql/scalars/amount.scalar';
-import { Allow, CurrentCaller } from '../../identity/auth.guard';
+import { Allow, CurrentCaller, type LedgerContext } from '../../identity/auth.guard';
+import { ReadKind, ReadRule, ReadRules } from '../../identity/read-rules';
 import { type Caller, READERS, Role } from '../../identity/caller';
 import { partyLoader } from '../../ledger/currencies/currency.resolver';
 import { Party } from '../../ledger/parties/party.model';
@@ -20,8 +21,14 @@ async function partyOf(listing: Listing, context: object, parties: PartyReposito
   return party;
 }
 
-async function exchangeOf(listing: Listing, exchanges: ExchangeService): Promise<Exchange | null> {
-  return listing.exchangeId ? ((await exchanges.findByIds([listing.exchangeId]))[0] ?? null) : null;
+/** Everyone reads offers and requests; the exchange that fulfilled one only whoever may read that exchange. */
+async function exchangeOf(
+  listing: Listing,
+  exchanges: ExchangeService,
+  rules: ReadRules,
+  context: LedgerContext,
+): Promise<Exchange | null> {
+  return rules.shown(context.caller, listing.exchangeId ? (await exchanges.findByIds([listing.exchangeId]))[0] : null);
 }
 
 @Resolver(() => Offer)
@@ -30,6 +37,7 @@ export class OfferResolver {
     private readonly listings: ListingService,
     private readonly parties: PartyRepository,
     private readonly exchanges: ExchangeService,
+    private readonly rules: ReadRules,
   ) {}
 
   @Mutation(() => Offer, { description: 'Posts what a party can give. By a key of that party, or a coordinator.' })
@@ -51,6 +59,7 @@ export class OfferResolver {
     return this.listings.close(caller, 'OFFER', id);
   }
 
+  @ReadRule(ReadKind.DIRECTORY)
   @Query(() => OfferConnection, { description: 'Everyone’s offers, newest first. `search` is full-text (web search syntax).' })
   @Allow(...READERS)
   offers(
@@ -64,13 +73,15 @@ export class OfferResolver {
   }
 
   @ResolveField(() => Party)
+  @ReadRule(ReadKind.DIRECTORY)
   party(@Parent() offer: Offer, @Context() context: object): Promise<Party> {
     return partyOf(offer, context, this.parties);
   }
 
   @ResolveField(() => Exchange, { nullable: true, description: 'The latest exchange that fulfilled this offer.' })
-  exchange(@Parent() offer: Offer): Promise<Exchange | null> {
-    return exchangeOf(offer, this.exchanges);
+  @ReadRule(ReadKind.EXCHANGE)
+  exchange(@Parent() offer: Offer, @Context() context: LedgerContext): Promise<Exchange | null> {
+    return exchangeOf(offer, this.exchanges, this.rules, context);
   }
 }
 
@@ -80,6 +91,7 @@ export class RequestResolver {
     private readonly listings: ListingService,
     private readonly parties: PartyRepository,
     private readonly exchanges: ExchangeService,
+    private readonly rules: ReadRules,
   ) {}
 
   @Mutation(() => HelpRequest, { description: 'Posts what a party needs. By a key of that party, or a coordinator.' })
@@ -101,6 +113,7 @@ export class RequestResolver {
     return this.listings.close(caller, 'REQUEST', id);
   }
 
+  @ReadRule(ReadKind.DIRECTORY)
   @Query(() => RequestConnection, { description: 'Everyone’s requests, newest first. `search` is full-text (web search syntax).' })
   @Allow(...READERS)
   requests(
@@ -114,12 +127,14 @@ export class RequestResolver {
   }
 
   @ResolveField(() => Party)
+  @ReadRule(ReadKind.DIRECTORY)
   party(@Parent() request: HelpRequest, @Context() context: object): Promise<Party> {
     return partyOf(request, context, this.parties);
   }
 
   @ResolveField(() => Exchange, { nullable: true, description: 'The exchange that fulfilled this request.' })
-  exchange(@Parent() request: HelpRequest): Promise<Exchange | null> {
-    return exchangeOf(request, this.exchanges);
+  @ReadRule(ReadKind.EXCHANGE)
+  exchange(@Parent() request: HelpRequest, @Context() context: LedgerContext): Promise<Exchange | null> {
+    return exchangeOf(request, this.exchanges, this.rules, context);
   }
 }
