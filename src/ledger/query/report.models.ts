@@ -1,4 +1,4 @@
-import { Field, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { Field, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
 import { Connection, type ConnectionShape } from '../../graphql/pagination';
 import { AmountScalar } from '../../graphql/scalars/amount.scalar';
 import { DateTimeScalar } from '../../graphql/scalars/date-time.scalar';
@@ -80,4 +80,56 @@ export class TrialBalance {
 
   @Field(() => AmountScalar, { description: 'The sum of the lines.' })
   total!: string;
+}
+
+@ObjectType({ description: 'Totals of an activity report over the accounts the caller may read.' })
+export class ActivityTotals {
+  @Field(() => Int, { description: 'Transactions with at least one posting on a reported account.' })
+  transactions!: number;
+
+  @Field(() => Int, { description: 'Reported accounts with at least one posting in the period.' })
+  activeAccounts!: number;
+
+  @Field(() => AmountScalar, { description: 'The sum of every line’s credited.' })
+  volume!: string;
+}
+
+/** `account` is resolved (in batches) from `accountId`. */
+@ObjectType({ description: 'What moved on one account over the period. Accounts without postings in it have no line.' })
+export class ActivityLine {
+  @Field(() => AmountScalar, { description: 'The sum of its positive postings.' })
+  credited!: string;
+
+  @Field(() => AmountScalar, { description: 'The sum of the magnitudes of its negative postings.' })
+  debited!: string;
+
+  @Field(() => Int, { description: 'Transactions touching it (an account appears at most once in a transaction).' })
+  transactions!: number;
+
+  accountId!: string;
+}
+
+export const ActivityLineConnection = Connection(ActivityLine, 'ActivityLine');
+
+@ObjectType({
+  description:
+    'Per account, what was credited and debited over a half-open period [from, to) of posting time, and totals. Every ' +
+    'posting counts: reversals, the community pool’s grants and imported history alike (docs/reports.md). Pages after ' +
+    'the first continue the same report even while new transactions arrive.',
+})
+export class Activity {
+  @Field(() => Currency)
+  currency!: Currency;
+
+  @Field(() => DateTimeScalar)
+  from!: Date;
+
+  @Field(() => DateTimeScalar)
+  to!: Date;
+
+  @Field(() => ActivityTotals)
+  totals!: ActivityTotals;
+
+  @Field(() => ActivityLineConnection, { description: 'Lines in account id order.' })
+  lines!: ConnectionShape<ActivityLine>;
 }

@@ -62,6 +62,21 @@ export interface ExportTransactionRow {
   readonly postings: ExportPostingRow[];
 }
 
+export interface ActivityRow {
+  readonly accountId: string;
+  readonly creditedMinor: bigint;
+  readonly debitedMinor: bigint;
+  readonly transactions: number;
+}
+
+export interface ActivityPage {
+  readonly transactions: number;
+  readonly activeAccounts: number;
+  readonly volumeMinor: bigint;
+  /** Lines after the cursor, in account id order. */
+  readonly lines: ActivityRow[];
+}
+
 /** Accounts to read: every account of the currency, or only these (already of the currency). */
 export type AccountSet = { readonly all: true } | { readonly all: false; readonly ids: readonly string[] };
 
@@ -323,5 +338,69 @@ export class ReportRepository {
       });
     }
     return transactions;
+  }
+
+  /**
+   * Activity over the postings with `lo` < sequence <= `hi`: totals over every account in scope
+   * and one keyset page of per-account lines. A whole currency reads one range of the
+   * `postings_sequence` index (the period's postings and nothing else, index only); a few
+   * accounts read their own ranges of `postings_account_sequence`. An account appears at most
+   * once per transaction (the posting rules refuse it twice), so its posting count is its
+   * transaction count, and distinct sequences are distinct transactions.
+   */
+  async activityPage(
+    currencyCode: string,
+    accounts: AccountSet,
+    window: { lo: bigint; hi: bigint },
+    afterAccountId: string | null,
+    limit: number,
+  ): Promise<ActivityPage> {
+    const scoped = accounts.all
+      ? `SELECT p.account_id, p.amount_minor, p.sequence FROM postings p JOIN accounts a ON a.id = p.account_id
+          WHERE p.sequence > $1 AND p.sequence <= $2 AND a.currency_code = $3`
+      : `SELECT p.account_id, p.amount_minor, p.sequence FROM postings p
+          WHERE p.account_id = ANY($3::uuid[]) AND p.sequence > $1 AND p.sequence <= $2`;
+    const rows = await this.sql.query<{
+      total_transactions: string;
+      active: string;
+      volume: string;
+      account_id: string | null;
+      credited: string | null;
+      debited: string | null;
+      transactions: string | null;
+    }>(
+      `WITH scoped AS MATERIALIZED (${scoped}),
+            per AS (SELECT account_id,
+                           coalesce(sum(amount_minor) FILTER (WHERE amount_minor > 0), 0) AS credited,
+                           coalesce(-sum(amount_minor) FILTER (WHERE amount_minor < 0), 0) AS debited,
+                           count(*) AS transactions
+                      FROM scoped GROUP BY account_id)
+       SELECT (SELECT count(DISTINCT sequence) FROM scoped)::text AS total_transactions,
+              (SELECT count(*) FROM per)::text AS active,
+              (SELECT coalesce(sum(credited), 0) FROM per)::text AS volume,
+              page.account_id, page.credited::text AS credited, page.debited::text AS debited, page.transactions::text AS transactions
+         FROM (SELECT 1) AS one
+         LEFT JOIN LATERAL (SELECT * FROM per WHERE ($4::uuid IS NULL OR account_id > $4) ORDER BY account_id LIMIT $5) page ON true`,
+      [window.lo.toString(), window.hi.toString(), accounts.all ? currencyCode : accounts.ids, afterAccountId, limit],
+    );
+    const first = rows[0];
+    if (!first) throw new Error('the activity query returned no row');
+    return {
+      transactions: Number(first.total_transactions),
+      activeAccounts: Number(first.active),
+      volumeMinor: BigInt(first.volume),
+      lines: rows.flatMap((r) =>
+        r.account_id === null
+          ? []
+          : [
+              {
+                accountId: r.account_id,
+                creditedMinor: BigInt(r.credited ?? '0'),
+                debitedMinor: BigInt(r.debited ?? '0'),
+                transactions: Number(r.transactions),
+              },
+            ],
+      ),
+    };
   }
 }

@@ -11,7 +11,7 @@ import { AccountRepository } from '../accounts/account.repository';
 import { loadAccount } from '../holds/hold.resolver';
 import { Transaction } from '../transactions/transaction.model';
 import { TransactionReader } from '../transactions/transaction.reader';
-import { Statement, StatementEntry, TrialBalance, TrialBalanceLine } from './report.models';
+import { Activity, ActivityLine, Statement, StatementEntry, TrialBalance, TrialBalanceLine } from './report.models';
 import { ReportService } from './report.service';
 
 /** Reports for treasurers and auditors. Every one is scoped to what the caller may read. */
@@ -53,6 +53,18 @@ export class ReportResolver {
   ): Promise<TrialBalance> {
     return this.reports.trialBalance(caller, currency, asOf);
   }
+
+  @Query(() => Activity, { description: 'Per readable account, credited, debited and transactions over [from, to), with totals.' })
+  @Allow(...READERS)
+  activity(
+    @CurrentCaller() caller: Caller,
+    @Args('currency') currency: string,
+    @Args('from', { type: () => DateTimeScalar }) from: Date,
+    @Args('to', { type: () => DateTimeScalar }) to: Date,
+    @Args() page: PageArgs,
+  ): Promise<Activity> {
+    return this.reports.activity(caller, { currency, from, to, first: page.first, after: page.after });
+  }
 }
 
 @Resolver(() => StatementEntry)
@@ -73,6 +85,16 @@ export class StatementEntryResolver {
     const transaction = await loader.load(entry.transactionId);
     if (!transaction) throw new Error(`transaction ${entry.transactionId} of a statement entry is missing`);
     return this.rules.required(context.caller, transaction, 'transaction');
+  }
+}
+
+@Resolver(() => ActivityLine)
+export class ActivityLineResolver {
+  constructor(private readonly accounts: AccountRepository) {}
+
+  @ResolveField(() => Account)
+  account(@Parent() line: ActivityLine, @Context() context: object): Promise<Account> {
+    return loadAccount(context, this.accounts, line.accountId);
   }
 }
 

@@ -8,9 +8,17 @@ import { AccountRepository } from '../accounts/account.repository';
 import { CurrencyRepository } from '../currencies/currency.repository';
 import { CurrencyService } from '../currencies/currency.service';
 import { fromMinor } from '../money/amount';
-import { type Statement, type StatementEntry, type TrialBalance } from './report.models';
+import { type Activity, type Statement, type StatementEntry, type TrialBalance } from './report.models';
 import { ReportScope } from './report-scope';
 import { ReportRepository, type StatementRow } from './report.repository';
+
+export interface ActivityArgs {
+  readonly currency: string;
+  readonly from: Date;
+  readonly to: Date;
+  readonly first?: number | null;
+  readonly after?: string | null;
+}
 
 export interface StatementArgs {
   readonly accountId: string;
@@ -108,6 +116,40 @@ export class ReportService {
     };
   }
 
+  /**
+   * Activity over [from, to): the period becomes a sequence window when the first page is read
+   * and travels in the cursors, so every page belongs to the same report. Scoped like trial
+   * balances (a member: its own accounts).
+   */
+  async activity(caller: Caller, args: ActivityArgs): Promise<Activity> {
+    if (args.from >= args.to) throw validationFailed('to', 'must be later than from');
+    const size = pageSize(args.first);
+    const currency = await this.currencyService.get(args.currency);
+    const accounts = await this.scope.accountsOf(caller, currency);
+    const cursor = decodeCursor(args.after, ['string', 'string', 'string']);
+    const window = cursor ? activityWindow(cursor as string[]) : await this.newWindow(args.from, args.to);
+    const afterId = cursor ? checkId(cursor[0] as string, 'after') : null;
+    const page = await this.reports.activityPage(currency.code, accounts, window, afterId, size + 1);
+    const amount = (minor: bigint) => fromMinor(minor, currency.scale);
+    return {
+      currency,
+      from: args.from,
+      to: args.to,
+      totals: { transactions: page.transactions, activeAccounts: page.activeAccounts, volume: amount(page.volumeMinor) },
+      lines: toConnection(
+        page.lines,
+        size,
+        (line) => ({
+          accountId: line.accountId,
+          credited: amount(line.creditedMinor),
+          debited: amount(line.debitedMinor),
+          transactions: line.transactions,
+        }),
+        (line) => [line.accountId, window.lo.toString(), window.hi.toString()],
+      ),
+    };
+  }
+
   private async newWindow(from: Date | null, to: Date | null): Promise<Window> {
     const [lo, hi] = await Promise.all([
       from ? this.reports.sequenceBefore(from) : Promise.resolve(0n),
@@ -127,6 +169,12 @@ export class ReportService {
     }
     return { lo, hi, after: last };
   }
+}
+
+function activityWindow(cursor: readonly string[]): { lo: bigint; hi: bigint } {
+  const [lo, hi] = cursor.slice(1).map(parseSequence);
+  if (lo === undefined || hi === undefined || lo > hi) throw validationFailed('after', 'not a cursor returned by this list');
+  return { lo, hi };
 }
 
 function parseSequence(text: string): bigint {

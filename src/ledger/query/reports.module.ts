@@ -5,10 +5,10 @@ import { ExportResolver } from './export.resolver';
 import { JournalExportService } from './journal-export.service';
 import { ReportScope } from './report-scope';
 import { ReportRepository } from './report.repository';
-import { ReportResolver, StatementEntryResolver, TrialBalanceLineResolver } from './report.resolver';
+import { ActivityLineResolver, ReportResolver, StatementEntryResolver, TrialBalanceLineResolver } from './report.resolver';
 import { ReportService } from './report.service';
 
-export const REPORT_RESOLVERS = [ReportResolver, StatementEntryResolver, TrialBalanceLineResolver, ExportResolver];
+export const REPORT_RESOLVERS = [ReportResolver, StatementEntryResolver, TrialBalanceLineResolver, ActivityLineResolver, ExportResolver];
 
 /** Audit and reporting: statements, point-in-time balances, trial balances and exports. */
 @Module({
