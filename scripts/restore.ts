@@ -63,6 +63,8 @@ async function restore(file: string, dataDir: string | undefined): Promise<numbe
     out(
       dataDir ? `  Start the ledger on it with: DATA_DIR=${dataDir} npm start` : '  Point the service at it (DATABASE_URL) and start it.',
     );
+    out('  Use the same admin key as before (copy admin-api-key into the new data directory, or set ADMIN_API_KEY):');
+    out('  webhook secrets open only with the same WEBHOOK_SECRET_KEY or admin key (docs/operations.md).');
     return 0;
   } finally {
     await verifier?.close();
