@@ -56,6 +56,7 @@ export class ReportResolver {
 
   @Query(() => Activity, { description: 'Per readable account, credited, debited and transactions over [from, to), with totals.' })
   @Allow(...READERS)
+  @ReadRule(ReadKind.ACCOUNT)
   activity(
     @CurrentCaller() caller: Caller,
     @Args('currency') currency: string,
@@ -93,6 +94,7 @@ export class ActivityLineResolver {
   constructor(private readonly accounts: AccountRepository) {}
 
   @ResolveField(() => Account)
+  @ReadRule(ReadKind.DIRECTORY)
   account(@Parent() line: ActivityLine, @Context() context: object): Promise<Account> {
     return loadAccount(context, this.accounts, line.accountId);
   }
