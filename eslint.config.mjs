@@ -1,8 +1,9 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import boundaries from './eslint/boundaries.cjs';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.data/', '.test-data/', 'coverage/', 'bench/results/', '**/*.mjs', '**/*.js'] },
+  { ignores: ['dist/', 'node_modules/', '.data/', '.test-data/', 'coverage/', 'bench/results/', '**/*.mjs', '**/*.js', '**/*.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -36,4 +37,6 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
+  // The one-way doors of src/ and the one writer of ledger rows (eslint/boundaries.cjs, docs/architecture.md).
+  ...boundaries.boundaryConfigs(import.meta.dirname),
 );

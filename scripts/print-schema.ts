@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { GraphQLSchemaBuilderModule, GraphQLSchemaFactory } from '@nestjs/graphql';
 import { printSchema } from 'graphql';
 import { projectRoot } from '../src/common/project-root';
-import { ALL_RESOLVERS } from '../src/graphql/resolvers';
+import { ALL_RESOLVERS } from '../src/app.resolvers';
 import { SCALARS_MAP } from '../src/graphql/scalars/index';
 
 /**

@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { GraphQLSchemaBuilderModule, GraphQLSchemaFactory } from '@nestjs/graphql';
 import { getNamedType, type GraphQLSchema, isObjectType } from 'graphql';
 import { projectRoot } from '../src/common/project-root';
-import { ALL_RESOLVERS } from '../src/graphql/resolvers';
+import { ALL_RESOLVERS } from '../src/app.resolvers';
 import { PLAIN_LIST_BOUNDS } from '../src/graphql/query-cost';
 import { SCALARS_MAP } from '../src/graphql/scalars/index';
 import { READ_SCOPE_TEXT } from '../src/identity/access.service';

@@ -3,17 +3,16 @@ import { atItem, DomainError, ErrorCode, notFound, validationFailed } from '../c
 import { checkId } from '../common/ids';
 import { AccessService } from '../identity/access.service';
 import type { Caller } from '../identity/caller';
-import { AccountRepository, type AccountFacts } from '../ledger/accounts/account.repository';
 import { CurrencyKind } from '../ledger/currencies/currency.model';
-import { CurrencyRepository } from '../ledger/currencies/currency.repository';
 import { toPositiveMinor } from '../ledger/money/amount';
-import { cleanText } from '../ledger/parties/party.service';
+import { cleanText } from '../common/text';
 import { idempotency } from '../ledger/posting/idempotency';
 import { PostingService } from '../ledger/posting/posting.service';
 import type { OpResult, PostOp } from '../ledger/posting/posting.types';
 import type { Transaction } from '../ledger/transactions/transaction.model';
 import { TransactionReader } from '../ledger/transactions/transaction.reader';
 import { MAX_EXTERNAL_REF_LENGTH, TransactionService } from '../ledger/transactions/transaction.service';
+import { type AccountFacts, AccountReader, CurrencyReader } from '../ledger/ledger-readers';
 
 /** Most deposits in one `recordDeposits` batch. */
 export const MAX_BATCH = 1000;
@@ -50,8 +49,8 @@ export class DepositService {
   constructor(
     private readonly posting: PostingService,
     private readonly reader: TransactionReader,
-    private readonly accounts: AccountRepository,
-    private readonly currencies: CurrencyRepository,
+    private readonly accounts: AccountReader,
+    private readonly currencies: CurrencyReader,
     private readonly access: AccessService,
     private readonly transactions: TransactionService,
   ) {}

@@ -3,16 +3,15 @@ import { DomainError, ErrorCode, notFound, validationFailed } from '../common/do
 import { checkId } from '../common/ids';
 import { AccessService } from '../identity/access.service';
 import type { Caller } from '../identity/caller';
-import { AccountRepository } from '../ledger/accounts/account.repository';
-import { CurrencyRepository } from '../ledger/currencies/currency.repository';
 import { toPositiveMinor } from '../ledger/money/amount';
-import { cleanText } from '../ledger/parties/party.service';
+import { cleanText } from '../common/text';
 import { idempotency } from '../ledger/posting/idempotency';
 import { PostingService } from '../ledger/posting/posting.service';
 import type { PostingSpec } from '../ledger/posting/posting.types';
 import type { Transaction } from '../ledger/transactions/transaction.model';
 import { MAX_MEMO_LENGTH, TransactionService } from '../ledger/transactions/transaction.service';
 import { MAX_SHARES, splitByWeights } from './distribution';
+import { AccountReader, CurrencyReader } from '../ledger/ledger-readers';
 
 export interface ShareRequest {
   readonly accountId: string;
@@ -37,8 +36,8 @@ export interface DistributionRequest {
 export class DistributionService {
   constructor(
     private readonly posting: PostingService,
-    private readonly accounts: AccountRepository,
-    private readonly currencies: CurrencyRepository,
+    private readonly accounts: AccountReader,
+    private readonly currencies: CurrencyReader,
     private readonly access: AccessService,
     private readonly transactions: TransactionService,
   ) {}

@@ -2,11 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode, validationFailed } from '../common/domain-error';
 import { AccessService } from '../identity/access.service';
 import type { Caller } from '../identity/caller';
-import { AccountRepository } from '../ledger/accounts/account.repository';
 import { CurrencyKind } from '../ledger/currencies/currency.model';
 import { CurrencyService } from '../ledger/currencies/currency.service';
 import { fromMinor, toMinor } from '../ledger/money/amount';
 import type { Reconciliation } from './reconciliation.model';
+import { AccountReader } from '../ledger/ledger-readers';
 
 /**
  * Local dollars are backed one-for-one by a reserve the credit union holds outside the ledger.
@@ -17,7 +17,7 @@ import type { Reconciliation } from './reconciliation.model';
 export class ReconciliationService {
   constructor(
     private readonly currencies: CurrencyService,
-    private readonly accounts: AccountRepository,
+    private readonly accounts: AccountReader,
     private readonly access: AccessService,
   ) {}
 

@@ -10,10 +10,19 @@ import {
   validate,
 } from 'graphql';
 import { DomainError } from '../common/domain-error';
-import type { LedgerContext } from '../identity/auth.guard';
 import { formatError } from './error-mapping';
 import { measureOperation, type QueryLimits } from './query-cost';
 
+/**
+ * The context graphql/ builds for an operation: the HTTP request, or graphql-ws's
+ * connectionParams. The identity guard adds the caller (identity/auth.guard's LedgerContext has
+ * this shape and more); graphql/ knows no feature, so it does not name the caller here.
+ */
+export interface OperationContext {
+  req?: { headers: Record<string, string | string[] | undefined> };
+  connectionParams?: Record<string, unknown>;
+}
+type LedgerContext = OperationContext;
 type HttpRequest = NonNullable<LedgerContext['req']>;
 
 /**

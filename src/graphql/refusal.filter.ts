@@ -2,9 +2,9 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, Inject } from '@nestjs
 import { BaseExceptionFilter, HttpAdapterHost } from '@nestjs/core';
 import { DomainError, ErrorCode } from '../common/domain-error';
 import { APP_CONFIG, type AppConfig } from '../config/config';
-import { httpStatus } from '../ledger/query/export.controller';
 import { requestContextOf } from '../observability/request-context';
 import { bodyRefusalOf, errorBody } from './http-errors';
+import { httpStatus } from './http-status';
 
 /**
  * Without this filter Nest logs every exception a resolver throws as an error with its stack:

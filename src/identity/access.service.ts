@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { assertUnreachable, forbidden } from '../common/domain-error';
-import type { AccountFilter } from '../ledger/accounts/account.repository';
-import { CurrencyRepository } from '../ledger/currencies/currency.repository';
 import { NotificationHub } from '../database/notification-hub';
-import { MEMBERSHIP_CHANNEL, PartyRepository } from '../ledger/parties/party.repository';
+import { type AccountFilter, CurrencyDirectory, MEMBERSHIP_CHANNEL, PartyDirectory } from './directory';
 import { type Caller, Role } from './caller';
 
 /** Memberships are also dropped on change notices; the TTL bounds how long a missed one matters. */
@@ -38,8 +36,8 @@ export class AccessService {
   private readonly members = new Map<string, { ids: Set<string>; atMs: number }>();
 
   constructor(
-    private readonly parties: PartyRepository,
-    private readonly currencies: CurrencyRepository,
+    private readonly parties: PartyDirectory,
+    private readonly currencies: CurrencyDirectory,
     hub: NotificationHub,
   ) {
     hub.subscribe(MEMBERSHIP_CHANNEL, (organisationId) => this.forgetMembers(organisationId));

@@ -1,10 +1,13 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode, notFound, validationFailed } from '../common/domain-error';
-import { PartyRepository } from '../ledger/parties/party.repository';
 import { NotificationHub } from '../database/notification-hub';
 import { ApiKeyRepository, type ApiKeyRow, KEYS_CHANNEL } from './api-key.repository';
+
+/** Notified with a key's id when it is revoked: what other modules listen on (its repository stays private). */
+export { KEYS_CHANNEL };
 import { type Caller, Role } from './caller';
+import { PartyDirectory } from './directory';
 
 /** Secrets are 256 random bits with a recognisable prefix, so leaked keys can be found by scanners. */
 const SECRET_PREFIX = 'sl_';
@@ -45,7 +48,7 @@ export class ApiKeyService {
 
   constructor(
     private readonly keys: ApiKeyRepository,
-    private readonly parties: PartyRepository,
+    private readonly parties: PartyDirectory,
     private readonly hub: NotificationHub,
   ) {
     this.hub.subscribe(KEYS_CHANNEL, (id) => this.forget(id));

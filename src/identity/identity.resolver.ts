@@ -1,9 +1,6 @@
-import { Args, Context, Field, ID, Mutation, ObjectType, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { Args, Field, ID, Mutation, ObjectType, Query, Resolver } from '@nestjs/graphql';
 import { checkId } from '../common/ids';
-import { partyLoader } from '../ledger/currencies/currency.resolver';
-import { Party } from '../ledger/parties/party.model';
-import { PartyRepository } from '../ledger/parties/party.repository';
-import { cleanText } from '../ledger/parties/party.service';
+import { cleanText } from '../common/text';
 import type { ApiKeyRow } from './api-key.repository';
 import { ApiKeyService } from './api-key.service';
 import { Allow, CurrentCaller } from './auth.guard';
@@ -23,6 +20,7 @@ export class ApiKey {
   @Field()
   revoked!: boolean;
 
+  /** Resolved to its Party by the ledger (ledger/parties/key-party.resolver.ts). */
   partyId!: string | null;
 }
 
@@ -52,10 +50,7 @@ function toApiKey(row: ApiKeyRow): ApiKey {
 
 @Resolver(() => ApiKey)
 export class ApiKeyResolver {
-  constructor(
-    private readonly keys: ApiKeyService,
-    private readonly parties: PartyRepository,
-  ) {}
+  constructor(private readonly keys: ApiKeyService) {}
 
   @Mutation(() => ApiKeySecret, { description: 'Issues a key. MEMBER, TREASURER and INTEGRATION keys are bound to a party.' })
   @Allow(Role.ADMIN)
@@ -77,19 +72,11 @@ export class ApiKeyResolver {
   async revokeApiKey(@Args('id', { type: () => ID }) id: string): Promise<ApiKey> {
     return toApiKey(await this.keys.revoke(checkId(id)));
   }
-
-  @ResolveField(() => Party, { nullable: true })
-  async party(@Parent() key: ApiKey, @Context() context: object): Promise<Party | null> {
-    return key.partyId ? ((await partyLoader(context, this.parties).load(key.partyId)) ?? null) : null;
-  }
 }
 
 @Resolver(() => Me)
 export class MeResolver {
-  constructor(
-    private readonly keys: ApiKeyService,
-    private readonly parties: PartyRepository,
-  ) {}
+  constructor(private readonly keys: ApiKeyService) {}
 
   @Query(() => Me, { description: 'The API key making the request, its role and party.' })
   @Allow(...ALL_ROLES)
@@ -97,10 +84,5 @@ export class MeResolver {
     const row = await this.keys.findById(caller.apiKeyId);
     if (!row) throw new Error('the authenticated key vanished');
     return { role: caller.role, apiKey: toApiKey(row), partyId: caller.partyId };
-  }
-
-  @ResolveField(() => Party, { nullable: true })
-  async party(@Parent() me: Me, @Context() context: object): Promise<Party | null> {
-    return me.partyId ? ((await partyLoader(context, this.parties).load(me.partyId)) ?? null) : null;
   }
 }

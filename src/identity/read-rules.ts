@@ -1,8 +1,8 @@
 import { Injectable, SetMetadata } from '@nestjs/common';
 import { forbidden } from '../common/domain-error';
-import { AccountRepository } from '../ledger/accounts/account.repository';
 import { AccessService } from './access.service';
 import type { Caller } from './caller';
+import { AccountDirectory } from './directory';
 
 /**
  * The read rule of each object type (SPEC B.1), applied wherever the object is reached: by its
@@ -48,7 +48,7 @@ function accountIdsOf(object: Touching): string[] {
 export class ReadRules {
   constructor(
     private readonly access: AccessService,
-    private readonly accounts: AccountRepository,
+    private readonly accounts: AccountDirectory,
   ) {}
 
   /** Transactions, holds and exchanges: readable when one of the accounts they touch is. */

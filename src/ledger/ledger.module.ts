@@ -3,6 +3,7 @@ import { AccountResolver } from './accounts/account.resolver';
 import { AccountService } from './accounts/account.service';
 import { CurrencyResolver } from './currencies/currency.resolver';
 import { CurrencyService } from './currencies/currency.service';
+import { ApiKeyPartyResolver, MePartyResolver } from './parties/key-party.resolver';
 import { PartyResolver } from './parties/party.resolver';
 import { PartyService } from './parties/party.service';
 import { VerifyResolver } from './query/verify.resolver';
@@ -10,7 +11,16 @@ import { VerifyService } from './query/verify.service';
 import { PostingResolver, TransactionResolver } from './transactions/transaction.resolver';
 import { TransactionService } from './transactions/transaction.service';
 
-export const LEDGER_RESOLVERS = [PartyResolver, CurrencyResolver, AccountResolver, TransactionResolver, PostingResolver, VerifyResolver];
+export const LEDGER_RESOLVERS = [
+  PartyResolver,
+  ApiKeyPartyResolver,
+  MePartyResolver,
+  CurrencyResolver,
+  AccountResolver,
+  TransactionResolver,
+  PostingResolver,
+  VerifyResolver,
+];
 
 @Module({
   providers: [...LEDGER_RESOLVERS, PartyService, CurrencyService, AccountService, TransactionService, VerifyService],

@@ -1,7 +1,9 @@
 import { Kind } from 'graphql';
-import type { ApolloPlugin } from '../graphql/query-cost';
+import type { ApolloDriverConfig } from '@nestjs/apollo';
 import type { Logger } from './logger';
 import { requestContextOf } from './request-context';
+
+type ApolloPlugin = NonNullable<ApolloDriverConfig['plugins']>[number];
 
 /** The HTTP request behind a GraphQL operation, where the request context lives. */
 function requestOf(contextValue: unknown): unknown {

@@ -2,7 +2,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { Database } from '../database/database';
-import { PostingService } from '../ledger/posting/posting.service';
 
 /** Latency buckets, in seconds: a posting takes milliseconds, an export may take seconds. */
 const LATENCY_BUCKETS = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -10,8 +9,9 @@ const LATENCY_BUCKETS = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 /**
  * The Prometheus metrics of one instance, served at GET /metrics. Request metrics are labelled
  * by operation (the GraphQL root field or the route: a bounded set) and outcome ('ok' or the
- * first error's code); the posting module's, the retry helper's and the pool's counters are read
- * when scraped. Process metrics (CPU, memory, event loop lag, GC) come with the prefix `ledger_`.
+ * first error's code); the retry helper's and the pool's counters are read when scraped, and so
+ * are those other modules register (`registerCounter`: the posting module's, in
+ * ledger/posting/posting-metrics.ts; observability knows no feature, features report to it). Process metrics (CPU, memory, event loop lag, GC) come with the prefix `ledger_`.
  */
 @Injectable()
 export class Metrics {
@@ -21,7 +21,6 @@ export class Metrics {
 
   constructor(
     @Inject(APP_CONFIG) readonly config: AppConfig,
-    private readonly posting: PostingService,
     private readonly db: Database,
   ) {
     const registers = [this.registry];
@@ -39,25 +38,7 @@ export class Metrics {
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    const counterOf = (name: string, help: string, read: () => number) =>
-      new Counter({
-        name,
-        help,
-        registers,
-        collect() {
-          this.reset();
-          this.inc(read());
-        },
-      });
-    counterOf('ledger_posting_groups_total', 'Posting groups committed (one database transaction each)', () => this.posting.stats.groups);
-    counterOf('ledger_posting_commands_total', 'Commands decided by the posting module', () => this.posting.stats.commands);
-    counterOf('ledger_posting_refused_total', 'Commands refused by a ledger rule', () => this.posting.stats.refused);
-    counterOf('ledger_transactions_posted_total', 'Transactions posted (replays not counted)', () => this.posting.stats.transactions);
-    counterOf(
-      'ledger_posting_isolated_reruns_total',
-      'Groups re-run command by command after an unexpected failure',
-      () => this.posting.stats.isolatedReruns,
-    );
+    const counterOf = (name: string, help: string, read: () => number) => this.registerCounter(name, help, read);
     counterOf('ledger_db_retries_total', 'Transactions re-run after a serialization failure or deadlock', () => this.db.retries);
     counterOf(
       'ledger_db_pool_errors_total',
@@ -75,6 +56,19 @@ export class Metrics {
         this.set({ state: 'total' }, stats.total);
         this.set({ state: 'idle' }, stats.idle);
         this.set({ state: 'waiting' }, stats.waiting);
+      },
+    });
+  }
+
+  /** A counter whose value is read from `read()` when scraped (a running total kept elsewhere). */
+  registerCounter(name: string, help: string, read: () => number): void {
+    new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(read());
       },
     });
   }

@@ -1,6 +1,6 @@
 import { GraphQLScalarType, Kind } from 'graphql';
 import { DomainError, ErrorCode } from '../../common/domain-error';
-import { isDecimalText } from '../../ledger/money/amount';
+import { isDecimalText } from '../../common/decimal-text';
 
 /**
  * `Amount`: a decimal string such as "1.50". JSON numbers, exponents, signs other than a

@@ -5,6 +5,7 @@ import { Database } from '../../database/database';
 import type { CurrencyKind } from '../currencies/currency.model';
 import type { AccountStatus } from '../posting/posting.types';
 import { Account } from './account.model';
+import type { AccountFilter } from '../../identity/directory';
 
 interface AccountRow {
   id: string;
@@ -53,13 +54,8 @@ export function toAccount(row: AccountRow): Account {
   });
 }
 
-export interface AccountFilter {
-  /** null: every party. */
-  readonly partyIds: readonly string[] | null;
-  readonly currencyCode: string | null;
-  /** Only accounts in currencies this credit union issues. */
-  readonly issuerPartyId: string | null;
-}
+/** Declared by identity, whose read scopes narrow account lists with it. */
+export type { AccountFilter };
 
 export interface AccountFacts {
   readonly id: string;

@@ -10,7 +10,7 @@ import type { Caller } from '../../identity/caller';
 import { CurrencyKind } from '../currencies/currency.model';
 import { CurrencyService } from '../currencies/currency.service';
 import { toBoundMinor } from '../money/amount';
-import { cleanText } from '../parties/party.service';
+import { cleanText } from '../../common/text';
 import { PartyService } from '../parties/party.service';
 import { PostingService } from '../posting/posting.service';
 import type { Account } from './account.model';

@@ -12,7 +12,7 @@ import type { CurrencyDefaults } from './currency.repository';
 import { CurrencyService } from './currency.service';
 
 /** Loads parties by id, batched per request; shared by every `party` field. */
-export function partyLoader(context: object, parties: PartyRepository) {
+export function partyLoader(context: object, parties: Pick<PartyRepository, 'findByIds'>) {
   return loaderFor<string, Party>(context, 'party', async (ids) => new Map((await parties.findByIds(ids)).map((p) => [p.id, p])));
 }
 

@@ -6,7 +6,7 @@ import { Database } from '../../database/database';
 import { AccountRepository } from '../accounts/account.repository';
 import { PartyKind } from '../parties/party.model';
 import { PartyRepository } from '../parties/party.repository';
-import { cleanText } from '../parties/party.service';
+import { cleanText } from '../../common/text';
 import { type Currency, CurrencyKind } from './currency.model';
 import { type CurrencyDefaults, CurrencyRepository } from './currency.repository';
 import { toBoundMinor } from '../money/amount';

@@ -17,7 +17,7 @@ import { HoldService } from './hold.service';
 const MOVERS = [Role.ADMIN, Role.MEMBER, Role.TREASURER];
 
 /** Loads accounts by id, batched per request (the same loader the postings of a transaction use). */
-export async function loadAccount(context: object, accounts: AccountRepository, id: string): Promise<Account> {
+export async function loadAccount(context: object, accounts: Pick<AccountRepository, 'findByIds'>, id: string): Promise<Account> {
   const loader = loaderFor<string, Account>(
     context,
     'account',

@@ -3,7 +3,7 @@ import { Counter, Gauge } from 'prom-client';
 import { DomainError, ErrorCode } from '../../common/domain-error';
 import { sleep } from '../../common/retry';
 import { NotificationHub } from '../../database/notification-hub';
-import { KEYS_CHANNEL } from '../../identity/api-key.repository';
+import { KEYS_CHANNEL } from '../../identity/api-key.service';
 import { Metrics } from '../../observability/metrics';
 import { POSTED_CHANNEL } from '../posting/posting.repository';
 import { TransactionReader } from '../transactions/transaction.reader';

@@ -1,5 +1,8 @@
 import Decimal from 'decimal.js';
+import { isDecimalText, MAX_AMOUNT_TEXT_LENGTH } from '../../common/decimal-text';
 import { DomainError, ErrorCode } from '../../common/domain-error';
+
+export { isDecimalText };
 
 /**
  * Amounts cross the API as decimal strings and live everywhere else as integers of minor
@@ -9,17 +12,9 @@ import { DomainError, ErrorCode } from '../../common/domain-error';
 /** Largest magnitude of one posting, in minor units (SPEC invariant 2). */
 export const MAX_POSTING_MINOR = 10n ** 15n;
 
-/** Plain decimal notation: optional minus, digits, optional fraction. No exponent, no plus. */
-const DECIMAL_TEXT = /^-?\d+(\.\d+)?$/;
-const MAX_AMOUNT_TEXT_LENGTH = 40;
-
 const PreciseDecimal = Decimal.clone({ precision: 60, rounding: Decimal.ROUND_DOWN });
 /** 10^scale for every scale a currency may have (0 to 8). */
 const SCALE_FACTORS = Array.from({ length: 9 }, (_, scale) => new PreciseDecimal(10).pow(scale));
-
-export function isDecimalText(text: string): boolean {
-  return text.length <= MAX_AMOUNT_TEXT_LENGTH && DECIMAL_TEXT.test(text);
-}
 
 function invalid(text: string, why: string): DomainError {
   return new DomainError(ErrorCode.INVALID_AMOUNT, `"${text.slice(0, MAX_AMOUNT_TEXT_LENGTH)}" is not a valid amount: ${why}`);

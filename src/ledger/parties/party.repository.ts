@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../../database/database';
 import type { Party, PartyKind } from './party.model';
+/** Notified with an organisation's id when its members change (identity drops its cache). */
+import { MEMBERSHIP_CHANNEL } from '../../identity/directory';
 
 interface PartyRow {
   id: string;
@@ -8,9 +10,6 @@ interface PartyRow {
   name: string;
   handle: string | null;
 }
-
-/** Notified with an organisation's id when its members change. */
-export const MEMBERSHIP_CHANNEL = 'ledger_membership_changed';
 
 @Injectable()
 export class PartyRepository {

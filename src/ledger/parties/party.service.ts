@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { notFound, validationFailed } from '../../common/domain-error';
 import { checkId } from '../../common/ids';
-import { isWellFormedText } from '../../common/text';
+import { cleanText } from '../../common/text';
 import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/pagination';
 import { ORGANISATION_KINDS, type Party, PartyKind } from './party.model';
 import { AccessService } from '../../identity/access.service';
@@ -10,24 +10,6 @@ import { PartyRepository } from './party.repository';
 
 export const MAX_NAME_LENGTH = 200;
 export const MAX_HANDLE_LENGTH = 100;
-
-/** Trims and bounds a human-entered text field; empty after trimming is refused when required. */
-export function cleanText(value: string | null | undefined, field: string, max: number, required: boolean): string | null {
-  if (value === null || value === undefined) {
-    if (required) throw validationFailed(field, 'is required');
-    return null;
-  }
-  const trimmed = value.trim();
-  if (trimmed.length === 0) {
-    if (required) throw validationFailed(field, 'must not be empty');
-    return null;
-  }
-  if (trimmed.length > max) throw validationFailed(field, `must be at most ${max} characters`);
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused here
-  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(trimmed)) throw validationFailed(field, 'must not contain control characters');
-  if (!isWellFormedText(trimmed)) throw validationFailed(field, 'must be valid Unicode text');
-  return trimmed;
-}
 
 @Injectable()
 export class PartyService {

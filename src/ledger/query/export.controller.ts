@@ -1,46 +1,15 @@
 import { Readable } from 'node:stream';
 import { Controller, Get, Logger, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { assertUnreachable, DomainError, ErrorCode, validationFailed } from '../../common/domain-error';
+import { DomainError, ErrorCode, validationFailed } from '../../common/domain-error';
 import { DateTimeScalar } from '../../graphql/scalars/date-time.scalar';
 import { ApiKeyService } from '../../identity/api-key.service';
 import { bearer } from '../../identity/auth.guard';
 import { RateLimiter } from '../../identity/rate-limiter';
 import { noteApiKey } from '../../observability/request-context';
+import { httpStatus } from '../../graphql/http-status';
 import { type ExportRequest, JournalExportService } from './journal-export.service';
 import { ExportFormat } from './report.models';
-
-/** The HTTP status of a refusal, for the one REST endpoint of the service. */
-export function httpStatus(code: ErrorCode): number {
-  switch (code) {
-    case ErrorCode.UNAUTHENTICATED:
-      return 401;
-    case ErrorCode.FORBIDDEN:
-      return 403;
-    case ErrorCode.NOT_FOUND:
-      return 404;
-    case ErrorCode.RATE_LIMITED:
-      return 429;
-    case ErrorCode.INTERNAL:
-      return 500;
-    case ErrorCode.VALIDATION_FAILED:
-    case ErrorCode.INVALID_AMOUNT:
-    case ErrorCode.CURRENCY_MISMATCH:
-    case ErrorCode.UNBALANCED:
-    case ErrorCode.QUERY_TOO_COMPLEX:
-      return 400;
-    case ErrorCode.INSUFFICIENT_FUNDS:
-    case ErrorCode.BALANCE_LIMIT_EXCEEDED:
-    case ErrorCode.ACCOUNT_FROZEN:
-    case ErrorCode.ACCOUNT_CLOSED:
-    case ErrorCode.ALREADY_REVERSED:
-    case ErrorCode.HOLD_NOT_PENDING:
-    case ErrorCode.IDEMPOTENCY_CONFLICT:
-      return 409;
-    default:
-      return assertUnreachable(code);
-  }
-}
 
 function single(value: unknown, name: string): string | null {
   if (value === undefined) return null;

@@ -8,7 +8,7 @@ import { type Caller, Role } from '../../identity/caller';
 import { AccountRepository, type AccountFacts } from '../accounts/account.repository';
 import { CurrencyRepository } from '../currencies/currency.repository';
 import { toMinor, toPositiveMinor } from '../money/amount';
-import { cleanText } from '../parties/party.service';
+import { cleanText } from '../../common/text';
 import { idempotency } from '../posting/idempotency';
 import { PostingService } from '../posting/posting.service';
 import type { OpResult, PostingSpec, TransactionKind } from '../posting/posting.types';

@@ -5,10 +5,9 @@ import { Allow, CurrentCaller, type LedgerContext } from '../../identity/auth.gu
 import { ReadKind, ReadRule, ReadRules } from '../../identity/read-rules';
 import { type Caller, READERS, Role } from '../../identity/caller';
 import { Account } from '../../ledger/accounts/account.model';
-import { AccountRepository } from '../../ledger/accounts/account.repository';
 import { Hold } from '../../ledger/holds/hold.model';
-import { HoldRepository } from '../../ledger/holds/hold.repository';
 import { loadAccount } from '../../ledger/holds/hold.resolver';
+import { AccountReader, HoldReader } from '../../ledger/ledger-readers';
 import { Transaction } from '../../ledger/transactions/transaction.model';
 import { TransactionReader } from '../../ledger/transactions/transaction.reader';
 import { HelpRequest, Offer } from '../listings/listing.model';
@@ -23,8 +22,8 @@ export class ExchangeResolver {
   constructor(
     private readonly exchangeService: ExchangeService,
     private readonly listings: ListingService,
-    private readonly accounts: AccountRepository,
-    private readonly holds: HoldRepository,
+    private readonly accounts: AccountReader,
+    private readonly holds: HoldReader,
     private readonly reader: TransactionReader,
     private readonly rules: ReadRules,
   ) {}

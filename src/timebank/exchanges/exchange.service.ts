@@ -7,11 +7,9 @@ import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../.
 import { AccessService } from '../../identity/access.service';
 import { ReadRules } from '../../identity/read-rules';
 import { type Caller, Role } from '../../identity/caller';
-import { AccountRepository, type AccountFacts } from '../../ledger/accounts/account.repository';
 import { CurrencyKind } from '../../ledger/currencies/currency.model';
-import { CurrencyRepository } from '../../ledger/currencies/currency.repository';
 import { toPositiveMinor } from '../../ledger/money/amount';
-import { cleanText } from '../../ledger/parties/party.service';
+import { cleanText } from '../../common/text';
 import { idempotency } from '../../ledger/posting/idempotency';
 import { PostingService } from '../../ledger/posting/posting.service';
 import type { Idempotency, Op, OpResult } from '../../ledger/posting/posting.types';
@@ -19,6 +17,7 @@ import { ListingRepository } from '../listings/listing.repository';
 import { ListingService } from '../listings/listing.service';
 import { type Exchange, ExchangeStatus } from './exchange.model';
 import { ExchangeRepository } from './exchange.repository';
+import { type AccountFacts, AccountReader, CurrencyReader } from '../../ledger/ledger-readers';
 
 /** Fits the memo of the transaction it becomes. */
 export const MAX_EXCHANGE_DESCRIPTION_LENGTH = 500;
@@ -51,8 +50,8 @@ export class ExchangeService {
     private readonly exchanges: ExchangeRepository,
     private readonly listings: ListingService,
     private readonly listingRows: ListingRepository,
-    private readonly accounts: AccountRepository,
-    private readonly currencies: CurrencyRepository,
+    private readonly accounts: AccountReader,
+    private readonly currencies: CurrencyReader,
     private readonly access: AccessService,
     private readonly rules: ReadRules,
   ) {}

@@ -6,16 +6,16 @@ import { ReadKind, ReadRule, ReadRules } from '../../identity/read-rules';
 import { type Caller, READERS, Role } from '../../identity/caller';
 import { partyLoader } from '../../ledger/currencies/currency.resolver';
 import { Party } from '../../ledger/parties/party.model';
-import { PartyRepository } from '../../ledger/parties/party.repository';
 import { Exchange } from '../exchanges/exchange.model';
 import { ExchangeService } from '../exchanges/exchange.service';
 import { HelpRequest, type Listing, Offer, OfferConnection, RequestConnection } from './listing.model';
 import { ListingService } from './listing.service';
+import { PartyReader } from '../../ledger/ledger-readers';
 
 const POSTERS = [Role.ADMIN, Role.MEMBER, Role.TREASURER];
 
 /** `party` and `exchange` of an offer or request. */
-async function partyOf(listing: Listing, context: object, parties: PartyRepository): Promise<Party> {
+async function partyOf(listing: Listing, context: object, parties: PartyReader): Promise<Party> {
   const party = await partyLoader(context, parties).load(listing.partyId);
   if (!party) throw new Error(`party ${listing.partyId} of ${listing.kind} ${listing.id} is missing`);
   return party;
@@ -35,7 +35,7 @@ async function exchangeOf(
 export class OfferResolver {
   constructor(
     private readonly listings: ListingService,
-    private readonly parties: PartyRepository,
+    private readonly parties: PartyReader,
     private readonly exchanges: ExchangeService,
     private readonly rules: ReadRules,
   ) {}
@@ -89,7 +89,7 @@ export class OfferResolver {
 export class RequestResolver {
   constructor(
     private readonly listings: ListingService,
-    private readonly parties: PartyRepository,
+    private readonly parties: PartyReader,
     private readonly exchanges: ExchangeService,
     private readonly rules: ReadRules,
   ) {}

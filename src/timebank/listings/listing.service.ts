@@ -6,10 +6,10 @@ import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../.
 import { AccessService } from '../../identity/access.service';
 import type { Caller } from '../../identity/caller';
 import { toMinor } from '../../ledger/money/amount';
-import { PartyRepository } from '../../ledger/parties/party.repository';
-import { cleanText } from '../../ledger/parties/party.service';
+import { cleanText } from '../../common/text';
 import { HOURS_SCALE, type Listing, type ListingKind } from './listing.model';
 import { ListingRepository } from './listing.repository';
+import { PartyReader } from '../../ledger/ledger-readers';
 
 export const MAX_TITLE_LENGTH = 200;
 export const MAX_CATEGORY_LENGTH = 50;
@@ -29,7 +29,7 @@ const NAMES: Record<ListingKind, string> = { OFFER: 'offer', REQUEST: 'request' 
 export class ListingService {
   constructor(
     private readonly listings: ListingRepository,
-    private readonly parties: PartyRepository,
+    private readonly parties: PartyReader,
     private readonly access: AccessService,
   ) {}
 

@@ -1,0 +1,23 @@
+import { Injectable } from '@nestjs/common';
+import { Metrics } from '../../observability/metrics';
+import { PostingService } from './posting.service';
+
+/**
+ * The posting module's counters on GET /metrics. The ledger registers them with the instance's
+ * metrics: observability knows no feature (docs/architecture.md, the one-way doors).
+ */
+@Injectable()
+export class PostingMetrics {
+  constructor(metrics: Metrics, posting: PostingService) {
+    const { stats } = posting;
+    metrics.registerCounter('ledger_posting_groups_total', 'Posting groups committed (one database transaction each)', () => stats.groups);
+    metrics.registerCounter('ledger_posting_commands_total', 'Commands decided by the posting module', () => stats.commands);
+    metrics.registerCounter('ledger_posting_refused_total', 'Commands refused by a ledger rule', () => stats.refused);
+    metrics.registerCounter('ledger_transactions_posted_total', 'Transactions posted (replays not counted)', () => stats.transactions);
+    metrics.registerCounter(
+      'ledger_posting_isolated_reruns_total',
+      'Groups re-run command by command after an unexpected failure',
+      () => stats.isolatedReruns,
+    );
+  }
+}
