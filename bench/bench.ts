@@ -1,17 +1,17 @@
 import 'reflect-metadata';
-import { execFileSync, fork } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { GqlClient } from '../scripts/lib/gql-client';
-import { startService, type RunningService } from '../scripts/lib/service-process';
+import { startService } from '../scripts/lib/service-process';
 import { projectRoot } from '../src/common/project-root';
-import { startEmbeddedDatabase } from '../src/database/embedded-postgres';
+import { CLIENTS, type CpuSplit, freshDatabase, measuredLoad, progress, runLoadProcess, serverUrl, setUp } from './common';
 import { loadHistory, measureReads, type ReadLatencies } from './history';
-import type { LoadResult, LoadSpec } from './load';
-import { cpuMs } from './process-cpu';
+import type { LoadResult } from './load';
+import { loadAverage, postmasterPid } from './process-cpu';
 import { prepareRawSchema, runRawSql, type RawResult } from './raw-sql';
 import { measureDeposits, type DepositResult } from './deposits';
 import { soak, type SoakResult } from './soak';
@@ -23,7 +23,7 @@ import { soak, type SoakResult } from './soak';
  */
 const QUICK = process.env.BENCH_QUICK === '1';
 const LOAD_SECONDS = QUICK ? 10 : 30;
-const CLIENTS = 32;
+const WARMUP_SECONDS = QUICK ? 3 : 10;
 const HISTORY_SIZES = QUICK ? [100_000, 1_000_000] : [1_000_000, 10_000_000];
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK ?? 0);
 /** BENCH_LEVERS=1: also measures the distinct-accounts transfer with each lever turned off. */
@@ -38,72 +38,6 @@ const LEVER_SETTINGS: readonly { name: string; env: Record<string, string>; conn
 ];
 const ROOT = projectRoot();
 
-function progress(message: string): void {
-  process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
-async function freshDatabase(serverUrl: string, name: string): Promise<string> {
-  const admin = new Client({ connectionString: withDatabase(serverUrl, 'postgres') });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  return withDatabase(serverUrl, name);
-}
-
-async function serverUrl(): Promise<{ url: string; stop: () => Promise<void> }> {
-  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: () => Promise.resolve() };
-  progress('starting an embedded PostgreSQL under .data/bench');
-  const db = await startEmbeddedDatabase({ dataDir: join(ROOT, '.data', 'bench'), preferredPort: 56432 });
-  return { url: db.url, stop: () => db.stop() };
-}
-
-interface Fixture {
-  readonly admin: GqlClient;
-  readonly pairs: [string, string][];
-  readonly hot: string;
-}
-
-async function setUp(service: RunningService): Promise<Fixture> {
-  const admin = new GqlClient(service.url, service.adminKey);
-  await admin.ok('mutation { createCurrency(code: "HOUR", name: "Time credits", kind: TIME, scale: 2) { code } }');
-  const account = async (kind: string, name: string) => {
-    const party = await admin.ok(`mutation { registerParty(kind: ${kind}, name: "${name}") { id } }`);
-    const opened = await admin.ok(`mutation($p: ID!) { openAccount(partyId: $p, currency: "HOUR", creditLimit: "1000000") { id } }`, {
-      p: party.registerParty.id,
-    });
-    return opened.openAccount.id as string;
-  };
-  const pairs: [string, string][] = [];
-  for (let i = 0; i < CLIENTS; i++)
-    pairs.push([await account('MEMBER', `Member ${2 * i}`), await account('MEMBER', `Member ${2 * i + 1}`)]);
-  const hot = await account('COOPERATIVE', 'Hot co-op');
-  return { admin, pairs, hot };
-}
-
-function runLoadProcess(spec: LoadSpec): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = fork(join(__dirname, 'load.js'), [], {
-      env: { ...process.env, BENCH_LOAD_SPEC: JSON.stringify(spec) },
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    });
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.on('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load generator exited with ${code}`)),
-    );
-  });
-}
-
 function gitSha(): string {
   try {
     return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
@@ -116,8 +50,27 @@ function ratio(a: number, b: number): number {
   return b === 0 ? 0 : Math.round((a / b) * 100) / 100;
 }
 
+/** The PostgreSQL server's postmaster, whose CPU the bench reads from /proc (when it runs here). */
+async function postgresPid(url: string): Promise<number | undefined> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await postmasterPid(client);
+  } finally {
+    await client.end();
+  }
+}
+
+function describeCpu(cpu: CpuSplit): string {
+  return `CPU per transfer: service ${cpu.serviceMsPerTransfer} ms, PostgreSQL ${cpu.postgresMsPerTransfer} ms, load generator ${cpu.loadGeneratorMsPerTransfer} ms; load average ${cpu.loadAverageBefore} -> ${cpu.loadAverageAfter}`;
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
+  const loadAverageAtStart = loadAverage();
+  if (loadAverageAtStart > cpus().length / 2) {
+    progress(`load average ${loadAverageAtStart} on ${cpus().length} cores: other work is running, and the numbers will say so`);
+  }
   const server = await serverUrl();
   const service = await startService(
     await freshDatabase(server.url, 'ledger_bench'),
@@ -138,22 +91,34 @@ async function main(): Promise<void> {
     progress(`  ${rawHot.perSecond} tx/s (${rawHot.tool})`);
 
     const base = { url: service.url, key: service.adminKey, connections: CLIENTS, durationSec: LOAD_SECONDS };
+    const pgPid = await postgresPid(server.url);
+    // JIT, caches and the pool warm up outside the measured runs.
+    progress(`warm-up: GraphQL transfers for ${WARMUP_SECONDS}s (not measured)`);
+    await runLoadProcess({ ...base, durationSec: WARMUP_SECONDS, pairs: fixture.pairs, oneWay: false, label: 'warm-up' });
     progress(`GraphQL transfer over HTTP, distinct accounts, ${CLIENTS} connections, ${LOAD_SECONDS}s`);
-    const cpuBefore = cpuMs(service.process.pid);
-    const transfer = await runLoadProcess({ ...base, pairs: fixture.pairs, oneWay: false, label: 'transfer, distinct accounts' });
-    progress(`GraphQL transfer over HTTP, all paying one co-op account, ${LOAD_SECONDS}s`);
-    const serviceCpuMsPerTransfer = Math.round(((cpuMs(service.process.pid) - cpuBefore) / Math.max(1, transfer.requests)) * 1000) / 1000;
-    progress(
-      `  ${transfer.perSecond} tx/s, ${transfer.errors} errors, ${transfer.mismatches} refused, ${transfer.non2xx} non-2xx; service CPU ${serviceCpuMsPerTransfer} ms per transfer`,
+    const distinct = await measuredLoad(
+      { ...base, pairs: fixture.pairs, oneWay: false, label: 'transfer, distinct accounts' },
+      service.process.pid,
+      pgPid,
     );
-    const hot = await runLoadProcess({
-      ...base,
-      pairs: fixture.pairs.map(([from]) => [from, fixture.hot] as [string, string]),
-      oneWay: true,
-      label: 'transfer, one hot account',
-    });
-
-    progress(`  ${hot.perSecond} tx/s, ${hot.errors} errors, ${hot.mismatches} refused, ${hot.non2xx} non-2xx`);
+    const transfer = distinct.load;
+    progress(
+      `  ${transfer.perSecond} tx/s, ${transfer.errors} errors, ${transfer.mismatches} refused, ${transfer.non2xx} non-2xx; ${describeCpu(distinct.cpu)}`,
+    );
+    progress(`GraphQL transfer over HTTP, all paying one co-op account, ${LOAD_SECONDS}s`);
+    const hotRun = await measuredLoad(
+      {
+        ...base,
+        pairs: fixture.pairs.map(([from]) => [from, fixture.hot] as [string, string]),
+        oneWay: true,
+        label: 'transfer, one hot account',
+      },
+      service.process.pid,
+      pgPid,
+    );
+    const hot = hotRun.load;
+    progress(`  ${hot.perSecond} tx/s, ${hot.errors} errors, ${hot.mismatches} refused, ${hot.non2xx} non-2xx; ${describeCpu(hotRun.cpu)}`);
+    const serviceCpuMsPerTransfer = distinct.cpu.serviceMsPerTransfer;
     progress('recordDeposits, batches of 1000');
     const deposits: DepositResult = await measureDeposits(fixture.admin, QUICK ? 10 : 20, progress);
 
@@ -185,6 +150,9 @@ async function main(): Promise<void> {
       transfer_errors: transfer.errors + transfer.mismatches + transfer.non2xx,
       hot_errors: hot.errors + hot.mismatches + hot.non2xx,
       service_cpu_ms_per_transfer: serviceCpuMsPerTransfer,
+      cpu_ms_per_transfer: { distinct: distinct.cpu, hot: hotRun.cpu },
+      // Above the number of cores, other work competed with the bench: its numbers are depressed.
+      load_average: { at_start: loadAverageAtStart, at_end: loadAverage(), cores: cpus().length },
       transfer_latency_ms: { p50: transfer.latencyP50Ms, p99: transfer.latencyP99Ms },
       deposit_postings_per_s: deposits.postingsPerSecond,
       p99_ms: Object.fromEntries(
@@ -293,7 +261,13 @@ async function measureHistory(url: string, say: (m: string) => void): Promise<Re
 }
 
 function printTable(
-  result: { ratio: number; hot_ratio: number; service_cpu_ms_per_transfer: number },
+  result: {
+    ratio: number;
+    hot_ratio: number;
+    service_cpu_ms_per_transfer: number;
+    cpu_ms_per_transfer: { distinct: CpuSplit };
+    load_average: { at_start: number; at_end: number; cores: number };
+  },
   transfer: LoadResult,
   hot: LoadResult,
   raw: RawResult,
@@ -309,6 +283,16 @@ function printTable(
       'service CPU per GraphQL transfer',
       `${result.service_cpu_ms_per_transfer} ms`,
       'user + system time of the service process over the distinct-accounts run',
+    ],
+    [
+      'PostgreSQL / load generator CPU per transfer',
+      `${result.cpu_ms_per_transfer.distinct.postgresMsPerTransfer} / ${result.cpu_ms_per_transfer.distinct.loadGeneratorMsPerTransfer} ms`,
+      'all server processes (from /proc) / the load process itself',
+    ],
+    [
+      'load average (1 min) at start / end',
+      `${result.load_average.at_start} / ${result.load_average.at_end}`,
+      `on ${result.load_average.cores} cores: above that, other work competed and every figure is depressed`,
     ],
     [`raw SQL transfer (${rawHot.tool}), one hot account`, `${rawHot.perSecond} tx/s`, ''],
     [

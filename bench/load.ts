@@ -12,6 +12,8 @@ export interface LoadSpec {
   readonly key: string;
   readonly connections: number;
   readonly durationSec: number;
+  /** When set, each connection sends exactly this many transfers instead of running for durationSec. */
+  readonly requestsPerConnection?: number;
   /** One [from, to] pair per connection. */
   readonly pairs: readonly (readonly [string, string])[];
   /** Hot: every connection pays its `to` (the same account) and never the reverse. */
@@ -29,6 +31,8 @@ export interface LoadResult {
   readonly non2xx: number;
   readonly latencyP50Ms: number;
   readonly latencyP99Ms: number;
+  /** CPU time (user + system) the load generator itself used, in milliseconds. */
+  readonly cpuMs: number;
 }
 
 const MUTATION = 'mutation($f: ID!, $t: ID!, $k: String!) { transfer(from: $f, to: $t, amount: "0.01", idempotencyKey: $k) { sequence } }';
@@ -70,12 +74,15 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   let errors = 0;
   let mismatches = 0;
   let non2xx = 0;
+  const cpuBefore = process.cpuUsage();
   const started = Date.now();
   const deadline = started + spec.durationSec * 1000;
+  const count = spec.requestsPerConnection;
+  const more = (n: number) => (count === undefined ? Date.now() < deadline : n <= count);
   await Promise.all(
     Array.from({ length: spec.connections }, async (_, connection) => {
       const [a, b] = spec.pairs[connection % spec.pairs.length] as readonly [string, string];
-      for (let n = 1; Date.now() < deadline; n++) {
+      for (let n = 1; more(n); n++) {
         const forward = spec.oneWay || n % 2 === 1;
         const body = JSON.stringify({
           query: MUTATION,
@@ -94,6 +101,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     }),
   );
   agent.destroy();
+  const cpu = process.cpuUsage(cpuBefore);
   const seconds = (Date.now() - started) / 1000;
   latencies.sort((x, y) => x - y);
   const done = latencies.length - mismatches - non2xx;
@@ -107,6 +115,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     non2xx,
     latencyP50Ms: percentile(latencies, 50),
     latencyP99Ms: percentile(latencies, 99),
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
   };
 }
 

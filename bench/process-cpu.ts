@@ -1,13 +1,55 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import type { Client } from 'pg';
+
+/** The fields of /proc/<pid>/stat after the command name (which may hold spaces), or undefined. */
+function statFields(pid: number): string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Clock ticks (100 Hz on Linux) to milliseconds. */
+const TICK_MS = 10;
 
 /** CPU time (user + system) a process has used so far, in milliseconds, from /proc. */
 export function cpuMs(pid: number | undefined): number {
   if (pid === undefined) return 0;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    // utime and stime are the 12th and 13th fields after the command name, in clock ticks (100 Hz).
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return 0;
+  const fields = statFields(pid) ?? [];
+  // utime and stime are the 12th and 13th fields after the command name, in clock ticks.
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * TICK_MS;
+}
+
+/**
+ * CPU time of a PostgreSQL server so far: the postmaster, its live children (backends, WAL
+ * writer, checkpointer...) and the children that have exited (the postmaster's cutime/cstime).
+ * Only for a server on this machine: elsewhere it reads 0.
+ */
+export function postgresCpuMs(postmasterPid: number | undefined): number {
+  if (postmasterPid === undefined) return 0;
+  const own = statFields(postmasterPid);
+  if (!own) return 0;
+  let total = (Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14])) * TICK_MS;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(Number(entry));
+    // The parent's pid is the 2nd field after the command name.
+    if (fields && Number(fields[1]) === postmasterPid) total += (Number(fields[11]) + Number(fields[12])) * TICK_MS;
   }
+  return total;
+}
+
+/** The postmaster's pid: the parent of this session's backend (when the server runs on this machine). */
+export async function postmasterPid(client: Client): Promise<number | undefined> {
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  const backend = rows[0]?.pid;
+  const parent = backend === undefined ? undefined : Number(statFields(backend)?.[1]);
+  return parent !== undefined && Number.isFinite(parent) ? parent : undefined;
+}
+
+/** The 1-minute load average: above the core count, other work was competing with the bench. */
+export function loadAverage(): number {
+  return Math.round((loadavg()[0] ?? 0) * 100) / 100;
 }

@@ -21,8 +21,10 @@ export async function startService(
   databaseUrl: string,
   env: Record<string, string> = {},
   adminKey = `sl_test_${randomBytes(16).toString('hex')}`,
+  /** Options for node itself (the bench's `--cpu-prof`). */
+  nodeArgs: readonly string[] = [],
 ): Promise<RunningService> {
-  const child = spawn(process.execPath, [join(ROOT, 'dist/src/main.js')], {
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist/src/main.js')], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, ADMIN_API_KEY: adminKey, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

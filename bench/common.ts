@@ -1,0 +1,109 @@
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { GqlClient } from '../scripts/lib/gql-client';
+import type { RunningService } from '../scripts/lib/service-process';
+import { projectRoot } from '../src/common/project-root';
+import { startEmbeddedDatabase } from '../src/database/embedded-postgres';
+import type { LoadResult, LoadSpec } from './load';
+import { cpuMs, loadAverage, postgresCpuMs } from './process-cpu';
+
+/** What `npm run bench` and `npm run bench:cpu` share: databases, the accounts, the load process. */
+export const CLIENTS = 32;
+const ROOT = projectRoot();
+
+export function progress(message: string): void {
+  process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+export async function freshDatabase(serverUrl: string, name: string): Promise<string> {
+  const admin = new Client({ connectionString: withDatabase(serverUrl, 'postgres') });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return withDatabase(serverUrl, name);
+}
+
+export async function serverUrl(): Promise<{ url: string; stop: () => Promise<void> }> {
+  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: () => Promise.resolve() };
+  progress('starting an embedded PostgreSQL under .data/bench');
+  const db = await startEmbeddedDatabase({ dataDir: join(ROOT, '.data', 'bench'), preferredPort: 56432 });
+  return { url: db.url, stop: () => db.stop() };
+}
+
+export interface Fixture {
+  readonly admin: GqlClient;
+  readonly pairs: [string, string][];
+  readonly hot: string;
+}
+
+export async function setUp(service: RunningService): Promise<Fixture> {
+  const admin = new GqlClient(service.url, service.adminKey);
+  await admin.ok('mutation { createCurrency(code: "HOUR", name: "Time credits", kind: TIME, scale: 2) { code } }');
+  const account = async (kind: string, name: string) => {
+    const party = await admin.ok(`mutation { registerParty(kind: ${kind}, name: "${name}") { id } }`);
+    const opened = await admin.ok(`mutation($p: ID!) { openAccount(partyId: $p, currency: "HOUR", creditLimit: "1000000") { id } }`, {
+      p: party.registerParty.id,
+    });
+    return opened.openAccount.id as string;
+  };
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < CLIENTS; i++)
+    pairs.push([await account('MEMBER', `Member ${2 * i}`), await account('MEMBER', `Member ${2 * i + 1}`)]);
+  const hot = await account('COOPERATIVE', 'Hot co-op');
+  return { admin, pairs, hot };
+}
+
+export function runLoadProcess(spec: LoadSpec): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(join(__dirname, 'load.js'), [], {
+      env: { ...process.env, BENCH_LOAD_SPEC: JSON.stringify(spec) },
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    });
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load generator exited with ${code}`)),
+    );
+  });
+}
+
+/** CPU time per posted transfer, by process, over one load run; and whether the machine was busy. */
+export interface CpuSplit {
+  readonly serviceMsPerTransfer: number;
+  readonly postgresMsPerTransfer: number;
+  readonly loadGeneratorMsPerTransfer: number;
+  /** 1-minute load average before and after the run: above the core count, other work competed. */
+  readonly loadAverageBefore: number;
+  readonly loadAverageAfter: number;
+}
+
+function perTransfer(ms: number, transfers: number): number {
+  return Math.round((ms / Math.max(1, transfers)) * 1000) / 1000;
+}
+
+/** One load run, with the CPU each process spent on it read from /proc. */
+export async function measuredLoad(spec: LoadSpec, servicePid: number | undefined, postgresPid: number | undefined) {
+  const loadAverageBefore = loadAverage();
+  const serviceBefore = cpuMs(servicePid);
+  const postgresBefore = postgresCpuMs(postgresPid);
+  const load = await runLoadProcess(spec);
+  const cpu: CpuSplit = {
+    serviceMsPerTransfer: perTransfer(cpuMs(servicePid) - serviceBefore, load.requests),
+    postgresMsPerTransfer: perTransfer(postgresCpuMs(postgresPid) - postgresBefore, load.requests),
+    loadGeneratorMsPerTransfer: perTransfer(load.cpuMs, load.requests),
+    loadAverageBefore,
+    loadAverageAfter: loadAverage(),
+  };
+  return { load, cpu };
+}

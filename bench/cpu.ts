@@ -1,0 +1,96 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { startService } from '../scripts/lib/service-process';
+import { CLIENTS, freshDatabase, measuredLoad, progress, runLoadProcess, serverUrl, setUp } from './common';
+import { cpuMs, postgresCpuMs, postmasterPid } from './process-cpu';
+
+/**
+ * `npm run bench:cpu`: CPU per request, not throughput, so that it can guide work on a busy
+ * machine. Sends a fixed number of GraphQL transfers (after a fixed warm-up) and a fixed number
+ * of recordDeposits batches, and prints the CPU time each process spent per transfer and per
+ * batch, read from /proc. BENCH_CPU_PROFILE=<dir> also writes the service's V8 CPU profile there
+ * (open it in Chrome's DevTools). Throughput figures come from `npm run bench` on a quiet machine.
+ */
+const PER_CONNECTION = Number(process.env.BENCH_CPU_TRANSFERS ?? 150);
+const WARMUP_PER_CONNECTION = 50;
+const DEPOSIT_BATCHES = Number(process.env.BENCH_CPU_BATCHES ?? 10);
+const BATCH = 1000;
+
+async function main(): Promise<void> {
+  const server = await serverUrl();
+  const profileDir = process.env.BENCH_CPU_PROFILE;
+  const service = await startService(
+    await freshDatabase(server.url, 'ledger_bench_cpu'),
+    {
+      NODE_ENV: 'production',
+      GRAPHQL_INTROSPECTION: 'true',
+      LOG_LEVEL: 'warn',
+    },
+    `sl_bench_${randomBytes(16).toString('hex')}`,
+    profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+  );
+  const client = new Client({ connectionString: server.url });
+  await client.connect();
+  try {
+    const pgPid = await postmasterPid(client);
+    const fixture = await setUp(service);
+    const base = { url: service.url, key: service.adminKey, connections: CLIENTS, durationSec: 0, pairs: fixture.pairs, oneWay: false };
+    await runLoadProcess({ ...base, requestsPerConnection: WARMUP_PER_CONNECTION, label: 'warm-up' });
+    const { load, cpu } = await measuredLoad(
+      { ...base, requestsPerConnection: PER_CONNECTION, label: 'transfer' },
+      service.process.pid,
+      pgPid,
+    );
+    progress(
+      `${load.requests} transfers (${load.mismatches + load.non2xx + load.errors} not posted): CPU per transfer service ${cpu.serviceMsPerTransfer} ms, PostgreSQL ${cpu.postgresMsPerTransfer} ms, load generator ${cpu.loadGeneratorMsPerTransfer} ms; load average ${cpu.loadAverageBefore} -> ${cpu.loadAverageAfter}`,
+    );
+    await measureDepositCpu(fixture.admin, service.process.pid, pgPid);
+  } finally {
+    await client.end();
+    await service.stop();
+    await server.stop();
+  }
+  if (profileDir) progress(`the service's CPU profile is in ${profileDir}`);
+}
+
+async function measureDepositCpu(admin: Awaited<ReturnType<typeof setUp>>['admin'], servicePid?: number, pgPid?: number): Promise<void> {
+  const cu = await admin.ok('mutation { registerParty(kind: CREDIT_UNION, name: "Bench Credit Union") { id } }');
+  await admin.ok(
+    'mutation($cu: ID) { createCurrency(code: "CPUD", name: "Bench dollar", kind: MONEY, scale: 2, issuerPartyId: $cu) { code } }',
+    {
+      cu: cu.registerParty.id,
+    },
+  );
+  const accounts: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    const party = await admin.ok(`mutation { registerParty(kind: MEMBER, name: "Saver ${i}") { id } }`);
+    const opened = await admin.ok('mutation($p: ID!) { openAccount(partyId: $p, currency: "CPUD") { id } }', { p: party.registerParty.id });
+    accounts.push(opened.openAccount.id as string);
+  }
+  const mutation = 'mutation($batch: [DepositInput!]!) { recordDeposits(batch: $batch) { id } }';
+  const send = async (n: number) => {
+    const batch = Array.from({ length: BATCH }, (_, i) => ({
+      accountId: accounts[i % accounts.length],
+      amount: '12.34',
+      externalRef: `cpu-${n}-${i}`,
+      idempotencyKey: `cpu-deposit-${n}-${i}`,
+    }));
+    const result = await admin.request(mutation, { batch });
+    if (result.errors) throw new Error(`recordDeposits refused: ${JSON.stringify(result.errors[0])}`);
+  };
+  await send(-1);
+  const serviceBefore = cpuMs(servicePid);
+  const postgresBefore = postgresCpuMs(pgPid);
+  const started = Date.now();
+  for (let n = 0; n < DEPOSIT_BATCHES; n++) await send(n);
+  const perBatch = (ms: number) => Math.round(ms / DEPOSIT_BATCHES);
+  progress(
+    `${DEPOSIT_BATCHES} recordDeposits batches of ${BATCH}, one at a time: CPU per batch service ${perBatch(cpuMs(servicePid) - serviceBefore)} ms, PostgreSQL ${perBatch(postgresCpuMs(pgPid) - postgresBefore)} ms; wall ${perBatch(Date.now() - started)} ms`,
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:cpu failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
