@@ -1,3 +1,8 @@
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
@@ -36,6 +41,18 @@ export interface AppOptions {
 
 const errorLog = new Logger('GraphQL');
 
+/** Apollo's plugin type as the Nest driver sees it (its ESM build; this file gets the CommonJS one). */
+type ApolloPlugin = NonNullable<ApolloDriverConfig['plugins']>[number];
+
+/** Apollo recognises a disabled plugin by its id, whichever build of @apollo/server made it. */
+function disabledApolloPlugins(): ApolloPlugin[] {
+  return [
+    ApolloServerPluginCacheControlDisabled(),
+    ApolloServerPluginUsageReportingDisabled(),
+    ApolloServerPluginSchemaReportingDisabled(),
+  ] as unknown as ApolloPlugin[];
+}
+
 @Module({})
 export class AppModule {
   static forRoot({ config, databaseUrl, directUrl, logger = createLogger(config.logLevel, config.logFormat) }: AppOptions): DynamicModule {
@@ -58,6 +75,10 @@ export class AppModule {
             graphqlOperationPlugin(logger),
             queryCostPlugin({ maxDepth: config.maxQueryDepth, maxCost: config.maxQueryComplexity, maxVisits: config.maxQueryTokens }),
             ...(explorer ? [explorerLandingPage(explorer)] : []),
+            // Apollo installs cache-control hints on every field of every request unless told not to; the
+            // ledger sends no cache hints. Usage and schema reporting would send data to Apollo's service
+            // if an APOLLO_KEY were ever set: a ledger keeps its traffic to itself.
+            ...disabledApolloPlugins(),
           ],
           csrfPrevention: true,
           allowBatchedHttpRequests: false,

@@ -52,7 +52,7 @@ function redact(url: string): string {
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel, config.logFormat);
+  const logger = createLogger(config.logLevel, config.logFormat, { async: config.isProduction });
   Logger.overrideLogger(new NestPinoLogger(logger));
   logFatalErrors(logger);
   if (config.port !== 0 && !(await isPortFree(config.port, config.host === '0.0.0.0' ? '0.0.0.0' : config.host))) {

@@ -32,7 +32,11 @@ export type LogFormat = 'json' | 'pretty';
  * redacted wherever they appear, as a second line of defence: nothing should log them at all.
  * The `pretty` format renders the same lines as readable text (`pretty-log.ts`).
  */
-export function createLogger(level: string, output: LogFormat | pino.DestinationStream = 'json'): Logger {
+export function createLogger(
+  level: string,
+  output: LogFormat | pino.DestinationStream = 'json',
+  options: { async?: boolean } = {},
+): Logger {
   return pino(
     {
       level,
@@ -58,8 +62,18 @@ export function createLogger(level: string, output: LogFormat | pino.Destination
         censor: '[redacted]',
       },
     },
-    output === 'pretty' ? prettyDestination() : output === 'json' ? pino.destination({ dest: 1, sync: true }) : output,
+    output === 'pretty' ? prettyDestination() : output === 'json' ? jsonDestination(options.async === true) : output,
   );
+}
+
+/**
+ * Stdout, written synchronously by default (a line is out before the next statement runs, which
+ * tests and crashes rely on). In production the writes are asynchronous: lines logged while a
+ * write is in flight go out together in the next one, off the request's path; pino flushes what
+ * is left synchronously when the process exits (a crash's last line included).
+ */
+function jsonDestination(async: boolean): pino.DestinationStream {
+  return pino.destination({ dest: 1, sync: !async });
 }
 
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';

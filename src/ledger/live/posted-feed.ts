@@ -67,7 +67,7 @@ export class PostedFeed implements OnModuleInit, BeforeApplicationShutdown {
   onModuleInit(): void {
     this.registerMetrics();
     this.unlisten.push(
-      this.hub.subscribe(POSTED_CHANNEL, (payload) => this.serially(() => this.deliver(parseAnnouncement(payload)))),
+      this.hub.subscribe(POSTED_CHANNEL, (payload) => this.announced(payload)),
       this.hub.subscribe(KEYS_CHANNEL, (apiKeyId) => this.endForKey(apiKeyId)),
       this.hub.onGap(() => this.serially(() => this.catchUp())),
     );
@@ -143,6 +143,16 @@ export class PostedFeed implements OnModuleInit, BeforeApplicationShutdown {
     const watchers = this.byAccount.get(subscriber.accountId);
     watchers?.delete(subscriber);
     if (watchers?.size === 0) this.byAccount.delete(subscriber.accountId);
+  }
+
+  /**
+   * Every posting group of every instance announces itself here. With no subscriber on this
+   * instance the payload is not even parsed: a subscription that starts later reads the head
+   * first, which is already past anything announced before it.
+   */
+  private announced(payload: string): void {
+    if (this.all.size === 0) return;
+    this.serially(() => this.deliver(parseAnnouncement(payload)));
   }
 
   private serially(task: () => Promise<void>): void {

@@ -1,4 +1,3 @@
-import Decimal from 'decimal.js';
 import { isDecimalText, MAX_AMOUNT_TEXT_LENGTH } from '../../common/decimal-text';
 import { DomainError, ErrorCode } from '../../common/domain-error';
 
@@ -12,24 +11,24 @@ export { isDecimalText };
 /** Largest magnitude of one posting, in minor units (SPEC invariant 2). */
 export const MAX_POSTING_MINOR = 10n ** 15n;
 
-const PreciseDecimal = Decimal.clone({ precision: 60, rounding: Decimal.ROUND_DOWN });
-/** 10^scale for every scale a currency may have (0 to 8). */
-const SCALE_FACTORS = Array.from({ length: 9 }, (_, scale) => new PreciseDecimal(10).pow(scale));
-
 function invalid(text: string, why: string): DomainError {
   return new DomainError(ErrorCode.INVALID_AMOUNT, `"${text.slice(0, MAX_AMOUNT_TEXT_LENGTH)}" is not a valid amount: ${why}`);
 }
 
-/** Parses a decimal string into minor units of a currency with `scale` decimal places. */
+/**
+ * Parses a decimal string into minor units of a currency with `scale` decimal places, exactly:
+ * the digits are moved, not multiplied ("12.5" at scale 2 is the integer text "1250"), and
+ * BigInt reads that text. No float and no decimal library on the hot path.
+ */
 export function toMinor(text: string, scale: number): bigint {
   if (!isDecimalText(text)) throw invalid(text, 'write it as a decimal string such as "12.50"');
-  const fraction = text.split('.')[1] ?? '';
+  const dot = text.indexOf('.');
+  const fraction = dot === -1 ? '' : text.slice(dot + 1);
   if (fraction.length > scale) {
     throw invalid(text, scale === 0 ? 'this currency has no decimal places' : `this currency has at most ${scale} decimal places`);
   }
-  const minor = new PreciseDecimal(text).times(SCALE_FACTORS[scale] ?? new PreciseDecimal(10).pow(scale));
-  // Decimal#toFixed writes the exact integer as text (already integral: the scale was checked); no float is involved.
-  return BigInt(minor.toFixed(0));
+  const whole = dot === -1 ? text : text.slice(0, dot);
+  return BigInt(whole + fraction.padEnd(scale, '0'));
 }
 
 /** Writes minor units with exactly `scale` decimal places: 150n, 2 -> "1.50". */

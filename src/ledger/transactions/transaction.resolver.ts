@@ -1,4 +1,4 @@
-import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver, InputType, Field } from '@nestjs/graphql';
+import { Args, ArgsType, Context, ID, Mutation, Parent, Query, ResolveField, Resolver, InputType, Field } from '@nestjs/graphql';
 import { Allow, CurrentCaller, type LedgerContext } from '../../identity/auth.guard';
 import { ReadKind, ReadRule, ReadRules } from '../../identity/read-rules';
 import { type Caller, READERS, Role } from '../../identity/caller';
@@ -23,6 +23,28 @@ export class PostingInput {
   amount!: string;
 }
 
+/**
+ * The arguments of `transfer`, the hottest mutation, as one object: Nest resolves one parameter
+ * per call instead of five. The schema is the same as with one @Args per argument.
+ */
+@ArgsType()
+export class TransferArgs {
+  @Field(() => ID)
+  from!: string;
+
+  @Field(() => ID)
+  to!: string;
+
+  @Field(() => AmountScalar)
+  amount!: string;
+
+  @Field(() => String, { nullable: true })
+  memo?: string | null;
+
+  @Field(() => String)
+  idempotencyKey!: string;
+}
+
 const MOVERS = [Role.ADMIN, Role.MEMBER, Role.TREASURER];
 
 @Resolver(() => Transaction)
@@ -35,15 +57,8 @@ export class TransactionResolver {
 
   @Mutation(() => Transaction, { description: 'Moves `amount` from one account to another of the same currency.' })
   @Allow(...MOVERS)
-  transfer(
-    @CurrentCaller() caller: Caller,
-    @Args('from', { type: () => ID }) from: string,
-    @Args('to', { type: () => ID }) to: string,
-    @Args('amount', { type: () => AmountScalar }) amount: string,
-    @Args('memo', { type: () => String, nullable: true }) memo: string | null,
-    @Args('idempotencyKey') idempotencyKey: string,
-  ): Promise<Transaction> {
-    return this.transactionService.transfer(caller, from, to, amount, memo, idempotencyKey);
+  transfer(@CurrentCaller() caller: Caller, @Args() { from, to, amount, memo, idempotencyKey }: TransferArgs): Promise<Transaction> {
+    return this.transactionService.transfer(caller, from, to, amount, memo ?? null, idempotencyKey);
   }
 
   @Mutation(() => Transaction, { description: 'Posts a balanced transaction of two or more postings.' })
