@@ -1,9 +1,10 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BackupWriter, checkBackupFile, parseJson, readFrames, type TableStart } from '../../src/database/backup/backup-file';
 import type { BackupManifest } from '../../src/database/backup/manifest';
+import { applyMigration, ensureMigrationTable, migrationFiles } from '../../src/database/migrator';
 import { runScript, type ScriptRun } from '../newcomer/run-script';
 import { connect, createTestDatabase } from '../support/database';
 import { GqlClient } from '../support/graphql';
@@ -333,5 +334,63 @@ describe('npm run restore refuses', () => {
     expect(run.output).toMatch(/rows loaded/);
     expect(run.output).toMatch(/verifyLedger fails for (the ledger|network \S+) after loading: transaction #1 .* does not match its hash/);
     expect(await tablesIn(url)).toBe(0);
+  });
+});
+
+describe('npm run restore of a backup taken at an older schema version', () => {
+  it("creates the schema at the backup's version, loads it, then applies every later migration, and keys issued then still work", async () => {
+    // A ledger at the version before networks (0006), written as that version wrote its rows.
+    const files = await migrationFiles();
+    const oldVersion = files.findIndex((migration) => migration.name.startsWith('0006_')) + 1;
+    expect(oldVersion).toBeGreaterThan(0);
+    const oldUrl = await createTestDatabase();
+    const secret = `sl_${randomBytes(32).toString('base64url')}`;
+    const party = randomUUID();
+    const old = await connect(oldUrl);
+    try {
+      await ensureMigrationTable(old);
+      for (const migration of files.slice(0, oldVersion)) await applyMigration(old, migration);
+      await old.query(`INSERT INTO parties (id, kind, name) VALUES ($1, 'MEMBER', 'Member before networks')`, [party]);
+      await old.query(`INSERT INTO api_keys (id, key_hash, role, party_id) VALUES ($1, $2, 'MEMBER', $3)`, [
+        randomUUID(),
+        createHash('sha256').update(secret).digest(),
+        party,
+      ]);
+    } finally {
+      await old.end();
+    }
+    const oldFile = join(dir, 'old-version.slbackup');
+    const backedUp = await runScript(BACKUP, { DATABASE_URL: oldUrl }, { args: [oldFile] });
+    expect(backedUp.code).toBe(0);
+    expect((await checkBackupFile(oldFile)).migrations.map((migration) => migration.name)).toEqual(
+      files.slice(0, oldVersion).map((f) => f.name),
+    );
+
+    const url = await createTestDatabase();
+    const run = await restoreInto(url, oldFile);
+    expect(run.code).toBe(0);
+    expect(run.output).toContain(
+      `Migrated forward: ${files
+        .slice(oldVersion)
+        .map((f) => f.name)
+        .join(', ')}`,
+    );
+    const service = await startService(url);
+    try {
+      const me = await new GqlClient(service.url, secret).ok<{ me: { role: string; party: { id: string } } }>(
+        '{ me { role party { id } } }',
+      );
+      expect(me.me).toEqual({ role: 'MEMBER', party: { id: party } });
+      expect(await verifyLedger(new GqlClient(service.url, service.adminKey))).toMatchObject({ ok: true, transactionsChecked: 0 });
+    } finally {
+      await service.stop();
+    }
+    const restoredDb = await connect(url);
+    try {
+      const applied = await restoredDb.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name');
+      expect(applied.rows.map((row) => row.name)).toEqual(files.map((f) => f.name));
+    } finally {
+      await restoredDb.end();
+    }
   });
 });
