@@ -213,4 +213,36 @@ describe('activity (SPEC B.5)', () => {
     expect(forced).toMatch(/Index (Only )?Scan (using|on) postings_sequence/);
     expect(plan).toMatch(/postings/);
   });
+
+  it('gives the same report as CSV at GET /exports/activity, scoped, with the pinned header', async () => {
+    const from = '2000-01-01T00:00:00Z';
+    const to = '2100-01-01T00:00:00Z';
+    const get = (key: string | null, query: string) =>
+      fetch(`${ledger.service.baseUrl}/exports/activity?${query}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+    const response = await get(ledger.service.adminKey, `currency=HOUR&from=${from}&to=${to}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/csv/);
+    const lines = (await response.text()).split('\r\n');
+    expect(lines[0]).toBe('account_id,party,credited,debited,transactions');
+    expect(lines.at(-1)).toBe('');
+    const expected = await readAll(ledger.admin, 'HOUR', from, to, 500);
+    const names = new Map<string, string>([
+      [pool, 'Riverside Time Bank'],
+      ...people.map((p, i): [string, string] => [p.account, `Member ${i}`]),
+    ]);
+    expect(lines.slice(1, -1)).toEqual(
+      expected.lines.map((l) => `${l.account.id},${names.get(l.account.id)},${l.credited},${l.debited},${l.transactions}`),
+    );
+
+    const member = people[1]!;
+    const own = (await (await get(member.key, `currency=HOUR&from=${from}&to=${to}`)).text()).split('\r\n');
+    expect(own.slice(1, -1).map((l) => l.split(',')[0])).toEqual([member.account]);
+
+    expect((await get(null, `currency=HOUR&from=${from}&to=${to}`)).status).toBe(401);
+    const missing = await get(ledger.service.adminKey, `currency=HOUR&from=${from}`);
+    expect(missing.status).toBe(400);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('VALIDATION_FAILED');
+    expect((await get(ledger.service.adminKey, `currency=NOPE&from=${from}&to=${to}`)).status).toBe(404);
+    expect((await get(ledger.service.adminKey, `currency=HOUR&from=${to}&to=${from}`)).status).toBe(400);
+  });
 });

@@ -10,6 +10,7 @@ import { noteApiKey } from '../../observability/request-context';
 import { httpStatus } from '../../graphql/http-status';
 import { type ExportRequest, JournalExportService } from './journal-export.service';
 import { ExportFormat } from './report.models';
+import { type ActivityArgs, ReportService } from './report.service';
 
 function single(value: unknown, name: string): string | null {
   if (value === undefined) return null;
@@ -30,6 +31,17 @@ function parseRequest(query: Record<string, unknown>): ExportRequest {
   return { currency, format, from: instant('from'), to: instant('to') };
 }
 
+function parseActivityRequest(query: Record<string, unknown>): ActivityArgs {
+  const currency = single(query.currency, 'currency');
+  if (!currency) throw validationFailed('currency', 'is required');
+  const instant = (name: string): Date => {
+    const value = single(query[name], name);
+    if (value === null) throw validationFailed(name, 'is required');
+    return DateTimeScalar.parseValue(value);
+  };
+  return { currency, from: instant('from'), to: instant('to') };
+}
+
 /**
  * `GET /exports/journal?currency=HOUR&format=HLEDGER|CSV&from=...&to=...`: the same export as the
  * GraphQL `exportJournal`, streamed a page at a time with back-pressure, so that an export of any
@@ -45,6 +57,7 @@ export class ExportController {
     private readonly keys: ApiKeyService,
     private readonly limiter: RateLimiter,
     private readonly exports: JournalExportService,
+    private readonly reports: ReportService,
   ) {}
 
   @Get('journal')
@@ -72,6 +85,32 @@ export class ExportController {
     // Fastify pipes the stream with back-pressure, and destroys it (closing the cursor) when the
     // client goes away.
     void reply.send(Readable.from(this.logged(prepared.chunks(), prepared.currency.code)));
+  }
+
+  /**
+   * `GET /exports/activity?currency=HOUR&from=...&to=...`: the `activity` report as CSV for a
+   * spreadsheet (`account_id,party,credited,debited,transactions`), authenticated, rate-limited
+   * and scoped like the journal export; both instants are required, the period is [from, to).
+   */
+  @Get('activity')
+  async activity(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Query() query: Record<string, unknown>): Promise<void> {
+    let prepared;
+    try {
+      const caller = await this.keys.authenticate(bearer(req.headers.authorization));
+      noteApiKey(req, caller.apiKeyId);
+      this.limiter.take(caller.apiKeyId);
+      prepared = await this.reports.activityCsv(caller, parseActivityRequest(query));
+    } catch (error) {
+      this.refuse(reply, error);
+      return;
+    }
+    void reply
+      .code(200)
+      .header('content-type', 'text/csv; charset=utf-8; header=present')
+      .header('content-disposition', `attachment; filename="${prepared.fileName}"`)
+      .header('cache-control', 'no-store')
+      .header('x-content-type-options', 'nosniff');
+    void reply.send(Readable.from(this.logged(prepared.chunks, 'activity')));
   }
 
   /**
