@@ -1,12 +1,11 @@
 import { Field, ID, ObjectType, registerEnumType } from '@nestjs/graphql';
-import type { AccountStatus as Status } from '../posting/posting.types';
+import { enumOf } from '../../common/vocabulary';
+import { ACCOUNT_STATUSES, type AccountStatus as Status } from '../posting/posting.types';
 import type { CurrencyKind } from '../currencies/currency.model';
 
-export enum AccountStatus {
-  OPEN = 'OPEN',
-  FROZEN = 'FROZEN',
-  CLOSED = 'CLOSED',
-}
+/** Declared once, in posting.types (ACCOUNT_STATUSES). */
+export const AccountStatus = enumOf(ACCOUNT_STATUSES);
+export type AccountStatus = Status;
 registerEnumType(AccountStatus, { name: 'AccountStatus' });
 
 /** An account as read: balances already exclude holds whose expiry has passed. */

@@ -1,10 +1,11 @@
 import { Field, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { enumOf } from '../../common/vocabulary';
+import { CURRENCY_KINDS, type CurrencyKind as Kind } from '../posting/posting.types';
 import { Party } from '../parties/party.model';
 
-export enum CurrencyKind {
-  TIME = 'TIME',
-  MONEY = 'MONEY',
-}
+/** Declared once, in posting.types (CURRENCY_KINDS). */
+export const CurrencyKind = enumOf(CURRENCY_KINDS);
+export type CurrencyKind = Kind;
 registerEnumType(CurrencyKind, { name: 'CurrencyKind' });
 
 @ObjectType({ description: "Time credits (one hour of anyone's work is one credit) or a local dollar issued by a credit union." })

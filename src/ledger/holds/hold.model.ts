@@ -2,14 +2,12 @@ import { Field, ID, ObjectType, registerEnumType } from '@nestjs/graphql';
 import { Connection } from '../../graphql/pagination';
 import { AmountScalar } from '../../graphql/scalars/amount.scalar';
 import { DateTimeScalar } from '../../graphql/scalars/date-time.scalar';
-import type { HoldStatus as Status, TransactionKind } from '../posting/posting.types';
+import { enumOf } from '../../common/vocabulary';
+import { HOLD_STATUSES, type HoldStatus as Status, type TransactionKind } from '../posting/posting.types';
 
-export enum HoldStatus {
-  PENDING = 'PENDING',
-  CAPTURED = 'CAPTURED',
-  VOIDED = 'VOIDED',
-  EXPIRED = 'EXPIRED',
-}
+/** Declared once, in posting.types (HOLD_STATUSES). */
+export const HoldStatus = enumOf(HOLD_STATUSES);
+export type HoldStatus = Status;
 registerEnumType(HoldStatus, { name: 'HoldStatus' });
 
 /** `from`, `to` and `transaction` are resolved by HoldResolver from the ids. */

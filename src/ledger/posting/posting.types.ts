@@ -8,8 +8,11 @@ export type TransactionKind = (typeof TRANSACTION_KINDS)[number];
 export const HOLD_STATUSES = ['PENDING', 'CAPTURED', 'VOIDED', 'EXPIRED'] as const;
 export type HoldStatus = (typeof HOLD_STATUSES)[number];
 
-export type AccountStatus = 'OPEN' | 'FROZEN' | 'CLOSED';
-export type CurrencyKind = 'TIME' | 'MONEY';
+export const ACCOUNT_STATUSES = ['OPEN', 'FROZEN', 'CLOSED'] as const;
+export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
+
+export const CURRENCY_KINDS = ['TIME', 'MONEY'] as const;
+export type CurrencyKind = (typeof CURRENCY_KINDS)[number];
 
 /** The same caller sending the same key again gets the first result back. */
 export interface Idempotency {

@@ -3,17 +3,12 @@ import { AmountScalar } from '../../graphql/scalars/amount.scalar';
 import { DateTimeScalar } from '../../graphql/scalars/date-time.scalar';
 import { JsonScalar } from '../../graphql/scalars/json.scalar';
 import { Connection } from '../../graphql/pagination';
-import type { TransactionKind as Kind } from '../posting/posting.types';
+import { enumOf } from '../../common/vocabulary';
+import { TRANSACTION_KINDS, type TransactionKind as Kind } from '../posting/posting.types';
 
-export enum TransactionKind {
-  TRANSFER = 'TRANSFER',
-  EXCHANGE = 'EXCHANGE',
-  DEPOSIT = 'DEPOSIT',
-  WITHDRAWAL = 'WITHDRAWAL',
-  DISTRIBUTION = 'DISTRIBUTION',
-  ADJUSTMENT = 'ADJUSTMENT',
-  REVERSAL = 'REVERSAL',
-}
+/** The kinds of transaction: declared once, in posting.types (TRANSACTION_KINDS). */
+export const TransactionKind = enumOf(TRANSACTION_KINDS);
+export type TransactionKind = Kind;
 registerEnumType(TransactionKind, { name: 'TransactionKind' });
 
 /** `account` is resolved by PostingResolver from `accountId`. */

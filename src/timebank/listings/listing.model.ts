@@ -3,7 +3,8 @@ import { Connection } from '../../graphql/pagination';
 import { AmountScalar } from '../../graphql/scalars/amount.scalar';
 import { DateTimeScalar } from '../../graphql/scalars/date-time.scalar';
 
-export type ListingKind = 'OFFER' | 'REQUEST';
+export const LISTING_KINDS = ['OFFER', 'REQUEST'] as const;
+export type ListingKind = (typeof LISTING_KINDS)[number];
 
 /** Hours estimates are written with two decimals (hundredths of an hour), like `HOUR`. */
 export const HOURS_SCALE = 2;
