@@ -19,6 +19,8 @@ export enum ErrorCode {
   QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX',
   RATE_LIMITED = 'RATE_LIMITED',
   BALANCE_LIMIT_EXCEEDED = 'BALANCE_LIMIT_EXCEEDED',
+  /** SPEC B.2: the ledger could not confirm whether the request was posted; retry with the same idempotency key. */
+  OUTCOME_UNKNOWN = 'OUTCOME_UNKNOWN',
   INTERNAL = 'INTERNAL',
 }
 

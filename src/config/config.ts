@@ -51,6 +51,12 @@ export interface AppConfig {
    * stdout is a terminal, JSON otherwise (production, tests, a pipe into a log shipper).
    */
   readonly logFormat: 'json' | 'pretty';
+  /**
+   * Tests only (CLOCK_OFFSET_MS, refused in production): shifts this instance's own clock, which
+   * now only dates what the instance writes about itself (an export's "exported at"). Ledger time
+   * comes from the database; a test starts one instance with an offset to show it stays so.
+   */
+  readonly clockOffsetMs: number;
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -121,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     exportMaxStringBytes: intFrom(env, 'EXPORT_MAX_STRING_BYTES', 8 * 1024 * 1024, 1000, 256 * 1024 * 1024),
     logLevel: logLevelFrom(env, nodeEnv),
     logFormat: logFormatFrom(env, nodeEnv),
+    clockOffsetMs: clockOffsetFrom(env, isProduction),
   };
 }
 
@@ -129,6 +136,17 @@ function logFormatFrom(env: NodeJS.ProcessEnv, nodeEnv: AppConfig['nodeEnv']): '
   if (raw === 'json' || raw === 'pretty') return raw;
   if (raw !== '') throw new Error(`LOG_FORMAT must be json or pretty, got "${env.LOG_FORMAT}"`);
   return nodeEnv === 'development' && process.stdout.isTTY === true ? 'pretty' : 'json';
+}
+
+function clockOffsetFrom(env: NodeJS.ProcessEnv, isProduction: boolean): number {
+  const raw = env.CLOCK_OFFSET_MS;
+  if (raw === undefined || raw === '') return 0;
+  if (isProduction) throw new Error('CLOCK_OFFSET_MS is for tests only and is refused in production');
+  const limit = 366 * 24 * 3_600_000;
+  if (!/^-?\d{1,11}$/.test(raw) || Math.abs(Number(raw)) > limit) {
+    throw new Error(`CLOCK_OFFSET_MS must be a whole number of milliseconds within a year, got "${raw}"`);
+  }
+  return Number(raw);
 }
 
 function logLevelFrom(env: NodeJS.ProcessEnv, nodeEnv: AppConfig['nodeEnv']): string {

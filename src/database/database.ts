@@ -1,7 +1,12 @@
-import type { Pool, PoolClient } from 'pg';
+import { type Pool, type PoolClient, types } from 'pg';
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { parseInstant } from '../common/instant';
 import { withRetry } from '../common/retry';
+
+// Every timestamptz keeps its microseconds (posting times are ordered and hashed at that precision).
+const parseTimestamptzMs = types.getTypeParser(types.builtins.TIMESTAMPTZ, 'text') as (text: string) => Date;
+types.setTypeParser(types.builtins.TIMESTAMPTZ, (text: string) => parseInstant(text, parseTimestamptzMs));
 
 /** What repositories need: run SQL, get rows. Both the pool and a transaction provide it. */
 export interface Sql {
@@ -17,6 +22,32 @@ export function sqlState(error: unknown): string | undefined {
   if (typeof direct === 'string') return direct;
   const driver = (error as { driverError?: { code?: unknown } }).driverError;
   return typeof driver?.code === 'string' ? driver.code : undefined;
+}
+
+/**
+ * The COMMIT was sent but its answer never came back (the connection dropped, the server was
+ * shut down): the work may or may not be committed. Carries what the work returned, for a
+ * caller that can find out which it was (see PostingService).
+ */
+export class CommitUnacknowledged extends Error {
+  constructor(
+    override readonly cause: unknown,
+    readonly result: unknown,
+  ) {
+    super(`the database did not acknowledge COMMIT: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = 'CommitUnacknowledged';
+  }
+}
+
+/**
+ * Whether a failed COMMIT leaves its outcome open: no SQLSTATE at all (the socket closed), a
+ * connection failure (class 08), or the server shutting the session down (57P01 to 57P03). Any
+ * other SQL error from COMMIT means the transaction was rolled back.
+ */
+function commitOutcomeOpen(error: unknown): boolean {
+  const state = sqlState(error);
+  if (state === undefined || !/^[0-9A-Z]{5}$/.test(state)) return true;
+  return state.startsWith('08') || /^57P0[123]$/.test(state);
 }
 
 export function isRetryable(error: unknown): boolean {
@@ -133,12 +164,22 @@ export class Database implements Sql {
         try {
           await client.query('BEGIN');
           const result = await work(new ClientSql(client));
-          await client.query('COMMIT');
+          try {
+            await client.query('COMMIT');
+          } catch (error) {
+            if (commitOutcomeOpen(error)) {
+              broken = true;
+              throw new CommitUnacknowledged(error, result);
+            }
+            throw error;
+          }
           return result;
         } catch (error) {
-          await client.query('ROLLBACK').catch(() => {
-            broken = true;
-          });
+          if (!broken) {
+            await client.query('ROLLBACK').catch(() => {
+              broken = true;
+            });
+          }
           throw error;
         } finally {
           // A connection that could not even roll back is discarded rather than reused.

@@ -65,6 +65,10 @@ export async function migrate(client: Client, dir = migrationsDir()): Promise<Mi
     for (const row of (await client.query<{ name: string; checksum: string }>('SELECT name, checksum FROM schema_migrations')).rows) {
       done.set(row.name, row.checksum);
     }
+    refuseOutOfOrder(
+      files.map((file) => file.name),
+      done,
+    );
     const applied: string[] = [];
     for (const file of files) {
       const previous = done.get(file.name);
@@ -88,4 +92,23 @@ export async function migrate(client: Client, dir = migrationsDir()): Promise<Mi
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
   }
+}
+
+/**
+ * Migrations run in name order, and a database records which ran. A migration that is not
+ * applied yet but sorts before one that is was numbered against an older checkout (two branches
+ * took the same free number, say): running it now would apply history out of order on this
+ * database and in order on a fresh one, so the two would differ. Refused at start-up, saying
+ * what to do (see migrations/README.md).
+ */
+export function refuseOutOfOrder(files: readonly string[], applied: ReadonlyMap<string, string>): void {
+  const newest = [...applied.keys()].sort().at(-1);
+  if (newest === undefined) return;
+  const late = files.filter((name) => !applied.has(name) && name < newest);
+  if (late.length === 0) return;
+  throw new Error(
+    `Migration ${late.join(', ')} is not applied but sorts before ${newest}, which is: it would run out of order. ` +
+      `Rename it to sort after the newest migration (see migrations/README.md on numbering); ` +
+      `if it is already on main and this database was made from a branch, restore the database from a backup or recreate it.`,
+  );
 }

@@ -12,6 +12,7 @@ import { sqlState } from '../database/database';
 function retryable(code: ErrorCode): boolean {
   switch (code) {
     case ErrorCode.RATE_LIMITED:
+    case ErrorCode.OUTCOME_UNKNOWN:
     case ErrorCode.INTERNAL:
       return true;
     case ErrorCode.UNAUTHENTICATED:

@@ -13,6 +13,8 @@ export function httpStatus(code: ErrorCode): number {
       return 429;
     case ErrorCode.INTERNAL:
       return 500;
+    case ErrorCode.OUTCOME_UNKNOWN:
+      return 503;
     case ErrorCode.VALIDATION_FAILED:
     case ErrorCode.INVALID_AMOUNT:
     case ErrorCode.CURRENCY_MISMATCH:

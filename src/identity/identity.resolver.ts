@@ -44,7 +44,7 @@ export class Me {
   partyId!: string | null;
 }
 
-function toApiKey(row: ApiKeyRow): ApiKey {
+export function toApiKey(row: ApiKeyRow): ApiKey {
   return { id: row.id, role: row.role, label: row.label, revoked: row.revoked_at !== null, partyId: row.party_id };
 }
 

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { GENESIS_HASH, transactionHash } from '../../src/ledger/posting/hash-chain';
+import { fromEpochMicros } from '../../src/common/instant';
+import { GENESIS_HASH, jsonbText, transactionHashV2 } from '../../src/ledger/posting/hash-chain';
 import { JournalWriter, safeText, type WriterTransaction } from '../../src/ledger/query/hledger-journal';
 import { verifyJournal } from '../../src/ledger/query/journal-verifier';
 import { hledgerBalances, idOf } from './helpers';
+
+const NETWORK = '00000000-0000-4000-8000-000000000001';
 
 /** Pieces of text that hledger, spreadsheets or JSON could misread. */
 const AWKWARD = [
@@ -89,40 +92,60 @@ describe('the hledger journal format', () => {
     await fc.assert(
       fc.asyncProperty(journalInput, async (input) => {
         const accounts = input.names.map((name) => ({ id: randomUUID(), name }));
-        const other = randomUUID();
+        const others = [randomUUID(), randomUUID()] as const;
         const mayRead = (id: string) => !input.partial || id !== accounts[0]!.id;
         const writer = new JournalWriter({ code: input.code, scale: input.scale }, mayRead);
         const totals = new Map<string, bigint>();
         let text = writer.header(['random journal']);
         let previousHash = GENESIS_HASH;
-        let postedAt = Date.parse('2026-01-01T00:00:00Z');
+        let postedAt = BigInt(Date.parse('2026-01-01T00:00:00Z')) * 1000n;
+        const otherTotals = new Map<string, bigint>();
+        const balance = (id: string, change: bigint, currency: string) => {
+          const map = currency === input.code ? totals : otherTotals;
+          map.set(id, (map.get(id) ?? 0n) + change);
+          return map.get(id) as bigint;
+        };
         for (const [i, t] of input.transfers.entries()) {
           const from = accounts[t.from % accounts.length]!;
           let to = accounts[t.to % accounts.length]!;
           if (to === from) to = accounts[(t.to + 1) % accounts.length]!;
-          postedAt += 3_600_000 * (i % 3);
-          const postings = [
+          postedAt += 3_600_000_001n * BigInt(i % 3) + 1n;
+          const sequence = BigInt(i + 1);
+          const legs = [
             { accountId: from.id, amountMinor: -t.amountMinor, currencyCode: input.code, partyName: from.name },
-            ...(t.otherCurrency ? [{ accountId: other, amountMinor: 5n, currencyCode: 'ZZZ', partyName: 'x' }] : []),
+            ...(t.otherCurrency
+              ? [
+                  { accountId: others[0], amountMinor: -5n, currencyCode: 'ZZZ', partyName: 'x' },
+                  { accountId: others[1], amountMinor: 5n, currencyCode: 'ZZZ', partyName: 'y' },
+                ]
+              : []),
             { accountId: to.id, amountMinor: t.amountMinor, currencyCode: input.code, partyName: to.name },
           ];
+          const postings = legs.map((leg, idx) => ({
+            ...leg,
+            idx,
+            sequence,
+            balanceAfterMinor: balance(leg.accountId, leg.amountMinor, leg.currencyCode),
+          }));
           const unhashed = {
+            hashVersion: 2,
+            networkId: NETWORK,
             id: randomUUID(),
-            sequence: BigInt(i + 1),
+            sequence,
             kind: 'TRANSFER',
-            postedAt: new Date(postedAt),
+            postedAt: fromEpochMicros(postedAt),
             previousHash,
             memo: t.memo,
-            metadata: t.metadata,
+            metadata: null,
+            metadataText: t.metadata === null ? null : jsonbText(t.metadata),
             externalRef: t.ref,
             reversesId: null,
+            apiKeyId: null,
             postings,
           };
-          const tx: WriterTransaction = { ...unhashed, hash: transactionHash(unhashed) };
+          const tx: WriterTransaction = { ...unhashed, hash: transactionHashV2(unhashed) };
           previousHash = tx.hash;
           text += writer.transaction(tx);
-          totals.set(from.id, (totals.get(from.id) ?? 0n) - t.amountMinor);
-          totals.set(to.id, (totals.get(to.id) ?? 0n) + t.amountMinor);
         }
         text += writer.close(new Map(writer.ownAccounts().map((id) => [id, totals.get(id) ?? 0n])), new Date());
 

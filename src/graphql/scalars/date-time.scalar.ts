@@ -1,5 +1,6 @@
 import { GraphQLScalarType, Kind } from 'graphql';
 import { validationFailed } from '../../common/domain-error';
+import { isoMicros, parseInstant, PreciseDate } from '../../common/instant';
 
 /** ISO-8601 with a time zone, e.g. "2026-11-23T18:00:00Z" or "2026-11-23T19:00:00+01:00". */
 const ISO_WITH_ZONE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
@@ -32,18 +33,20 @@ function parse(value: unknown): Date {
   if (!parts) {
     throw validationFailed('DateTime', 'expected an ISO-8601 date-time with a time zone, such as "2026-11-23T18:00:00Z"');
   }
-  const date = new Date(value as string);
+  const date = parseInstant(value as string);
   if (Number.isNaN(date.getTime()) || !inRange(parts)) throw validationFailed('DateTime', `"${value as string}" is not a real date-time`);
   return date;
 }
 
 export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   name: 'DateTime',
-  description: 'An ISO-8601 date-time with a time zone, such as "2026-11-23T18:00:00.000Z".',
+  description:
+    'An ISO-8601 date-time with a time zone, such as "2026-11-23T18:00:00.000Z". Instants read from the ledger carry ' +
+    'microseconds ("2026-11-23T18:00:00.000123Z"), which are kept when passed back (a posting time, a trial balance asOf).',
   serialize(value) {
     const date = value instanceof Date ? value : new Date(value as string);
     if (Number.isNaN(date.getTime())) throw new Error('DateTime values must be dates');
-    return date.toISOString();
+    return date instanceof PreciseDate ? isoMicros(date) : date.toISOString();
   },
   parseValue: parse,
   parseLiteral(ast) {

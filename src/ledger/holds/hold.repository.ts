@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { isoMicros } from '../../common/instant';
 import { Database } from '../../database/database';
 import { fromMinor } from '../money/amount';
 import type { HoldRecord, HoldStatus, TransactionKind } from '../posting/posting.types';
@@ -103,7 +104,7 @@ export class HoldRepository {
         ORDER BY h.created_at, h.id LIMIT $5)`;
     const rows = await this.db.query<HoldRow>(
       `SELECT * FROM (${side('from_account_id')} UNION ALL ${side('to_account_id')}) both_sides ORDER BY created_at, id LIMIT $5`,
-      [q.accountId, q.after?.createdAt ?? null, q.after?.id ?? null, q.status, q.limit],
+      [q.accountId, q.after ? isoMicros(q.after.createdAt) : null, q.after?.id ?? null, q.status, q.limit],
     );
     return rows.map(toHold);
   }

@@ -9,6 +9,7 @@ import { type Caller, READERS, Role } from '../../identity/caller';
 import { Account } from '../accounts/account.model';
 import { AccountRepository } from '../accounts/account.repository';
 import type { HoldStatus as Status } from '../posting/posting.types';
+import { IDEMPOTENCY_KEY_DESCRIPTION } from '../posting/idempotency';
 import { Transaction } from '../transactions/transaction.model';
 import { TransactionReader } from '../transactions/transaction.reader';
 import { Hold, HoldConnection, HoldStatus } from './hold.model';
@@ -59,14 +60,21 @@ export class HoldResolver {
     @CurrentCaller() caller: Caller,
     @Args('id', { type: () => ID }) id: string,
     @Args('amount', { type: () => AmountScalar, nullable: true }) amount: string | null,
+    @Args('idempotencyKey', { type: () => String, nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION })
+    idempotencyKey?: string | null,
   ): Promise<Hold> {
-    return this.holdService.capture(caller, id, amount);
+    return this.holdService.capture(caller, id, amount, idempotencyKey);
   }
 
   @Mutation(() => Hold, { description: 'Releases the whole reservation without posting anything.' })
   @Allow(...MOVERS)
-  voidHold(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<Hold> {
-    return this.holdService.void(caller, id);
+  voidHold(
+    @CurrentCaller() caller: Caller,
+    @Args('id', { type: () => ID }) id: string,
+    @Args('idempotencyKey', { type: () => String, nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION })
+    idempotencyKey?: string | null,
+  ): Promise<Hold> {
+    return this.holdService.void(caller, id, idempotencyKey);
   }
 
   @Query(() => Hold, { nullable: true })

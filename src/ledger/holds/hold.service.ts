@@ -9,6 +9,7 @@ import { AccountRepository } from '../accounts/account.repository';
 import { CurrencyRepository } from '../currencies/currency.repository';
 import { toPositiveMinor } from '../money/amount';
 import { cleanText } from '../../common/text';
+import { isoMicros, parseInstant } from '../../common/instant';
 import { idempotency } from '../posting/idempotency';
 import { PostingService } from '../posting/posting.service';
 import type { HoldStatus, OpResult } from '../posting/posting.types';
@@ -54,8 +55,8 @@ export class HoldService {
     const scale = (await this.currencies.require(from.currencyCode)).scale;
     const amountMinor = toPositiveMinor(input.amount, scale);
     const memo = cleanText(input.memo, 'memo', MAX_MEMO_LENGTH, false);
+    // Whether it lies in the future is judged by the posting group, by the database's clock.
     const expiresAt = input.expiresAt ?? null;
-    if (expiresAt && expiresAt.getTime() <= Date.now()) throw validationFailed('expiresAt', 'must be in the future');
     const result = await this.posting.submitOne(
       {
         type: 'hold.create',
@@ -78,24 +79,42 @@ export class HoldService {
     return this.holdOf(result, scale);
   }
 
-  async capture(caller: Caller, id: string, amount: string | null | undefined): Promise<Hold> {
+  /** With an idempotency key, a retry returns the captured hold instead of HOLD_NOT_PENDING. */
+  async capture(caller: Caller, id: string, amount: string | null | undefined, idempotencyKey?: string | null): Promise<Hold> {
     const hold = await this.plainHold(id);
     const from = await this.accounts.requireFact(hold.fromAccountId);
     this.access.assertCanMoveFrom(caller, [from]);
     const scale = (await this.currencies.require(from.currencyCode)).scale;
     const amountMinor = amount === null || amount === undefined ? undefined : toPositiveMinor(amount, scale);
-    const result = await this.posting.submitOne({ type: 'hold.capture', holdId: hold.id, amountMinor }, caller.apiKeyId);
+    const result = await this.posting.submitOne(
+      {
+        type: 'hold.capture',
+        holdId: hold.id,
+        amountMinor,
+        ...(idempotencyKey
+          ? { idempotency: idempotency(idempotencyKey, 'captureHold', { holdId: hold.id, amountMinor: amountMinor ?? null }) }
+          : {}),
+      },
+      caller.apiKeyId,
+    );
     return this.holdOf(result, scale);
   }
 
-  async void(caller: Caller, id: string): Promise<Hold> {
+  async void(caller: Caller, id: string, idempotencyKey?: string | null): Promise<Hold> {
     const hold = await this.plainHold(id);
     const from = await this.accounts.requireFact(hold.fromAccountId);
     const to = await this.accounts.requireFact(hold.toAccountId);
     const onEitherSide =
       (caller.role === Role.MEMBER || caller.role === Role.TREASURER) && [from.partyId, to.partyId].includes(caller.partyId ?? '');
     if (caller.role !== Role.ADMIN && !onEitherSide) throw forbidden(`This API key may not void hold ${hold.id}`);
-    const result = await this.posting.submitOne({ type: 'hold.void', holdId: hold.id }, caller.apiKeyId);
+    const result = await this.posting.submitOne(
+      {
+        type: 'hold.void',
+        holdId: hold.id,
+        ...(idempotencyKey ? { idempotency: idempotency(idempotencyKey, 'voidHold', { holdId: hold.id }) } : {}),
+      },
+      caller.apiKeyId,
+    );
     return this.holdOf(result, (await this.currencies.require(from.currencyCode)).scale);
   }
 
@@ -115,7 +134,7 @@ export class HoldService {
     await this.access.assertCanRead(caller, account);
     let after: { createdAt: Date; id: string } | null = null;
     if (cursor) {
-      const createdAt = new Date(cursor[0] as string);
+      const createdAt = parseInstant(cursor[0] as string);
       if (Number.isNaN(createdAt.getTime())) throw validationFailed('after', 'not a cursor returned by this list');
       after = { createdAt, id: checkId(cursor[1] as string, 'after') };
     }
@@ -124,7 +143,7 @@ export class HoldService {
       rows,
       size,
       (h) => h,
-      (h) => [h.createdAt.toISOString(), h.id],
+      (h) => [isoMicros(h.createdAt), h.id],
     );
   }
 

@@ -10,6 +10,9 @@ export { isDecimalText };
 
 /** Largest magnitude of one posting, in minor units (SPEC invariant 2). */
 export const MAX_POSTING_MINOR = 10n ** 15n;
+/** Balances and limits are stored as PostgreSQL BIGINT. */
+export const MAX_STORED_MINOR = 2n ** 63n - 1n;
+export const MIN_STORED_MINOR = -(2n ** 63n);
 
 function invalid(text: string, why: string): DomainError {
   return new DomainError(ErrorCode.INVALID_AMOUNT, `"${text.slice(0, MAX_AMOUNT_TEXT_LENGTH)}" is not a valid amount: ${why}`);

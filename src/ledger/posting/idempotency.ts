@@ -6,6 +6,11 @@ import type { Idempotency } from './posting.types';
 
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 128;
 
+/** For the optional keys of captureHold, voidHold, confirmExchange and disputeExchange (SPEC B.2). */
+export const IDEMPOTENCY_KEY_DESCRIPTION =
+  'Optional: the same key sent again by the same party (any of its API keys) returns the first result instead of a refusal, ' +
+  'so a request whose answer was lost can be retried safely.';
+
 /**
  * Builds the idempotency of a mutation: the caller's key and a hash of the operation's name and
  * normalised input (amounts in minor units, so "1.5" and "1.50" are the same request).

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { assertUnreachable, atItem, DomainError, ErrorCode, validationFailed } from '../../common/domain-error';
+import { epochMicros, fromEpochMicros, type PreciseDate } from '../../common/instant';
 import type { Sql } from '../../database/database';
 import { commandEvents, holdEvent, type LedgerEvent, type UnitOf } from '../events/ledger-events';
 import { MAX_POSTING_MINOR } from '../money/amount';
-import { transactionHash } from './hash-chain';
+import { HASH_VERSION, jsonbText, transactionHashV2 } from './hash-chain';
 import * as repo from './posting.repository';
 import type { HoldChange, IdempotencyRow, LoadedGroup, ReversibleTransaction } from './posting.repository';
 import {
@@ -43,7 +44,11 @@ import type {
 
 export type Outcome = { readonly ok: true; readonly results: OpResult[] } | { readonly ok: false; readonly error: DomainError };
 
-const EXPIRED_HOLDS_PER_GROUP = 1000;
+/** What a group decided, and the id of its database transaction (to ask after a lost COMMIT acknowledgement). */
+export interface GroupRun {
+  readonly outcomes: Outcome[];
+  readonly xid: string;
+}
 
 interface Scratch {
   readonly transactions: TransactionRecord[];
@@ -53,8 +58,17 @@ interface Scratch {
   readonly idempotency: IdempotencyRow[];
 }
 
-function idempotencyKey(apiKeyId: string, key: string): string {
-  return `${apiKeyId}\u0000${key}`;
+/** Where an idempotency record is found: its scope (the caller's party, or the network), or for records written before scopes, its API key. */
+function scopedKey(scope: string, key: string): string {
+  return `${scope}\u0000${key}`;
+}
+
+function legacyKey(apiKeyId: string, key: string): string {
+  return `legacy\u0000${apiKeyId}\u0000${key}`;
+}
+
+function rowKey(row: IdempotencyRow): string {
+  return row.scope === null ? legacyKey(row.apiKeyId, row.key) : scopedKey(row.scope, row.key);
 }
 
 function opIdempotency(op: Op): Idempotency | undefined {
@@ -63,8 +77,14 @@ function opIdempotency(op: Op): Idempotency | undefined {
 
 export class PostingGroup {
   private readonly head: { sequence: bigint; hash: string };
+  private readonly network: string;
   private readonly startSequence: bigint;
-  private readonly now: Date;
+  /** The database's clock under the head lock: expiry is judged by it, holds are dated by it. */
+  private readonly now: PreciseDate;
+  private readonly clockMicros: bigint;
+  /** Posting time of the last transaction chained so far, in microseconds since the epoch. */
+  private lastPostedMicros: bigint;
+  private readonly scopes: ReadonlyMap<string, string>;
   private readonly accounts: WorkingSet;
   private readonly holds: Map<string, HoldRecord>;
   private readonly reversible: Map<string, ReversibleTransaction>;
@@ -77,6 +97,7 @@ export class PostingGroup {
   private expiredCount = 0;
   private scratch: Scratch = this.written;
   private apiKeyId: string | null = null;
+  private postedAt: Date | undefined = undefined;
 
   private constructor(
     private readonly tx: Sql,
@@ -84,18 +105,27 @@ export class PostingGroup {
     private readonly commands: readonly Command[],
   ) {
     this.head = { sequence: loaded.sequence, hash: loaded.hash };
+    this.network = loaded.network;
     this.startSequence = loaded.sequence;
-    this.now = loaded.now;
+    this.now = loaded.clock;
+    this.clockMicros = epochMicros(loaded.clock);
+    this.lastPostedMicros = epochMicros(loaded.headPostedAt);
+    this.scopes = loaded.scopes;
     this.accounts = new WorkingSet(loaded.accounts);
     this.holds = loaded.holds;
     this.reversible = loaded.reversible;
-    this.existingKeys = new Map(loaded.idempotency.map((row) => [idempotencyKey(row.apiKeyId, row.key), row]));
+    this.existingKeys = new Map(loaded.idempotency.map((row) => [rowKey(row), row]));
   }
 
-  /** Runs the group inside `tx` and returns one outcome per command, in order. */
-  static async run(tx: Sql, commands: readonly Command[]): Promise<Outcome[]> {
-    const group = new PostingGroup(tx, await repo.loadGroup(tx, needsOf(commands)), commands);
-    return group.execute();
+  /**
+   * Runs the group inside `tx` and returns one outcome per command, in order. `onLoaded` hears
+   * the database transaction's id as soon as it is known, so the caller can still ask whether
+   * the group committed when the COMMIT's acknowledgement is lost.
+   */
+  static async run(tx: Sql, commands: readonly Command[], onLoaded?: (xid: string) => void): Promise<Outcome[]> {
+    const loaded = await repo.loadGroup(tx, needsOf(commands));
+    onLoaded?.(loaded.xid);
+    return new PostingGroup(tx, loaded, commands).execute();
   }
 
   private async execute(): Promise<Outcome[]> {
@@ -124,7 +154,9 @@ export class PostingGroup {
 
   private applyCommand(command: Command): Outcome {
     const savedHead = { ...this.head };
+    const savedPostedMicros = this.lastPostedMicros;
     this.apiKeyId = command.apiKeyId;
+    this.postedAt = command.postedAt;
     this.scratch = { transactions: [], newHolds: [], holdUpdates: new Map(), reversed: new Set(), idempotency: [] };
     try {
       const results = command.ops.map((op, index) => this.applyItem(op, index, command.ops.length));
@@ -134,6 +166,7 @@ export class PostingGroup {
     } catch (error) {
       this.accounts.rollback();
       Object.assign(this.head, savedHead);
+      this.lastPostedMicros = savedPostedMicros;
       if (error instanceof DomainError) return { ok: false, error };
       throw error;
     } finally {
@@ -148,7 +181,7 @@ export class PostingGroup {
     scratch.reversed.forEach((id) => this.reversedInGroup.add(id));
     this.written.idempotency.push(...scratch.idempotency);
     this.events.push(...commandEvents(scratch.newHolds, scratch.holdUpdates.values(), scratch.transactions, this.unitOf, this.now));
-    for (const row of scratch.idempotency) this.existingKeys.set(idempotencyKey(row.apiKeyId, row.key), row);
+    for (const row of scratch.idempotency) this.existingKeys.set(rowKey(row), row);
   }
 
   private setHold(hold: HoldRecord, id = hold.id): void {
@@ -169,7 +202,10 @@ export class PostingGroup {
   private applyIdempotent(op: Op): OpResult {
     const idem = opIdempotency(op);
     if (!idem || !this.apiKeyId) return this.apply(op);
-    const existing = this.existingKeys.get(idempotencyKey(this.apiKeyId, idem.key));
+    const scope = this.scopes.get(this.apiKeyId);
+    if (scope === undefined) throw new Error(`no idempotency scope was loaded for API key ${this.apiKeyId}`);
+    // The party's scope first, then a record the same key wrote before scopes existed.
+    const existing = this.existingKeys.get(scopedKey(scope, idem.key)) ?? this.existingKeys.get(legacyKey(this.apiKeyId, idem.key));
     if (existing) {
       if (existing.requestHash !== idem.requestHash) {
         throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, `idempotency key "${idem.key}" was already used for a different request`);
@@ -181,6 +217,7 @@ export class PostingGroup {
     this.scratch.idempotency.push({
       apiKeyId: this.apiKeyId,
       key: idem.key,
+      scope,
       requestHash: idem.requestHash,
       resultType: result.type,
       resultId: result.id,
@@ -250,21 +287,49 @@ export class PostingGroup {
     accounts.forEach((account, i) => checkMaxBalance(account, ceilingsBefore[i] ?? 0n));
 
     const sequence = this.head.sequence + 1n;
+    const postedAt = this.nextPostedAt();
+    const metadataText = fields.metadata === null || fields.metadata === undefined ? null : jsonbText(fields.metadata);
     const unhashed = {
+      networkId: this.network,
       id: randomUUID(),
       sequence,
       kind,
-      postedAt: this.now,
+      postedAt,
       previousHash: this.head.hash,
       apiKeyId: this.apiKeyId,
+      hashVersion: HASH_VERSION,
+      metadataText,
       ...fields,
       postings: applied,
     };
-    const transaction: TransactionRecord = { ...unhashed, hash: transactionHash(unhashed) };
+    const hash = transactionHashV2({
+      ...unhashed,
+      postings: applied.map((p, idx) => ({ ...p, idx, sequence })),
+    });
+    const transaction: TransactionRecord = { ...unhashed, hash };
     this.head.sequence = sequence;
     this.head.hash = transaction.hash;
     this.scratch.transactions.push(transaction);
     return transaction;
+  }
+
+  /**
+   * Each transaction is posted at least a microsecond after the one before it: at the database's
+   * clock, or later when the clock reads no later than the last posting (a burst within one
+   * microsecond, or a clock set back). Imported history brings its own time, which may repeat
+   * but never go back, and never lies in the future.
+   */
+  private nextPostedAt(): PreciseDate {
+    let micros: bigint;
+    if (this.postedAt) {
+      micros = epochMicros(this.postedAt);
+      if (micros < this.lastPostedMicros) throw validationFailed('postedAt', 'must not be earlier than the last posted transaction');
+      if (micros > this.clockMicros) throw validationFailed('postedAt', 'must not be in the future');
+    } else {
+      micros = this.clockMicros > this.lastPostedMicros ? this.clockMicros : this.lastPostedMicros + 1n;
+    }
+    this.lastPostedMicros = micros;
+    return fromEpochMicros(micros);
   }
 
   private createHold(op: CreateHoldOp): OpResult {
@@ -367,7 +432,10 @@ export class PostingGroup {
       newHolds,
       holdChanges,
       idempotency,
-      head: this.head.sequence === this.startSequence ? null : { sequence: this.head.sequence, hash: this.head.hash, postedAt: this.now },
+      head:
+        this.head.sequence === this.startSequence
+          ? null
+          : { sequence: this.head.sequence, hash: this.head.hash, postedAt: fromEpochMicros(this.lastPostedMicros) },
       events: this.events,
     });
   }
@@ -407,12 +475,13 @@ function needsOf(commands: readonly Command[]): repo.GroupNeeds {
     }
   }
   return {
-    now: new Date(),
     idempotencyKeys,
     accountIds: [...accountIds],
     holdIds: [...holdIds],
     reverseIds: [...reverseIds],
     sweepAll: sweep > 0,
-    expiredLimit: sweep || EXPIRED_HOLDS_PER_GROUP,
+    // Only the sweeper pages; a group releases every expired hold of its accounts, since their
+    // available balances (which the group's limits are checked against) depend on all of them.
+    expiredLimit: sweep || null,
   };
 }

@@ -1,3 +1,4 @@
+import { isoMicros, parseInstant, type PreciseDate } from '../../common/instant';
 import type { Sql } from '../../database/database';
 import { eventRowsJson, type LedgerEvent } from '../events/ledger-events';
 import type { AccountState } from './posting.rules';
@@ -11,8 +12,11 @@ import type { AccountStatus, HoldRecord, HoldStatus, TransactionKind, Transactio
  */
 
 export interface IdempotencyRow {
+  /** The key that first used it. */
   readonly apiKeyId: string;
   readonly key: string;
+  /** `party:<id>` or `network`; null for records written before idempotency was scoped to the party (per key). */
+  readonly scope: string | null;
   readonly requestHash: string;
   readonly resultType: 'transaction' | 'hold';
   readonly resultId: string;
@@ -34,21 +38,29 @@ export interface ReversibleTransaction {
 }
 
 export interface GroupNeeds {
-  readonly now: Date;
   readonly idempotencyKeys: readonly { apiKeyId: string; key: string }[];
   readonly accountIds: readonly string[];
   readonly holdIds: readonly string[];
   readonly reverseIds: readonly string[];
   /** Release every expired hold (the sweeper), not only those on the group's accounts. */
   readonly sweepAll: boolean;
-  readonly expiredLimit: number;
+  /** Null: every expired hold on the group's accounts. */
+  readonly expiredLimit: number | null;
 }
 
 export interface LoadedGroup {
+  /** The network whose head was locked: every transaction of the group belongs to it. */
+  readonly network: string;
   readonly sequence: bigint;
   readonly hash: string;
-  /** Never earlier than the last posted transaction, so posting time follows `sequence`. */
-  readonly now: Date;
+  /** The database's clock, read after the head was locked. */
+  readonly clock: PreciseDate;
+  /** When the last transaction was posted (the epoch before the first). */
+  readonly headPostedAt: PreciseDate;
+  /** This database transaction's id, to ask after an unacknowledged COMMIT whether it committed. */
+  readonly xid: string;
+  /** The idempotency scope of each API key of the group. */
+  readonly scopes: ReadonlyMap<string, string>;
   readonly idempotency: IdempotencyRow[];
   readonly reversible: Map<string, ReversibleTransaction>;
   /** The holds asked for, and pending holds past their expiry on the group's accounts. */
@@ -87,9 +99,13 @@ interface AccountJson {
 }
 
 interface LoadJson {
+  network: string;
   sequence: string;
   hash: string;
-  now: string;
+  clock: string;
+  headPostedAt: string;
+  xid: string;
+  scopes: Record<string, string>;
   keys: IdempotencyRow[];
   reversible: { id: string; kind: TransactionKind; reversedById: string | null; postings: [string, string][] }[];
   holds: HoldJson[];
@@ -137,8 +153,7 @@ function accountFromJson(a: AccountJson): AccountState {
 
 /** Locks the ledger head, then holds, then accounts in id order, and reads what the group needs. */
 export async function loadGroup(tx: Sql, needs: GroupNeeds): Promise<LoadedGroup> {
-  const [row] = await tx.query<{ loaded: LoadJson }>('SELECT ledger_group_load($1, $2, $3, $4, $5, $6, $7, $8) AS loaded', [
-    needs.now,
+  const [row] = await tx.query<{ loaded: LoadJson }>('SELECT ledger_group_load($1, $2, $3, $4, $5, $6, $7) AS loaded', [
     needs.idempotencyKeys.map((k) => k.apiKeyId),
     needs.idempotencyKeys.map((k) => k.key),
     needs.accountIds,
@@ -150,9 +165,13 @@ export async function loadGroup(tx: Sql, needs: GroupNeeds): Promise<LoadedGroup
   if (!row) throw new Error('ledger_group_load returned nothing: have the migrations run?');
   const loaded = row.loaded;
   return {
+    network: loaded.network,
     sequence: BigInt(loaded.sequence),
     hash: loaded.hash,
-    now: new Date(loaded.now),
+    clock: parseInstant(loaded.clock),
+    headPostedAt: parseInstant(loaded.headPostedAt),
+    xid: loaded.xid,
+    scopes: new Map(Object.entries(loaded.scopes)),
     idempotency: loaded.keys,
     reversible: new Map(
       loaded.reversible.map((t) => [
@@ -200,7 +219,7 @@ export interface GroupWrites {
   readonly holdChanges: readonly HoldChange[];
   readonly idempotency: readonly IdempotencyRow[];
   /** The new head, when the group posted anything. */
-  readonly head: { sequence: bigint; hash: string; postedAt: Date } | null;
+  readonly head: { sequence: bigint; hash: string; postedAt: PreciseDate } | null;
   /** The webhook outbox's rows, written only while some webhook exists (migrations/0007). */
   readonly events: readonly LedgerEvent[];
 }
@@ -213,17 +232,19 @@ const text = (value: bigint) => value.toString();
  */
 export async function writeGroup(tx: Sql, w: GroupWrites): Promise<void> {
   const transactions = w.transactions.map((r) => ({
+    network_id: r.networkId,
     id: r.id,
     sequence: text(r.sequence),
     kind: r.kind,
     memo: r.memo,
-    metadata: r.metadata ?? null,
+    metadata: r.metadataText,
     external_ref: r.externalRef,
     api_key_id: r.apiKeyId,
-    posted_at: r.postedAt,
+    posted_at: isoMicros(r.postedAt),
     previous_hash: r.previousHash,
     hash: r.hash,
     reverses_id: r.reversesId,
+    hash_version: r.hashVersion,
   }));
   const postings = w.transactions.flatMap((r) =>
     r.postings.map((p, i) => ({ t: r.id, i, a: p.accountId, m: text(p.amountMinor), b: text(p.balanceAfterMinor), s: text(r.sequence) })),
@@ -259,6 +280,7 @@ export async function writeGroup(tx: Sql, w: GroupWrites): Promise<void> {
     request_hash: i.requestHash,
     result_type: i.resultType,
     result_id: i.resultId,
+    scope: i.scope,
   }));
   await tx.query('SELECT ledger_group_write_json($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)', [
     JSON.stringify(transactions),
@@ -269,7 +291,7 @@ export async function writeGroup(tx: Sql, w: GroupWrites): Promise<void> {
     JSON.stringify(idempotency),
     w.head ? text(w.head.sequence) : null,
     w.head?.hash ?? null,
-    w.head?.postedAt ?? null,
+    w.head ? isoMicros(w.head.postedAt) : null,
     POSTED_CHANNEL,
     notifyPayloads(w.transactions),
     eventRowsJson(w.events),

@@ -1,5 +1,5 @@
 import { DomainError, ErrorCode, validationFailed } from '../../common/domain-error';
-import { fromMinor, MAX_POSTING_MINOR } from '../money/amount';
+import { fromMinor, MAX_POSTING_MINOR, MAX_STORED_MINOR, MIN_STORED_MINOR } from '../money/amount';
 import type { AccountStatus, PostingSpec } from './posting.types';
 
 /**
@@ -114,6 +114,18 @@ export function checkMaxBalance(account: AccountState, ceilingBeforeMinor: bigin
   throw new DomainError(ErrorCode.BALANCE_LIMIT_EXCEEDED, `account ${account.id} would rise above the maximum balance it may hold`);
 }
 
+/**
+ * Balances are stored as BIGINT: a change that would carry one (or the available balance
+ * derived from them) beyond it is refused here, with the caller's code, rather than by the
+ * database as an internal error. The command's undo log restores the values.
+ */
+export function checkStorable(account: AccountState): void {
+  const values = [account.postedMinor, account.pendingDebitsMinor, account.pendingCreditsMinor, availableMinor(account)];
+  if (values.some((v) => v > MAX_STORED_MINOR || v < MIN_STORED_MINOR)) {
+    throw new DomainError(ErrorCode.INVALID_AMOUNT, `account ${account.id}: the balance would exceed what the ledger can store`);
+  }
+}
+
 export function mustHave<T>(map: ReadonlyMap<string, T>, id: string): T {
   const found = map.get(id);
   if (found === undefined) throw new DomainError(ErrorCode.NOT_FOUND, `account ${id} was not found`);
@@ -152,6 +164,7 @@ export class WorkingSet {
     if (account.pendingDebitsMinor < 0n || account.pendingCreditsMinor < 0n) {
       throw new Error(`pending balance of account ${id} went negative: the hold bookkeeping is wrong`);
     }
+    checkStorable(account);
     return account;
   }
 

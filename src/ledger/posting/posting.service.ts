@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
-import { validationFailed } from '../../common/domain-error';
+import { DomainError, ErrorCode, validationFailed } from '../../common/domain-error';
+import { sleep } from '../../common/retry';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
-import { Database, isRetryable } from '../../database/database';
+import { CommitUnacknowledged, Database, isRetryable } from '../../database/database';
 import { type Outcome, PostingGroup } from './posting-group';
 import type { Command, Op, OpResult } from './posting.types';
 
@@ -18,7 +19,16 @@ export interface PostingStats {
   refused: number;
   transactions: number;
   isolatedReruns: number;
+  /** Groups whose COMMIT was not acknowledged, by what the database said of them afterwards. */
+  unacknowledgedCommits: { committed: number; rolledBack: number; unknown: number };
 }
+
+/** How long an unacknowledged COMMIT is asked after (the database may be restarting) before answering OUTCOME_UNKNOWN. */
+const COMMIT_CHECK_MS = 20_000;
+/** A group whose COMMIT was lost and found rolled back is sent again at most this many times. */
+const MAX_LOST_COMMIT_RERUNS = 3;
+
+type CommitStatus = 'committed' | 'aborted' | 'unknown';
 
 const MAX_OPS_PER_GROUP = 5000;
 const MAX_QUEUE = 20_000;
@@ -35,7 +45,14 @@ export class PostingService implements BeforeApplicationShutdown {
   private queue: Waiting[] = [];
   private draining: Promise<void> | null = null;
   private closed = false;
-  readonly stats: PostingStats = { groups: 0, commands: 0, refused: 0, transactions: 0, isolatedReruns: 0 };
+  readonly stats: PostingStats = {
+    groups: 0,
+    commands: 0,
+    refused: 0,
+    transactions: 0,
+    isolatedReruns: 0,
+    unacknowledgedCommits: { committed: 0, rolledBack: 0, unknown: 0 },
+  };
 
   constructor(
     private readonly db: Database,
@@ -49,9 +66,20 @@ export class PostingService implements BeforeApplicationShutdown {
     if (this.queue.length >= MAX_QUEUE) return Promise.reject(new Error('The posting queue is full; retry shortly'));
     return new Promise<OpResult[]>((resolve, reject) => {
       this.queue.push({ command, resolve, reject });
-      this.draining ??= this.drain().finally(() => {
-        this.draining = null;
-      });
+      this.startDraining();
+    });
+  }
+
+  /**
+   * Starts the lanes unless they run. A command queued after the last lane saw an empty queue
+   * but before the drain settled would otherwise wait for the next arrival: the drain therefore
+   * looks once more when it settles.
+   */
+  private startDraining(): void {
+    if (this.draining) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = null;
+      if (this.queue.length > 0) this.startDraining();
     });
   }
 
@@ -62,9 +90,19 @@ export class PostingService implements BeforeApplicationShutdown {
     return result;
   }
 
-  /** Whether this caller has already used this idempotency key for something that was posted. */
+  /**
+   * Whether this caller has already used this idempotency key for something that was posted: in
+   * its party's scope (any key of the party; the network for keys without one), or as a record
+   * this very key wrote before idempotency was scoped.
+   */
   async hasIdempotencyKey(apiKeyId: string, key: string): Promise<boolean> {
-    const rows = await this.db.query('SELECT 1 FROM idempotency_keys WHERE api_key_id = $1 AND key = $2', [apiKeyId, key]);
+    const rows = await this.db.query(
+      `SELECT 1 FROM api_keys k JOIN idempotency_keys i
+           ON i.network_id = k.network_id AND i.key = $2 AND (i.scope = CASE WHEN k.party_id IS NULL THEN 'network' ELSE 'party:' || k.party_id END
+                              OR (i.scope IS NULL AND i.api_key_id = k.id))
+        WHERE k.id = $1 LIMIT 1`,
+      [apiKeyId, key],
+    );
     return rows.length > 0;
   }
 
@@ -116,16 +154,24 @@ export class PostingService implements BeforeApplicationShutdown {
     return taken;
   }
 
-  private async post(group: Waiting[]): Promise<void> {
+  private async post(group: Waiting[], lostCommits = 0): Promise<void> {
     let outcomes: Outcome[];
+    let xid: string | null = null;
     try {
       outcomes = await this.db.transaction((tx) =>
         PostingGroup.run(
           tx,
           group.map((w) => w.command),
+          (id) => {
+            xid = id;
+          },
         ),
       );
     } catch (error) {
+      if (error instanceof CommitUnacknowledged) {
+        await this.afterLostCommit(group, error, xid, lostCommits);
+        return;
+      }
       if (group.length > 1 && !isRetryable(error)) {
         // Something unexpected failed the whole group: post each command alone so that one
         // command's fault reaches only its own caller.
@@ -137,6 +183,54 @@ export class PostingService implements BeforeApplicationShutdown {
       group.forEach((w) => w.reject(error));
       return;
     }
+    this.settle(group, outcomes);
+  }
+
+  /**
+   * The COMMIT went out but its answer did not come back. Running the group again blindly could
+   * post it twice, and failing it could report committed work as failed: the database is asked
+   * (on another connection) what became of the group's transaction. Committed: the callers get
+   * what the group decided. Rolled back: nothing happened, the group is sent again. Unknown
+   * after COMMIT_CHECK_MS: OUTCOME_UNKNOWN, and the caller retries with the same idempotency key.
+   */
+  private async afterLostCommit(group: Waiting[], lost: CommitUnacknowledged, xid: string | null, lostCommits: number): Promise<void> {
+    const status = xid === null ? 'unknown' : await this.commitStatus(xid);
+    this.logger.warn(`COMMIT of a posting group of ${group.length} was not acknowledged (${lost.message}); the database says: ${status}`);
+    if (status === 'committed') {
+      this.stats.unacknowledgedCommits.committed++;
+      this.settle(group, lost.result as Outcome[]);
+    } else if (status === 'aborted' && lostCommits < MAX_LOST_COMMIT_RERUNS) {
+      this.stats.unacknowledgedCommits.rolledBack++;
+      await this.post(group, lostCommits + 1);
+    } else {
+      this.stats.unacknowledgedCommits.unknown++;
+      const unknown = new DomainError(
+        ErrorCode.OUTCOME_UNKNOWN,
+        'The ledger could not confirm whether this request was posted: retry it with the same idempotency key',
+      );
+      group.forEach((w) => w.reject(unknown));
+    }
+  }
+
+  /** What became of a database transaction, asked until the database answers or COMMIT_CHECK_MS pass. */
+  private async commitStatus(xid: string): Promise<CommitStatus> {
+    const deadline = Date.now() + COMMIT_CHECK_MS;
+    for (let delayMs = 20; ; delayMs = Math.min(delayMs * 2, 1000)) {
+      try {
+        const [row] = await this.db.query<{ status: string | null }>('SELECT pg_xact_status($1::xid8) AS status', [xid]);
+        if (row?.status === 'committed') return 'committed';
+        if (row?.status === 'aborted') return 'aborted';
+        // 'in progress': the server is still finishing the COMMIT; null: too old to know.
+        if (row?.status !== 'in progress') return 'unknown';
+      } catch (error) {
+        this.logger.warn(`asking whether a posting group committed failed: ${(error as Error).message}`);
+      }
+      if (Date.now() + delayMs > deadline) return 'unknown';
+      await sleep(delayMs);
+    }
+  }
+
+  private settle(group: Waiting[], outcomes: Outcome[]): void {
     this.stats.groups++;
     outcomes.forEach((outcome, i) => {
       const waiting = group[i];

@@ -59,11 +59,13 @@ export interface CaptureHoldOp {
   readonly holdId: string;
   /** Omitted: the full held amount. */
   readonly amountMinor?: bigint;
+  readonly idempotency?: Idempotency;
 }
 
 export interface VoidHoldOp {
   readonly type: 'hold.void';
   readonly holdId: string;
+  readonly idempotency?: Idempotency;
 }
 
 /** Releases every hold whose `expiresAt` has passed (the sweeper's work). */
@@ -84,6 +86,12 @@ export interface Command {
   /** The API key that asked; null for the service's own work (hold expiry). */
   readonly apiKeyId: string | null;
   readonly afterPost?: AfterPost;
+  /**
+   * Imported history only (SPEC B.6): the posting time of this command's transactions, used
+   * instead of the database's clock. The group refuses a time earlier than the last posted
+   * transaction's or later than the clock; who may ask for it is the caller's to check.
+   */
+  readonly postedAt?: Date;
 }
 
 export interface PostingRecord {
@@ -93,6 +101,7 @@ export interface PostingRecord {
 }
 
 export interface TransactionRecord {
+  readonly networkId: string;
   readonly id: string;
   readonly sequence: bigint;
   readonly kind: TransactionKind;
@@ -100,9 +109,13 @@ export interface TransactionRecord {
   readonly metadata: unknown;
   readonly externalRef: string | null;
   readonly apiKeyId: string | null;
+  /** The database's clock under the head lock, at microsecond precision (a `PreciseDate`). */
   readonly postedAt: Date;
   readonly previousHash: string;
   readonly hash: string;
+  readonly hashVersion: number;
+  /** The metadata as jsonb stores it, which is what version 2 hashes. */
+  readonly metadataText: string | null;
   readonly reversesId: string | null;
   readonly postings: readonly PostingRecord[];
 }

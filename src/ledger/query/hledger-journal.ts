@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { fromMinor } from '../money/amount';
-import { hashPayload, type HashableTransaction } from '../posting/hash-chain';
+import { hashPayloadV1, hashPayloadV2 } from '../posting/hash-chain';
 
 /**
  * The hledger journal an export writes, as pure functions of the ledger's data. The exporter
@@ -27,6 +27,12 @@ export const OPENING_EQUITY_ACCOUNT = 'equity:opening balances';
 /** Accounts the caller may read; others touched by the same transactions are `external:`. */
 export const OWN_ROOT = 'assets';
 export const EXTERNAL_ROOT = 'external';
+/**
+ * Accounts of another currency that share a transaction with this journal's: declared (as
+ * `other:<CODE>:<account id>`) so that every posting of every hash input names a declared
+ * account, but never written as postings (hledger sees only this journal's currency).
+ */
+export const OTHER_ROOT = 'other';
 
 const INDENT = '    ';
 
@@ -35,9 +41,43 @@ export interface JournalCommodity {
   readonly scale: number;
 }
 
-/** A transaction as exported: what is hashed, and the hash stored for it. */
-export interface JournalTransaction extends HashableTransaction {
+export interface JournalPosting {
+  readonly idx: number;
+  readonly accountId: string;
+  readonly amountMinor: bigint;
+  /** The running balance stored on the posting (hashed from version 2 on). */
+  readonly balanceAfterMinor: bigint;
+  /** The sequence stored on the posting (hashed from version 2 on). */
+  readonly sequence: bigint;
+}
+
+/** A transaction as exported: every column its recipe hashes, the recipe, and the hash stored for it. */
+export interface JournalTransaction {
+  readonly hashVersion: number;
+  /** Hashed from version 2 on (empty under version 1). */
+  readonly networkId: string;
+  readonly id: string;
+  readonly sequence: bigint;
+  readonly kind: string;
+  readonly postedAt: Date;
+  readonly previousHash: string;
+  readonly memo: string | null;
+  /** Version 1 hashes the metadata's canonical JSON. */
+  readonly metadata: unknown;
+  /** Version 2 hashes the metadata as jsonb stores it. */
+  readonly metadataText: string | null;
+  readonly externalRef: string | null;
+  readonly reversesId: string | null;
+  readonly apiKeyId: string | null;
+  readonly postings: readonly JournalPosting[];
   readonly hash: string;
+}
+
+/** The exact text that was hashed, under the transaction's own recipe (docs/hash-chain.md). */
+export function hashInput(tx: JournalTransaction): string {
+  if (tx.hashVersion === 1) return hashPayloadV1(tx);
+  if (tx.hashVersion === 2) return hashPayloadV2(tx);
+  throw new Error(`transaction ${tx.id} names the unknown hash recipe ${tx.hashVersion}`);
 }
 
 export interface JournalLine {
@@ -76,6 +116,11 @@ export function accountName(root: string, partyName: string, accountId: string):
   return `${root}:${safeText(partyName, true) || 'unnamed'}:${accountId}`;
 }
 
+/** `other:<CODE>:<account id>`: an account of another currency in one of this journal's transactions. */
+export function otherName(currencyCode: string, accountId: string): string {
+  return `${OTHER_ROOT}:${currencyCode}:${accountId}`;
+}
+
 /** The account id at the end of an account name, if it ends with one. */
 export function accountIdOf(name: string): string | undefined {
   const match = /:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(name);
@@ -101,7 +146,7 @@ function postingLine(name: string, amountMinor: bigint, commodity: JournalCommod
 export function renderTransaction(tx: JournalTransaction, names: ReadonlyMap<string, string>, commodity: JournalCommodity): string {
   const memo = tx.memo === null ? '' : safeText(tx.memo, false);
   const lines = [
-    HASH_INPUT_PREFIX + hashPayload(tx),
+    HASH_INPUT_PREFIX + hashInput(tx),
     `${journalDate(tx.postedAt)} * (${tx.sequence}) ${tx.kind}${memo ? ` | ${memo}` : ''}`,
     `${INDENT}; seq:${tx.sequence}, kind:${tx.kind}, id:${tx.id}`,
     `${INDENT}; hash:${tx.hash}, previous:${tx.previousHash}`,
@@ -146,9 +191,7 @@ export function byName(a: string, b: string): number {
 }
 
 /** A posting as the writer receives it: with its account's currency and holder. */
-export interface WriterPosting {
-  readonly accountId: string;
-  readonly amountMinor: bigint;
+export interface WriterPosting extends JournalPosting {
   readonly currencyCode: string;
   readonly partyName: string;
 }
@@ -212,6 +255,7 @@ export class JournalWriter {
   transaction(tx: WriterTransaction): string {
     for (const p of tx.postings) {
       if (p.currencyCode === this.commodity.code) this.used.add(this.nameOf(p.accountId, p.partyName));
+      else this.used.add(otherName(p.currencyCode, p.accountId));
     }
     this.transactions++;
     this.lastDate = journalDate(tx.postedAt);

@@ -97,7 +97,7 @@ export class JournalExportService {
       inScope: (id) => ids === null || ids.has(id),
       lo,
       hi: hi < lo ? lo : hi,
-      exportedAt: new Date(),
+      exportedAt: new Date(Date.now() + this.config.clockOffsetMs),
     };
     const extension = request.format === ExportFormat.CSV ? 'csv' : 'journal';
     const period = `${request.from ? journalDate(request.from) : 'start'}-to-${request.to ? journalDate(request.to) : 'now'}`;

@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson, GENESIS_HASH, HASH_VERSION } from '../posting/hash-chain';
+import { compareInstants, isoMicros, parseInstant } from '../../common/instant';
+import { canonicalJson, GENESIS_HASH } from '../posting/hash-chain';
+import { TRANSACTION_KINDS } from '../posting/posting.types';
+import { MAX_POSTINGS_PER_TRANSACTION } from '../posting/posting.rules';
 import {
   accountIdOf,
+  EXTERNAL_ROOT,
+  OTHER_ROOT,
+  otherName,
   ACCOUNTS_HEADING,
   byName,
   CLOSING_DESCRIPTION,
@@ -75,6 +81,31 @@ const HEX64 = /^[0-9a-f]{64}$/;
 const SEAL = /^(\d+) transactions; SHA-256 of all text above this line: ([0-9a-f]{64})$/;
 const POSTING = /^ {4}(\S.*?) {2}(-?\d+(?:\.\d+)?) (\S+)$/;
 const DATED = /^(\d{4}-\d{2}-\d{2}) \* (.*)$/;
+const ISO_MICROS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What verifyLedger checks of each transaction's postings: count, numbering, sequence, no zero, each account once. */
+function postingShapeProblem(tx: JournalTransaction): string | null {
+  if (tx.postings.length < 2) return 'has fewer than two postings';
+  if (tx.postings.length > MAX_POSTINGS_PER_TRANSACTION) return `has more than ${MAX_POSTINGS_PER_TRANSACTION} postings`;
+  const seen = new Set<string>();
+  for (const [index, p] of tx.postings.entries()) {
+    if (p.idx !== index) return `has its postings numbered out of order (posting ${index} is numbered ${p.idx})`;
+    if (p.sequence !== tx.sequence) return `has a posting of account ${p.accountId} that records sequence #${p.sequence}`;
+    if (p.amountMinor === 0n) return `has a posting of zero to account ${p.accountId}`;
+    if (seen.has(p.accountId)) return `posts to account ${p.accountId} twice`;
+    seen.add(p.accountId);
+  }
+  return null;
+}
 
 function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
@@ -109,6 +140,10 @@ class JournalChecker {
   private lastHash: string | null = null;
   private firstPreviousHash: string | null = null;
   private lastDate: string | null = null;
+  private lastPostedAt: Date | null = null;
+  private lastVersion: number | null = null;
+  /** Accounts of other currencies (`other:<CODE>:<id>`): id to currency. */
+  private readonly others = new Map<string, string>();
   private linksChecked = 0;
   private gaps = 0;
   private assertions = 0;
@@ -213,8 +248,12 @@ class JournalChecker {
       if (!name) this.fail(block.start + 1 + offset, 'expected an account directive');
       const id = accountIdOf(name);
       if (id === undefined) continue;
-      if (this.names.has(id)) this.fail(block.start + 1 + offset, `account ${id} is declared twice`);
-      this.names.set(id, name);
+      if (this.names.has(id) || this.others.has(id)) this.fail(block.start + 1 + offset, `account ${id} is declared twice`);
+      const other = new RegExp(`^${OTHER_ROOT}:([A-Z0-9_]{2,12}):`).exec(name)?.[1];
+      if (other === this.commodity?.code)
+        this.fail(block.start + 1 + offset, `account ${id} is declared as of another currency, but it is this journal's`);
+      if (other === undefined) this.names.set(id, name);
+      else this.others.set(id, other);
     }
   }
 
@@ -260,24 +299,62 @@ class JournalChecker {
     const stated = /^ {4}; hash:([0-9a-f]{64}), previous:/.exec(block.lines[3] ?? '')?.[1];
     if (stated !== tx.hash)
       this.fail(block.start, `${label}: its content does not match its hash (SHA-256 of the hash input is ${tx.hash})`);
+    if (this.lastVersion === 2 && tx.hashVersion === 1)
+      this.fail(block.start, `${label} is hashed under version 1 after a version-2 transaction`);
+    this.lastVersion = tx.hashVersion;
     this.link(tx, block.start, label);
     this.expectBlock(
       block,
       renderTransaction(tx, this.names, this.commodity as JournalCommodity),
       `${label} is not written as its hashed content says`,
     );
-    let sum = 0n;
-    for (const posting of tx.postings) {
-      const name = this.names.get(posting.accountId);
-      if (name === undefined) continue;
-      this.add(name, posting.amountMinor);
-      sum += posting.amountMinor;
+    const shape = postingShapeProblem(tx);
+    if (shape) this.fail(block.start, `${label} ${shape}`);
+    this.applyPostings(tx, block.start, label);
+    if (this.lastPostedAt !== null && compareInstants(tx.postedAt, this.lastPostedAt) < 0) {
+      this.fail(block.start + 1, `${label} is dated before the transaction above it`);
     }
-    if (sum !== 0n) this.fail(block.start, `${label} does not balance in ${this.commodity?.code}`);
     const date = journalDate(tx.postedAt);
     if (this.lastDate !== null && date < this.lastDate) this.fail(block.start + 1, `${label} is dated before the entry above it`);
     this.lastDate = date;
+    this.lastPostedAt = tx.postedAt;
     this.transactions++;
+  }
+
+  /**
+   * Every posting names a declared account: of this currency (its running balance followed, and
+   * checked against what version 2 stores on it wherever the account's earlier balance is known)
+   * or of another (`other:`). The transaction balances in each currency and touches this one.
+   */
+  private applyPostings(tx: JournalTransaction, index: number, label: string): void {
+    const sums = new Map<string, bigint>();
+    let own = 0;
+    for (const posting of tx.postings) {
+      const name = this.names.get(posting.accountId);
+      const other = this.others.get(posting.accountId);
+      if (name === undefined && other === undefined) {
+        this.fail(index, `${label} has a posting of account ${posting.accountId}, which the journal does not declare`);
+      }
+      const currency = name === undefined ? (other as string) : (this.commodity as JournalCommodity).code;
+      sums.set(currency, (sums.get(currency) ?? 0n) + posting.amountMinor);
+      if (name === undefined) {
+        this.used.add(otherName(currency, posting.accountId));
+        continue;
+      }
+      own++;
+      this.add(name, posting.amountMinor);
+      const known = !name.startsWith(`${EXTERNAL_ROOT}:`);
+      if (known && tx.hashVersion === 2 && this.balances.get(name) !== posting.balanceAfterMinor) {
+        this.fail(
+          index,
+          `${label} records a running balance of ${posting.balanceAfterMinor} for ${name}, but the postings above make it ${this.balances.get(name)}`,
+        );
+      }
+    }
+    if (own === 0) this.fail(index, `${label} has no posting in ${this.commodity?.code}, yet it is in its journal`);
+    for (const [currency, sum] of sums) {
+      if (sum !== 0n) this.fail(index, `${label} does not balance in ${currency}`);
+    }
   }
 
   private link(tx: JournalTransaction, index: number, label: string): void {
@@ -299,7 +376,7 @@ class JournalChecker {
     this.lastHash = tx.hash;
   }
 
-  /** The hash input: the canonical JSON array of docs/hash-chain.md, checked field by field. */
+  /** The hash input: the canonical JSON array of docs/hash-chain.md (version 1 or 2), checked field by field. */
   private parsePayload(text: string, index: number): JournalTransaction {
     let value: unknown;
     try {
@@ -309,37 +386,96 @@ class JournalChecker {
     }
     if (canonicalJson(value) !== text) this.fail(index, 'the hash input is not in canonical form');
     const bad = (what: string): never => this.fail(index, `the hash input has an invalid ${what}`);
-    if (!Array.isArray(value) || value.length !== 11) return bad('shape');
-    const [version, sequence, id, kind, postedAt, previousHash, memo, metadata, externalRef, reversesId, postings] = value as unknown[];
-    if (version !== HASH_VERSION) bad('version');
+    if (!Array.isArray(value)) return bad('shape');
+    const version: unknown = value[0];
+    if (version === 1 && value.length === 11) return this.parseV1(value as unknown[], text, bad);
+    if (version === 2 && value.length === 13) return this.parseV2(value as unknown[], text, bad);
+    return bad(version === 1 || version === 2 ? 'shape' : 'version');
+  }
+
+  /** The fields both recipes share, each checked. */
+  private commonFields(fields: readonly unknown[], bad: (what: string) => never, exactTime: (t: string) => boolean) {
+    const [, sequence, id, kind, postedAt, previousHash, memo] = fields;
     if (typeof sequence !== 'string' || !/^[1-9]\d{0,18}$/.test(sequence)) return bad('sequence');
     if (typeof id !== 'string' || !UUID.test(id)) return bad('id');
-    if (typeof kind !== 'string' || !/^[A-Z]+$/.test(kind)) return bad('kind');
-    if (typeof postedAt !== 'string' || Number.isNaN(Date.parse(postedAt)) || new Date(postedAt).toISOString() !== postedAt)
-      return bad('time');
+    if (typeof kind !== 'string' || !(TRANSACTION_KINDS as readonly string[]).includes(kind)) return bad('kind');
+    if (typeof postedAt !== 'string' || !exactTime(postedAt)) return bad('time');
     if (typeof previousHash !== 'string' || !HEX64.test(previousHash)) return bad('previous hash');
     if (memo !== null && typeof memo !== 'string') bad('memo');
-    if (externalRef !== null && typeof externalRef !== 'string') bad('external reference');
-    if (reversesId !== null && (typeof reversesId !== 'string' || !UUID.test(reversesId))) bad('reversed transaction');
+    return { sequence: BigInt(sequence), id, kind, postedAtText: postedAt, previousHash, memo: memo };
+  }
+
+  private parseV1(fields: unknown[], text: string, bad: (what: string) => never): JournalTransaction {
+    const common = this.commonFields(fields, bad, (t) => !Number.isNaN(Date.parse(t)) && new Date(t).toISOString() === t);
+    const [, , , , , , , metadata, externalRef, reversesId, postings] = fields;
+    const ref = this.optionalText(externalRef, bad, 'external reference');
+    const reverses = this.optionalUuid(reversesId, bad, 'reversed transaction');
     if (!Array.isArray(postings)) return bad('postings');
-    const parsed = postings.map((p: unknown) => {
+    const parsed = postings.map((p: unknown, idx) => {
       if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== 'string' || !UUID.test(p[0])) return bad('posting');
       if (typeof p[1] !== 'string' || !/^-?\d{1,19}$/.test(p[1])) return bad('posting amount');
-      return { accountId: p[0], amountMinor: BigInt(p[1]) };
+      return { idx, accountId: p[0], amountMinor: BigInt(p[1]), balanceAfterMinor: 0n, sequence: common.sequence };
     });
     return {
-      id,
-      sequence: BigInt(sequence),
-      kind,
-      postedAt: new Date(postedAt),
-      previousHash,
-      memo: memo as string | null,
+      ...common,
+      hashVersion: 1,
+      networkId: '',
+      postedAt: new Date(common.postedAtText),
       metadata,
-      externalRef: externalRef as string | null,
-      reversesId: reversesId as string | null,
+      metadataText: null,
+      externalRef: ref,
+      reversesId: reverses,
+      apiKeyId: null,
       postings: parsed,
       hash: sha256(text),
     };
+  }
+
+  /** Version 2: the network, then the fields of version 1's positions, the API key and the full postings. */
+  private parseV2(all: unknown[], text: string, bad: (what: string) => never): JournalTransaction {
+    const [, networkId, ...rest] = all;
+    if (typeof networkId !== 'string' || !UUID.test(networkId)) return bad('network');
+    const fields = [2, ...rest];
+    const common = this.commonFields(fields, bad, (t) => ISO_MICROS.test(t) && isoMicros(parseInstant(t)) === t);
+    const [, , , , , , , metadataText, externalRef, reversesId, apiKeyId, postings] = fields;
+    if (metadataText !== null && (typeof metadataText !== 'string' || !isJson(metadataText))) bad('metadata');
+    const ref = this.optionalText(externalRef, bad, 'external reference');
+    const reverses = this.optionalUuid(reversesId, bad, 'reversed transaction');
+    const apiKey = this.optionalUuid(apiKeyId, bad, 'API key');
+    if (!Array.isArray(postings)) return bad('postings');
+    const parsed = postings.map((p: unknown) => {
+      if (!Array.isArray(p) || p.length !== 5 || typeof p[0] !== 'number' || typeof p[1] !== 'string' || !UUID.test(p[1])) {
+        return bad('posting');
+      }
+      const [idx, accountId, amount, balanceAfter, sequence] = p as [number, string, unknown, unknown, unknown];
+      if (typeof amount !== 'string' || !/^-?\d{1,19}$/.test(amount)) return bad('posting amount');
+      if (typeof balanceAfter !== 'string' || !/^-?\d{1,19}$/.test(balanceAfter)) return bad('posting balance');
+      if (typeof sequence !== 'string' || !/^[1-9]\d{0,18}$/.test(sequence)) return bad('posting sequence');
+      return { idx, accountId, amountMinor: BigInt(amount), balanceAfterMinor: BigInt(balanceAfter), sequence: BigInt(sequence) };
+    });
+    return {
+      ...common,
+      hashVersion: 2,
+      networkId,
+      postedAt: parseInstant(common.postedAtText),
+      metadata: null,
+      metadataText: metadataText,
+      externalRef: ref,
+      reversesId: reverses,
+      apiKeyId: apiKey,
+      postings: parsed,
+      hash: sha256(text),
+    };
+  }
+
+  private optionalText(value: unknown, bad: (what: string) => never, what: string): string | null {
+    if (value !== null && typeof value !== 'string') bad(what);
+    return value;
+  }
+
+  private optionalUuid(value: unknown, bad: (what: string) => never, what: string): string | null {
+    if (value !== null && (typeof value !== 'string' || !UUID.test(value))) bad(what);
+    return value;
   }
 
   private closing(block: Block): void {

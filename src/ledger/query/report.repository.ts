@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { isoMicros } from '../../common/instant';
 import { Database, type Sql } from '../../database/database';
 import type { TransactionKind } from '../posting/posting.types';
 
@@ -39,6 +40,8 @@ export interface ScopedAccountRow {
 }
 
 export interface ExportPostingRow {
+  readonly idx: number;
+  readonly sequence: bigint;
   readonly accountId: string;
   readonly amountMinor: bigint;
   readonly balanceAfterMinor: bigint;
@@ -48,15 +51,19 @@ export interface ExportPostingRow {
 }
 
 export interface ExportTransactionRow {
+  readonly networkId: string;
   readonly id: string;
   readonly sequence: bigint;
   readonly kind: TransactionKind;
   readonly memo: string | null;
   readonly metadata: unknown;
+  readonly metadataText: string | null;
   readonly externalRef: string | null;
+  readonly apiKeyId: string | null;
   readonly postedAt: Date;
   readonly previousHash: string;
   readonly hash: string;
+  readonly hashVersion: number;
   readonly reversesId: string | null;
   /** Every posting of the transaction, in every currency, in posting order. */
   readonly postings: ExportPostingRow[];
@@ -95,7 +102,7 @@ export class ReportRepository {
   async sequenceAtOrBefore(instant: Date): Promise<bigint> {
     const [row] = await this.sql.query<{ sequence: string }>(
       'SELECT sequence FROM transactions WHERE posted_at <= $1 ORDER BY posted_at DESC, sequence DESC LIMIT 1',
-      [instant],
+      [isoMicros(instant)],
     );
     return row ? BigInt(row.sequence) : 0n;
   }
@@ -104,7 +111,7 @@ export class ReportRepository {
   async sequenceBefore(instant: Date): Promise<bigint> {
     const [row] = await this.sql.query<{ sequence: string }>(
       'SELECT sequence FROM transactions WHERE posted_at < $1 ORDER BY posted_at DESC, sequence DESC LIMIT 1',
-      [instant],
+      [isoMicros(instant)],
     );
     return row ? BigInt(row.sequence) : 0n;
   }
@@ -138,7 +145,7 @@ export class ReportRepository {
                   AND p.sequence <= (SELECT t.sequence FROM transactions t WHERE t.posted_at <= $2
                                       ORDER BY t.posted_at DESC, t.sequence DESC LIMIT 1)
                 ORDER BY p.sequence DESC LIMIT 1) AS balance`,
-      [accountId, asOf],
+      [accountId, isoMicros(asOf)],
     );
     return row?.balance ? BigInt(row.balance) : 0n;
   }
@@ -186,31 +193,44 @@ export class ReportRepository {
   }
 
   /** Current posted balances of a currency's accounts (a trial balance as of now). */
-  async currentBalances(currencyCode: string, accounts: AccountSet): Promise<AccountBalanceRow[]> {
-    const rows = await this.sql.query<{ id: string; balance: string }>(
-      `SELECT id, posted_minor AS balance FROM accounts
-        WHERE currency_code = $1 AND ($2::uuid[] IS NULL OR id = ANY($2::uuid[]))
-        ORDER BY id`,
+  /**
+   * The current balances and the instant they stand at, from one snapshot (one statement): the
+   * stored balance of every account with a posting, and the posting time of the last transaction
+   * (the head's, the epoch before any). Every later transaction is posted strictly after that
+   * instant, so `balancesAt` of it gives exactly these lines, however often it is asked.
+   */
+  async currentBalances(currencyCode: string, accounts: AccountSet): Promise<{ asOf: Date; rows: AccountBalanceRow[] }> {
+    const rows = await this.sql.query<{ as_of: Date; id: string | null; balance: string | null }>(
+      `SELECT h.posted_at AS as_of, a.id, a.posted_minor AS balance
+         FROM ledger_head h
+         LEFT JOIN accounts a ON a.currency_code = $1 AND ($2::uuid[] IS NULL OR a.id = ANY($2::uuid[]))
+                             AND EXISTS (SELECT 1 FROM postings p WHERE p.account_id = a.id)
+        ORDER BY a.id`,
       [currencyCode, accounts.all ? null : accounts.ids],
     );
-    return rows.map((r) => ({ accountId: r.id, balanceMinor: BigInt(r.balance) }));
+    const asOf = rows[0]?.as_of;
+    if (!asOf) throw new Error('the ledger head is missing: have the migrations run?');
+    return {
+      asOf,
+      rows: rows.filter((r) => r.id !== null).map((r) => ({ accountId: r.id as string, balanceMinor: BigInt(r.balance as string) })),
+    };
   }
 
   /**
    * Balances of a currency's accounts just after #`sequence`: per account one backward probe of
-   * its postings index (LATERAL ... LIMIT 1), never a sum over history. Accounts opened after
-   * `asOf` that had no posting by then are left out.
+   * its postings index (LATERAL ... LIMIT 1), never a sum over history. Accounts without a
+   * posting by then are left out (as `currentBalances` leaves out accounts without any).
    */
-  async balancesAt(currencyCode: string, accounts: AccountSet, sequence: bigint, asOf: Date): Promise<AccountBalanceRow[]> {
+  async balancesAt(currencyCode: string, accounts: AccountSet, sequence: bigint): Promise<AccountBalanceRow[]> {
     const rows = await this.sql.query<{ id: string; balance: string | null }>(
       `SELECT a.id, b.balance_after_minor AS balance
          FROM accounts a
          LEFT JOIN LATERAL (SELECT p.balance_after_minor FROM postings p
                              WHERE p.account_id = a.id AND p.sequence <= $3 ORDER BY p.sequence DESC LIMIT 1) b ON true
         WHERE a.currency_code = $1 AND ($2::uuid[] IS NULL OR a.id = ANY($2::uuid[]))
-          AND (a.created_at <= $4 OR b.balance_after_minor IS NOT NULL)
+          AND b.balance_after_minor IS NOT NULL
         ORDER BY a.id`,
-      [currencyCode, accounts.all ? null : accounts.ids, sequence.toString(), asOf],
+      [currencyCode, accounts.all ? null : accounts.ids, sequence.toString()],
     );
     return rows.map((r) => ({ accountId: r.id, balanceMinor: r.balance === null ? 0n : BigInt(r.balance) }));
   }
@@ -282,16 +302,22 @@ export class ReportRepository {
                                ORDER BY p.sequence LIMIT $4) s
           ORDER BY s.sequence LIMIT $4`;
     const rows = await this.sql.query<{
+      network_id: string;
       id: string;
       sequence: string;
       kind: TransactionKind;
       memo: string | null;
       metadata: unknown;
+      metadata_text: string | null;
       external_ref: string | null;
+      api_key_id: string | null;
       posted_at: Date;
       previous_hash: string;
       hash: string;
+      hash_version: number;
       reverses_id: string | null;
+      idx: number;
+      posting_sequence: string;
       account_id: string;
       amount_minor: string;
       balance_after_minor: string;
@@ -300,7 +326,8 @@ export class ReportRepository {
       party_name: string;
     }>(
       `WITH page AS (${page})
-       SELECT t.id, t.sequence, t.kind, t.memo, t.metadata, t.external_ref, t.posted_at, t.previous_hash, t.hash, t.reverses_id,
+       SELECT t.network_id, t.id, t.sequence, t.kind, t.memo, t.metadata, t.metadata::text AS metadata_text, t.external_ref, t.api_key_id,
+              t.posted_at, t.previous_hash, t.hash, t.hash_version, t.reverses_id, p.idx, p.sequence AS posting_sequence,
               p.account_id, p.amount_minor, p.balance_after_minor, a.currency_code, a.party_id, pa.name AS party_name
          FROM page JOIN transactions t ON t.sequence = page.sequence
          JOIN postings p ON p.transaction_id = t.id
@@ -314,21 +341,27 @@ export class ReportRepository {
     for (const r of rows) {
       if (current?.id !== r.id) {
         current = {
+          networkId: r.network_id,
           id: r.id,
           sequence: BigInt(r.sequence),
           kind: r.kind,
           memo: r.memo,
           metadata: r.metadata,
+          metadataText: r.metadata_text,
           externalRef: r.external_ref,
+          apiKeyId: r.api_key_id,
           postedAt: r.posted_at,
           previousHash: r.previous_hash,
           hash: r.hash,
+          hashVersion: r.hash_version,
           reversesId: r.reverses_id,
           postings: [],
         };
         transactions.push(current);
       }
       current.postings.push({
+        idx: r.idx,
+        sequence: BigInt(r.posting_sequence),
         accountId: r.account_id,
         amountMinor: BigInt(r.amount_minor),
         balanceAfterMinor: BigInt(r.balance_after_minor),

@@ -94,22 +94,22 @@ export class ReportService {
   async trialBalance(caller: Caller, currencyCode: string, asOf: Date | null | undefined): Promise<TrialBalance> {
     const currency = await this.currencyService.get(currencyCode);
     const accounts = await this.scope.accountsOf(caller, currency);
-    const now = new Date();
     let at: Date;
     let rows: { accountId: string; balanceMinor: bigint }[];
-    if (!accounts.all && accounts.ids.length === 0) {
-      at = asOf ?? now;
-      rows = [];
-    } else if (asOf) {
+    if (asOf) {
       at = asOf;
-      rows = await this.reports.balancesAt(currency.code, accounts, await this.reports.sequenceAtOrBefore(asOf), asOf);
+      rows =
+        !accounts.all && accounts.ids.length === 0
+          ? []
+          : await this.reports.balancesAt(currency.code, accounts, await this.reports.sequenceAtOrBefore(asOf));
     } else {
-      // Now: the stored current balances, which the posting module keeps equal to the last
-      // running balance of each account. Reported as of the later of this clock and the last
-      // posting time, so that asking again with this asOf gives the same lines.
-      const [current, head] = await Promise.all([this.reports.currentBalances(currency.code, accounts), this.reports.head()]);
-      at = head.postedAt && head.postedAt > now ? head.postedAt : now;
-      rows = current;
+      // Now: the stored balances, which the posting module keeps equal to the last running
+      // balance of each account, read in one snapshot with the posting time of the last
+      // transaction in it. Every later transaction is posted strictly after that instant, so
+      // asking again with this asOf gives the same lines, always.
+      const current = await this.reports.currentBalances(currency.code, accounts);
+      at = current.asOf;
+      rows = current.rows;
     }
     const total = rows.reduce((sum, row) => sum + row.balanceMinor, 0n);
     return {

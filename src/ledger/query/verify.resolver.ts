@@ -1,4 +1,4 @@
-import { Field, Int, ObjectType, Query, Resolver } from '@nestjs/graphql';
+import { Args, Field, Int, ObjectType, Query, Resolver } from '@nestjs/graphql';
 import { Allow } from '../../identity/auth.guard';
 import { Role } from '../../identity/caller';
 import { VerifyService } from './verify.service';
@@ -24,7 +24,16 @@ export class VerifyResolver {
 
   @Query(() => LedgerVerification, { description: 'Recomputes every balance from postings and the whole hash chain.' })
   @Allow(Role.ADMIN, Role.AUDITOR, Role.TREASURER)
-  verifyLedger(): Promise<LedgerVerification> {
-    return this.verifier.verify();
+  verifyLedger(
+    @Args('throughHash', {
+      type: () => String,
+      nullable: true,
+      description:
+        'A transaction hash kept from earlier (the last hash of an export, say): the chain must also pass through it. ' +
+        'Only this catches a rewrite that recomputed every hash.',
+    })
+    throughHash?: string | null,
+  ): Promise<LedgerVerification> {
+    return this.verifier.verify({ throughHash: throughHash ?? null });
   }
 }

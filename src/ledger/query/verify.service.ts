@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { validationFailed } from '../../common/domain-error';
+import { compareInstants, isoMicros } from '../../common/instant';
 import { Database, type Sql } from '../../database/database';
-import { GENESIS_HASH, transactionHash } from '../posting/hash-chain';
-import type { TransactionKind } from '../posting/posting.types';
+import { GENESIS_HASH, transactionHash, transactionHashV2 } from '../posting/hash-chain';
+import { TRANSACTION_KINDS, type TransactionKind } from '../posting/posting.types';
 
 export interface LedgerVerificationResult {
   ok: boolean;
@@ -15,18 +17,27 @@ const CHAIN_PAGE = 2000;
 const VERIFY_STATEMENT_TIMEOUT_MS = 15 * 60 * 1000;
 
 interface ChainRow {
+  network_id: string;
   id: string;
   sequence: string;
   kind: TransactionKind;
   memo: string | null;
   metadata: unknown;
+  metadata_text: string | null;
   external_ref: string | null;
+  api_key_id: string | null;
   posted_at: Date;
   previous_hash: string;
   hash: string;
+  hash_version: number;
   reverses_id: string | null;
-  /** [account id, amount, the sequence stored on the posting, the account's currency], in posting order. */
-  postings: [string, string, string, string][] | null;
+  /** [account id, amount, the sequence stored on the posting, the account's currency, idx, balance after, network], in posting order. */
+  postings: [string, string, string, string, number, string, string][] | null;
+}
+
+export interface VerifyOptions {
+  /** A hash an auditor kept from earlier (an export's last hash): the chain must pass through it. */
+  readonly throughHash?: string | null;
 }
 
 /**
@@ -42,13 +53,16 @@ interface ChainRow {
 export class VerifyService {
   constructor(private readonly db: Database) {}
 
-  async verify(): Promise<LedgerVerificationResult> {
+  async verify(options: VerifyOptions = {}): Promise<LedgerVerificationResult> {
+    if (options.throughHash && !/^[0-9a-f]{64}$/.test(options.throughHash)) {
+      throw validationFailed('throughHash', 'must be a transaction hash: 64 lower-case hexadecimal digits');
+    }
     return this.db.transaction(async (tx) => {
       await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
       // The one report that must read every posting: the pool's 30 s statement bound is too
       // short for the whole-table sums of a long history, so this transaction gets its own.
       await tx.query(`SET LOCAL statement_timeout = ${VERIFY_STATEMENT_TIMEOUT_MS}`);
-      return this.verifyWithin(tx);
+      return this.verifyWithin(tx, options);
     });
   }
 
@@ -56,11 +70,11 @@ export class VerifyService {
    * The checks themselves, in a transaction the caller opened and set up: `verify` above, and
    * a restore, which verifies what it loaded before it commits (src/database/backup/).
    */
-  async verifyWithin(tx: Sql): Promise<LedgerVerificationResult> {
+  async verifyWithin(tx: Sql, options: VerifyOptions = {}): Promise<LedgerVerificationResult> {
     const [{ count }] = (await tx.query<{ count: string }>('SELECT count(*) AS count FROM accounts')) as [{ count: string }];
     const accountsChecked = Number(count);
     const balanceProblem = await this.balanceProblem(tx);
-    const chain = await this.checkChain(tx);
+    const chain = await this.checkChain(tx, options.throughHash ?? null);
     const firstProblem = balanceProblem ?? chain.problem;
     return { ok: firstProblem === null, transactionsChecked: chain.checked, accountsChecked, firstProblem };
   }
@@ -102,16 +116,19 @@ export class VerifyService {
     return null;
   }
 
-  private async checkChain(tx: Sql): Promise<{ checked: number; problem: string | null }> {
+  private async checkChain(tx: Sql, throughHash: string | null): Promise<{ checked: number; problem: string | null }> {
     let previousHash = GENESIS_HASH;
     let previousPostedAt: Date | null = null;
     let expected = 1n;
     let checked = 0;
+    let passedThrough = throughHash === null || throughHash === GENESIS_HASH;
     for (;;) {
       const rows = await tx.query<ChainRow>(
-        `SELECT t.id, t.sequence, t.kind, t.memo, t.metadata, t.external_ref, t.posted_at, t.previous_hash, t.hash, t.reverses_id,
-                (SELECT json_agg(json_build_array(p.account_id, p.amount_minor::text, p.sequence::text, a.currency_code) ORDER BY p.idx)
-                   FROM postings p JOIN accounts a ON a.id = p.account_id WHERE p.transaction_id = t.id) AS postings
+        `SELECT t.network_id, t.id, t.sequence, t.kind, t.memo, t.metadata, t.metadata::text AS metadata_text, t.external_ref, t.api_key_id,
+                t.posted_at, t.previous_hash, t.hash, t.hash_version, t.reverses_id,
+                (SELECT json_agg(json_build_array(p.account_id, p.amount_minor::text, p.sequence::text, a.currency_code, p.idx,
+                                                  p.balance_after_minor::text, p.network_id) ORDER BY p.idx)
+                   FROM postings p LEFT JOIN accounts a ON a.id = p.account_id WHERE p.transaction_id = t.id) AS postings
            FROM transactions t WHERE t.sequence >= $1 ORDER BY t.sequence LIMIT $2`,
         [expected.toString(), CHAIN_PAGE],
       );
@@ -121,24 +138,15 @@ export class VerifyService {
         if (row.previous_hash !== previousHash) {
           return { checked, problem: `transaction #${row.sequence} (${row.id}) does not link to the hash of the transaction before it` };
         }
-        const recomputed = transactionHash({
-          id: row.id,
-          sequence,
-          kind: row.kind,
-          postedAt: row.posted_at,
-          previousHash: row.previous_hash,
-          memo: row.memo,
-          metadata: row.metadata,
-          externalRef: row.external_ref,
-          reversesId: row.reverses_id,
-          postings: (row.postings ?? []).map(([accountId, amount]) => ({ accountId, amountMinor: BigInt(amount) })),
-        });
+        const recomputed = recomputeHash(row, sequence);
+        if (recomputed === null) return { checked, problem: `transaction #${row.sequence} (${row.id}) names an unknown hash recipe` };
         if (recomputed !== row.hash)
           return { checked, problem: `transaction #${row.sequence} (${row.id}): its content does not match its hash` };
         const shape = shapeProblem(row, previousPostedAt);
         if (shape) return { checked, problem: `transaction #${row.sequence} (${row.id}) ${shape}` };
         previousPostedAt = row.posted_at;
         previousHash = row.hash;
+        if (row.hash === throughHash) passedThrough = true;
         expected++;
         checked++;
       }
@@ -148,20 +156,70 @@ export class VerifyService {
     if (head && (BigInt(head.sequence) !== expected - 1n || head.hash !== previousHash)) {
       return { checked, problem: `the ledger head (#${head.sequence}) does not match the last transaction (#${expected - 1n})` };
     }
+    if (!passedThrough) {
+      return {
+        checked,
+        problem: `the chain does not pass through the hash ${throughHash}: history before it was rewritten, or it is not this ledger's`,
+      };
+    }
     return { checked, problem: null };
+  }
+}
+
+/** The hash of a stored transaction under the recipe it names; null for an unknown recipe. */
+function recomputeHash(row: ChainRow, sequence: bigint): string | null {
+  const postings = row.postings ?? [];
+  const common = {
+    id: row.id,
+    sequence,
+    kind: row.kind,
+    postedAt: row.posted_at,
+    previousHash: row.previous_hash,
+    memo: row.memo,
+    externalRef: row.external_ref,
+    reversesId: row.reverses_id,
+  };
+  switch (row.hash_version) {
+    case 1:
+      return transactionHash({
+        ...common,
+        metadata: row.metadata,
+        postings: postings.map(([accountId, amount]) => ({ accountId, amountMinor: BigInt(amount) })),
+      });
+    case 2:
+      return transactionHashV2({
+        ...common,
+        networkId: row.network_id,
+        metadataText: row.metadata_text,
+        apiKeyId: row.api_key_id,
+        postings: postings.map(([accountId, amount, postingSequence, , idx, balanceAfter]) => ({
+          idx,
+          accountId,
+          amountMinor: BigInt(amount),
+          balanceAfterMinor: BigInt(balanceAfter),
+          sequence: BigInt(postingSequence),
+        })),
+      });
+    default:
+      return null;
   }
 }
 
 /** What reports rely on besides the hash: balanced per currency, each account once, the sequence on every posting, time in order. */
 function shapeProblem(row: ChainRow, previousPostedAt: Date | null): string | null {
-  if (previousPostedAt && row.posted_at < previousPostedAt) {
-    return `is dated ${row.posted_at.toISOString()}, before the transaction it follows (${previousPostedAt.toISOString()})`;
+  if (previousPostedAt && compareInstants(row.posted_at, previousPostedAt) < 0) {
+    return `is dated ${isoMicros(row.posted_at)}, before the transaction it follows (${isoMicros(previousPostedAt)})`;
   }
+  if (!(TRANSACTION_KINDS as readonly string[]).includes(row.kind)) return `has the unknown kind ${JSON.stringify(row.kind)}`;
   const postings = row.postings ?? [];
   if (postings.length < 2) return 'has fewer than two postings';
   const accounts = new Set<string>();
   const sums = new Map<string, bigint>();
-  for (const [accountId, amount, sequence, currency] of postings) {
+  for (const [index, [accountId, amount, sequence, currency, idx, , network]] of postings.entries()) {
+    if (network !== row.network_id) return `has a posting of account ${accountId} stored in another network`;
+    if (idx !== index) return `has its postings numbered out of order (posting ${index} is numbered ${idx})`;
+    if (currency === null) return `has a posting of account ${accountId}, which does not exist`;
+    if (BigInt(amount) === 0n) return `has a posting of zero to account ${accountId}`;
     if (sequence !== row.sequence) return `has a posting of account ${accountId} that records sequence #${sequence}`;
     if (accounts.has(accountId)) return `posts to account ${accountId} twice`;
     accounts.add(accountId);

@@ -1,4 +1,4 @@
-import { Field, ID, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { Field, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
 import { AmountScalar } from '../../graphql/scalars/amount.scalar';
 import { DateTimeScalar } from '../../graphql/scalars/date-time.scalar';
 import { JsonScalar } from '../../graphql/scalars/json.scalar';
@@ -52,6 +52,9 @@ export class Transaction {
 
   @Field()
   previousHash!: string;
+
+  @Field(() => Int, { description: 'The hash recipe this transaction was hashed under (docs/hash-chain.md): 1 before B.2, 2 since.' })
+  hashVersion!: number;
 
   reversesId!: string | null;
   apiKeyId!: string | null;

@@ -15,6 +15,7 @@ interface Row {
   posted_at: Date;
   previous_hash: string;
   hash: string;
+  hash_version: number;
   reverses_id: string | null;
   account_id: string;
   amount_minor: string;
@@ -42,7 +43,7 @@ export class TransactionReader {
     if (ids.length === 0) return [];
     const rows = await sql.query<Row>(
       `SELECT t.id, t.sequence, t.kind, t.memo, t.metadata, t.external_ref, t.api_key_id, t.posted_at, t.previous_hash, t.hash,
-              t.reverses_id, p.account_id, p.amount_minor, c.scale
+              t.hash_version, t.reverses_id, p.account_id, p.amount_minor, c.scale
          FROM transactions t
          JOIN postings p ON p.transaction_id = t.id
          JOIN accounts a ON a.id = p.account_id
@@ -66,6 +67,7 @@ export class TransactionReader {
           postedAt: row.posted_at,
           hash: row.hash,
           previousHash: row.previous_hash,
+          hashVersion: row.hash_version,
           reversesId: row.reverses_id,
           apiKeyId: row.api_key_id,
         };
@@ -138,6 +140,7 @@ export class TransactionReader {
       postedAt: record.postedAt,
       hash: record.hash,
       previousHash: record.previousHash,
+      hashVersion: record.hashVersion,
       reversesId: record.reversesId,
       apiKeyId: record.apiKeyId,
     };

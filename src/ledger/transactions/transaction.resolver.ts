@@ -2,6 +2,8 @@ import { Args, ArgsType, Context, ID, Mutation, Parent, Query, ResolveField, Res
 import { Allow, CurrentCaller, type LedgerContext } from '../../identity/auth.guard';
 import { ReadKind, ReadRule, ReadRules } from '../../identity/read-rules';
 import { type Caller, READERS, Role } from '../../identity/caller';
+import { ApiKeyService } from '../../identity/api-key.service';
+import { ApiKey, toApiKey } from '../../identity/identity.resolver';
 import { loaderFor } from '../../graphql/batch-loader';
 import { PageArgs } from '../../graphql/pagination';
 import { AmountScalar } from '../../graphql/scalars/amount.scalar';
@@ -53,7 +55,16 @@ export class TransactionResolver {
     private readonly transactionService: TransactionService,
     private readonly reader: TransactionReader,
     private readonly rules: ReadRules,
+    private readonly keys: ApiKeyService,
   ) {}
+
+  /** Who posted it (SPEC B.2): the API key, for admins and auditors only; null for others and for the service's own work. */
+  @ResolveField(() => ApiKey, { nullable: true, description: 'The API key that posted it (admins and auditors only; null for others).' })
+  async postedBy(@Parent() tx: Transaction, @CurrentCaller() caller: Caller): Promise<ApiKey | null> {
+    if (!tx.apiKeyId || (caller.role !== Role.ADMIN && caller.role !== Role.AUDITOR)) return null;
+    const row = await this.keys.findById(tx.apiKeyId);
+    return row ? toApiKey(row) : null;
+  }
 
   @Mutation(() => Transaction, { description: 'Moves `amount` from one account to another of the same currency.' })
   @Allow(...MOVERS)

@@ -10,6 +10,7 @@ import { loadAccount } from '../../ledger/holds/hold.resolver';
 import { AccountReader, HoldReader } from '../../ledger/ledger-readers';
 import { Transaction } from '../../ledger/transactions/transaction.model';
 import { TransactionReader } from '../../ledger/transactions/transaction.reader';
+import { IDEMPOTENCY_KEY_DESCRIPTION } from '../../ledger/posting/idempotency';
 import { HelpRequest, Offer } from '../listings/listing.model';
 import { ListingService } from '../listings/listing.service';
 import { Exchange, ExchangeConnection, ExchangeStatus } from './exchange.model';
@@ -49,8 +50,13 @@ export class ExchangeResolver {
 
   @Mutation(() => Exchange, { description: 'The receiver (or a coordinator) accepts a pending exchange: the hours move.' })
   @Allow(...MOVERS)
-  confirmExchange(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<Exchange> {
-    return this.exchangeService.confirm(caller, id);
+  confirmExchange(
+    @CurrentCaller() caller: Caller,
+    @Args('id', { type: () => ID }) id: string,
+    @Args('idempotencyKey', { type: () => String, nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION })
+    idempotencyKey?: string | null,
+  ): Promise<Exchange> {
+    return this.exchangeService.confirm(caller, id, idempotencyKey);
   }
 
   @Mutation(() => Exchange, {
@@ -61,8 +67,10 @@ export class ExchangeResolver {
     @CurrentCaller() caller: Caller,
     @Args('id', { type: () => ID }) id: string,
     @Args('reason') reason: string,
+    @Args('idempotencyKey', { type: () => String, nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION })
+    idempotencyKey?: string | null,
   ): Promise<Exchange> {
-    return this.exchangeService.dispute(caller, id, reason);
+    return this.exchangeService.dispute(caller, id, reason, idempotencyKey);
   }
 
   @Query(() => Exchange, { nullable: true })

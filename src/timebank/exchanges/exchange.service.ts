@@ -115,10 +115,16 @@ export class ExchangeService {
   }
 
   /** The receiver's side or a coordinator confirms: the hold is captured and the hours move. */
-  async confirm(caller: Caller, id: string): Promise<Exchange> {
-    const exchange = await this.pendingFor(caller, id);
-    await this.posting.submitOne({ type: 'hold.capture', holdId: exchange.holdId as string }, caller.apiKeyId, async (tx, results) => {
+  async confirm(caller: Caller, id: string, idempotencyKey?: string | null): Promise<Exchange> {
+    const exchange = await this.pendingFor(caller, id, await this.isRetry(caller, idempotencyKey));
+    const op = {
+      type: 'hold.capture' as const,
+      holdId: exchange.holdId as string,
+      ...(idempotencyKey ? { idempotency: idempotency(idempotencyKey, 'confirmExchange', { exchangeId: exchange.id }) } : {}),
+    };
+    await this.posting.submitOne(op, caller.apiKeyId, async (tx, results) => {
       const result = results[0];
+      if (result?.type === 'hold' && result.replayed) return;
       if (result?.type !== 'hold' || !result.transaction) throw new Error('capturing an exchange hold posted no transaction');
       await this.exchanges.confirm(tx, exchange.id, result.transaction.id);
       await this.listingRows.fulfil(tx, exchange.id, exchange.offerId, exchange.requestId);
@@ -127,13 +133,26 @@ export class ExchangeService {
   }
 
   /** The receiver's side or a coordinator disputes: the hold is voided and the reason kept. */
-  async dispute(caller: Caller, id: string, reason: string): Promise<Exchange> {
+  async dispute(caller: Caller, id: string, reason: string, idempotencyKey?: string | null): Promise<Exchange> {
     const cleanReason = cleanText(reason, 'reason', MAX_DISPUTE_REASON_LENGTH, true) as string;
-    const exchange = await this.pendingFor(caller, id);
-    await this.posting.submitOne({ type: 'hold.void', holdId: exchange.holdId as string }, caller.apiKeyId, async (tx) => {
+    const exchange = await this.pendingFor(caller, id, await this.isRetry(caller, idempotencyKey));
+    const op = {
+      type: 'hold.void' as const,
+      holdId: exchange.holdId as string,
+      ...(idempotencyKey
+        ? { idempotency: idempotency(idempotencyKey, 'disputeExchange', { exchangeId: exchange.id, reason: cleanReason }) }
+        : {}),
+    };
+    await this.posting.submitOne(op, caller.apiKeyId, async (tx, results) => {
+      if (results[0]?.type === 'hold' && results[0].replayed) return;
       await this.exchanges.dispute(tx, exchange.id, cleanReason);
     });
     return this.mustFind(exchange.id);
+  }
+
+  /** A retry of a confirmation or dispute already posted: the posting module answers it (the first result, or IDEMPOTENCY_CONFLICT). */
+  private async isRetry(caller: Caller, idempotencyKey: string | null | undefined): Promise<boolean> {
+    return idempotencyKey ? this.posting.hasIdempotencyKey(caller.apiKeyId, idempotencyKey) : false;
   }
 
   async find(caller: Caller, id: string): Promise<Exchange | null> {
@@ -169,14 +188,14 @@ export class ExchangeService {
    * A pending exchange the caller may confirm or dispute: only the receiver's side or a
    * coordinator of the receiver; the provider never settles its own claim.
    */
-  private async pendingFor(caller: Caller, id: string): Promise<Exchange> {
+  private async pendingFor(caller: Caller, id: string, retry = false): Promise<Exchange> {
     const exchange = await this.exchanges.findById(checkId(id));
     if (!exchange) throw notFound('exchange', id);
     const receiver = await this.accounts.requireFact(exchange.receiverAccountId);
     if (!(await this.access.actsFor(caller, receiver.partyId))) {
       throw forbidden(`Only the receiver or a coordinator confirms or disputes exchange ${exchange.id}`);
     }
-    if (exchange.status !== ExchangeStatus.PENDING || !exchange.holdId) {
+    if ((exchange.status !== ExchangeStatus.PENDING && !retry) || !exchange.holdId) {
       throw new DomainError(ErrorCode.HOLD_NOT_PENDING, `exchange ${exchange.id} is ${exchange.status}, not PENDING`);
     }
     return exchange;

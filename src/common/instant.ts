@@ -1,0 +1,71 @@
+/**
+ * Instants at PostgreSQL's precision (microseconds). A JavaScript `Date` holds milliseconds, so
+ * a `timestamptz` read from the database becomes a `PreciseDate`: a `Date` that also carries the
+ * microseconds below its millisecond. Posting times are ordered and hashed at this precision
+ * (SPEC B.2), so they must survive the trip to JSON, to the API and back into SQL unchanged.
+ *
+ * node-postgres turns every `Date` parameter into millisecond text before looking for
+ * `toPostgres`, so a parameter that must keep its microseconds is passed as `isoMicros(date)`.
+ */
+export class PreciseDate extends Date {
+  /** 0 to 999: the microseconds after `getTime()`'s millisecond. */
+  readonly microsOfMilli: number;
+
+  constructor(epochMs: number, microsOfMilli: number) {
+    super(epochMs);
+    if (!Number.isInteger(microsOfMilli) || microsOfMilli < 0 || microsOfMilli > 999) {
+      throw new Error(`microseconds of a millisecond must be 0 to 999, got ${microsOfMilli}`);
+    }
+    this.microsOfMilli = microsOfMilli;
+  }
+
+  /** JSON (the posting group's writes, webhook bodies, the API) keeps all six decimals. */
+  override toJSON(): string {
+    return isoMicros(this);
+  }
+}
+
+function microsOf(date: Date): number {
+  return date instanceof PreciseDate ? date.microsOfMilli : 0;
+}
+
+/** `YYYY-MM-DDTHH:MM:SS.ffffffZ`: UTC with exactly six decimals. */
+export function isoMicros(date: Date): string {
+  const iso = date.toISOString();
+  return `${iso.slice(0, -1)}${microsOf(date).toString().padStart(3, '0')}Z`;
+}
+
+/** Microseconds since 1970-01-01T00:00:00Z. */
+export function epochMicros(date: Date): bigint {
+  return BigInt(date.getTime()) * 1000n + BigInt(microsOf(date));
+}
+
+export function fromEpochMicros(micros: bigint): PreciseDate {
+  let ms = micros / 1000n;
+  let rest = micros % 1000n;
+  if (rest < 0n) {
+    rest += 1000n;
+    ms -= 1n;
+  }
+  return new PreciseDate(Number(ms), Number(rest));
+}
+
+/** Orders two instants at microsecond precision. */
+export function compareInstants(a: Date, b: Date): number {
+  const x = epochMicros(a);
+  const y = epochMicros(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** The microseconds (digits 4 to 6 of the fraction) of a timestamp's text, 0 when it has fewer digits. */
+export function microsOfText(text: string): number {
+  const fraction = /:\d{2}\.(\d+)/.exec(text)?.[1];
+  if (!fraction || fraction.length <= 3) return 0;
+  return Number(fraction.slice(3, 6).padEnd(3, '0'));
+}
+
+/** A timestamp's text (PostgreSQL's, ISO-8601 or JSON) as a `PreciseDate`. */
+export function parseInstant(text: string, parseMs: (text: string) => Date = (t) => new Date(t)): PreciseDate {
+  const date = parseMs(text);
+  return new PreciseDate(date.getTime(), microsOfText(text));
+}
