@@ -10,7 +10,7 @@ import { PLAIN_LIST_BOUNDS } from '../src/graphql/query-cost';
 import { SCALARS_MAP } from '../src/graphql/scalars/index';
 import { READ_SCOPE_TEXT } from '../src/identity/access.service';
 import { ROLES_KEY } from '../src/identity/auth.guard';
-import { ALL_ROLES, type Role } from '../src/identity/caller';
+import { ALL_ROLES, Role } from '../src/identity/caller';
 import { READ_RULE_KEY, ReadKind } from '../src/identity/read-rules';
 
 /**
@@ -38,6 +38,7 @@ const RULE_TEXT: Record<ReadKind, (role: Role) => string> = {
   [ReadKind.TRANSACTION]: (role) => `touching ${READ_SCOPE_TEXT[role]}`,
   [ReadKind.HOLD]: (role) => `from or to ${READ_SCOPE_TEXT[role]}`,
   [ReadKind.EXCHANGE]: (role) => `provider or receiver in ${READ_SCOPE_TEXT[role]}`,
+  [ReadKind.AUDIT]: (role) => (role === Role.ADMIN || role === Role.AUDITOR ? 'yes' : 'null'),
 };
 
 function entries(): Entry[] {

@@ -21,6 +21,8 @@ export enum ReadKind {
   HOLD = 'HOLD',
   /** An exchange (a claim): whoever may read its provider's or its receiver's account. */
   EXCHANGE = 'EXCHANGE',
+  /** Audit facts (who posted a transaction): admins and auditors; null for every other key. */
+  AUDIT = 'AUDIT',
 }
 
 export const READ_RULE_KEY = 'ledger:read-rule';

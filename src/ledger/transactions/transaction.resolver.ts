@@ -60,6 +60,7 @@ export class TransactionResolver {
 
   /** Who posted it (SPEC B.2): the API key, for admins and auditors only; null for others and for the service's own work. */
   @ResolveField(() => ApiKey, { nullable: true, description: 'The API key that posted it (admins and auditors only; null for others).' })
+  @ReadRule(ReadKind.AUDIT)
   async postedBy(@Parent() tx: Transaction, @CurrentCaller() caller: Caller): Promise<ApiKey | null> {
     if (!tx.apiKeyId || (caller.role !== Role.ADMIN && caller.role !== Role.AUDITOR)) return null;
     const row = await this.keys.findById(tx.apiKeyId);
