@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 import type { GqlClient } from '../support/graphql';
 import { outcomeOf, postRaw, rawRequest } from '../support/http';
 import { createCurrency, openAccount, registerParty, snapshot, startLedger, type TestLedger, verifyLedger } from '../support/ledger';
@@ -61,6 +61,34 @@ describe('hostile input gets a clear code and changes nothing', () => {
     });
     expect(zipped.status).toBe(413);
     expect(outcomeOf(zipped)).toBe('VALIDATION_FAILED');
+  });
+
+  it('counts the limit on a body sent without Content-Length (chunked) as it arrives, and reads gzip and deflate bodies', async () => {
+    const big = JSON.stringify({ query: `{ me { role } } # ${'x'.repeat(MAX_BODY_BYTES)}` });
+    const chunked = await rawRequest(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: new ReadableStream({
+        start(controller) {
+          for (let i = 0; i < big.length; i += 16_384) controller.enqueue(new TextEncoder().encode(big.slice(i, i + 16_384)));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    });
+    expect(chunked.status).toBe(413);
+    expect(outcomeOf(chunked)).toBe('VALIDATION_FAILED');
+    for (const [encoding, body] of [
+      ['gzip', gzipSync('{"query":"{ me { role } }"}')],
+      ['deflate', deflateSync('{"query":"{ me { role } }"}')],
+    ] as const) {
+      const response = await rawRequest(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': encoding, authorization: `Bearer ${key}` },
+        body,
+      });
+      expect([encoding, outcomeOf(response), response.body.data]).toEqual([encoding, 'OK', { me: { role: 'ADMIN' } }]);
+    }
   });
 
   it('refuses bodies that are not a JSON object (syntax, scalars, bad encodings) with 4xx VALIDATION_FAILED', async () => {
