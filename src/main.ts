@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import { AppModule } from './app.module';
-import { type AppConfig, loadConfig } from './config/config';
+import { type AppConfig, checkAdminKey, loadConfig } from './config/config';
 import { type EmbeddedDatabase, isPortFree, startEmbeddedDatabase } from './database/embedded-postgres';
 import { migrate } from './database/migrator';
 import { installBodyParsing } from './graphql/http-body';
@@ -52,6 +52,7 @@ function redact(url: string): string {
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  checkAdminKey(config);
   const logger = createLogger(config.logLevel, config.logFormat, { async: config.isProduction });
   Logger.overrideLogger(new NestPinoLogger(logger));
   logFatalErrors(logger);
@@ -88,7 +89,10 @@ async function main(): Promise<void> {
   process.stdout.write(`\nSolidarity Ledger is running.\n  GraphQL:  ${url}\n`);
   if (config.explorer) process.stdout.write(`  Explorer: ${url} (open it in a browser)\n`);
   process.stdout.write(`  Health:   http://localhost:${port}/health\n`);
-  if (admin?.generated) process.stdout.write(`  Admin API key (kept in ${admin.file}):\n    ${admin.secret}\n`);
+  // A generated key is printed once, when it is made: later starts say where it is kept, so the
+  // secret does not land in every start's logs.
+  if (admin?.created) process.stdout.write(`  Admin API key (generated now, kept in ${admin.file}):\n    ${admin.secret}\n`);
+  else if (admin?.generated) process.stdout.write(`  Admin API key: the one generated at the first start, kept in ${admin.file}\n`);
   else if (admin) process.stdout.write('  Admin API key: the value of ADMIN_API_KEY\n');
   else process.stdout.write('  No ADMIN_API_KEY set: use an admin key issued earlier.\n');
   process.stdout.write(

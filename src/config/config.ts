@@ -34,10 +34,15 @@ export interface AppConfig {
   /** Requests per second allowed per API key; 0 turns rate limiting off. */
   readonly rateLimitPerSecond: number;
   readonly rateLimitBurst: number;
+  /** Requests per second without a valid key allowed per client address (when rate limiting is on). */
+  readonly rateLimitAnonymousPerSecond: number;
+  readonly rateLimitAnonymousBurst: number;
   /** API key ids never rate limited (the bench's keys, a trusted batch integration). */
   readonly rateLimitExemptKeyIds: ReadonlySet<string>;
   /** Serve Prometheus metrics at GET /metrics. */
   readonly metricsEnabled: boolean;
+  /** Serve /metrics without a key (default false: an ADMIN or AUDITOR key is required). */
+  readonly metricsPublic: boolean;
   /** Most commands posted together in one database transaction (group commit). */
   readonly postingGroupMax: number;
   /** Groups sent to the database at once by one instance (the next waits on the head lock). */
@@ -89,10 +94,29 @@ function idsFrom(env: NodeJS.ProcessEnv, name: string): ReadonlySet<string> {
   return new Set(ids.map((id) => id.toLowerCase()));
 }
 
+/** At least 32 characters: the first admin key opens everything, so it must not be guessable. */
+export const MIN_ADMIN_KEY_LENGTH = 32;
+
+/**
+ * Checked when the service starts, not in loadConfig: scripts that only send the key as a client
+ * (the demo seed) should report the server's refusal, not this rule.
+ */
+export function checkAdminKey(config: AppConfig): void {
+  const key = config.adminApiKey;
+  if (key !== undefined && (key.length < MIN_ADMIN_KEY_LENGTH || /\s/.test(key))) {
+    throw new Error(
+      `ADMIN_API_KEY must be at least ${MIN_ADMIN_KEY_LENGTH} characters without spaces (got ${key.length}); generate one with: openssl rand -base64 32`,
+    );
+  }
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const nodeEnv = env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development';
+  // Only unset, `development` and `test` mean development (SPEC B.1): `staging` or a typo must not
+  // turn on introspection, raw errors and a generated admin key.
+  const raw = env.NODE_ENV ?? '';
+  const nodeEnv = raw === 'test' ? 'test' : raw === '' || raw === 'development' ? 'development' : 'production';
   const isProduction = nodeEnv === 'production';
   const defaultTimeCreditLimit = env.DEFAULT_TIME_CREDIT_LIMIT ?? '10';
   if (!/^\d{1,6}(\.\d{1,2})?$/.test(defaultTimeCreditLimit)) {
@@ -117,10 +141,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     maxQueryComplexity: intFrom(env, 'GRAPHQL_MAX_COMPLEXITY', 5000, 10, 1_000_000),
     maxQueryTokens: intFrom(env, 'GRAPHQL_MAX_TOKENS', 20_000, 100, 1_000_000),
     maxBodyBytes: intFrom(env, 'MAX_BODY_BYTES', 2_000_000, 1_000, 100_000_000),
-    rateLimitPerSecond: intFrom(env, 'RATE_LIMIT_PER_SECOND', 0, 0, 1_000_000),
-    rateLimitBurst: intFrom(env, 'RATE_LIMIT_BURST', 200, 1, 1_000_000),
+    // On by default, high enough that a busy credit-union integration never meets it; 0 turns every limit off (benchmarks).
+    rateLimitPerSecond: intFrom(env, 'RATE_LIMIT_PER_SECOND', 1000, 0, 1_000_000),
+    rateLimitBurst: intFrom(env, 'RATE_LIMIT_BURST', 2000, 1, 1_000_000),
+    rateLimitAnonymousPerSecond: intFrom(env, 'RATE_LIMIT_ANONYMOUS_PER_SECOND', 10, 1, 1_000_000),
+    rateLimitAnonymousBurst: intFrom(env, 'RATE_LIMIT_ANONYMOUS_BURST', 50, 1, 1_000_000),
     rateLimitExemptKeyIds: idsFrom(env, 'RATE_LIMIT_EXEMPT_KEYS'),
     metricsEnabled: boolFrom(env, 'METRICS_ENABLED', true),
+    metricsPublic: boolFrom(env, 'METRICS_PUBLIC', false),
     postingGroupMax: intFrom(env, 'POSTING_GROUP_MAX', 200, 1, 2000),
     postingGroupsInFlight: intFrom(env, 'POSTING_GROUPS_IN_FLIGHT', 2, 1, 8),
     holdSweepIntervalMs: intFrom(env, 'HOLD_SWEEP_INTERVAL_MS', 1000, 50, 3_600_000),

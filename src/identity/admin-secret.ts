@@ -8,6 +8,8 @@ export interface AdminSecret {
   readonly secret: string;
   /** True when the key was generated and kept under the data folder, false when it is ADMIN_API_KEY. */
   readonly generated: boolean;
+  /** True only at the start that generated it: the secret is printed then, and never again. */
+  readonly created: boolean;
   /** Where a generated key is kept. */
   readonly file: string;
 }
@@ -23,11 +25,11 @@ export function adminSecretFile(config: AppConfig): string {
  */
 export async function adminSecret(config: AppConfig): Promise<AdminSecret | undefined> {
   const file = adminSecretFile(config);
-  if (config.adminApiKey) return { secret: config.adminApiKey, generated: false, file };
+  if (config.adminApiKey) return { secret: config.adminApiKey, generated: false, created: false, file };
   if (config.isProduction) return undefined;
-  if (existsSync(file)) return { secret: (await readFile(file, 'utf8')).trim(), generated: true, file };
+  if (existsSync(file)) return { secret: (await readFile(file, 'utf8')).trim(), generated: true, created: false, file };
   await mkdir(config.dataDir, { recursive: true });
   const secret = newSecret();
   await writeFile(file, secret + '\n', { mode: 0o600 });
-  return { secret, generated: true, file };
+  return { secret, generated: true, created: true, file };
 }

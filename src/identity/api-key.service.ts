@@ -1,7 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { DomainError, ErrorCode, notFound, validationFailed } from '../common/domain-error';
 import { NotificationHub } from '../database/notification-hub';
+import { Metrics } from '../observability/metrics';
 import { ApiKeyRepository, type ApiKeyRow, KEYS_CHANNEL } from './api-key.repository';
 
 /** Notified with a key's id when it is revoked: what other modules listen on (its repository stays private). */
@@ -14,6 +15,13 @@ const SECRET_PREFIX = 'sl_';
 
 export function hashSecret(secret: string): Buffer {
   return createHash('sha256').update(secret, 'utf8').digest();
+}
+
+/** The key of an `Authorization: Bearer <key>` value. */
+export function bearer(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(value.trim());
+  return match?.[1];
 }
 
 export function newSecret(): string {
@@ -35,6 +43,9 @@ const ROLE_PARTY_KINDS: Partial<Record<Role, readonly string[]>> = {
 
 const CACHE_TTL_MS = 60_000;
 const CACHE_MAX = 10_000;
+/** An unknown key is remembered as unknown this long: a flood of one bad key costs one lookup. */
+const UNKNOWN_TTL_MS = 5_000;
+const UNKNOWN_MAX = 10_000;
 
 @Injectable()
 export class ApiKeyService {
@@ -45,35 +56,86 @@ export class ApiKeyService {
    * revocation commits here, and within the notification's delivery time elsewhere.
    */
   private readonly cache = new Map<string, { caller: Caller; atMs: number }>();
+  /** Secret hashes found in no row (or a revoked one), with when they were looked up. */
+  private readonly unknown = new Map<string, number>();
+  /**
+   * Counts revocations heard (and gaps). A lookup that started before one may have read the
+   * key as valid just before it was revoked: its result is then not cached, or a revocation
+   * racing the cache fill would leave a revoked key valid until the entry expires.
+   */
+  private revocations = 0;
+  /** Database lookups of keys (cache misses), for /metrics: a flood of bad keys shows here. */
+  private lookups = 0;
 
   constructor(
     private readonly keys: ApiKeyRepository,
     private readonly parties: PartyDirectory,
     private readonly hub: NotificationHub,
+    @Optional() metrics?: Metrics,
   ) {
+    if (metrics) {
+      metrics.registerCounter(
+        'ledger_api_key_lookups_total',
+        'API keys looked up in the database (not found in the cache)',
+        () => this.lookups,
+      );
+      metrics.scrapeAllowed = (authorization) => metrics.config.metricsPublic || this.mayScrape(authorization);
+    }
     this.hub.subscribe(KEYS_CHANNEL, (id) => this.forget(id));
-    this.hub.onGap(() => this.cache.clear());
+    this.hub.onGap(() => {
+      this.revocations++;
+      this.cache.clear();
+    });
   }
 
-  /** Resolves a bearer secret to its caller; unknown and revoked keys are refused alike, saying what to do next. */
-  async authenticate(secret: string | undefined): Promise<Caller> {
+  /**
+   * Resolves a bearer secret to its caller; unknown and revoked keys are refused alike, saying
+   * what to do next. A key already known is answered synchronously (the guard's hot path); the
+   * others after one database lookup.
+   */
+  authenticate(secret: string | undefined): Caller | Promise<Caller> {
     if (!secret) throw new DomainError(ErrorCode.UNAUTHENTICATED, MISSING_KEY_MESSAGE);
     if (secret.length > 200) throw new DomainError(ErrorCode.UNAUTHENTICATED, INVALID_KEY_MESSAGE);
     const hash = hashSecret(secret);
     const cacheKey = hash.toString('base64');
+    const nowMs = Date.now();
     const cached = this.cache.get(cacheKey);
-    if (cached && this.hub.connected && Date.now() - cached.atMs < CACHE_TTL_MS) return cached.caller;
+    if (cached && this.hub.connected && nowMs - cached.atMs < CACHE_TTL_MS) return cached.caller;
+    const unknownAt = this.unknown.get(cacheKey);
+    if (unknownAt !== undefined && nowMs - unknownAt < UNKNOWN_TTL_MS)
+      throw new DomainError(ErrorCode.UNAUTHENTICATED, INVALID_KEY_MESSAGE);
+    return this.lookUp(hash, cacheKey);
+  }
+
+  private async lookUp(hash: Buffer, cacheKey: string): Promise<Caller> {
+    const revocationsBefore = this.revocations;
+    this.lookups++;
     const row = await this.keys.findByHash(hash);
-    if (!row || row.revoked_at) throw new DomainError(ErrorCode.UNAUTHENTICATED, INVALID_KEY_MESSAGE);
+    if (!row || row.revoked_at) {
+      if (this.unknown.size >= UNKNOWN_MAX) this.unknown.clear();
+      this.unknown.set(cacheKey, Date.now());
+      throw new DomainError(ErrorCode.UNAUTHENTICATED, INVALID_KEY_MESSAGE);
+    }
     const caller = { apiKeyId: row.id, role: row.role, partyId: row.party_id };
-    if (this.hub.connected) {
+    if (this.hub.connected && this.revocations === revocationsBefore) {
       if (this.cache.size >= CACHE_MAX) this.cache.clear();
       this.cache.set(cacheKey, { caller, atMs: Date.now() });
     }
     return caller;
   }
 
+  /** Admins and auditors may read /metrics. */
+  private async mayScrape(authorization: string | undefined): Promise<boolean> {
+    try {
+      const caller = await this.authenticate(bearer(authorization));
+      return caller.role === Role.ADMIN || caller.role === Role.AUDITOR;
+    } catch {
+      return false;
+    }
+  }
+
   private forget(apiKeyId: string): void {
+    this.revocations++;
     for (const [key, entry] of this.cache) if (entry.caller.apiKeyId === apiKeyId) this.cache.delete(key);
   }
 

@@ -4,7 +4,9 @@ import { GqlExecutionContext } from '@nestjs/graphql';
 import { DomainError, ErrorCode } from '../common/domain-error';
 import { domainErrorToGraphQL } from '../graphql/error-mapping';
 import { noteApiKey } from '../observability/request-context';
-import { ApiKeyService, MISSING_KEY_MESSAGE } from './api-key.service';
+import { ApiKeyService, bearer, MISSING_KEY_MESSAGE } from './api-key.service';
+
+export { bearer };
 import type { Caller, Role } from './caller';
 import { RateLimiter } from './rate-limiter';
 
@@ -15,15 +17,13 @@ export const Allow = (...roles: Role[]) => SetMetadata(ROLES_KEY, roles);
 
 /** What the guard leaves on the GraphQL context, for HTTP requests and WebSocket operations alike. */
 export interface LedgerContext {
-  req?: { headers: Record<string, string | string[] | undefined>; caller?: Caller; requestId?: string };
+  req?: { headers: Record<string, string | string[] | undefined>; caller?: Caller; requestId?: string; ip?: string };
   connectionParams?: Record<string, unknown>;
+  /** The client's address over graphql-ws (over HTTP it is `req.ip`): limits requests without a valid key. */
+  address?: string;
   caller?: Caller;
-}
-
-export function bearer(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  const match = /^Bearer\s+(\S+)$/i.exec(value.trim());
-  return match?.[1];
+  /** The one authentication of this request (or socket operation), shared by all its root fields. */
+  authenticating?: Promise<Caller>;
 }
 
 function secretOf(ctx: LedgerContext): string | undefined {
@@ -46,24 +46,65 @@ export class AuthGuard implements CanActivate {
     private readonly limiter: RateLimiter,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * Synchronous once the request's caller is known (every root field after the first, and the
+   * first too when the key is cached): the guard runs once per root field, aliases included.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType<string>() !== 'graphql') return true;
     const ctx = GqlExecutionContext.create(context).getContext<LedgerContext>();
-    const caller = ctx.caller ?? (await this.keys.authenticate(secretOf(ctx)));
-    if (!ctx.caller) {
-      if (ctx.req) {
-        ctx.req.caller = caller;
-        // Logs and metrics of this request name the key by its id (never its secret).
-        noteApiKey(ctx.req, caller.apiKeyId);
-      }
+    if (ctx.caller) return this.allowed(context, ctx.caller);
+    // One authentication per request: every alias of `me` waits on the same lookup, or its refusal.
+    if (!ctx.authenticating) {
+      const address = ctx.req?.ip ?? ctx.address ?? 'unknown';
+      let known: Caller | Promise<Caller>;
       try {
-        this.limiter.take(caller.apiKeyId);
+        this.limiter.checkAnonymous(address);
+        known = this.keys.authenticate(secretOf(ctx));
       } catch (error) {
-        // Carries the HTTP status and Retry-After header of a RATE_LIMITED refusal.
-        throw error instanceof DomainError ? domainErrorToGraphQL(error) : error;
+        ctx.authenticating = Promise.reject(this.refusal(error, address));
+        return ctx.authenticating.then(() => true);
       }
-      ctx.caller = caller;
+      if (!(known instanceof Promise)) return this.allowed(context, this.admit(ctx, known));
+      ctx.authenticating = known.then(
+        (caller) => this.admit(ctx, caller),
+        (error: unknown) => Promise.reject(this.refusal(error, address)),
+      );
     }
+    return ctx.authenticating.then((caller) => this.allowed(context, caller));
+  }
+
+  /** The request's caller, once: logs name its key, and the key's rate limit is taken once per request. */
+  private admit(ctx: LedgerContext, caller: Caller): Caller {
+    if (ctx.req) {
+      ctx.req.caller = caller;
+      // Logs and metrics of this request name the key by its id (never its secret).
+      noteApiKey(ctx.req, caller.apiKeyId);
+    }
+    try {
+      this.limiter.take(caller.apiKeyId);
+    } catch (error) {
+      // Carries the HTTP status and Retry-After header of a RATE_LIMITED refusal.
+      throw error instanceof DomainError ? domainErrorToGraphQL(error) : error;
+    }
+    ctx.caller = caller;
+    return caller;
+  }
+
+  /** A request without a valid key spends its client address's allowance; beyond it, RATE_LIMITED. */
+  private refusal(error: unknown, address: string): Error {
+    if (!(error instanceof DomainError)) return error instanceof Error ? error : new Error(String(error));
+    if (error.code === ErrorCode.UNAUTHENTICATED) {
+      try {
+        this.limiter.takeAnonymous(address);
+      } catch (limited) {
+        return limited instanceof DomainError ? domainErrorToGraphQL(limited) : (limited as Error);
+      }
+    }
+    return error.code === ErrorCode.RATE_LIMITED ? domainErrorToGraphQL(error) : error;
+  }
+
+  private allowed(context: ExecutionContext, caller: Caller): boolean {
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, [context.getHandler(), context.getClass()]);
     if (!roles?.includes(caller.role)) {
       throw new DomainError(ErrorCode.FORBIDDEN, `A ${caller.role} key may not do this`);

@@ -1,6 +1,7 @@
-import { Args, Field, ID, Mutation, ObjectType, Query, Resolver } from '@nestjs/graphql';
+import { Args, Context, Field, ID, Mutation, ObjectType, Query, Resolver } from '@nestjs/graphql';
 import { checkId } from '../common/ids';
 import { cleanText } from '../common/text';
+import { loaderFor } from '../graphql/batch-loader';
 import type { ApiKeyRow } from './api-key.repository';
 import { ApiKeyService } from './api-key.service';
 import { Allow, CurrentCaller } from './auth.guard';
@@ -80,8 +81,12 @@ export class MeResolver {
 
   @Query(() => Me, { description: 'The API key making the request, its role and party.' })
   @Allow(...ALL_ROLES)
-  async me(@CurrentCaller() caller: Caller): Promise<Me> {
-    const row = await this.keys.findById(caller.apiKeyId);
+  async me(@CurrentCaller() caller: Caller, @Context() context: object): Promise<Me> {
+    // One lookup per request however many aliases of `me` it holds.
+    const row = await loaderFor<string, ApiKeyRow>(context, 'api-key', async (ids) => {
+      const rows = await Promise.all(ids.map((id) => this.keys.findById(id)));
+      return new Map(rows.filter((r): r is ApiKeyRow => r !== undefined).map((r) => [r.id, r]));
+    }).load(caller.apiKeyId);
     if (!row) throw new Error('the authenticated key vanished');
     return { role: caller.role, apiKey: toApiKey(row), partyId: caller.partyId };
   }

@@ -7,39 +7,82 @@ interface Bucket {
   updatedMs: number;
 }
 
-const MAX_TRACKED_KEYS = 100_000;
+const MAX_TRACKED = 100_000;
+
+/** Token buckets by name: `rate` tokens per second, up to `burst`. */
+class Buckets {
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+  ) {}
+
+  /** Tokens left for `name` now (a whole bucket for a name never seen). */
+  tokens(name: string, nowMs: number): number {
+    const bucket = this.buckets.get(name);
+    if (!bucket) return this.burst;
+    bucket.tokens = Math.min(this.burst, bucket.tokens + ((nowMs - bucket.updatedMs) * this.rate) / 1000);
+    bucket.updatedMs = nowMs;
+    return bucket.tokens;
+  }
+
+  /** Takes one token, or returns how long until one is there. */
+  take(name: string, nowMs: number): number | undefined {
+    const tokens = this.tokens(name, nowMs);
+    if (tokens < 1) return Math.ceil(((1 - tokens) * 1000) / this.rate);
+    if (!this.buckets.has(name) && this.buckets.size >= MAX_TRACKED) this.buckets.clear();
+    this.buckets.set(name, { tokens: tokens - 1, updatedMs: nowMs });
+    return undefined;
+  }
+}
+
+function limited(message: string, retryAfterMs: number): DomainError {
+  return new DomainError(ErrorCode.RATE_LIMITED, `${message}; retry in ${retryAfterMs} ms`, undefined, { retryAfterMs });
+}
 
 /**
- * A token bucket per API key, in memory: `rateLimitPerSecond` requests per second on average,
- * bursts up to `rateLimitBurst`. Off when the rate is 0, and for the key ids listed in
- * RATE_LIMIT_EXEMPT_KEYS. Each instance limits on its own, so with N instances a key may reach
- * N times the rate; see docs/operations.md. A refusal says when to retry (`retryAfterMs`, and a
- * `Retry-After` header on HTTP).
+ * Rate limits, in memory, per instance (with N instances a client may reach N times the rate;
+ * see docs/operations.md). On by default; RATE_LIMIT_PER_SECOND=0 turns every limit off.
+ * - per API key: `rateLimitPerSecond` requests per second on average, bursts up to
+ *   `rateLimitBurst`, except the key ids listed in RATE_LIMIT_EXEMPT_KEYS;
+ * - per client address, for requests without a valid key (missing, unknown or revoked):
+ *   `rateLimitAnonymousPerSecond`, bursts up to `rateLimitAnonymousBurst`. While an address
+ *   has spent that allowance, keys it sends that are not already known are not even looked up.
+ * A refusal says when to retry (`retryAfterMs`, and a `Retry-After` header on HTTP).
  */
 @Injectable()
 export class RateLimiter {
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly keys: Buckets;
+  private readonly addresses: Buckets;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    this.keys = new Buckets(config.rateLimitPerSecond, config.rateLimitBurst);
+    this.addresses = new Buckets(config.rateLimitAnonymousPerSecond, config.rateLimitAnonymousBurst);
+  }
 
   take(apiKeyId: string, nowMs = Date.now()): void {
-    const rate = this.config.rateLimitPerSecond;
-    if (rate === 0 || this.config.rateLimitExemptKeyIds.has(apiKeyId)) return;
-    const burst = this.config.rateLimitBurst;
-    let bucket = this.buckets.get(apiKeyId);
-    if (!bucket) {
-      if (this.buckets.size >= MAX_TRACKED_KEYS) this.buckets.clear();
-      bucket = { tokens: burst, updatedMs: nowMs };
-      this.buckets.set(apiKeyId, bucket);
+    if (this.config.rateLimitPerSecond === 0 || this.config.rateLimitExemptKeyIds.has(apiKeyId)) return;
+    const wait = this.keys.take(apiKeyId, nowMs);
+    if (wait !== undefined) throw limited('Too many requests for this API key', wait);
+  }
+
+  /** Refuses an address that has spent its allowance of requests without a valid key. */
+  checkAnonymous(address: string, nowMs = Date.now()): void {
+    if (this.config.rateLimitPerSecond === 0) return;
+    const tokens = this.addresses.tokens(address, nowMs);
+    if (tokens < 1) {
+      throw limited(
+        'Too many requests without a valid API key from this address',
+        Math.ceil(((1 - tokens) * 1000) / this.config.rateLimitAnonymousPerSecond),
+      );
     }
-    bucket.tokens = Math.min(burst, bucket.tokens + ((nowMs - bucket.updatedMs) * rate) / 1000);
-    bucket.updatedMs = nowMs;
-    if (bucket.tokens < 1) {
-      const retryAfterMs = Math.ceil(((1 - bucket.tokens) * 1000) / rate);
-      throw new DomainError(ErrorCode.RATE_LIMITED, `Too many requests for this API key; retry in ${retryAfterMs} ms`, undefined, {
-        retryAfterMs,
-      });
-    }
-    bucket.tokens -= 1;
+  }
+
+  /** Counts one request without a valid key against its address. */
+  takeAnonymous(address: string, nowMs = Date.now()): void {
+    if (this.config.rateLimitPerSecond === 0) return;
+    const wait = this.addresses.take(address, nowMs);
+    if (wait !== undefined) throw limited('Too many requests without a valid API key from this address', wait);
   }
 }

@@ -60,6 +60,12 @@ export class Metrics {
     });
   }
 
+  /**
+   * Who may scrape /metrics: everyone only with METRICS_PUBLIC=true; otherwise the identity
+   * module installs a check of the bearer key (ADMIN or AUDITOR), and until it has, no one.
+   */
+  scrapeAllowed: (authorization: string | undefined) => boolean | Promise<boolean> = () => this.config.metricsPublic;
+
   /** A counter whose value is read from `read()` when scraped (a running total kept elsewhere). */
   registerCounter(name: string, help: string, read: () => number): void {
     new Counter({

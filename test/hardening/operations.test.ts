@@ -91,7 +91,9 @@ describe('logs, metrics and health', () => {
   });
 
   it('serves Prometheus metrics: requests by operation and outcome, latency, postings, retries and the pool', async () => {
-    const response = await rawRequest(`${ledger.service.baseUrl}/metrics`);
+    const response = await rawRequest(`${ledger.service.baseUrl}/metrics`, {
+      headers: { authorization: `Bearer ${ledger.service.adminKey}` },
+    });
     expect(response.status).toBe(200);
     expect(response.contentType).toMatch(/^text\/plain/);
     const text = response.text;
@@ -108,7 +110,9 @@ describe('logs, metrics and health', () => {
     expect(text).toMatch(/^ledger_process_resident_memory_bytes \d+/m);
     // Labels stay a bounded set: an invented path is not echoed into them.
     await rawRequest(`${ledger.service.baseUrl}/${randomUUID()}`);
-    const after = (await rawRequest(`${ledger.service.baseUrl}/metrics`)).text;
+    const after = (
+      await rawRequest(`${ledger.service.baseUrl}/metrics`, { headers: { authorization: `Bearer ${ledger.service.adminKey}` } })
+    ).text;
     expect(metric(after, 'ledger_http_requests_total{operation="unmatched",outcome="HTTP_404"}')).toBe(1);
   });
 

@@ -31,7 +31,7 @@ function bearer(key: string): Record<string, unknown> {
 }
 
 async function liveSubscriptions(service: { baseUrl: string }): Promise<number> {
-  const metrics = await (await fetch(`${service.baseUrl}/metrics`)).text();
+  const metrics = await (await fetch(`${service.baseUrl}/metrics`, { headers: { authorization: `Bearer ${service.adminKey}` } })).text();
   return Number(/^ledger_live_subscriptions (\d+)$/m.exec(metrics)?.[1] ?? 'NaN');
 }
 
