@@ -29,6 +29,7 @@ import { LedgerModule } from './ledger/ledger.module';
 import { LiveModule } from './ledger/live/live.module';
 import { TimebankModule } from './timebank/timebank.module';
 import { ReportsModule } from './ledger/query/reports.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 export interface AppOptions {
   readonly config: AppConfig;
@@ -111,6 +112,7 @@ export class AppModule {
         TimebankModule,
         ReportsModule,
         LiveModule,
+        WebhooksModule,
         ...(explorer ? [ExplorerModule.forRoot(explorer)] : []),
       ],
       controllers: [HealthController],

@@ -51,6 +51,21 @@ export interface AppConfig {
   /** Largest `exportJournal` answer over GraphQL; larger exports stream from GET /exports/journal. */
   readonly exportMaxStringBytes: number;
   readonly logLevel: string;
+  /** Webhooks (docs/webhooks.md): first retry delay; later ones grow from it. */
+  readonly webhookRetryMinMs: number;
+  /** How long a delivery is retried before it is FAILED (24 hours). */
+  readonly webhookRetryWindowMs: number;
+  /** A receiver has this long to answer with a 2xx. */
+  readonly webhookTimeoutMs: number;
+  /** Deliveries in flight per instance, and per webhook (so one slow receiver never takes them all). */
+  readonly webhookConcurrency: number;
+  readonly webhookConcurrencyPerWebhook: number;
+  /** How often an idle dispatcher looks for new events and due deliveries. */
+  readonly webhookPollMs: number;
+  /** Loopback, private and link-local receivers; refused in production unless set. */
+  readonly webhookAllowPrivate: boolean;
+  /** Key material for the webhook secrets at rest; defaults to the admin key (docs/webhooks.md). */
+  readonly webhookSecretKey: string | undefined;
   /**
    * LOG_FORMAT: `json` lines, or `pretty` text for a person. Default: pretty in development when
    * stdout is a terminal, JSON otherwise (production, tests, a pipe into a log shipper).
@@ -156,6 +171,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     logLevel: logLevelFrom(env, nodeEnv),
     logFormat: logFormatFrom(env, nodeEnv),
     clockOffsetMs: clockOffsetFrom(env, isProduction),
+    webhookRetryMinMs: intFrom(env, 'WEBHOOK_RETRY_MIN_MS', 10_000, 10, 3_600_000),
+    webhookRetryWindowMs: intFrom(env, 'WEBHOOK_RETRY_WINDOW_MS', 24 * 3_600_000, 1000, 7 * 24 * 3_600_000),
+    webhookTimeoutMs: intFrom(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
+    webhookConcurrency: intFrom(env, 'WEBHOOK_CONCURRENCY', 16, 1, 256),
+    webhookConcurrencyPerWebhook: intFrom(env, 'WEBHOOK_CONCURRENCY_PER_WEBHOOK', 4, 1, 64),
+    webhookPollMs: intFrom(env, 'WEBHOOK_POLL_MS', 500, 10, 60_000),
+    webhookAllowPrivate: boolFrom(env, 'WEBHOOK_ALLOW_PRIVATE', !isProduction),
+    webhookSecretKey: secretKeyFrom(env),
   };
 }
 
@@ -175,6 +198,12 @@ function clockOffsetFrom(env: NodeJS.ProcessEnv, isProduction: boolean): number 
     throw new Error(`CLOCK_OFFSET_MS must be a whole number of milliseconds within a year, got "${raw}"`);
   }
   return Number(raw);
+}
+
+function secretKeyFrom(env: NodeJS.ProcessEnv): string | undefined {
+  const key = env.WEBHOOK_SECRET_KEY || undefined;
+  if (key !== undefined && key.length < 32) throw new Error('WEBHOOK_SECRET_KEY must be at least 32 characters');
+  return key;
 }
 
 function logLevelFrom(env: NodeJS.ProcessEnv, nodeEnv: AppConfig['nodeEnv']): string {

@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { Database } from '../database/database';
+import { AccessService } from '../identity/access.service';
+import type { Caller, Role } from '../identity/caller';
+import { AccountReader } from '../ledger/ledger-readers';
+import { type ListenerRow, type PendingEventRow, WebhookRepository } from './webhook.repository';
+
+/** Events fanned out per transaction: bounded, so one round never holds its locks for long. */
+const EVENTS_PER_ROUND = 500;
+
+/**
+ * Turns outbox events into deliveries, one per matching webhook. A webhook matches an event of
+ * its network when it listens for the event's type, was created before the event, its account
+ * (if it names one) is among the event's, and its creating key may read one of the event's
+ * accounts — the read rule of section 5: ADMIN and AUDITOR every account, MEMBER its party's,
+ * TREASURER its organisation's and its members', INTEGRATION its credit union's currencies.
+ * Events and deliveries change in one transaction, and SKIP LOCKED lets several instances fan
+ * out side by side: an event is fanned out once.
+ */
+@Injectable()
+export class WebhookFanOut {
+  constructor(
+    private readonly db: Database,
+    private readonly webhooks: WebhookRepository,
+    private readonly accounts: AccountReader,
+    private readonly access: AccessService,
+  ) {}
+
+  /** Fans out one round; returns how many events it took (0: nothing was waiting). */
+  async round(): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const events = await this.webhooks.lockPendingEvents(tx, EVENTS_PER_ROUND);
+      if (events.length === 0) return 0;
+      const listeners = await this.webhooks.listeners(tx);
+      const deliveries: { webhook: ListenerRow; event: PendingEventRow; id: string }[] = [];
+      for (const event of events) {
+        for (const webhook of listeners) {
+          if (await this.matches(webhook, event)) deliveries.push({ webhook, event, id: randomUUID() });
+        }
+      }
+      await this.webhooks.fanOut(tx, events, deliveries);
+      return events.length;
+    });
+  }
+
+  private async matches(webhook: ListenerRow, event: PendingEventRow): Promise<boolean> {
+    if (webhook.network_id !== event.network_id || !webhook.events.includes(event.type)) return false;
+    if (webhook.created_at > event.occurred_at) return false;
+    if (webhook.account_id !== null && !event.account_ids.includes(webhook.account_id)) return false;
+    const caller: Caller = { apiKeyId: webhook.api_key_id, role: webhook.role as Role, partyId: webhook.party_id };
+    const facts = await this.accounts.factsOf(event.account_ids);
+    for (const account of facts.values()) {
+      if (await this.access.canRead(caller, account)) return true;
+    }
+    return false;
+  }
+}

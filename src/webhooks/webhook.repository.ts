@@ -1,0 +1,296 @@
+import { Injectable } from '@nestjs/common';
+import { Database, type Sql } from '../database/database';
+import type { LedgerEventType } from '../ledger/events/ledger-events';
+
+export interface WebhookRow {
+  network_id: string;
+  id: string;
+  url: string;
+  events: LedgerEventType[];
+  account_id: string | null;
+  description: string | null;
+  api_key_id: string;
+  created_at: Date;
+  deleted_at: Date | null;
+}
+
+export interface DeliveryRow {
+  network_id: string;
+  id: string;
+  seq: string;
+  webhook_id: string;
+  event_id: string;
+  event_type: LedgerEventType;
+  status: 'PENDING' | 'DELIVERED' | 'FAILED';
+  attempts: number;
+  next_attempt_at: Date;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: Date | null;
+}
+
+/** A listening webhook with what fan-out needs of the key that created it. */
+export interface ListenerRow {
+  network_id: string;
+  id: string;
+  events: LedgerEventType[];
+  account_id: string | null;
+  created_at: Date;
+  api_key_id: string;
+  role: string;
+  party_id: string | null;
+}
+
+export interface PendingEventRow {
+  network_id: string;
+  seq: string;
+  type: LedgerEventType;
+  occurred_at: Date;
+  account_ids: string[];
+}
+
+/** A delivery taken by this instance, with everything needed to send it. */
+export interface ClaimedRow {
+  network_id: string;
+  id: string;
+  webhook_id: string;
+  attempts: number;
+  url: string;
+  secret_ciphertext: Buffer;
+  /** Why it must not be sent any more (webhook deleted, key revoked), or null. */
+  stopped: string | null;
+  event_id: string;
+  event_type: LedgerEventType;
+  occurred_at: Date;
+  data: unknown;
+}
+
+export interface AttemptResult {
+  readonly networkId: string;
+  readonly id: string;
+  /** The attempt number this instance claimed: an older attempt's late answer never overrides a newer claim. */
+  readonly attempts: number;
+  readonly delivered: boolean;
+  /** No retry (the webhook was deleted or its key revoked). */
+  readonly final: boolean;
+  readonly statusCode: number | null;
+  readonly error: string | null;
+  /** The retry delay, when not delivered. */
+  readonly retryDelayMs: number;
+}
+
+const WEBHOOK_COLUMNS = 'network_id, id, url, events, account_id, description, api_key_id, created_at, deleted_at';
+const DELIVERY_COLUMNS = `d.network_id, d.id, d.seq::text AS seq, d.webhook_id, e.id AS event_id, e.type AS event_type, d.status,
+  d.attempts, d.next_attempt_at, d.last_status_code, d.last_error, d.delivered_at`;
+
+/** The SQL of webhooks, their deliveries, and the outbox's fan-out. */
+@Injectable()
+export class WebhookRepository {
+  constructor(private readonly db: Database) {}
+
+  async insert(w: {
+    id: string;
+    apiKeyId: string;
+    url: string;
+    events: readonly string[];
+    accountId: string | null;
+    description: string | null;
+    sealedSecret: Buffer;
+  }): Promise<WebhookRow> {
+    // The webhook lives in its creating key's network.
+    const [row] = await this.db.query<WebhookRow>(
+      `INSERT INTO webhooks (network_id, id, url, events, account_id, description, api_key_id, secret_ciphertext)
+       SELECT k.network_id, $1, $2, $3, $4, $5, k.id, $7 FROM api_keys k WHERE k.id = $6
+       RETURNING ${WEBHOOK_COLUMNS}`,
+      [w.id, w.url, w.events, w.accountId, w.description, w.apiKeyId, w.sealedSecret],
+    );
+    if (!row) throw new Error(`api key ${w.apiKeyId} is missing`);
+    return row;
+  }
+
+  /** Live webhooks: all of the key's network (`apiKeyId` null) or those the key created. */
+  async list(networkOfKeyId: string, apiKeyId: string | null): Promise<WebhookRow[]> {
+    return this.db.query<WebhookRow>(
+      `SELECT ${WEBHOOK_COLUMNS} FROM webhooks
+        WHERE network_id = (SELECT network_id FROM api_keys WHERE id = $1) AND deleted_at IS NULL
+          AND ($2::uuid IS NULL OR api_key_id = $2) ORDER BY created_at, id`,
+      [networkOfKeyId, apiKeyId],
+    );
+  }
+
+  /** A live webhook of the key's network. */
+  async find(networkOfKeyId: string, id: string): Promise<WebhookRow | undefined> {
+    const [row] = await this.db.query<WebhookRow>(
+      `SELECT ${WEBHOOK_COLUMNS} FROM webhooks
+        WHERE network_id = (SELECT network_id FROM api_keys WHERE id = $1) AND id = $2 AND deleted_at IS NULL`,
+      [networkOfKeyId, id],
+    );
+    return row;
+  }
+
+  /** Marks it deleted and ends its pending deliveries, in one transaction. */
+  async delete(networkId: string, id: string): Promise<WebhookRow | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query<WebhookRow>(
+        `UPDATE webhooks SET deleted_at = now() WHERE network_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING ${WEBHOOK_COLUMNS}`,
+        [networkId, id],
+      );
+      if (row) {
+        await tx.query(
+          `UPDATE webhook_deliveries SET status = 'FAILED', last_error = 'the webhook was deleted'
+            WHERE network_id = $1 AND webhook_id = $2 AND status = 'PENDING'`,
+          [networkId, id],
+        );
+      }
+      return row;
+    });
+  }
+
+  /** Newest first, keyset on seq. */
+  async deliveries(networkId: string, webhookId: string, beforeSeq: string | null, limit: number): Promise<DeliveryRow[]> {
+    return this.db.query<DeliveryRow>(
+      `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN ledger_events e ON e.network_id = d.network_id AND e.seq = d.event_seq
+        WHERE d.network_id = $1 AND d.webhook_id = $2 AND ($3::bigint IS NULL OR d.seq < $3)
+        ORDER BY d.seq DESC LIMIT $4`,
+      [networkId, webhookId, beforeSeq, limit],
+    );
+  }
+
+  async findDelivery(networkOfKeyId: string, id: string): Promise<DeliveryRow | undefined> {
+    const [row] = await this.db.query<DeliveryRow>(
+      `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN ledger_events e ON e.network_id = d.network_id AND e.seq = d.event_seq
+        WHERE d.network_id = (SELECT network_id FROM api_keys WHERE id = $1) AND d.id = $2`,
+      [networkOfKeyId, id],
+    );
+    return row;
+  }
+
+  /** Sends it again soon, with a fresh retry window. */
+  async replay(networkId: string, id: string): Promise<void> {
+    await this.db.query(
+      `UPDATE webhook_deliveries SET status = 'PENDING', next_attempt_at = now(), first_attempt_at = NULL, delivered_at = NULL
+        WHERE network_id = $1 AND id = $2`,
+      [networkId, id],
+    );
+  }
+
+  // --- fan-out: events of the outbox become deliveries ---
+
+  /** Takes the oldest events not yet fanned out; other instances skip them until this transaction ends. */
+  async lockPendingEvents(tx: Sql, limit: number): Promise<PendingEventRow[]> {
+    return tx.query<PendingEventRow>(
+      `SELECT network_id, seq::text AS seq, type, occurred_at, account_ids::text[] AS account_ids FROM ledger_events
+        WHERE NOT fanned_out ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      [limit],
+    );
+  }
+
+  /** Every live webhook whose creating key is not revoked. */
+  async listeners(tx: Sql): Promise<ListenerRow[]> {
+    return tx.query<ListenerRow>(
+      `SELECT w.network_id, w.id, w.events, w.account_id, w.created_at, k.id AS api_key_id, k.role, k.party_id
+         FROM webhooks w JOIN api_keys k ON k.network_id = w.network_id AND k.id = w.api_key_id
+        WHERE w.deleted_at IS NULL AND k.revoked_at IS NULL`,
+    );
+  }
+
+  async fanOut(
+    tx: Sql,
+    events: readonly PendingEventRow[],
+    deliveries: readonly { webhook: ListenerRow; event: PendingEventRow; id: string }[],
+  ) {
+    await tx.query(
+      `INSERT INTO webhook_deliveries (network_id, id, webhook_id, event_seq)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[]) ON CONFLICT DO NOTHING`,
+      [
+        deliveries.map((d) => d.event.network_id),
+        deliveries.map((d) => d.id),
+        deliveries.map((d) => d.webhook.id),
+        deliveries.map((d) => d.event.seq),
+      ],
+    );
+    await tx.query(
+      `UPDATE ledger_events e SET fanned_out = true FROM unnest($1::uuid[], $2::bigint[]) AS v(network_id, seq)
+        WHERE e.network_id = v.network_id AND e.seq = v.seq`,
+      [events.map((e) => e.network_id), events.map((e) => e.seq)],
+    );
+  }
+
+  // --- dispatch ---
+
+  /**
+   * Claims due deliveries for this instance: at most `limit`, at most `perWebhook` of one
+   * webhook, none of `busyWebhookIds` (already at their share here). Claiming counts the attempt
+   * and moves `next_attempt_at` past a lease, so a delivery whose instance dies is taken again
+   * when the lease ends; SKIP LOCKED lets instances claim side by side without waiting.
+   */
+  async claim(limit: number, perWebhook: number, busyWebhookIds: readonly string[], leaseMs: number): Promise<ClaimedRow[]> {
+    return this.db.query<ClaimedRow>(
+      `WITH due AS (
+         SELECT network_id, id, webhook_id, next_attempt_at FROM webhook_deliveries
+          WHERE status = 'PENDING' AND next_attempt_at <= now() AND webhook_id <> ALL($3::uuid[])
+          ORDER BY next_attempt_at LIMIT $1 * 4 FOR UPDATE SKIP LOCKED),
+       picked AS (
+         SELECT network_id, id FROM (SELECT *, row_number() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at) AS rank FROM due) r
+          WHERE rank <= $2 ORDER BY next_attempt_at LIMIT $1),
+       claimed AS (
+         UPDATE webhook_deliveries d
+            SET attempts = d.attempts + 1, next_attempt_at = now() + $4 * interval '1 millisecond',
+                first_attempt_at = coalesce(d.first_attempt_at, now())
+           FROM picked p WHERE d.network_id = p.network_id AND d.id = p.id
+         RETURNING d.network_id, d.id, d.webhook_id, d.attempts, d.event_seq)
+       SELECT c.network_id, c.id, c.webhook_id, c.attempts, w.url, w.secret_ciphertext,
+              CASE WHEN w.deleted_at IS NOT NULL THEN 'the webhook was deleted'
+                   WHEN k.revoked_at IS NOT NULL THEN 'the key that created the webhook was revoked' END AS stopped,
+              e.id AS event_id, e.type AS event_type, e.occurred_at, e.data
+         FROM claimed c
+         JOIN webhooks w ON w.network_id = c.network_id AND w.id = c.webhook_id
+         JOIN api_keys k ON k.network_id = w.network_id AND k.id = w.api_key_id
+         JOIN ledger_events e ON e.network_id = c.network_id AND e.seq = c.event_seq`,
+      [limit, perWebhook, busyWebhookIds, leaseMs],
+    );
+  }
+
+  /**
+   * Records attempts in one statement. A failure is retried after its delay unless the retry
+   * window since the first attempt would be over by then: then it is FAILED.
+   */
+  async record(results: readonly AttemptResult[], retryWindowMs: number): Promise<{ delivered: number; failed: number }> {
+    if (results.length === 0) return { delivered: 0, failed: 0 };
+    const rows = await this.db.query<{ status: string }>(
+      `UPDATE webhook_deliveries d
+          SET status = CASE WHEN v.delivered THEN 'DELIVERED'
+                            WHEN v.final OR now() + v.delay_ms * interval '1 millisecond'
+                                 >= d.first_attempt_at + $2 * interval '1 millisecond' THEN 'FAILED'
+                            ELSE 'PENDING' END,
+              delivered_at = CASE WHEN v.delivered THEN now() END,
+              next_attempt_at = CASE WHEN v.delivered THEN d.next_attempt_at ELSE now() + v.delay_ms * interval '1 millisecond' END,
+              last_status_code = v.status_code, last_error = v.error
+         FROM json_to_recordset($1::json) AS v(network_id uuid, id uuid, attempts integer, delivered boolean, final boolean,
+                                                status_code integer, error text, delay_ms bigint)
+        WHERE d.network_id = v.network_id AND d.id = v.id AND d.status = 'PENDING' AND (v.delivered OR d.attempts = v.attempts)
+        RETURNING d.status`,
+      [
+        JSON.stringify(
+          results.map((r) => ({
+            network_id: r.networkId,
+            id: r.id,
+            attempts: r.attempts,
+            delivered: r.delivered,
+            final: r.final,
+            status_code: r.statusCode,
+            error: r.error,
+            delay_ms: r.retryDelayMs,
+          })),
+        ),
+        retryWindowMs,
+      ],
+    );
+    return { delivered: rows.filter((r) => r.status === 'DELIVERED').length, failed: rows.filter((r) => r.status === 'FAILED').length };
+  }
+
+  async pendingCount(): Promise<number> {
+    const [row] = await this.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM webhook_deliveries WHERE status = 'PENDING'`);
+    return Number(row?.n ?? 0);
+  }
+}

@@ -1,0 +1,182 @@
+import { startLedger, transfer, type TestLedger } from '../support/ledger';
+import { dataOf, newMember, setUpHours, waitFor, type Member } from '../timebank/helpers';
+import { createWebhook, deliveries, waitUntil } from './helpers';
+import { Receiver, verifySignature } from './receiver';
+
+const RETRY_MIN_MS = 300;
+
+describe('webhook delivery to a real HTTP receiver', () => {
+  let ledger: TestLedger;
+  let receiver: Receiver;
+  let ana: Member;
+  let ben: Member;
+  let sent = 0;
+
+  /** A transfer from Ana to Ben; returns the transaction. */
+  async function pay(amount = '0.10'): Promise<{ id: string; sequence: string }> {
+    sent++;
+    return dataOf(await transfer(ledger.client(ana.key), ana.accountId, ben.accountId, amount, `pay-${sent}`)).transfer;
+  }
+
+  beforeAll(async () => {
+    receiver = await new Receiver().start();
+    ledger = await startLedger({
+      WEBHOOK_RETRY_MIN_MS: String(RETRY_MIN_MS),
+      WEBHOOK_RETRY_WINDOW_MS: '4000',
+      WEBHOOK_TIMEOUT_MS: '1500',
+      WEBHOOK_POLL_MS: '50',
+    });
+    await setUpHours(ledger.admin);
+    ana = await newMember(ledger.admin, 'Ana', { creditLimit: '1000' });
+    ben = await newMember(ledger.admin, 'Ben');
+  });
+  afterAll(async () => {
+    await ledger.stop();
+    await receiver.stop();
+  });
+
+  it('POSTs the event with a Ledger-Signature the secret verifies, once, and lists it DELIVERED', async () => {
+    const created = dataOf(
+      await createWebhook(ledger.admin, { url: receiver.url('/signed'), events: ['TRANSACTION_POSTED'] }),
+    ).createWebhook;
+    expect(created.secret).toMatch(/^whsec_/);
+    const posted = await pay('1.25');
+    await waitUntil('the delivery', () => receiver.at('/signed').length > 0);
+    const [request] = receiver.at('/signed');
+    expect(request?.headers['content-type']).toBe('application/json');
+    expect(verifySignature(created.secret, request?.headers['ledger-signature'], request?.raw ?? '')).toBe(true);
+    expect(verifySignature('whsec_someone-else', request?.headers['ledger-signature'], request?.raw ?? '')).toBe(false);
+    const timestamp = Number(/t=(\d+)/.exec(String(request?.headers['ledger-signature']))?.[1]);
+    expect(Math.abs(timestamp - Date.now() / 1000)).toBeLessThan(120);
+    expect(Object.keys(request?.body).sort()).toEqual(['data', 'id', 'network', 'occurredAt', 'type']);
+    expect(request?.body).toMatchObject({
+      type: 'TRANSACTION_POSTED',
+      data: { transaction: { id: posted.id, sequence: posted.sequence } },
+    });
+    expect(request?.body.data.transaction.postings).toEqual([
+      { accountId: ana.accountId, amount: '-1.25', currency: 'HOUR' },
+      { accountId: ben.accountId, amount: '1.25', currency: 'HOUR' },
+    ]);
+    const [delivery] = await waitFor('the delivery to be recorded', async () => {
+      const list = await deliveries(ledger.admin, created.webhook.id);
+      return list[0]?.status === 'DELIVERED' ? list : undefined;
+    });
+    expect(delivery).toMatchObject({
+      eventId: request?.body.id,
+      event: 'TRANSACTION_POSTED',
+      attempts: 1,
+      lastStatusCode: 200,
+      nextAttemptAt: null,
+    });
+    expect(receiver.at('/signed')).toHaveLength(1);
+    dataOf(await ledger.admin.request('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id: created.webhook.id }));
+  });
+
+  it('retries a failing receiver with growing delays until it answers 2xx', async () => {
+    receiver.on('/flaky', (_request, count) => (count <= 3 ? 500 : 204));
+    const created = dataOf(
+      await createWebhook(ledger.admin, { url: receiver.url('/flaky'), events: ['TRANSACTION_POSTED'] }),
+    ).createWebhook;
+    await pay();
+    await waitUntil('four attempts', () => receiver.at('/flaky').length >= 4);
+    const times = receiver.at('/flaky').map((r) => r.atMs);
+    const gaps = times.slice(1).map((t, i) => t - (times[i] as number));
+    // First retry after at least the minimum; each later delay at least the previous base (doubling, jitter on top).
+    expect(gaps[0]).toBeGreaterThanOrEqual(RETRY_MIN_MS - 20);
+    expect(gaps[1]).toBeGreaterThanOrEqual(2 * RETRY_MIN_MS - 20);
+    expect(gaps[2]).toBeGreaterThanOrEqual(4 * RETRY_MIN_MS - 20);
+    expect(new Set(receiver.at('/flaky').map((r) => r.body.id)).size).toBe(1);
+    const [delivery] = await waitFor('DELIVERED', async () => {
+      const list = await deliveries(ledger.admin, created.webhook.id);
+      return list[0]?.status === 'DELIVERED' ? list : undefined;
+    });
+    expect(delivery).toMatchObject({ attempts: 4, lastStatusCode: 204, lastError: null });
+    dataOf(await ledger.admin.request('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id: created.webhook.id }));
+  });
+
+  it('gives up after the retry window: FAILED, with the last answer; a redirect is not followed', async () => {
+    receiver.on('/moved', () => 302);
+    const created = dataOf(
+      await createWebhook(ledger.admin, { url: receiver.url('/moved'), events: ['TRANSACTION_POSTED'] }),
+    ).createWebhook;
+    await pay();
+    const [delivery] = await waitFor(
+      'FAILED',
+      async () => {
+        const list = await deliveries(ledger.admin, created.webhook.id);
+        return list[0]?.status === 'FAILED' ? list : undefined;
+      },
+      30_000,
+    );
+    expect(delivery).toMatchObject({ lastStatusCode: 302, nextAttemptAt: null, deliveredAt: null });
+    expect(delivery?.attempts).toBeGreaterThanOrEqual(3);
+    expect(receiver.received.filter((r) => r.path === '/elsewhere')).toEqual([]);
+    // replayWebhookDelivery sends it once more, with the same event id.
+    receiver.on('/moved', () => 200);
+    const replayed = dataOf(
+      await ledger.admin.request('mutation($id: ID!) { replayWebhookDelivery(id: $id) { id status } }', { id: delivery?.id }),
+    ).replayWebhookDelivery;
+    expect(replayed.status).toBe('PENDING');
+    await waitFor('the replay delivered', async () => {
+      const list = await deliveries(ledger.admin, created.webhook.id);
+      return list[0]?.status === 'DELIVERED' ? true : undefined;
+    });
+    expect(new Set(receiver.at('/moved').map((r) => r.body.id))).toEqual(new Set([delivery?.eventId]));
+    dataOf(await ledger.admin.request('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id: created.webhook.id }));
+  });
+
+  it('a receiver that never answers delays no other receiver', async () => {
+    receiver.on('/stuck', () => 'hang');
+    const stuck = dataOf(await createWebhook(ledger.admin, { url: receiver.url('/stuck'), events: ['TRANSACTION_POSTED'] })).createWebhook;
+    const quick = dataOf(await createWebhook(ledger.admin, { url: receiver.url('/quick'), events: ['TRANSACTION_POSTED'] })).createWebhook;
+    const before = receiver.at('/quick').length;
+    const started = Date.now();
+    for (let i = 0; i < 30; i++) await pay();
+    await waitUntil('30 quick deliveries', () => receiver.at('/quick').length - before >= 30);
+    // 30 events held by a receiver that answers nothing for 1.5 s each would take many seconds in line.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(receiver.at('/stuck').length).toBeGreaterThan(0);
+    for (const id of [stuck.webhook.id, quick.webhook.id]) {
+      dataOf(await ledger.admin.request('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id }));
+    }
+  });
+
+  it('holds deliveries while the receiver is down and sends them when it is back', async () => {
+    const down = await new Receiver().start();
+    const port = down.port;
+    const created = dataOf(await createWebhook(ledger.admin, { url: down.url('/later'), events: ['TRANSACTION_POSTED'] })).createWebhook;
+    await down.stop();
+    const posted = [await pay(), await pay()];
+    await waitFor('failed attempts', async () => {
+      const list = await deliveries(ledger.admin, created.webhook.id);
+      return list.length === 2 && list.every((d) => d.attempts >= 1 && d.status === 'PENDING' && d.lastError) ? true : undefined;
+    });
+    const back = await new Receiver().start(port);
+    try {
+      await waitUntil('both delivered', () => back.at('/later').length >= 2, 20_000);
+      expect(new Set(back.at('/later').map((r) => r.body.data.transaction.id))).toEqual(new Set(posted.map((p) => p.id)));
+    } finally {
+      await back.stop();
+    }
+    dataOf(await ledger.admin.request('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id: created.webhook.id }));
+  });
+
+  it('a deleted webhook is sent nothing more', async () => {
+    const created = dataOf(
+      await createWebhook(ledger.admin, { url: receiver.url('/deleted'), events: ['TRANSACTION_POSTED'] }),
+    ).createWebhook;
+    const deleted = dataOf(await ledger.admin.request('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id: created.webhook.id }));
+    expect(deleted.deleteWebhook.id).toBe(created.webhook.id);
+    // A webhook that still listens marks the moment every earlier event has been sent.
+    const marker = dataOf(
+      await createWebhook(ledger.admin, { url: receiver.url('/marker'), events: ['TRANSACTION_POSTED'] }),
+    ).createWebhook;
+    await pay();
+    await waitUntil('the marker delivery', () => receiver.at('/marker').length > 0);
+    expect(receiver.at('/deleted')).toEqual([]);
+    const webhooks = (await ledger.admin.ok<{ webhooks: { id: string }[] }>('{ webhooks { id } }')).webhooks.map((w) => w.id);
+    expect(webhooks).toContain(marker.webhook.id);
+    expect(webhooks).not.toContain(created.webhook.id);
+    dataOf(await ledger.admin.request('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id: marker.webhook.id }));
+  });
+});

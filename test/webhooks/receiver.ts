@@ -1,0 +1,93 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Received {
+  readonly path: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly raw: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the webhook body, checked by each test
+  readonly body: any;
+  readonly atMs: number;
+}
+
+/** What the receiver does with a request to one path: answer with a status, or never answer. */
+export type Behaviour = (request: Received, count: number) => number | 'hang';
+
+/**
+ * A real HTTP receiver (node:http) for webhook tests: records every request with its raw body,
+ * and answers as the test says per path (200 unless told otherwise).
+ */
+export class Receiver {
+  readonly received: Received[] = [];
+  private readonly behaviours = new Map<string, Behaviour>();
+  private readonly hanging: ServerResponse[] = [];
+  private server: Server | null = null;
+  port = 0;
+
+  async start(port = 0): Promise<this> {
+    const server = createServer((req, res) => this.handle(req, res));
+    server.keepAliveTimeout = 1000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+    return this;
+  }
+
+  url(path: string): string {
+    return `http://127.0.0.1:${this.port}${path}`;
+  }
+
+  on(path: string, behaviour: Behaviour): void {
+    this.behaviours.set(path, behaviour);
+  }
+
+  at(path: string): Received[] {
+    return this.received.filter((r) => r.path === path);
+  }
+
+  /** Stops listening and drops every open connection (a receiver that went down). */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (!server) return;
+    this.hanging.splice(0).forEach((res) => res.destroy());
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      let body: unknown;
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        body = undefined;
+      }
+      const path = req.url ?? '/';
+      const received: Received = { path, headers: req.headers, raw, body, atMs: Date.now() };
+      this.received.push(received);
+      const answer = (this.behaviours.get(path) ?? (() => 200))(received, this.at(path).length);
+      if (answer === 'hang') {
+        this.hanging.push(res);
+        return;
+      }
+      res.writeHead(answer, answer >= 300 && answer < 400 ? { location: 'http://127.0.0.1:1/elsewhere' } : {}).end('ok');
+    });
+  }
+}
+
+/** Verifies a Ledger-Signature header as docs/webhooks.md tells receivers to. */
+export function verifySignature(secret: string, header: string | string[] | undefined, raw: string): boolean {
+  if (typeof header !== 'string') return false;
+  const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header);
+  if (!match) return false;
+  const expected = createHmac('sha256', secret).update(`${match[1]}.${raw}`).digest();
+  return timingSafeEqual(expected, Buffer.from(match[2] as string, 'hex'));
+}
