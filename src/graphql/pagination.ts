@@ -81,6 +81,39 @@ export function toConnection<R, T>(
   return { edges, pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
 }
 
+/** A cursor part holding a BIGINT sequence, as decimal text (exchanges, listings, transactions). */
+export function sequenceCursor(text: string): string {
+  if (!/^\d{1,19}$/.test(text)) throw validationFailed('after', 'not a cursor returned by this list');
+  return text;
+}
+
+/** How one list pages: its cursor's shape, where a cursor starts the query, the query, the key of a row. */
+export interface PageRecipe<R, A> {
+  /** The types of the cursor's parts, checked when decoding `after`. */
+  readonly cursor: readonly ('string' | 'number')[];
+  /** The query's starting point from a decoded cursor (checking what the shape cannot: an id, a number). */
+  readonly from: (parts: (string | number)[]) => A;
+  /** The rows after `after` (null: the first page), at most `limit` of them. */
+  readonly fetch: (after: A | null, limit: number) => Promise<readonly R[]>;
+  /** The sort key of a row: its cursor's parts. */
+  readonly keyOf: (row: R) => (string | number)[];
+}
+
+/**
+ * The one recipe for a list as a connection: checks `first`, decodes `after`, fetches one row
+ * more than the page (that row only says there is a next page) and builds the edges. Lists
+ * whose cursor also carries a report's window (statements, activity) use `toConnection` directly.
+ */
+export async function paginate<R, A>(
+  args: { first?: number | null; after?: string | null },
+  recipe: PageRecipe<R, A>,
+): Promise<ConnectionShape<R>> {
+  const size = pageSize(args.first);
+  const cursor = decodeCursor(args.after, recipe.cursor);
+  const rows = await recipe.fetch(cursor ? recipe.from(cursor) : null, size + 1);
+  return toConnection(rows, size, (row) => row, recipe.keyOf);
+}
+
 /** Declares `XConnection` and `XEdge` object types for a node type. */
 export function Connection<T>(node: Type<T>, name: string): Type<ConnectionShape<T>> {
   @ObjectType(`${name}Edge`)

@@ -4,7 +4,7 @@ import { DomainError, ErrorCode, notFound, validationFailed } from '../../common
 import { checkId } from '../../common/ids';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { Database } from '../../database/database';
-import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/pagination';
+import { type ConnectionShape, paginate } from '../../graphql/pagination';
 import { AccessService } from '../../identity/access.service';
 import type { Caller } from '../../identity/caller';
 import { CurrencyKind } from '../currencies/currency.model';
@@ -129,18 +129,20 @@ export class AccountService {
     first: number | null | undefined,
     after: string | null | undefined,
   ): Promise<ConnectionShape<Account>> {
-    const size = pageSize(first);
-    const cursor = decodeCursor(after, ['string']);
-    // Naming a party lists its accounts to any key (the directory); without one, the accounts the caller may read.
-    const filter = partyId
-      ? { partyIds: [checkId(partyId, 'partyId')], currencyCode: currency ?? null, issuerPartyId: null }
-      : await this.access.scopeFilter(caller, null, currency ?? null);
-    const rows = await this.accounts.page(filter, cursor ? checkId(cursor[0] as string, 'after') : null, size + 1);
-    return toConnection(
-      rows,
-      size,
-      (r) => r,
-      (r) => [r.id],
+    return paginate(
+      { first, after },
+      {
+        cursor: ['string'],
+        from: ([id]) => checkId(id as string, 'after'),
+        fetch: async (afterId, limit) => {
+          // Naming a party lists its accounts to any key (the directory); without one, the accounts the caller may read.
+          const filter = partyId
+            ? { partyIds: [checkId(partyId, 'partyId')], currencyCode: currency ?? null, issuerPartyId: null }
+            : await this.access.scopeFilter(caller, null, currency ?? null);
+          return this.accounts.page(filter, afterId, limit);
+        },
+        keyOf: (r) => [r.id],
+      },
     );
   }
 

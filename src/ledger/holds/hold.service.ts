@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode, forbidden, notFound, validationFailed } from '../../common/domain-error';
 import { checkId } from '../../common/ids';
-import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/pagination';
+import { type ConnectionShape, paginate } from '../../graphql/pagination';
 import { AccessService } from '../../identity/access.service';
 import { ReadRules } from '../../identity/read-rules';
 import { type Caller, Role } from '../../identity/caller';
@@ -128,23 +128,20 @@ export class HoldService {
     caller: Caller,
     args: { accountId: string; status?: HoldStatus | null; first?: number | null; after?: string | null },
   ): Promise<ConnectionShape<Hold>> {
-    const size = pageSize(args.first);
-    const cursor = decodeCursor(args.after, ['string', 'string']);
-    const account = await this.accounts.requireFact(checkId(args.accountId, 'accountId'));
-    await this.access.assertCanRead(caller, account);
-    let after: { createdAt: Date; id: string } | null = null;
-    if (cursor) {
-      const createdAt = parseInstant(cursor[0] as string);
-      if (Number.isNaN(createdAt.getTime())) throw validationFailed('after', 'not a cursor returned by this list');
-      after = { createdAt, id: checkId(cursor[1] as string, 'after') };
-    }
-    const rows = await this.holds.page({ accountId: account.id, status: args.status ?? null, after, limit: size + 1 });
-    return toConnection(
-      rows,
-      size,
-      (h) => h,
-      (h) => [isoMicros(h.createdAt), h.id],
-    );
+    return paginate(args, {
+      cursor: ['string', 'string'],
+      from: ([at, id]) => {
+        const createdAt = parseInstant(at as string);
+        if (Number.isNaN(createdAt.getTime())) throw validationFailed('after', 'not a cursor returned by this list');
+        return { createdAt, id: checkId(id as string, 'after') };
+      },
+      fetch: async (after, limit) => {
+        const account = await this.accounts.requireFact(checkId(args.accountId, 'accountId'));
+        await this.access.assertCanRead(caller, account);
+        return this.holds.page({ accountId: account.id, status: args.status ?? null, after, limit });
+      },
+      keyOf: (h) => [isoMicros(h.createdAt), h.id],
+    });
   }
 
   /** A hold that may be captured or voided directly: it exists and belongs to no exchange. */

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { notFound, validationFailed } from '../../common/domain-error';
 import { checkId } from '../../common/ids';
 import { cleanText } from '../../common/text';
-import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/pagination';
+import { type ConnectionShape, paginate } from '../../graphql/pagination';
 import { ORGANISATION_KINDS, type Party, PartyKind } from './party.model';
 import { AccessService } from '../../identity/access.service';
 import { PartyRepository } from './party.repository';
@@ -42,15 +42,14 @@ export class PartyService {
     first: number | null | undefined,
     after: string | null | undefined,
   ): Promise<ConnectionShape<Party>> {
-    const size = pageSize(first);
-    const cursor = decodeCursor(after, ['string']);
-    const afterId = cursor ? checkId(cursor[0] as string, 'after') : null;
-    const rows = await this.parties.page(kind ?? null, afterId, size + 1);
-    return toConnection(
-      rows,
-      size,
-      (r) => r,
-      (r) => [r.id],
+    return paginate(
+      { first, after },
+      {
+        cursor: ['string'],
+        from: ([id]) => checkId(id as string, 'after'),
+        fetch: (afterId, limit) => this.parties.page(kind ?? null, afterId, limit),
+        keyOf: (r) => [r.id],
+      },
     );
   }
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode, forbidden, validationFailed } from '../../common/domain-error';
 import { checkId, checkIds } from '../../common/ids';
-import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/pagination';
+import { type ConnectionShape, paginate } from '../../graphql/pagination';
 import { AccessService } from '../../identity/access.service';
 import { ReadRules } from '../../identity/read-rules';
 import { type Caller, Role } from '../../identity/caller';
@@ -165,9 +165,21 @@ export class TransactionService {
       after?: string | null;
     },
   ): Promise<ConnectionShape<Transaction>> {
-    const size = pageSize(args.first);
-    const cursor = decodeCursor(args.after, ['string']);
-    const afterSequence = cursor ? parseSequence(cursor[0] as string) : null;
+    return paginate(args, {
+      cursor: ['string'],
+      from: ([sequence]) => parseSequence(sequence as string),
+      fetch: (afterSequence, limit) => this.pageAfter(caller, args, afterSequence, limit),
+      keyOf: (t) => [t.sequence],
+    });
+  }
+
+  /** The transactions the caller may read, in sequence order after `afterSequence`. */
+  private async pageAfter(
+    caller: Caller,
+    args: { accountId?: string | null; kind?: TransactionKind | null; from?: Date | null; to?: Date | null },
+    afterSequence: bigint | null,
+    limit: number,
+  ): Promise<Transaction[]> {
     const scope = await this.access.readScope(caller);
     let accountIds: string[] | null = null;
     let issuerPartyId: string | null = null;
@@ -182,22 +194,16 @@ export class TransactionService {
           (a) => a.id,
         );
     }
-    if (accountIds?.length === 0) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
-    const rows = await this.reader.page({
+    if (accountIds?.length === 0) return [];
+    return this.reader.page({
       accountIds,
       issuerPartyId,
       kind: args.kind ?? null,
       from: args.from ?? null,
       to: args.to ?? null,
       afterSequence,
-      limit: size + 1,
+      limit,
     });
-    return toConnection(
-      rows,
-      size,
-      (t) => t,
-      (t) => [t.sequence],
-    );
   }
 }
 

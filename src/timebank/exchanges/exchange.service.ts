@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode, forbidden, notFound, validationFailed } from '../../common/domain-error';
 import { checkId } from '../../common/ids';
 import type { Sql } from '../../database/database';
-import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/pagination';
+import { type ConnectionShape, paginate, sequenceCursor } from '../../graphql/pagination';
 import { AccessService } from '../../identity/access.service';
 import { ReadRules } from '../../identity/read-rules';
 import { type Caller, Role } from '../../identity/caller';
@@ -165,19 +165,16 @@ export class ExchangeService {
     caller: Caller,
     args: { accountId: string; status?: ExchangeStatus | null; first?: number | null; after?: string | null },
   ): Promise<ConnectionShape<Exchange>> {
-    const size = pageSize(args.first);
-    const cursor = decodeCursor(args.after, ['string']);
-    const afterSeq = cursor ? (cursor[0] as string) : null;
-    if (afterSeq !== null && !/^\d{1,19}$/.test(afterSeq)) throw validationFailed('after', 'not a cursor returned by this list');
-    const account = await this.accounts.requireFact(checkId(args.accountId, 'accountId'));
-    await this.access.assertCanRead(caller, account);
-    const rows = await this.exchanges.page({ accountId: account.id, status: args.status ?? null, afterSeq, limit: size + 1 });
-    return toConnection(
-      rows,
-      size,
-      (e) => e,
-      (e) => [e.seq],
-    );
+    return paginate(args, {
+      cursor: ['string'],
+      from: ([seq]) => sequenceCursor(seq as string),
+      fetch: async (afterSeq, limit) => {
+        const account = await this.accounts.requireFact(checkId(args.accountId, 'accountId'));
+        await this.access.assertCanRead(caller, account);
+        return this.exchanges.page({ accountId: account.id, status: args.status ?? null, afterSeq, limit });
+      },
+      keyOf: (e) => [e.seq],
+    });
   }
 
   async findByIds(ids: readonly string[]): Promise<Exchange[]> {

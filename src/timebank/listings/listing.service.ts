@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode, forbidden, notFound, validationFailed } from '../../common/domain-error';
 import { checkId } from '../../common/ids';
-import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/pagination';
+import { type ConnectionShape, paginate, sequenceCursor } from '../../graphql/pagination';
 import { AccessService } from '../../identity/access.service';
 import type { Caller } from '../../identity/caller';
 import { toMinor } from '../../ledger/money/amount';
@@ -106,25 +106,21 @@ export class ListingService {
       after?: string | null;
     },
   ): Promise<ConnectionShape<Listing>> {
-    const size = pageSize(args.first);
-    const cursor = decodeCursor(args.after, ['string']);
-    const beforeSeq = cursor ? (cursor[0] as string) : null;
-    if (beforeSeq !== null && !/^\d{1,19}$/.test(beforeSeq)) throw validationFailed('after', 'not a cursor returned by this list');
-    const rows = await this.listings.page({
-      kind,
-      partyId: args.partyId === null || args.partyId === undefined ? null : checkId(args.partyId, 'partyId'),
-      category: args.category === null || args.category === undefined ? null : normaliseCategory(args.category, 'category'),
-      open: args.open ?? null,
-      search: cleanText(args.search, 'search', MAX_SEARCH_LENGTH, false),
-      beforeSeq,
-      limit: size + 1,
+    return paginate(args, {
+      cursor: ['string'],
+      from: ([seq]) => sequenceCursor(seq as string),
+      fetch: (beforeSeq, limit) =>
+        this.listings.page({
+          kind,
+          partyId: args.partyId === null || args.partyId === undefined ? null : checkId(args.partyId, 'partyId'),
+          category: args.category === null || args.category === undefined ? null : normaliseCategory(args.category, 'category'),
+          open: args.open ?? null,
+          search: cleanText(args.search, 'search', MAX_SEARCH_LENGTH, false),
+          beforeSeq,
+          limit,
+        }),
+      keyOf: (l) => [l.seq],
     });
-    return toConnection(
-      rows,
-      size,
-      (l) => l,
-      (l) => [l.seq],
-    );
   }
 }
 
