@@ -30,7 +30,8 @@ const SEED = 'dist/scripts/seed-demo.js';
 const BACKUP = 'dist/scripts/backup.js';
 const RESTORE = 'dist/scripts/restore.js';
 const WORKERS = 4;
-const DEMO_CURRENCIES = ['HOUR', 'MKE'];
+/** The network every ledger starts with (migration 0007); the drill posts in it. */
+const DEFAULT_NETWORK = '00000000-0000-4000-8000-000000000001';
 
 const dir = mkdtempSync(join(tmpdir(), 'ledger-backup-'));
 let original: TestLedger;
@@ -183,8 +184,8 @@ beforeAll(async () => {
   load.lastSequence = Math.max(...load.posted);
   if (backupRun.code !== 0) throw new Error(`backup failed:\n${backupRun.output}`);
   manifest = await checkBackupFile(file);
-  const [only] = manifest.heads;
-  head = { sequence: Number(only?.sequence), hash: only?.hash ?? '' };
+  const drillHead = manifest.heads.find((entry) => entry.networkId === DEFAULT_NETWORK);
+  head = { sequence: Number(drillHead?.sequence), hash: drillHead?.hash ?? '' };
 
   restoredUrl = await createTestDatabase();
   restoreRun = await restoreInto(restoredUrl, file);
@@ -213,10 +214,15 @@ describe('npm run backup while transfers are posted, then npm run restore into a
     const before = await connect(original.databaseUrl);
     const after = await connect(restoredUrl);
     try {
-      const originalAt = await before.query<{ hash: string }>('SELECT hash FROM transactions WHERE sequence = $1', [head.sequence]);
+      const originalAt = await before.query<{ hash: string }>('SELECT hash FROM transactions WHERE network_id = $1 AND sequence = $2', [
+        DEFAULT_NETWORK,
+        head.sequence,
+      ]);
       expect(originalAt.rows[0]?.hash).toBe(head.hash);
-      const restoredHead = await after.query<{ sequence: string; hash: string }>('SELECT sequence::text, hash FROM ledger_head');
-      expect(restoredHead.rows).toEqual([{ sequence: String(head.sequence), hash: head.hash }]);
+      const restoredHeads = await after.query<{ networkId: string; sequence: string; hash: string }>(
+        'SELECT network_id::text AS "networkId", sequence::text, hash FROM ledger_head ORDER BY 1',
+      );
+      expect(restoredHeads.rows).toEqual(manifest.heads);
     } finally {
       await before.end();
       await after.end();
@@ -228,7 +234,10 @@ describe('npm run backup while transfers are posted, then npm run restore into a
 
   it("gives the demo currencies' trial balances exactly as the original's, and the drill currency's as they stood at the snapshot", async () => {
     const admin = new GqlClient(restored.url, restored.adminKey);
-    for (const currency of DEMO_CURRENCIES)
+    const codes = (await original.admin.ok<{ currencies: { code: string }[] }>('{ currencies { code } }')).currencies.map((c) => c.code);
+    const demoCurrencies = codes.filter((code) => code !== 'DRILL');
+    expect(demoCurrencies.length).toBeGreaterThan(0);
+    for (const currency of demoCurrencies)
       expect(await trialBalance(admin, currency)).toEqual(await trialBalance(original.admin, currency));
     const drillBalances = await trialBalance(admin, 'DRILL');
     expect(drillBalances.total).toBe('0.00');
@@ -243,7 +252,7 @@ describe('npm run backup while transfers are posted, then npm run restore into a
     const admin = new GqlClient(restored.url, restored.adminKey);
     const accounts = await accountIds(admin);
     expect(accounts).toEqual(await accountIds(original.admin));
-    expect(accounts.length).toBeGreaterThan(50);
+    expect(accounts.length).toBeGreaterThan(10);
     for (const account of accounts) {
       const before = (await statement(original.admin, account)).filter((entry) => sequenceOf(entry) <= head.sequence);
       expect(await statement(admin, account)).toEqual(before);
