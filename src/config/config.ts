@@ -77,6 +77,11 @@ export interface AppConfig {
    * comes from the database; a test starts one instance with an offset to show it stays so.
    */
   readonly clockOffsetMs: number;
+  /**
+   * How long a posting group whose COMMIT was not acknowledged is asked after (the database may
+   * be restarting) before the callers get OUTCOME_UNKNOWN (POSTING_COMMIT_CHECK_MS, default 20 s).
+   */
+  readonly commitCheckMs: number;
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -179,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     webhookPollMs: intFrom(env, 'WEBHOOK_POLL_MS', 500, 10, 60_000),
     webhookAllowPrivate: boolFrom(env, 'WEBHOOK_ALLOW_PRIVATE', !isProduction),
     webhookSecretKey: secretKeyFrom(env),
+    commitCheckMs: intFrom(env, 'POSTING_COMMIT_CHECK_MS', 20_000, 100, 600_000),
   };
 }
 

@@ -23,8 +23,6 @@ export interface PostingStats {
   unacknowledgedCommits: { committed: number; rolledBack: number; unknown: number };
 }
 
-/** How long an unacknowledged COMMIT is asked after (the database may be restarting) before answering OUTCOME_UNKNOWN. */
-const COMMIT_CHECK_MS = 20_000;
 /** A group whose COMMIT was lost and found rolled back is sent again at most this many times. */
 const MAX_LOST_COMMIT_RERUNS = 3;
 
@@ -191,7 +189,7 @@ export class PostingService implements BeforeApplicationShutdown {
    * post it twice, and failing it could report committed work as failed: the database is asked
    * (on another connection) what became of the group's transaction. Committed: the callers get
    * what the group decided. Rolled back: nothing happened, the group is sent again. Unknown
-   * after COMMIT_CHECK_MS: OUTCOME_UNKNOWN, and the caller retries with the same idempotency key.
+   * after POSTING_COMMIT_CHECK_MS: OUTCOME_UNKNOWN, and the caller retries with the same idempotency key.
    */
   private async afterLostCommit(group: Waiting[], lost: CommitUnacknowledged, xid: string | null, lostCommits: number): Promise<void> {
     const status = xid === null ? 'unknown' : await this.commitStatus(xid);
@@ -212,9 +210,9 @@ export class PostingService implements BeforeApplicationShutdown {
     }
   }
 
-  /** What became of a database transaction, asked until the database answers or COMMIT_CHECK_MS pass. */
+  /** What became of a database transaction, asked until the database answers or POSTING_COMMIT_CHECK_MS pass. */
   private async commitStatus(xid: string): Promise<CommitStatus> {
-    const deadline = Date.now() + COMMIT_CHECK_MS;
+    const deadline = Date.now() + this.config.commitCheckMs;
     for (let delayMs = 20; ; delayMs = Math.min(delayMs * 2, 1000)) {
       try {
         const [row] = await this.db.query<{ status: string | null }>('SELECT pg_xact_status($1::xid8) AS status', [xid]);

@@ -330,7 +330,7 @@ export class ReportRepository {
               t.posted_at, t.previous_hash, t.hash, t.hash_version, t.reverses_id, p.idx, p.sequence AS posting_sequence,
               p.account_id, p.amount_minor, p.balance_after_minor, a.currency_code, a.party_id, pa.name AS party_name
          FROM page JOIN transactions t ON t.sequence = page.sequence
-         JOIN postings p ON p.transaction_id = t.id
+         JOIN postings p ON p.network_id = t.network_id AND p.transaction_id = t.id
          JOIN accounts a ON a.id = p.account_id
          JOIN parties pa ON pa.id = a.party_id
         ORDER BY t.sequence, p.idx`,
