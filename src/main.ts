@@ -65,7 +65,16 @@ async function main(): Promise<void> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot({ config, databaseUrl: database.url, directUrl: database.directUrl, logger }),
     // Fastify's own logger stays off: the request hook below writes the one line per request.
-    new FastifyAdapter({ logger: false, bodyLimit: config.maxBodyBytes }),
+    new FastifyAdapter({
+      logger: false,
+      bodyLimit: config.maxBodyBytes,
+      // As Node's own server (and so Express) did: a request whose body has not fully arrived
+      // after 5 minutes is cut, where Fastify would otherwise wait forever. Downloads (the
+      // exports) are responses and are not bounded by it.
+      requestTimeout: 300_000,
+      // As Express did: `/graphql/` is `/graphql`.
+      routerOptions: { ignoreTrailingSlash: true },
+    }),
     {
       bodyParser: false,
       logger: new NestPinoLogger(logger),
