@@ -14,6 +14,7 @@ import { ExplorerAssets } from './explorer/explorer-assets';
 import { ExplorerModule } from './explorer/explorer.module';
 import { explorerLandingPage } from './explorer/explorer.plugin';
 import { graphqlContext, graphqlWsOptions } from './graphql/context';
+import { WsSessions } from './graphql/ws-sessions';
 import { formatError } from './graphql/error-mapping';
 import { queryCostPlugin } from './graphql/query-cost';
 import { RefusalFilter } from './graphql/refusal.filter';
@@ -58,6 +59,16 @@ function disabledApolloPlugins(): ApolloPlugin[] {
 export class AppModule {
   static forRoot({ config, databaseUrl, directUrl, logger = createLogger(config.logLevel, config.logFormat) }: AppOptions): DynamicModule {
     const explorer = config.explorer ? new ExplorerAssets() : undefined;
+    // The graphql-ws options are built here, before any provider exists: the sessions they share
+    // with the identity module (authentication, revocations) are one object, provided as a value.
+    const wsSessions = new WsSessions(
+      {
+        maxMessageBytes: config.wsMaxMessageBytes,
+        maxSubscriptionsPerSocket: config.wsMaxSubscriptionsPerSocket,
+        maxSubscriptionsPerKey: config.wsMaxSubscriptionsPerKey,
+      },
+      logger,
+    );
     return {
       module: AppModule,
       global: true,
@@ -98,7 +109,8 @@ export class AppModule {
                 maxVisits: config.maxQueryTokens,
                 maxTokens: config.maxQueryTokens,
               },
-              config.isProduction,
+              { isProduction: config.isProduction, introspection: config.introspection },
+              wsSessions,
               (e) => errorLog.error(e),
             ),
           },
@@ -118,9 +130,10 @@ export class AppModule {
       controllers: [HealthController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
+        { provide: WsSessions, useValue: wsSessions },
         { provide: APP_FILTER, useClass: RefusalFilter },
       ],
-      exports: [APP_CONFIG],
+      exports: [APP_CONFIG, WsSessions],
     };
   }
 }

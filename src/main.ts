@@ -2,6 +2,8 @@ import 'reflect-metadata';
 import type { Server } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { GraphQLModule } from '@nestjs/graphql';
+import { limitWebSocketMessages } from './graphql/ws-sessions';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import { AppModule } from './app.module';
@@ -92,6 +94,8 @@ async function main(): Promise<void> {
   await app.listen(config.port, config.host);
   const server: Server = fastify.server;
   const webSockets = trackWebSockets(server);
+  // ws buffers a whole message before graphql-ws sees it: cap it (SPEC B.1: 64 KiB by default).
+  limitWebSocketMessages(app.get(GraphQLModule), config.wsMaxMessageBytes);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://localhost:${port}/graphql`;

@@ -39,6 +39,10 @@ export interface AppConfig {
   readonly rateLimitAnonymousBurst: number;
   /** API key ids never rate limited (the bench's keys, a trusted batch integration). */
   readonly rateLimitExemptKeyIds: ReadonlySet<string>;
+  /** graphql-ws: largest message (a larger one closes the socket), operations at once per socket and per key. */
+  readonly wsMaxMessageBytes: number;
+  readonly wsMaxSubscriptionsPerSocket: number;
+  readonly wsMaxSubscriptionsPerKey: number;
   /** Serve Prometheus metrics at GET /metrics. */
   readonly metricsEnabled: boolean;
   /** Serve /metrics without a key (default false: an ADMIN or AUDITOR key is required). */
@@ -167,6 +171,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     rateLimitAnonymousPerSecond: intFrom(env, 'RATE_LIMIT_ANONYMOUS_PER_SECOND', 10, 1, 1_000_000),
     rateLimitAnonymousBurst: intFrom(env, 'RATE_LIMIT_ANONYMOUS_BURST', 50, 1, 1_000_000),
     rateLimitExemptKeyIds: idsFrom(env, 'RATE_LIMIT_EXEMPT_KEYS'),
+    wsMaxMessageBytes: intFrom(env, 'WS_MAX_MESSAGE_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
+    wsMaxSubscriptionsPerSocket: intFrom(env, 'WS_MAX_SUBSCRIPTIONS_PER_SOCKET', 20, 1, 10_000),
+    wsMaxSubscriptionsPerKey: intFrom(env, 'WS_MAX_SUBSCRIPTIONS_PER_KEY', 100, 1, 100_000),
     metricsEnabled: boolFrom(env, 'METRICS_ENABLED', true),
     metricsPublic: boolFrom(env, 'METRICS_PUBLIC', false),
     postingGroupMax: intFrom(env, 'POSTING_GROUP_MAX', 200, 1, 2000),

@@ -1,5 +1,11 @@
 import {
   type DocumentNode,
+  execute,
+  type ExecutionArgs,
+  getOperationAST,
+  NoSchemaIntrospectionCustomRule,
+  specifiedRules,
+  subscribe,
   type ExecutionResult,
   type FormattedExecutionResult,
   GraphQLError,
@@ -9,9 +15,10 @@ import {
   parse,
   validate,
 } from 'graphql';
-import { DomainError } from '../common/domain-error';
+import { DomainError, ErrorCode } from '../common/domain-error';
 import { formatError } from './error-mapping';
 import { measureOperation, type QueryLimits } from './query-cost';
+import type { WsConnection, WsSessions } from './ws-sessions';
 
 /**
  * The context graphql/ builds for an operation: the HTTP request, or graphql-ws's
@@ -21,6 +28,9 @@ import { measureOperation, type QueryLimits } from './query-cost';
 export interface OperationContext {
   req?: { headers: Record<string, string | string[] | undefined> };
   connectionParams?: Record<string, unknown>;
+  /** graphql-ws: the socket's context (limits, logs) and the client's address (requests without a valid key). */
+  connection?: unknown;
+  address?: string;
 }
 type LedgerContext = OperationContext;
 type HttpRequest = NonNullable<LedgerContext['req']>;
@@ -35,8 +45,13 @@ type HttpRequest = NonNullable<LedgerContext['req']>;
 export function graphqlContext(input: HttpRequest | { connectionParams?: Readonly<Record<string, unknown>> }): LedgerContext {
   // Fastify's integration passes the request itself; graphql-ws passes its connection context.
   if ('raw' in input) return { req: input as HttpRequest };
-  const { connectionParams } = input as { connectionParams?: Readonly<Record<string, unknown>> };
-  return { req: { headers: {} }, connectionParams: { ...(connectionParams ?? {}) } };
+  const connection = input as Partial<WsConnection>;
+  return {
+    req: { headers: {} },
+    connectionParams: { ...(connection.connectionParams ?? {}) },
+    connection,
+    address: connection.extra?.request?.socket?.remoteAddress,
+  };
 }
 
 /** What Apollo calls a request that does not parse, or is not valid for the schema. */
@@ -49,17 +64,26 @@ export interface WsLimits extends QueryLimits {
 
 /**
  * graphql-ws runs operations itself, outside Apollo's plugins, error formatting and parse
- * options; these options give WebSocket operations the same limits and the same error
- * mapping as HTTP:
- * - `onSubscribe` parses with the token limit and answers a document that does not parse with
- *   an error, instead of letting the parser's exception close the whole socket;
- * - `validate` adds the depth and cost limits of src/graphql/query-cost.ts to the schema's
- *   rules (variables are not known there: `first: $n` counts as the default page);
+ * options; these options give WebSocket operations the same limits, logs, metrics and error
+ * mapping as HTTP (SPEC B.1):
+ * - `onConnect` requires a valid key at connection_init (else the socket closes with 4403);
+ *   a revoked key's sockets are closed by WsSessions.closeKey;
+ * - `onSubscribe` refuses an operation beyond the per-socket and per-key limits, and parses with
+ *   the token limit, answering a document that does not parse with an error instead of letting
+ *   the parser's exception close the whole socket;
+ * - `validate` refuses introspection in production (unless GRAPHQL_INTROSPECTION allows it);
+ * - `execute` and `subscribe` apply the depth and cost limits with the operation's variables,
+ *   exactly as over HTTP, and log and count each operation;
  * - `onError` gets parse and validation errors (no original error: the request is at fault)
  *   and errors thrown by a running subscription (a DomainError, or INTERNAL);
  * - `onNext` formats the errors of each result (a refused subscribe, a field refused in an event).
  */
-export function graphqlWsOptions(limits: WsLimits, isProduction: boolean, log: (error: unknown) => void) {
+export function graphqlWsOptions(
+  limits: WsLimits,
+  options: { isProduction: boolean; introspection: boolean },
+  sessions: WsSessions,
+  log: (error: unknown) => void,
+) {
   const format = (errors: readonly GraphQLError[], requestErrors: boolean): GraphQLFormattedError[] =>
     errors.map((error) => {
       const formatted = error.toJSON();
@@ -67,14 +91,47 @@ export function graphqlWsOptions(limits: WsLimits, isProduction: boolean, log: (
       return formatError(
         code === undefined ? formatted : { ...formatted, extensions: { ...formatted.extensions, code } },
         error,
-        isProduction,
+        options.isProduction,
         log,
       );
     });
   const parseLimited = (source: string) => parse(source, { maxTokens: limits.maxTokens });
+  const rules = options.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
+  /** Runs an operation within the limits, then logs and counts it. */
+  const run =
+    (operate: (args: ExecutionArgs) => unknown) =>
+    async (args: ExecutionArgs): Promise<unknown> => {
+      const started = process.hrtime.bigint();
+      const connection = (args.contextValue as { connection?: WsConnection } | undefined)?.connection;
+      const operation = getOperationAST(args.document, args.operationName);
+      const first = operation?.selectionSet.selections.find((s) => s.kind === Kind.FIELD);
+      const name = first?.kind === Kind.FIELD ? first.name.value : 'unknown';
+      let result: unknown;
+      try {
+        if (operation) measureOperation(args.schema, args.document, operation, args.variableValues ?? undefined, limits);
+        result = await operate(args);
+      } catch (error) {
+        if (!(error instanceof DomainError)) throw error;
+        result = { errors: [new GraphQLError(error.message, { originalError: error })] } satisfies ExecutionResult;
+      }
+      const errors = (result as ExecutionResult).errors;
+      const code = errors?.[0] ? (format([errors[0]], false)[0]?.extensions?.code ?? 'INTERNAL') : 'ok';
+      if (connection) sessions.observe(connection, name, String(code), started);
+      return result;
+    };
   return {
     parse: parseLimited,
-    onSubscribe: (_ctx: unknown, _id: string, payload: { query: string }): readonly GraphQLError[] | void => {
+    execute: run((args) => execute(args)),
+    subscribe: run((args) => subscribe(args)),
+    // graphql-ws types `extra` as unknown; with the ws server it is { socket, request }.
+    onConnect: (ctx: { connectionParams?: Readonly<Record<string, unknown>> }): Promise<boolean> => {
+      const params = ctx.connectionParams ?? {};
+      return sessions.admit(ctx as WsConnection, bearerOf(params.authorization ?? params.Authorization));
+    },
+    onClose: (ctx: unknown): void => sessions.closed(ctx as WsConnection),
+    onSubscribe: (ctx: unknown, _id: string, payload: { query: string }): readonly GraphQLError[] | void => {
+      const refusal = sessions.refusal(ctx as WsConnection);
+      if (refusal) return [new GraphQLError(refusal, { extensions: { code: ErrorCode.RATE_LIMITED } })];
       try {
         parseLimited(payload.query);
       } catch (error) {
@@ -85,22 +142,16 @@ export function graphqlWsOptions(limits: WsLimits, isProduction: boolean, log: (
         ];
       }
     },
-    validate: (schema: GraphQLSchema, document: DocumentNode): readonly GraphQLError[] => {
-      const errors = validate(schema, document);
-      if (errors.length > 0) return errors;
-      try {
-        for (const definition of document.definitions) {
-          if (definition.kind === Kind.OPERATION_DEFINITION) measureOperation(schema, document, definition, undefined, limits);
-        }
-      } catch (error) {
-        if (error instanceof DomainError) return [new GraphQLError(error.message, { originalError: error })];
-        throw error;
-      }
-      return [];
-    },
+    validate: (schema: GraphQLSchema, document: DocumentNode): readonly GraphQLError[] => validate(schema, document, rules),
     onNext: (_ctx: unknown, _id: string, _payload: unknown, _args: unknown, result: ExecutionResult): FormattedExecutionResult | void =>
       result.errors ? { ...result, errors: format(result.errors, false) } : undefined,
     onError: (_ctx: unknown, _id: string, _payload: unknown, errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
       format(errors, true),
   };
+}
+
+/** The key of an `Authorization: Bearer <key>` value (identity has the same; this folder may not import it). */
+function bearerOf(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  return /^Bearer\s+(\S+)$/i.exec(value.trim())?.[1];
 }

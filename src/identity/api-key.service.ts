@@ -3,6 +3,7 @@ import { Injectable, Optional } from '@nestjs/common';
 import { DomainError, ErrorCode, notFound, validationFailed } from '../common/domain-error';
 import { NotificationHub } from '../database/notification-hub';
 import { Metrics } from '../observability/metrics';
+import { WsSessions } from '../graphql/ws-sessions';
 import { ApiKeyRepository, type ApiKeyRow, KEYS_CHANNEL } from './api-key.repository';
 
 /** Notified with a key's id when it is revoked: what other modules listen on (its repository stays private). */
@@ -72,7 +73,13 @@ export class ApiKeyService {
     private readonly parties: PartyDirectory,
     private readonly hub: NotificationHub,
     @Optional() metrics?: Metrics,
+    @Optional() private readonly sockets?: WsSessions,
   ) {
+    if (sockets) {
+      // graphql-ws sockets authenticate at connection_init with the same cache and rules.
+      sockets.authenticate = (secret) => this.authenticate(secret);
+      sockets.metrics = metrics;
+    }
     if (metrics) {
       metrics.registerCounter(
         'ledger_api_key_lookups_total',
@@ -136,6 +143,7 @@ export class ApiKeyService {
 
   private forget(apiKeyId: string): void {
     this.revocations++;
+    this.sockets?.closeKey(apiKeyId);
     for (const [key, entry] of this.cache) if (entry.caller.apiKeyId === apiKeyId) this.cache.delete(key);
   }
 

@@ -21,6 +21,8 @@ export interface LedgerContext {
   connectionParams?: Record<string, unknown>;
   /** The client's address over graphql-ws (over HTTP it is `req.ip`): limits requests without a valid key. */
   address?: string;
+  /** The graphql-ws socket an operation runs on (for its logs and limits). */
+  connection?: unknown;
   caller?: Caller;
   /** The one authentication of this request (or socket operation), shared by all its root fields. */
   authenticating?: Promise<Caller>;
