@@ -115,8 +115,8 @@ export function graphqlWsOptions(
         result = { errors: [new GraphQLError(error.message, { originalError: error })] } satisfies ExecutionResult;
       }
       const errors = (result as ExecutionResult).errors;
-      const code = errors?.[0] ? (format([errors[0]], false)[0]?.extensions?.code ?? 'INTERNAL') : 'ok';
-      if (connection) sessions.observe(connection, name, String(code), started);
+      const code = errors?.[0] ? format([errors[0]], false)[0]?.extensions?.code : 'ok';
+      if (connection) sessions.observe(connection, name, typeof code === 'string' ? code : 'INTERNAL', started);
       return result;
     };
   return {
