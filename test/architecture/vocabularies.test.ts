@@ -24,7 +24,7 @@ async function vocabularies(medium: Medium): Promise<Record<string, readonly str
 /** CHECK lists with no list in the code yet (written only by SQL); a new one must be added to one of the two maps. */
 const ONLY_IN_SQL = new Set(['webhook_deliveries.status']);
 
-/** Every `column IN (...)` CHECK constraint of the migrated schema, as `table.column` → values (in order). */
+/** Every `column IN ('A', ...)` CHECK constraint (a list of names) of the migrated schema, as `table.column` → values (in order). */
 async function checkLists(medium: Medium): Promise<Map<string, string[]>> {
   const rows = await medium.sql<{ table: string; definition: string }>(
     `SELECT c.conrelid::regclass::text AS table, pg_get_constraintdef(c.oid) AS definition
@@ -34,7 +34,8 @@ async function checkLists(medium: Medium): Promise<Map<string, string[]>> {
   const lists = new Map<string, string[]>();
   for (const { table, definition } of rows) {
     // PostgreSQL prints `kind IN ('A', 'B')` as `(kind = ANY (ARRAY['A'::text, 'B'::text]))`.
-    const match = /^CHECK \(\((\w+) = ANY \(ARRAY\[(.*)\]\)\)\)$/.exec(definition);
+    // Vocabularies are lists of names: a list of numbers (a format version, say) is not one.
+    const match = /^CHECK \(\((\w+) = ANY \(ARRAY\[('.*)\]\)\)\)$/.exec(definition);
     if (!match?.[1] || match[2] === undefined) continue;
     lists.set(
       `${table}.${match[1]}`,
