@@ -15,6 +15,7 @@ import { loadAverage, postmasterPid } from './process-cpu';
 import { prepareRawSchema, runRawSql, type RawResult } from './raw-sql';
 import { measureDeposits, type DepositResult } from './deposits';
 import { soak, type SoakResult } from './soak';
+import { measureWebhookCost, type WebhookCost } from './webhooks';
 
 /**
  * `npm run bench`: measures the service and its raw-SQL baseline in one run on this machine and
@@ -127,6 +128,7 @@ async function main(): Promise<void> {
 
     const reads = await measureHistory(server.url, progress);
     const levers = LEVERS ? await measureLevers(server.url, progress) : [];
+    const webhookCost = await measureWebhookCost(server.url, LOAD_SECONDS, WARMUP_SECONDS, progress);
 
     let soakResult: SoakResult | undefined;
     if (SOAK_SECONDS > 0) {
@@ -173,6 +175,10 @@ async function main(): Promise<void> {
       soak_rss_slope_mb_per_min: soakResult?.slopeMbPerMinute ?? null,
       verify_ok: verify.verifyLedger.ok as boolean,
       levers,
+      webhooks: {
+        settings: webhookCost,
+        ratio_one_to_none: ratio(webhookCost[1]?.transfer_tps ?? 0, webhookCost[0]?.transfer_tps ?? 0),
+      },
       quick: QUICK,
       load_seconds: LOAD_SECONDS,
       machine: {
@@ -185,7 +191,7 @@ async function main(): Promise<void> {
       finished_at: new Date().toISOString(),
       duration_s: Math.round((Date.now() - started) / 1000),
     };
-    printTable(result, transfer, hot, raw, rawHot, deposits, reads, soakResult, levers);
+    printTable(result, transfer, hot, raw, rawHot, deposits, reads, soakResult, levers, webhookCost);
     const dir = join(ROOT, 'bench', 'results');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
@@ -276,6 +282,7 @@ function printTable(
   reads: Record<string, ReadLatencies>,
   soakResult: SoakResult | undefined,
   levers: readonly { setting: string; transfer_tps: number; p99_ms: number }[],
+  webhookCost: readonly WebhookCost[],
 ): void {
   const rows: [string, string, string][] = [
     [`raw SQL transfer (${raw.tool}), distinct accounts`, `${raw.perSecond} tx/s`, ''],
@@ -314,6 +321,15 @@ function printTable(
     rows.push([`statement page at ${n} postings`, `p99 ${r.statement.p99} ms`, `p50 ${r.statement.p50} ms`]);
   }
   for (const lever of levers) rows.push([`transfer, ${lever.setting}`, `${lever.transfer_tps} tx/s`, `p99 ${lever.p99_ms} ms`]);
+  const [noWebhook, oneWebhook] = webhookCost;
+  if (noWebhook && oneWebhook) {
+    rows.push([`transfer, ${noWebhook.setting}`, `${noWebhook.transfer_tps} tx/s`, `p99 ${noWebhook.p99_ms} ms`]);
+    rows.push([
+      `transfer, ${oneWebhook.setting}`,
+      `${oneWebhook.transfer_tps} tx/s`,
+      `ratio to none ${ratio(oneWebhook.transfer_tps, noWebhook.transfer_tps)} (target >= 0.9); p99 ${oneWebhook.p99_ms} ms; ${oneWebhook.delivered} delivered`,
+    ]);
+  }
   if (soakResult)
     rows.push([
       'soak RSS',
