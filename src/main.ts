@@ -4,6 +4,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { GraphQLModule } from '@nestjs/graphql';
 import { limitWebSocketMessages } from './graphql/ws-sessions';
+import { installHttpSecurity } from './graphql/http-security';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import { AppModule } from './app.module';
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
   // Order matters: every request is logged and counted, including those whose body is refused.
   installRequestLogging(fastify, logger, app.get(Metrics), lifecycle);
   installBodyParsing(fastify, config.maxBodyBytes);
+  installHttpSecurity(fastify, config.corsOrigins);
 
   const admin = await adminSecret(config);
   if (admin) await app.get(ApiKeyService).ensureAdmin(admin.secret);

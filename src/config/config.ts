@@ -43,6 +43,8 @@ export interface AppConfig {
   readonly wsMaxMessageBytes: number;
   readonly wsMaxSubscriptionsPerSocket: number;
   readonly wsMaxSubscriptionsPerKey: number;
+  /** Web origins (scheme://host[:port]) allowed to call the API from a browser (CORS_ORIGINS, comma-separated). */
+  readonly corsOrigins: ReadonlySet<string>;
   /** Serve Prometheus metrics at GET /metrics. */
   readonly metricsEnabled: boolean;
   /** Serve /metrics without a key (default false: an ADMIN or AUDITOR key is required). */
@@ -134,6 +136,16 @@ export function checkAdminKey(config: AppConfig): void {
   }
 }
 
+function originsFrom(env: NodeJS.ProcessEnv): ReadonlySet<string> {
+  const origins = (env.CORS_ORIGINS ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
+  const bad = origins.find((o) => !/^https?:\/\/[^/\s]+$/.test(o));
+  if (bad !== undefined) throw new Error(`CORS_ORIGINS must list origins such as https://app.example.org, got "${bad}"`);
+  return new Set(origins);
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -174,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     wsMaxMessageBytes: intFrom(env, 'WS_MAX_MESSAGE_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
     wsMaxSubscriptionsPerSocket: intFrom(env, 'WS_MAX_SUBSCRIPTIONS_PER_SOCKET', 20, 1, 10_000),
     wsMaxSubscriptionsPerKey: intFrom(env, 'WS_MAX_SUBSCRIPTIONS_PER_KEY', 100, 1, 100_000),
+    corsOrigins: originsFrom(env),
     metricsEnabled: boolFrom(env, 'METRICS_ENABLED', true),
     metricsPublic: boolFrom(env, 'METRICS_PUBLIC', false),
     postingGroupMax: intFrom(env, 'POSTING_GROUP_MAX', 200, 1, 2000),
