@@ -6,6 +6,8 @@ import { CurrencyService } from './currencies/currency.service';
 import { ApiKeyPartyResolver, MePartyResolver } from './parties/key-party.resolver';
 import { PartyResolver } from './parties/party.resolver';
 import { PartyService } from './parties/party.service';
+import { ImportResolver } from './import/import.resolver';
+import { ImportService } from './import/import.service';
 import { VerifyResolver } from './query/verify.resolver';
 import { VerifyService } from './query/verify.service';
 import { PostingResolver, TransactionResolver } from './transactions/transaction.resolver';
@@ -20,10 +22,11 @@ export const LEDGER_RESOLVERS = [
   TransactionResolver,
   PostingResolver,
   VerifyResolver,
+  ImportResolver,
 ];
 
 @Module({
-  providers: [...LEDGER_RESOLVERS, PartyService, CurrencyService, AccountService, TransactionService, VerifyService],
+  providers: [...LEDGER_RESOLVERS, ImportService, PartyService, CurrencyService, AccountService, TransactionService, VerifyService],
   exports: [PartyService, CurrencyService, AccountService, TransactionService, VerifyService],
 })
 export class LedgerModule {}

@@ -38,7 +38,13 @@ export class AccountService {
    * Opens an account. Each bound comes from, in order: the argument, the currency's default, and
    * for the credit limit `DEFAULT_TIME_CREDIT_LIMIT` (TIME) or 0; no maximum balance otherwise.
    */
-  async open(partyId: string, currencyCode: string, bounds: AccountBounds, unlimited: boolean | null | undefined): Promise<Account> {
+  async open(
+    partyId: string,
+    currencyCode: string,
+    bounds: AccountBounds,
+    unlimited: boolean | null | undefined,
+    id: string = randomUUID(),
+  ): Promise<Account> {
     const party = await this.parties.get(partyId);
     const currency = await this.currencies.get(currencyCode);
     if (unlimited) {
@@ -57,7 +63,6 @@ export class AccountService {
         : this.limitMinor(limitText, currency.scale);
     const maxMinor =
       bounds.maxBalance != null ? toBoundMinor(bounds.maxBalance, currency.scale, 'a maximum balance') : defaults.maxBalanceMinor;
-    const id = randomUUID();
     await this.accounts.insert(this.db, {
       id,
       partyId: party.id,

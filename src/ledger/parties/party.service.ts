@@ -18,9 +18,10 @@ export class PartyService {
     private readonly access: AccessService,
   ) {}
 
-  async register(kind: PartyKind, name: string, handle: string | null | undefined): Promise<Party> {
+  /** Registers a party; `id` is given only by an import, which derives it from the party's ref. */
+  async register(kind: PartyKind, name: string, handle: string | null | undefined, id: string = randomUUID()): Promise<Party> {
     return this.parties.insert({
-      id: randomUUID(),
+      id,
       kind,
       name: cleanText(name, 'name', MAX_NAME_LENGTH, true) as string,
       handle: cleanText(handle, 'handle', MAX_HANDLE_LENGTH, false),

@@ -76,7 +76,9 @@ function opIdempotency(op: Op): Idempotency | undefined {
 }
 
 export class PostingGroup {
-  private readonly head: { sequence: bigint; hash: string };
+  /** The chain's head as this group advances it; `historyOpen`: every transaction so far was imported (B.6). */
+  private readonly head: { sequence: bigint; hash: string; historyOpen: boolean };
+  private readonly historyOpenAtLoad: boolean;
   private readonly network: string;
   private readonly startSequence: bigint;
   /** The database's clock under the head lock: expiry is judged by it, holds are dated by it. */
@@ -104,7 +106,8 @@ export class PostingGroup {
     loaded: LoadedGroup,
     private readonly commands: readonly Command[],
   ) {
-    this.head = { sequence: loaded.sequence, hash: loaded.hash };
+    this.head = { sequence: loaded.sequence, hash: loaded.hash, historyOpen: loaded.historyOpen };
+    this.historyOpenAtLoad = loaded.historyOpen;
     this.network = loaded.network;
     this.startSequence = loaded.sequence;
     this.now = loaded.clock;
@@ -245,12 +248,12 @@ export class PostingGroup {
   }
 
   private post(op: PostOp): OpResult {
-    const transaction = this.append(op.kind, op.postings, {
-      memo: op.memo ?? null,
-      metadata: op.metadata ?? null,
-      externalRef: op.externalRef ?? null,
-      reversesId: null,
-    });
+    const transaction = this.append(
+      op.kind,
+      op.postings,
+      { memo: op.memo ?? null, metadata: op.metadata ?? null, externalRef: op.externalRef ?? null, reversesId: null },
+      op.postedAt,
+    );
     return { type: 'transaction', id: transaction.id, replayed: false, transaction };
   }
 
@@ -271,6 +274,7 @@ export class PostingGroup {
     kind: TransactionKind,
     postings: readonly PostingSpec[],
     fields: Pick<TransactionRecord, 'memo' | 'metadata' | 'externalRef' | 'reversesId'>,
+    importedAt?: Date,
   ): TransactionRecord {
     checkPostingShape(postings);
     const accounts = postings.map((p) => this.accounts.get(p.accountId));
@@ -287,7 +291,7 @@ export class PostingGroup {
     accounts.forEach((account, i) => checkMaxBalance(account, ceilingsBefore[i] ?? 0n));
 
     const sequence = this.head.sequence + 1n;
-    const postedAt = this.nextPostedAt();
+    const postedAt = this.nextPostedAt(importedAt);
     const metadataText = fields.metadata === null || fields.metadata === undefined ? null : jsonbText(fields.metadata);
     const unhashed = {
       networkId: this.network,
@@ -319,13 +323,24 @@ export class PostingGroup {
    * microsecond, or a clock set back). Imported history brings its own time, which may repeat
    * but never go back, and never lies in the future.
    */
-  private nextPostedAt(): PreciseDate {
+  private nextPostedAt(importedAt: Date | undefined): PreciseDate {
     let micros: bigint;
-    if (this.postedAt) {
-      micros = epochMicros(this.postedAt);
+    const given = importedAt ?? this.postedAt;
+    if (given) {
+      // Only while every transaction of the network was imported (docs/import.md): live history
+      // never gets older transactions slipped in underneath it.
+      if (!this.head.historyOpen) {
+        throw validationFailed(
+          'postedAt',
+          'history can be imported only into a ledger whose every transaction was imported; this one has live transactions',
+        );
+      }
+      micros = epochMicros(given);
       if (micros < this.lastPostedMicros) throw validationFailed('postedAt', 'must not be earlier than the last posted transaction');
       if (micros > this.clockMicros) throw validationFailed('postedAt', 'must not be in the future');
     } else {
+      // The first transaction posted at the clock closes history for good (undone with the head if refused).
+      this.head.historyOpen = false;
       micros = this.clockMicros > this.lastPostedMicros ? this.clockMicros : this.lastPostedMicros + 1n;
     }
     this.lastPostedMicros = micros;
@@ -438,6 +453,7 @@ export class PostingGroup {
           : { sequence: this.head.sequence, hash: this.head.hash, postedAt: fromEpochMicros(this.lastPostedMicros) },
       events: this.events,
     });
+    if (this.historyOpenAtLoad && !this.head.historyOpen) await repo.closeHistory(this.tx, this.network);
   }
 }
 

@@ -61,6 +61,8 @@ export interface LoadedGroup {
   readonly xid: string;
   /** The idempotency scope of each API key of the group. */
   readonly scopes: ReadonlyMap<string, string>;
+  /** Every transaction so far was imported with its original time (SPEC B.6). */
+  readonly historyOpen: boolean;
   readonly idempotency: IdempotencyRow[];
   readonly reversible: Map<string, ReversibleTransaction>;
   /** The holds asked for, and pending holds past their expiry on the group's accounts. */
@@ -106,6 +108,7 @@ interface LoadJson {
   headPostedAt: string;
   xid: string;
   scopes: Record<string, string>;
+  historyOpen: boolean;
   keys: IdempotencyRow[];
   reversible: { id: string; kind: TransactionKind; reversedById: string | null; postings: [string, string][] }[];
   holds: HoldJson[];
@@ -172,6 +175,7 @@ export async function loadGroup(tx: Sql, needs: GroupNeeds): Promise<LoadedGroup
     headPostedAt: parseInstant(loaded.headPostedAt),
     xid: loaded.xid,
     scopes: new Map(Object.entries(loaded.scopes)),
+    historyOpen: loaded.historyOpen,
     idempotency: loaded.keys,
     reversible: new Map(
       loaded.reversible.map((t) => [
@@ -187,6 +191,11 @@ export async function loadGroup(tx: Sql, needs: GroupNeeds): Promise<LoadedGroup
     holds: new Map([...loaded.holds, ...loaded.expired].map((h) => [h.id, holdFromJson(h)])),
     accounts: new Map(loaded.accounts.map((a) => [a.id, accountFromJson(a)])),
   };
+}
+
+/** The first transaction posted at the clock ends the time when history may be imported (SPEC B.6). */
+export async function closeHistory(tx: Sql, network: string): Promise<void> {
+  await tx.query('UPDATE ledger_head SET history_open = false WHERE network_id = $1 AND history_open', [network]);
 }
 
 /** Channel on which every instance hears of every posted transaction (SPEC section 9). */

@@ -33,6 +33,11 @@ export interface PostOp {
   readonly memo?: string | null;
   readonly metadata?: unknown;
   readonly externalRef?: string | null;
+  /**
+   * Imported history only (SPEC B.6): the time it happened in the other system, kept as postedAt.
+   * Refused once any transaction was posted at the clock. Absent: now.
+   */
+  readonly postedAt?: Date;
   readonly idempotency?: Idempotency;
 }
 
