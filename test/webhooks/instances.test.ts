@@ -1,0 +1,107 @@
+import { createTestDatabase } from '../support/database';
+import { GqlClient } from '../support/graphql';
+import { transfer } from '../support/ledger';
+import { startService, type RunningService } from '../support/service';
+import { dataOf, newMember, setUpHours, type Member } from '../timebank/helpers';
+import { createWebhook, waitUntil } from './helpers';
+import { Receiver } from './receiver';
+
+const ENV = { WEBHOOK_POLL_MS: '50', WEBHOOK_RETRY_MIN_MS: '200', WEBHOOK_TIMEOUT_MS: '1000' };
+
+/** Attempts this instance made, from its /metrics. */
+async function attemptsOf(service: RunningService): Promise<number> {
+  const response = await fetch(`${service.baseUrl}/metrics`, { headers: { authorization: `Bearer ${service.adminKey}` } });
+  const text = await response.text();
+  return [...text.matchAll(/^ledger_webhook_attempts_total\{[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+describe('webhook deliveries across restarts, crashes and instances', () => {
+  let databaseUrl: string;
+  let adminKey: string;
+  let receiver: Receiver;
+  const services: RunningService[] = [];
+  let ana: Member;
+  let ben: Member;
+  let n = 0;
+
+  async function start(): Promise<RunningService> {
+    const service = await startService(databaseUrl, ENV, adminKey);
+    services.push(service);
+    return service;
+  }
+
+  async function pay(service: RunningService): Promise<string> {
+    n++;
+    return dataOf(await transfer(new GqlClient(service.url, ana.key), ana.accountId, ben.accountId, '0.01', `i-${n}`)).transfer.id;
+  }
+
+  const ids = (path: string) => receiver.at(path).map((r) => r.body.data.transaction.id as string);
+
+  beforeAll(async () => {
+    receiver = await new Receiver().start();
+    databaseUrl = await createTestDatabase();
+    const first = await start();
+    adminKey = first.adminKey;
+    const admin = new GqlClient(first.url, adminKey);
+    await setUpHours(admin);
+    ana = await newMember(admin, 'Ana', { creditLimit: '1000' });
+    ben = await newMember(admin, 'Ben');
+  });
+  afterAll(async () => {
+    for (const service of services) await service.stop();
+    await receiver.stop();
+  });
+
+  it('sends every event at least once after the service is SIGKILLed mid-delivery and started again', async () => {
+    const service = services[0] as RunningService;
+    receiver.on('/crash', () => 'hang');
+    dataOf(await createWebhook(new GqlClient(service.url, adminKey), { url: receiver.url('/crash'), events: ['TRANSACTION_POSTED'] }));
+    const posted: string[] = [];
+    for (let i = 0; i < 5; i++) posted.push(await pay(service));
+    await waitUntil('deliveries in flight', () => receiver.at('/crash').length >= 1);
+    await service.kill();
+    receiver.on('/crash', () => 200);
+    const restarted = await start();
+    await waitUntil('every event delivered', () => posted.every((id) => ids('/crash').includes(id)), 30_000);
+    expect(restarted.process.exitCode).toBeNull();
+  });
+
+  it('sends deliveries left pending by a stopped service once it is started again', async () => {
+    const service = services.at(-1) as RunningService;
+    const down = await new Receiver().start();
+    const port = down.port;
+    dataOf(await createWebhook(new GqlClient(service.url, adminKey), { url: down.url('/restart'), events: ['TRANSACTION_POSTED'] }));
+    await down.stop();
+    const posted: string[] = [];
+    for (let i = 0; i < 5; i++) posted.push(await pay(service));
+    await service.stop();
+    const back = await new Receiver().start(port);
+    try {
+      await start();
+      await waitUntil(
+        'every pending delivery',
+        () => posted.every((id) => back.at('/restart').some((r) => r.body.data.transaction.id === id)),
+        30_000,
+      );
+    } finally {
+      await back.stop();
+    }
+  });
+
+  it('two instances share the dispatch: every event delivered, none twice, both sending', async () => {
+    const one = services.at(-1) as RunningService;
+    const two = await start();
+    dataOf(await createWebhook(new GqlClient(one.url, adminKey), { url: receiver.url('/shared'), events: ['TRANSACTION_POSTED'] }));
+    const before = [await attemptsOf(one), await attemptsOf(two)];
+    const posted: string[] = [];
+    for (let round = 0; round < 20; round++) {
+      posted.push(...(await Promise.all([pay(one), pay(two), pay(one), pay(two)])));
+    }
+    await waitUntil('all 80 delivered', () => posted.every((id) => ids('/shared').includes(id)), 30_000);
+    expect(ids('/shared')).toHaveLength(80);
+    expect(new Set(ids('/shared')).size).toBe(80);
+    const after = [await attemptsOf(one), await attemptsOf(two)];
+    expect((after[0] as number) - (before[0] as number)).toBeGreaterThan(0);
+    expect((after[1] as number) - (before[1] as number)).toBeGreaterThan(0);
+  });
+});
