@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import type { GqlClient } from '../support/graphql';
+import { WsConnection } from '../timebank/ws-client';
 import { outcomeOf, postRaw, rawRequest } from '../support/http';
 import {
   createCurrency,
@@ -323,6 +324,74 @@ describe('a fuzzed stream of hostile requests', () => {
       }),
       { numRuns: 20 },
     );
+  });
+
+  it('answers 600 costly documents (aliases of every expensive field, huge variables, deep fragments) with SPEC codes', async () => {
+    const expensive = [
+      'verifyLedger { ok }',
+      'exportJournal(currency: "HOUR", format: CSV)',
+      `balanceAt(accountId: "${real.x}", asOf: "2030-01-01T00:00:00Z")`,
+      `statement(accountId: "${real.x}") { closingBalance }`,
+      'trialBalance(currency: "HOUR") { lines { account { id } } }',
+      'transactions(first: 500) { edges { node { postings { account { id } } } } }',
+      'accounts(first: 500) { edges { node { id party { name } } } }',
+      `activity(currency: "HOUR", from: "2020-01-01T00:00:00Z", to: "2030-01-01T00:00:00Z") { totals { volume } }`,
+    ];
+    const aliased = fc
+      .record({ field: fc.constantFrom(...expensive), count: fc.integer({ min: 1, max: 2500 }) })
+      .map(({ field, count }) => ({ query: `{ ${Array.from({ length: count }, (_, i) => `a${i}: ${field}`).join(' ')} }`, variables: {} }));
+    const hugeVariables = fc.record({ size: fc.integer({ min: 1, max: 90_000 }), wide: fc.boolean() }).map(({ size, wide }) => ({
+      query:
+        'query($n: Int, $s: String) { accounts(first: $n) { edges { node { id } } } parties(first: 1) { edges { cursor } } s: me { role } }',
+      variables: wide
+        ? Object.fromEntries(Array.from({ length: Math.min(size, 5000) }, (_, i) => [`v${i}`, i]))
+        : { n: size, s: 'x'.repeat(size) },
+    }));
+    const deepFragments = fc.integer({ min: 1, max: 60 }).map((depth) => {
+      const fragments = Array.from({ length: depth }, (_, i) =>
+        i === depth - 1
+          ? `fragment F${i} on Transaction { id }`
+          : `fragment F${i} on Transaction { reverses { ...F${i + 1} } reversedBy { ...F${i + 1} } }`,
+      );
+      return { query: `{ transactions(first: 500) { edges { node { ...F0 } } } } ${fragments.join(' ')}`, variables: {} };
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(aliased, hugeVariables, deepFragments), { minLength: BATCH, maxLength: BATCH }), async (batch) => {
+        const responses = await Promise.all(
+          batch.map((operation) => postRaw(ledger.service.url, JSON.stringify(operation), ledger.service.adminKey)),
+        );
+        responses.forEach(outcomeOf);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('survives 4 WebSocket floods of 100 hostile messages each, and still answers', async () => {
+    const floods = Array.from({ length: 4 }, async (_, n) => {
+      const socket = await WsConnection.open(ledger.service.url, { authorization: `Bearer ${ledger.service.adminKey}` });
+      for (let i = 0; i < 100; i++) {
+        if (socket.closeCode !== null) break;
+        const kind = (i + n) % 4;
+        if (kind === 0)
+          socket.send({
+            type: 'subscribe',
+            id: `q${i}`,
+            payload: { query: `{ ${Array.from({ length: 50 }, (_, j) => `v${j}: verifyLedger { ok }`).join(' ')} }` },
+          });
+        else if (kind === 1)
+          socket.send({
+            type: 'subscribe',
+            id: `s${i}`,
+            payload: { query: `subscription { transactionPosted(accountId: "${real.x}") { id } }` },
+          });
+        else if (kind === 2) socket.send({ type: 'garbage', id: `g${i}`, payload: { query: 'x'.repeat(i * 700) } });
+        else socket.send({ type: 'subscribe', id: `b${i}`, payload: { query: `{ me { role } } #${'x'.repeat(i * 1000)}` } });
+      }
+      await socket.close();
+    });
+    await Promise.all(floods);
+    expect((await rawRequest(`${ledger.service.baseUrl}/health`)).status).toBe(200);
+    expect((await admin.ok('{ me { role } }')).me.role).toBe('ADMIN');
   });
 
   it('leaves the ledger exactly as it was: parties, accounts, balances, transactions and the hash chain', async () => {
