@@ -305,6 +305,34 @@ mutation Open($partyId: ID!) {
       variables: { partyId: '<party id>' },
     },
     {
+      title: 'Cap a balance (maximum balance)',
+      query: `# The most posted + pendingCredits may reach (holds count at once); null removes the cap.
+# A payment or claim beyond it is refused with BALANCE_LIMIT_EXCEEDED.
+mutation Cap($accountId: ID!, $maxBalance: Amount) {
+  setMaxBalance(accountId: $accountId, maxBalance: $maxBalance) { id maxBalance creditLimit posted pendingCredits }
+}`,
+      variables: { accountId: '<account id>', maxBalance: '40' },
+    },
+    {
+      title: 'Default bounds of a currency',
+      query: `# For accounts opened later without their own creditLimit or maxBalance.
+mutation Defaults {
+  setCurrencyDefaults(code: "HOUR", defaultCreditLimit: "10", defaultMaxBalance: "40") { code defaultCreditLimit defaultMaxBalance }
+}`,
+    },
+    {
+      title: "The month's activity",
+      query: `# Per account credited, debited and transactions over [from, to); every posting counts
+# (reversals, the community pool, imported history). As CSV: GET /exports/activity?currency=&from=&to=
+query Activity($from: DateTime!, $to: DateTime!) {
+  activity(currency: "HOUR", from: $from, to: $to, first: 50) {
+    totals { transactions activeAccounts volume }
+    lines { edges { node { account { id party { name } } credited debited transactions } } pageInfo { hasNextPage endCursor } }
+  }
+}`,
+      variables: { from: '2026-11-01T00:00:00Z', to: '2026-12-01T00:00:00Z' },
+    },
+    {
       title: 'Issue an API key',
       query: `# The secret is shown once: hand it to its holder now.
 mutation Key($partyId: ID, $role: Role!) {
