@@ -92,7 +92,7 @@ function reseal(journal: string): string {
 function mutate(list: Draft[], k: number, mutation: Mutation, accounts: readonly string[]): string {
   const tx = list[k] as Draft;
   const set = (changed: Partial<Draft>) => {
-    list[k] = { ...tx, ...changed } as Draft;
+    list[k] = { ...tx, ...changed };
   };
   const postings = tx.postings;
   switch (mutation) {
