@@ -14,6 +14,7 @@ import {
   isObjectType,
   Kind,
   type OperationDefinitionNode,
+  OperationTypeNode,
   type SelectionSetNode,
 } from 'graphql';
 import { DomainError, ErrorCode } from '../common/domain-error';
@@ -53,6 +54,14 @@ export interface QueryMeasure {
 }
 
 const UNPAGED_LIST_FACTOR = 2;
+
+/**
+ * A mutation answers with what it has just written, so its answer is bounded by its input (a
+ * deposit batch holds at most 1,000 items) rather than by history. It gets this many times the
+ * read budget, so a credit union can read back a full batch with its postings and accounts
+ * (1,000 × (1 + 10 × 2) = 21,000), while reads keep the plain limit.
+ */
+export const MUTATION_BUDGET_FACTOR = 5;
 
 /** Fields that read history or do work beyond returning an object: their cost, besides their selection. */
 export const FIELD_COSTS: Readonly<Record<string, number>> = {
@@ -95,6 +104,7 @@ class Measurer {
   private visits = 0;
   private deepest = 0;
   private readonly once = new Set<string>();
+  private budget = 0;
   /** Variables whose values the cost depends on (`first: $n`): part of the cache key. */
   readonly read = new Set<string>();
 
@@ -109,7 +119,8 @@ class Measurer {
   measure(operation: OperationDefinitionNode): QueryMeasure {
     const root = this.schema.getRootType(operation.operation);
     if (!root) return { depth: 0, cost: 0 };
-    const cost = this.selections(operation.selectionSet, root, 1, this.limits.maxCost, false);
+    this.budget = operation.operation === OperationTypeNode.MUTATION ? this.limits.maxCost * MUTATION_BUDGET_FACTOR : this.limits.maxCost;
+    const cost = this.selections(operation.selectionSet, root, 1, this.budget, false);
     return { depth: this.deepest, cost };
   }
 
@@ -184,8 +195,8 @@ class Measurer {
   }
 
   private overBudget(): DomainError {
-    return tooComplex(`The query could return more than ${this.limits.maxCost} objects; ask for smaller pages or fewer nested fields`, {
-      maxComplexity: this.limits.maxCost,
+    return tooComplex(`The query could return more than ${this.budget} objects; ask for smaller pages or fewer nested fields`, {
+      maxComplexity: this.budget,
     });
   }
 }
