@@ -23,8 +23,21 @@ export function adminSecretFile(config: AppConfig): string {
  * The first admin key: ADMIN_API_KEY, else (outside production) one generated once and kept
  * under the data folder, so `npm start` and `npm run seed:demo` agree on it.
  */
-export async function adminSecret(config: AppConfig): Promise<AdminSecret | undefined> {
+export function adminSecret(config: AppConfig): Promise<AdminSecret | undefined> {
+  // Asked for by several modules at start-up (the banner, webhook secrets): all share the first
+  // answer, so the start that creates the key still says so when the banner asks.
   const file = adminSecretFile(config);
+  const memo = `${file}\n${config.adminApiKey ?? ''}\n${config.isProduction}`;
+  const known = resolved.get(memo);
+  if (known) return known;
+  const answer = resolveAdminSecret(config, file);
+  resolved.set(memo, answer);
+  return answer;
+}
+
+const resolved = new Map<string, Promise<AdminSecret | undefined>>();
+
+async function resolveAdminSecret(config: AppConfig, file: string): Promise<AdminSecret | undefined> {
   if (config.adminApiKey) return { secret: config.adminApiKey, generated: false, created: false, file };
   if (config.isProduction) return undefined;
   if (existsSync(file)) return { secret: (await readFile(file, 'utf8')).trim(), generated: true, created: false, file };

@@ -98,9 +98,10 @@ export class ApiKeyService {
   /**
    * Resolves a bearer secret to its caller; unknown and revoked keys are refused alike, saying
    * what to do next. A key already known is answered synchronously (the guard's hot path); the
-   * others after one database lookup.
+   * others after one database lookup, which `beforeLookup` may refuse (the guard's allowance of
+   * requests without a valid key: a key already known never spends it).
    */
-  authenticate(secret: string | undefined): Caller | Promise<Caller> {
+  authenticate(secret: string | undefined, beforeLookup?: () => void): Caller | Promise<Caller> {
     if (!secret) throw new DomainError(ErrorCode.UNAUTHENTICATED, MISSING_KEY_MESSAGE);
     if (secret.length > 200) throw new DomainError(ErrorCode.UNAUTHENTICATED, INVALID_KEY_MESSAGE);
     const hash = hashSecret(secret);
@@ -111,6 +112,7 @@ export class ApiKeyService {
     const unknownAt = this.unknown.get(cacheKey);
     if (unknownAt !== undefined && nowMs - unknownAt < UNKNOWN_TTL_MS)
       throw new DomainError(ErrorCode.UNAUTHENTICATED, INVALID_KEY_MESSAGE);
+    beforeLookup?.();
     return this.lookUp(hash, cacheKey);
   }
 

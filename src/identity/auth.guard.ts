@@ -61,8 +61,8 @@ export class AuthGuard implements CanActivate {
       const address = ctx.req?.ip ?? ctx.address ?? 'unknown';
       let known: Caller | Promise<Caller>;
       try {
-        this.limiter.checkAnonymous(address);
-        known = this.keys.authenticate(secretOf(ctx));
+        // An address out of allowance costs no lookup; a key already known goes on regardless.
+        known = this.keys.authenticate(secretOf(ctx), () => this.limiter.checkAnonymous(address));
       } catch (error) {
         ctx.authenticating = Promise.reject(this.refusal(error, address));
         return ctx.authenticating.then(() => true);
