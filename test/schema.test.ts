@@ -71,7 +71,7 @@ describe('the committed schema.graphql', () => {
     );
     expect(signature('Query', 'parties')).toBe('kind: PartyKind, first: Int, after: String -> PartyConnection!');
     expect(signature('Query', 'accounts')).toBe('partyId: ID, currency: String, first: Int, after: String -> AccountConnection!');
-    expect(signature('Query', 'verifyLedger')).toBe(' -> LedgerVerification!');
+    expect(signature('Query', 'verifyLedger')).toBe('throughHash: String -> LedgerVerification!');
     expect(signature('Mutation', 'setMaxBalance')).toBe('accountId: ID!, maxBalance: Amount -> Account!');
     expect(signature('Mutation', 'setCurrencyDefaults')).toBe(
       'code: String!, defaultCreditLimit: Amount, defaultMaxBalance: Amount -> Currency!',
