@@ -148,8 +148,14 @@ describe('crash safety', () => {
       60_000,
     );
     expect(service).toBe(survivor);
-    // Requests that failed meanwhile were logged once each, with their request id.
-    expect(survivor.output()).toMatch(/"reqId":"[^"]+".*"msg":"request failed"/);
+    // Requests that failed meanwhile were logged with their request id. Whether any failed at all
+    // depends on timing: a request caught by the outage may instead be answered OUTCOME_UNKNOWN
+    // (a refusal, not a failure) once the service cannot learn whether its group committed.
+    const failures = survivor
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"msg":"request failed"'));
+    expect(failures.filter((line) => !/"reqId":"[^"]+"/.test(line))).toEqual([]);
     expect(survivor.output()).not.toMatch(/"context":"ExceptionsHandler"/);
     // (Whether an open pooled connection sees the restart as an error depends on timing; that it
     // would not end the process is what the survival of `survivor` above shows.)
