@@ -202,7 +202,20 @@ describe('mutual credit', () => {
         sums.set(node.currency.code, (sums.get(node.currency.code) ?? 0n) + BigInt(node.posted.replace('.', '')));
     }
     expect(Object.fromEntries(sums)).toEqual({ HOUR: 0n, CARE: 0n });
-    // The random mixes met the upper bound (and the lower one): the property exercised both refusals.
+    // Random mixes may or may not meet a bound; a fixed edge meets both, so both refusals are
+    // exercised on every run: with limit 3 and maximum 4, a payee at 3 cannot take 2 more, and a
+    // payer at -3 cannot give 1 more.
+    await createCurrency(ledger.admin, 'EDGE', 'TIME', 0);
+    const edge: string[] = [];
+    for (const person of people.slice(0, 3)) edge.push(await openAccount(ledger.admin, person.hour.partyId, 'EDGE', '3'));
+    const [x, y, z] = edge as [string, string, string];
+    await ledger.admin.ok('mutation($a: ID!, $m: Amount) { setMaxBalance(accountId: $a, maxBalance: $m) { id } }', { a: y, m: '4' });
+    const member = (i: number): GqlClient => ledger.client((people[i] as { hour: Member }).hour.key);
+    expect((await transfer(member(0), x, y, '3', 'edge-1')).errors).toBeUndefined();
+    const overMax = await transfer(member(2), z, y, '2', 'edge-2');
+    const belowLimit = await transfer(member(0), x, z, '1', 'edge-3');
+    for (const result of [overMax, belowLimit]) if (result.errors) refusals.add(codeOf(result) ?? '');
+    expect([codeOf(overMax), codeOf(belowLimit)]).toEqual(['BALANCE_LIMIT_EXCEEDED', 'INSUFFICIENT_FUNDS']);
     expect([...refusals].filter((code) => code.endsWith('_EXCEEDED') || code === 'INSUFFICIENT_FUNDS').sort()).toEqual([
       'BALANCE_LIMIT_EXCEEDED',
       'INSUFFICIENT_FUNDS',
