@@ -14,15 +14,18 @@ import type { LoadResult } from './load';
 import { loadAverage, postmasterPid } from './process-cpu';
 import { prepareRawSchema, runRawSql, type RawResult } from './raw-sql';
 import { measureDeposits, type DepositResult } from './deposits';
+import { measureNetworks, type NetworksResult, networksRows } from './networks';
 import { soak, type SoakResult } from './soak';
 import { measureWebhookCost, type WebhookCost } from './webhooks';
 
 /**
  * `npm run bench`: measures the service and its raw-SQL baseline in one run on this machine and
  * prints a table with the ratios; writes bench/results/latest.json. BENCH_QUICK=1 is a short
- * version; BENCH_SOAK=<seconds> adds a soak measuring the service's memory.
+ * version; BENCH_SOAK=<seconds> adds a soak measuring the service's memory. BENCH_ONLY=networks
+ * runs only the one-network against four-networks transfers (bench/networks.ts).
  */
 const QUICK = process.env.BENCH_QUICK === '1';
+const ONLY_NETWORKS = process.env.BENCH_ONLY === 'networks';
 const LOAD_SECONDS = QUICK ? 10 : 30;
 const WARMUP_SECONDS = QUICK ? 3 : 10;
 const HISTORY_SIZES = QUICK ? [100_000, 1_000_000] : [1_000_000, 10_000_000];
@@ -73,12 +76,17 @@ async function main(): Promise<void> {
     progress(`load average ${loadAverageAtStart} on ${cpus().length} cores: other work is running, and the numbers will say so`);
   }
   const server = await serverUrl();
+  const benchUrl = await freshDatabase(server.url, 'ledger_bench');
   const service = await startService(
-    await freshDatabase(server.url, 'ledger_bench'),
+    benchUrl,
     { NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true', LOG_LEVEL: 'warn' },
     `sl_bench_${randomBytes(16).toString('hex')}`,
   );
   try {
+    if (ONLY_NETWORKS) {
+      printRows(networksRows(await measureNetworks(service, benchUrl, CLIENTS, LOAD_SECONDS, runLoadProcess, progress)));
+      return;
+    }
     progress(`service up at ${service.url}; creating ${2 * CLIENTS + 1} accounts`);
     const fixture = await setUp(service);
 
@@ -126,6 +134,8 @@ async function main(): Promise<void> {
     const verify = await fixture.admin.ok('{ verifyLedger { ok transactionsChecked firstProblem } }');
     progress(`verifyLedger after the load: ok=${String(verify.verifyLedger.ok)}, ${verify.verifyLedger.transactionsChecked} transactions`);
 
+    const networks: NetworksResult = await measureNetworks(service, benchUrl, CLIENTS, LOAD_SECONDS, runLoadProcess, progress);
+
     const reads = await measureHistory(server.url, progress);
     const levers = LEVERS ? await measureLevers(server.url, progress) : [];
     const webhookCost = await measureWebhookCost(server.url, LOAD_SECONDS, WARMUP_SECONDS, progress);
@@ -157,6 +167,15 @@ async function main(): Promise<void> {
       load_average: { at_start: loadAverageAtStart, at_end: loadAverage(), cores: cpus().length },
       transfer_latency_ms: { p50: transfer.latencyP50Ms, p99: transfer.latencyP99Ms },
       deposit_postings_per_s: deposits.postingsPerSecond,
+      networks: {
+        one_network_tps: networks.one.totalPerSecond,
+        one_network_p99_ms: networks.one.p99Ms,
+        one_network_lock_waits: networks.one.locks,
+        four_networks_tps: networks.four.totalPerSecond,
+        four_networks_p99_ms: networks.four.p99Ms,
+        four_networks_per_network: networks.four.perNetwork,
+        four_networks_lock_waits: networks.four.locks,
+      },
       p99_ms: Object.fromEntries(
         Object.entries(reads).map(([size, r]) => [
           size,
@@ -191,7 +210,7 @@ async function main(): Promise<void> {
       finished_at: new Date().toISOString(),
       duration_s: Math.round((Date.now() - started) / 1000),
     };
-    printTable(result, transfer, hot, raw, rawHot, deposits, reads, soakResult, levers, webhookCost);
+    printTable(result, transfer, hot, raw, rawHot, deposits, reads, soakResult, levers, webhookCost, networks);
     const dir = join(ROOT, 'bench', 'results');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
@@ -283,6 +302,7 @@ function printTable(
   soakResult: SoakResult | undefined,
   levers: readonly { setting: string; transfer_tps: number; p99_ms: number }[],
   webhookCost: readonly WebhookCost[],
+  networks: NetworksResult,
 ): void {
   const rows: [string, string, string][] = [
     [`raw SQL transfer (${raw.tool}), distinct accounts`, `${raw.perSecond} tx/s`, ''],
@@ -313,6 +333,7 @@ function printTable(
       `ratio to distinct ${result.hot_ratio} (target >= 0.8); errors ${hot.errors + hot.mismatches + hot.non2xx}`,
     ],
     ['recordDeposits, batches of 1000', `${deposits.postingsPerSecond} postings/s`, `${deposits.batches} batches (target >= 50000)`],
+    ...networksRows(networks),
   ];
   for (const [size, r] of Object.entries(reads)) {
     const n = Number(size).toLocaleString('en');
@@ -336,6 +357,10 @@ function printTable(
       `${soakResult.rssMbStart} -> ${soakResult.rssMbEnd} MB`,
       `slope ${soakResult.slopeMbPerMinute} MB/min over ${soakResult.seconds}s`,
     ]);
+  printRows(rows);
+}
+
+function printRows(rows: readonly [string, string, string][]): void {
   const width = Math.max(...rows.map((r) => r[0].length));
   const valueWidth = Math.max(...rows.map((r) => r[1].length));
   process.stdout.write('\n');

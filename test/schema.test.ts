@@ -65,10 +65,15 @@ describe('the committed schema.graphql', () => {
       // SPEC B.4 added the defaults.
       'code: String!, name: String!, kind: CurrencyKind!, scale: Int!, issuerPartyId: ID, defaultCreditLimit: Amount, defaultMaxBalance: Amount -> Currency!',
     );
-    expect(signature('Mutation', 'createApiKey')).toBe('partyId: ID, role: Role!, label: String -> ApiKeySecret!');
+    expect(signature('Mutation', 'createApiKey')).toBe(
+      // SPEC B.3 added the network and deployment admins.
+      'partyId: ID, role: Role!, label: String, networkId: ID, deploymentAdmin: Boolean -> ApiKeySecret!',
+    );
     expect(signature('Query', 'transactions')).toBe(
       'accountId: ID, kind: TransactionKind, from: DateTime, to: DateTime, first: Int, after: String -> TransactionConnection!',
     );
+    expect(signature('Query', 'networks')).toBe(' -> [Network!]!');
+    expect(signature('Mutation', 'createNetwork')).toBe('slug: String!, name: String! -> Network!');
     expect(signature('Query', 'parties')).toBe('kind: PartyKind, first: Int, after: String -> PartyConnection!');
     expect(signature('Query', 'accounts')).toBe('partyId: ID, currency: String, first: Int, after: String -> AccountConnection!');
     expect(signature('Query', 'verifyLedger')).toBe('throughHash: String -> LedgerVerification!');

@@ -1,3 +1,5 @@
+import { DEFAULT_NETWORK_ID } from '../../src/identity/default-network';
+import { NetworkRepository } from '../../src/identity/network.repository';
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
@@ -48,14 +50,22 @@ async function main(url: string): Promise<void> {
   const hub = new NotificationHub(db);
   try {
     const repository = new RacingRepository(db);
-    const service = new ApiKeyService(repository, new PartyRepository(db), hub);
+    const service = new ApiKeyService(repository, new PartyRepository(db), new NetworkRepository(db), hub);
     const secret = newSecret();
-    const key = await repository.insert(randomUUID(), hashSecret(secret), Role.AUDITOR, null, 'racing');
+    const key = await repository.insert({
+      id: randomUUID(),
+      hash: hashSecret(secret),
+      role: Role.AUDITOR,
+      partyId: null,
+      label: 'racing',
+      networkId: DEFAULT_NETWORK_ID,
+      deploymentAdmin: false,
+    });
     const heard = new Promise<void>((resolve) => hub.subscribe(KEYS_CHANNEL, (id) => id === key.id && resolve()));
     const deadline = Date.now() + 10_000;
     while (!hub.connected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     repository.race = async () => {
-      await new ApiKeyRepository(db).revoke(key.id);
+      await new ApiKeyRepository(db).revoke(null, key.id);
       await heard;
     };
     const first = await outcome(() => service.authenticate(secret));

@@ -37,6 +37,9 @@ export interface AppConfig {
   /** Requests per second without a valid key allowed per client address (when rate limiting is on). */
   readonly rateLimitAnonymousPerSecond: number;
   readonly rateLimitAnonymousBurst: number;
+  /** Requests per second allowed per network, all its keys together; 0 turns it off (SPEC B.3). */
+  readonly rateLimitNetworkPerSecond: number;
+  readonly rateLimitNetworkBurst: number;
   /** API key ids never rate limited (the bench's keys, a trusted batch integration). */
   readonly rateLimitExemptKeyIds: ReadonlySet<string>;
   /** graphql-ws: largest message (a larger one closes the socket), operations at once per socket and per key. */
@@ -182,6 +185,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     rateLimitBurst: intFrom(env, 'RATE_LIMIT_BURST', 2000, 1, 1_000_000),
     rateLimitAnonymousPerSecond: intFrom(env, 'RATE_LIMIT_ANONYMOUS_PER_SECOND', 10, 1, 1_000_000),
     rateLimitAnonymousBurst: intFrom(env, 'RATE_LIMIT_ANONYMOUS_BURST', 50, 1, 1_000_000),
+    rateLimitNetworkPerSecond: intFrom(env, 'RATE_LIMIT_NETWORK_PER_SECOND', 0, 0, 1_000_000),
+    rateLimitNetworkBurst: intFrom(env, 'RATE_LIMIT_NETWORK_BURST', 1000, 1, 1_000_000),
     rateLimitExemptKeyIds: idsFrom(env, 'RATE_LIMIT_EXEMPT_KEYS'),
     wsMaxMessageBytes: intFrom(env, 'WS_MAX_MESSAGE_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
     wsMaxSubscriptionsPerSocket: intFrom(env, 'WS_MAX_SUBSCRIPTIONS_PER_SOCKET', 20, 1, 10_000),

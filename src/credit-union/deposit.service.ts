@@ -43,7 +43,7 @@ type FieldName = (name: keyof DepositRequest) => string;
  */
 @Injectable()
 export class DepositService {
-  /** Currency code -> its issuance account id; that account never changes once created. */
+  /** `network/code` -> the currency's issuance account id; that account never changes once created. */
   private readonly issuanceAccounts = new Map<string, string>();
 
   constructor(
@@ -57,9 +57,9 @@ export class DepositService {
 
   async record(caller: Caller, direction: Direction, request: DepositRequest): Promise<Transaction> {
     const accountId = checkId(request.accountId, 'accountId');
-    const facts = await this.accounts.factsOf([accountId]);
+    const facts = await this.accounts.factsOf(caller.networkId, [accountId]);
     const { op } = await this.plan(caller, direction, request, accountId, facts, new Map(), (name) => name);
-    return this.transactions.transactionOf(await this.posting.submitOne(op, caller.apiKeyId));
+    return this.transactions.transactionOf(caller.networkId, await this.posting.submitOne(op, caller));
   }
 
   /** Posts up to MAX_BATCH deposits all-or-nothing; a refusal names the index of the bad item. */
@@ -69,7 +69,7 @@ export class DepositService {
     }
     const ids = batch.map((item, i) => inItem(i, () => checkId(item.accountId, `batch.${i}.accountId`)));
     checkDistinctKeys(batch);
-    const facts = await this.accounts.factsOf(ids);
+    const facts = await this.accounts.factsOf(caller.networkId, ids);
     const issuances = new Map<string, Promise<Issuance>>();
     const ops: PostOp[] = [];
     const scales = new Map<string, number>();
@@ -82,12 +82,12 @@ export class DepositService {
     }
     let results: OpResult[];
     try {
-      results = await this.posting.submit({ ops, apiKeyId: caller.apiKeyId });
+      results = await this.posting.submit({ ops, apiKeyId: caller.apiKeyId, networkId: caller.networkId });
     } catch (error) {
       // The posting module names the item of a command of several; a batch of one is item 0 too.
       throw error instanceof DomainError && batch.length === 1 ? atItem(error, 0) : error;
     }
-    return this.transactionsOf(results, scales);
+    return this.transactionsOf(caller.networkId, results, scales);
   }
 
   /** Checks one deposit or withdrawal and builds its posting operation. */
@@ -137,26 +137,27 @@ export class DepositService {
   /** The caller may issue this currency, it is a local dollar, and this is its issuance account. */
   private async issuanceOf(caller: Caller, currencyCode: string): Promise<Issuance> {
     await this.access.assertIssuerAccess(caller, currencyCode);
-    const currency = await this.currencies.require(currencyCode);
+    const currency = await this.currencies.require(caller.networkId, currencyCode);
     if (currency.kind !== CurrencyKind.MONEY) {
       throw new DomainError(
         ErrorCode.CURRENCY_MISMATCH,
         `${currencyCode} is a currency of time credits: only local dollars are deposited and withdrawn`,
       );
     }
-    let issuanceAccountId = this.issuanceAccounts.get(currencyCode);
+    const cacheKey = `${caller.networkId}/${currencyCode}`;
+    let issuanceAccountId = this.issuanceAccounts.get(cacheKey);
     if (!issuanceAccountId) {
-      issuanceAccountId = await this.accounts.issuanceAccountId(currencyCode);
+      issuanceAccountId = await this.accounts.issuanceAccountId(caller.networkId, currencyCode);
       if (!issuanceAccountId) throw new Error(`${currencyCode} has no issuance account`);
-      this.issuanceAccounts.set(currencyCode, issuanceAccountId);
+      this.issuanceAccounts.set(cacheKey, issuanceAccountId);
     }
     return { scale: currency.scale, issuanceAccountId };
   }
 
   /** API objects for a batch's results in order: new ones from memory, replays in one read. */
-  private async transactionsOf(results: readonly OpResult[], scales: ReadonlyMap<string, number>): Promise<Transaction[]> {
+  private async transactionsOf(network: string, results: readonly OpResult[], scales: ReadonlyMap<string, number>): Promise<Transaction[]> {
     const replayedIds = results.flatMap((r) => (r.type === 'transaction' && r.replayed ? [r.id] : []));
-    const byId = new Map((await this.reader.byIds(replayedIds)).map((t) => [t.id, t]));
+    const byId = new Map((await this.reader.byIds(network, replayedIds)).map((t) => [t.id, t]));
     return Promise.all(
       results.map(async (result) => {
         if (result.type !== 'transaction') throw new Error('a deposit produced something other than a transaction');

@@ -45,11 +45,11 @@ export class DistributionService {
   async distribute(caller: Caller, request: DistributionRequest): Promise<Transaction> {
     const fromId = checkId(request.fromAccountId, 'fromAccountId');
     const shares = checkShares(request.shares, fromId);
-    const [from, ...shareAccounts] = await this.accounts.requireFacts([fromId, ...shares.map((s) => s.accountId)]);
+    const [from, ...shareAccounts] = await this.accounts.requireFacts(caller.networkId, [fromId, ...shares.map((s) => s.accountId)]);
     if (!from) throw notFound('account', fromId);
     this.access.assertCanMoveFrom(caller, [from], shareAccounts);
     const facts = new Map(shareAccounts.map((a) => [a.id, a]));
-    if ((await this.accounts.issuanceAccountId(from.currencyCode)) === from.id) {
+    if ((await this.accounts.issuanceAccountId(caller.networkId, from.currencyCode)) === from.id) {
       throw validationFailed('fromAccountId', 'the issuance account puts money in circulation only through deposits');
     }
     for (const share of shares) {
@@ -62,7 +62,7 @@ export class DistributionService {
         );
       }
     }
-    const currency = await this.currencies.require(from.currencyCode);
+    const currency = await this.currencies.require(caller.networkId, from.currencyCode);
     const amountMinor = toPositiveMinor(request.amount, currency.scale);
     const parts = splitByWeights(
       amountMinor,
@@ -85,9 +85,9 @@ export class DistributionService {
         metadata,
         idempotency: idempotency(request.idempotencyKey, 'distribute', { fromAccountId: from.id, amountMinor, shares, memo }),
       },
-      caller.apiKeyId,
+      caller,
     );
-    return this.transactions.transactionOf(result);
+    return this.transactions.transactionOf(caller.networkId, result);
   }
 }
 

@@ -22,15 +22,15 @@ export class ReconciliationService {
   ) {}
 
   async reconcile(caller: Caller, currencyCode: string, reserve: string): Promise<Reconciliation> {
-    const currency = await this.currencies.get(currencyCode);
+    const currency = await this.currencies.get(caller.networkId, currencyCode);
     await this.access.assertCanReconcile(caller, currency.code);
     if (currency.kind !== CurrencyKind.MONEY) {
       throw validationFailed('currency', 'time credits are mutual credit: only a local dollar has a reserve to reconcile');
     }
     const reserveMinor = toMinor(reserve, currency.scale);
     if (reserveMinor < 0n) throw new DomainError(ErrorCode.INVALID_AMOUNT, 'a reserve is zero or more');
-    const issuanceId = await this.accounts.issuanceAccountId(currency.code);
-    const issuance = issuanceId ? await this.accounts.findById(issuanceId) : undefined;
+    const issuanceId = await this.accounts.issuanceAccountId(caller.networkId, currency.code);
+    const issuance = issuanceId ? await this.accounts.findById(caller.networkId, issuanceId) : undefined;
     if (!issuance) throw new Error(`${currency.code} has no issuance account`);
     const circulationMinor = -issuance.postedMinor;
     const differenceMinor = reserveMinor - circulationMinor;

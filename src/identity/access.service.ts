@@ -52,7 +52,7 @@ export class AccessService {
       case Role.MEMBER:
         return { all: false, partyIds: [this.party(caller)] };
       case Role.TREASURER:
-        return { all: false, partyIds: [this.party(caller), ...(await this.memberIds(this.party(caller)))] };
+        return { all: false, partyIds: [this.party(caller), ...(await this.memberIds(caller.networkId, this.party(caller)))] };
       case Role.INTEGRATION:
         return { all: false, issuerPartyId: this.party(caller) };
       default:
@@ -72,7 +72,8 @@ export class AccessService {
   async canRead(caller: Caller, account: { partyId: string; currencyCode: string }): Promise<boolean> {
     const scope = await this.readScope(caller);
     if (scope.all) return true;
-    if ('issuerPartyId' in scope) return (await this.currencies.find(account.currencyCode))?.issuerPartyId === scope.issuerPartyId;
+    if ('issuerPartyId' in scope)
+      return (await this.currencies.find(caller.networkId, account.currencyCode))?.issuerPartyId === scope.issuerPartyId;
     return scope.partyIds.includes(account.partyId);
   }
 
@@ -105,7 +106,7 @@ export class AccessService {
   /** Deposits, withdrawals and reconciliation: an admin, or an integration of the issuing credit union. */
   async assertIssuerAccess(caller: Caller, currencyCode: string): Promise<void> {
     if (caller.role === Role.ADMIN) return;
-    const currency = await this.currencies.find(currencyCode);
+    const currency = await this.currencies.find(caller.networkId, currencyCode);
     if (caller.role !== Role.INTEGRATION || !currency || currency.issuerPartyId !== caller.partyId) {
       throw forbidden(`This API key may not deposit or withdraw ${currencyCode}`);
     }
@@ -119,7 +120,7 @@ export class AccessService {
   async coordinates(caller: Caller, partyId: string): Promise<boolean> {
     if (caller.role === Role.ADMIN) return true;
     if (caller.role !== Role.TREASURER || !caller.partyId) return false;
-    return caller.partyId === partyId || (await this.memberIds(caller.partyId)).includes(partyId);
+    return caller.partyId === partyId || (await this.memberIds(caller.networkId, caller.partyId)).includes(partyId);
   }
 
   /** Acting for a party in the time bank: a key bound to the party itself, or a coordinator of it. */
@@ -134,7 +135,7 @@ export class AccessService {
    */
   async assertCanReconcile(caller: Caller, currencyCode: string): Promise<void> {
     if (caller.role === Role.ADMIN || caller.role === Role.AUDITOR) return;
-    const currency = await this.currencies.find(currencyCode);
+    const currency = await this.currencies.find(caller.networkId, currencyCode);
     const ownIssuer = currency !== undefined && currency.issuerPartyId !== null && currency.issuerPartyId === caller.partyId;
     if ((caller.role !== Role.INTEGRATION && caller.role !== Role.TREASURER) || !ownIssuer) {
       throw forbidden(`This API key may not reconcile ${currencyCode}`);
@@ -151,10 +152,11 @@ export class AccessService {
     return caller.partyId;
   }
 
-  private async memberIds(organisationId: string): Promise<string[]> {
+  /** Party ids are unique across networks, so the cache is keyed by the organisation alone. */
+  private async memberIds(network: string, organisationId: string): Promise<string[]> {
     const cached = this.members.get(organisationId);
     if (cached && Date.now() - cached.atMs < MEMBERSHIP_TTL_MS) return [...cached.ids];
-    const ids = await this.parties.memberIds(organisationId);
+    const ids = await this.parties.memberIds(network, organisationId);
     this.members.set(organisationId, { ids: new Set(ids), atMs: Date.now() });
     return ids;
   }

@@ -8,9 +8,21 @@ export interface ApiKeyRow {
   party_id: string | null;
   label: string | null;
   revoked_at: Date | null;
+  network_id: string;
+  deployment_admin: boolean;
 }
 
-const COLUMNS = 'id, role, party_id, label, revoked_at';
+const COLUMNS = 'id, role, party_id, label, revoked_at, network_id, deployment_admin';
+
+export interface NewApiKey {
+  readonly id: string;
+  readonly hash: Buffer;
+  readonly role: Role;
+  readonly partyId: string | null;
+  readonly label: string | null;
+  readonly networkId: string;
+  readonly deploymentAdmin: boolean;
+}
 
 /** Notified with a key's id when it is revoked. */
 export const KEYS_CHANNEL = 'ledger_api_key_revoked';
@@ -20,33 +32,52 @@ export const KEYS_CHANNEL = 'ledger_api_key_revoked';
 export class ApiKeyRepository {
   constructor(private readonly db: Database) {}
 
+  /** The one lookup made before the network is known (see docs/scaling.md). */
   async findByHash(hash: Buffer): Promise<ApiKeyRow | undefined> {
     const [row] = await this.db.query<ApiKeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE key_hash = $1`, [hash]);
     return row;
   }
 
-  async findById(id: string): Promise<ApiKeyRow | undefined> {
-    const [row] = await this.db.query<ApiKeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE id = $1`, [id]);
+  /** A key of `network`; null: of any network (a deployment admin's reach). */
+  async findById(network: string | null, id: string): Promise<ApiKeyRow | undefined> {
+    const [row] = await this.db.query<ApiKeyRow>(
+      `SELECT ${COLUMNS} FROM api_keys WHERE id = $2 AND ($1::uuid IS NULL OR network_id = $1)`,
+      [network, id],
+    );
     return row;
   }
 
-  async insert(id: string, hash: Buffer, role: Role, partyId: string | null, label: string | null): Promise<ApiKeyRow> {
+  async insert(key: NewApiKey): Promise<ApiKeyRow> {
     const [row] = await this.db.query<ApiKeyRow>(
-      `INSERT INTO api_keys (id, key_hash, role, party_id, label) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO api_keys (id, key_hash, role, party_id, label, network_id, deployment_admin) VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (key_hash) DO UPDATE SET key_hash = EXCLUDED.key_hash
        RETURNING ${COLUMNS}`,
-      [id, hash, role, partyId, label],
+      [key.id, key.hash, key.role, key.partyId, key.label, key.networkId, key.deploymentAdmin],
     );
     if (!row) throw new Error('inserting an API key returned no row');
     return row;
   }
 
-  /** Revokes a key and tells every instance at commit (their key caches drop it). */
-  async revoke(id: string): Promise<ApiKeyRow | undefined> {
+  /**
+   * The bootstrap key (ADMIN_API_KEY): an ADMIN of `network` and a deployment admin, also when
+   * the key was registered before deployment admins existed.
+   */
+  async ensureDeploymentAdmin(id: string, hash: Buffer, network: string, label: string): Promise<void> {
+    await this.db.query(
+      `INSERT INTO api_keys (id, key_hash, role, label, network_id, deployment_admin) VALUES ($1, $2, 'ADMIN', $3, $4, true)
+       ON CONFLICT (key_hash) DO UPDATE SET deployment_admin = true
+        WHERE api_keys.role = 'ADMIN' AND api_keys.network_id = $4 AND api_keys.revoked_at IS NULL`,
+      [id, hash, label, network],
+    );
+  }
+
+  /** Revokes a key of `network` (null: of any network) and tells every instance at commit (their key caches drop it). */
+  async revoke(network: string | null, id: string): Promise<ApiKeyRow | undefined> {
     const [row] = await this.db.query<ApiKeyRow>(
-      `WITH revoked AS (UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING ${COLUMNS})
+      `WITH revoked AS (UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+                         WHERE id = $2 AND ($1::uuid IS NULL OR network_id = $1) RETURNING ${COLUMNS})
        SELECT revoked.*, pg_notify('${KEYS_CHANNEL}', revoked.id::text) FROM revoked`,
-      [id],
+      [network, id],
     );
     return row;
   }

@@ -10,6 +10,17 @@ import { ApiKeyRepository, type ApiKeyRow, KEYS_CHANNEL } from './api-key.reposi
 export { KEYS_CHANNEL };
 import { type Caller, Role } from './caller';
 import { PartyDirectory } from './directory';
+import { DEFAULT_NETWORK_ID } from './default-network';
+import { NetworkRepository } from './network.repository';
+
+/** What createApiKey asks for; the network defaults to the caller's own. */
+export interface ApiKeyRequest {
+  readonly role: Role;
+  readonly partyId: string | null;
+  readonly label: string | null;
+  readonly networkId: string | null;
+  readonly deploymentAdmin: boolean;
+}
 
 /** Secrets are 256 random bits with a recognisable prefix, so leaked keys can be found by scanners. */
 const SECRET_PREFIX = 'sl_';
@@ -71,6 +82,7 @@ export class ApiKeyService {
   constructor(
     private readonly keys: ApiKeyRepository,
     private readonly parties: PartyDirectory,
+    private readonly networks: NetworkRepository,
     private readonly hub: NotificationHub,
     @Optional() metrics?: Metrics,
     @Optional() private readonly sockets?: WsSessions,
@@ -125,7 +137,13 @@ export class ApiKeyService {
       this.unknown.set(cacheKey, Date.now());
       throw new DomainError(ErrorCode.UNAUTHENTICATED, INVALID_KEY_MESSAGE);
     }
-    const caller = { apiKeyId: row.id, role: row.role, partyId: row.party_id };
+    const caller: Caller = {
+      apiKeyId: row.id,
+      role: row.role,
+      partyId: row.party_id,
+      networkId: row.network_id,
+      deploymentAdmin: row.deployment_admin,
+    };
     if (this.hub.connected && this.revocations === revocationsBefore) {
       if (this.cache.size >= CACHE_MAX) this.cache.clear();
       this.cache.set(cacheKey, { caller, atMs: Date.now() });
@@ -149,11 +167,21 @@ export class ApiKeyService {
     for (const [key, entry] of this.cache) if (entry.caller.apiKeyId === apiKeyId) this.cache.delete(key);
   }
 
-  async create(role: Role, partyId: string | null, label: string | null): Promise<{ key: ApiKeyRow; secret: string }> {
+  /**
+   * Issues a key in the caller's network, or (deployment admins only) in any network; only a
+   * deployment admin makes another. Another network's id is NOT_FOUND to everyone else.
+   */
+  async create(caller: Caller, request: ApiKeyRequest): Promise<{ key: ApiKeyRow; secret: string }> {
+    const { role, partyId, label, deploymentAdmin } = request;
+    const networkId = await this.targetNetwork(caller, request.networkId);
+    if (deploymentAdmin) {
+      if (!caller.deploymentAdmin) throw new DomainError(ErrorCode.FORBIDDEN, 'Only a deployment admin may create another');
+      if (role !== Role.ADMIN) throw validationFailed('deploymentAdmin', 'a deployment admin key has the role ADMIN');
+    }
     const allowedKinds = ROLE_PARTY_KINDS[role];
     if (allowedKinds) {
       if (!partyId) throw validationFailed('partyId', `a ${role} key must be bound to a party`);
-      const party = await this.parties.findById(partyId);
+      const party = await this.parties.findById(networkId, partyId);
       if (!party) throw notFound('party', partyId);
       if (!allowedKinds.includes(party.kind)) {
         throw validationFailed('partyId', `a ${role} key cannot be bound to a ${party.kind} party`);
@@ -162,23 +190,40 @@ export class ApiKeyService {
       throw validationFailed('partyId', `a ${role} key is not bound to a party`);
     }
     const secret = newSecret();
-    const key = await this.keys.insert(randomUUID(), hashSecret(secret), role, partyId, label);
+    const key = await this.keys.insert({ id: randomUUID(), hash: hashSecret(secret), role, partyId, label, networkId, deploymentAdmin });
     return { key, secret };
   }
 
-  /** Registers a known secret (ADMIN_API_KEY, or one generated at start-up) as an admin key. */
-  async ensureAdmin(secret: string): Promise<void> {
-    await this.keys.insert(randomUUID(), hashSecret(secret), Role.ADMIN, null, 'bootstrap admin');
+  private async targetNetwork(caller: Caller, networkId: string | null): Promise<string> {
+    if (networkId === null || networkId === caller.networkId) return caller.networkId;
+    const [network] = caller.deploymentAdmin ? await this.networks.findByIds([networkId]) : [];
+    if (!network) throw notFound('network', networkId);
+    return network.id;
   }
 
-  async revoke(id: string): Promise<ApiKeyRow> {
-    const row = await this.keys.revoke(id);
+  /**
+   * Registers a known secret (ADMIN_API_KEY, or one generated at start-up) as an admin of
+   * `default` and the first deployment admin.
+   */
+  async ensureAdmin(secret: string): Promise<void> {
+    await this.keys.ensureDeploymentAdmin(randomUUID(), hashSecret(secret), DEFAULT_NETWORK_ID, 'bootstrap admin');
+  }
+
+  /** Revokes a key of the caller's network; a deployment admin revokes any key. */
+  async revoke(caller: Caller, id: string): Promise<ApiKeyRow> {
+    const row = await this.keys.revoke(caller.deploymentAdmin ? null : caller.networkId, id);
     if (!row) throw notFound('API key', id);
     this.forget(row.id);
     return row;
   }
 
-  async findById(id: string): Promise<ApiKeyRow | undefined> {
-    return this.keys.findById(id);
+  /** A key of `network`. */
+  async findById(network: string, id: string): Promise<ApiKeyRow | undefined> {
+    return this.keys.findById(network, id);
+  }
+
+  /** The caller's own key row. */
+  async own(caller: Caller): Promise<ApiKeyRow | undefined> {
+    return this.keys.findById(caller.networkId, caller.apiKeyId);
   }
 }

@@ -84,7 +84,7 @@ export class AuthGuard implements CanActivate {
       noteApiKey(ctx.req, caller.apiKeyId);
     }
     try {
-      this.limiter.take(caller.apiKeyId);
+      this.limiter.take(caller);
     } catch (error) {
       // Carries the HTTP status and Retry-After header of a RATE_LIMITED refusal.
       throw error instanceof DomainError ? domainErrorToGraphQL(error) : error;
@@ -113,6 +113,13 @@ export class AuthGuard implements CanActivate {
     }
     return true;
   }
+}
+
+/** The network of the key making a request, from its GraphQL context (for field resolvers and their loaders). */
+export function contextNetwork(context: object): string {
+  const caller = (context as LedgerContext).caller;
+  if (!caller) throw new DomainError(ErrorCode.UNAUTHENTICATED, MISSING_KEY_MESSAGE);
+  return caller.networkId;
 }
 
 export const CurrentCaller = createParamDecorator((_data: unknown, context: ExecutionContext): Caller => {

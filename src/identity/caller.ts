@@ -15,6 +15,10 @@ export interface Caller {
   readonly role: Role;
   /** The party the key acts for; null for ADMIN and AUDITOR keys. */
   readonly partyId: string | null;
+  /** The network the key acts in: every row it reads or writes is of this network (SPEC B.3). */
+  readonly networkId: string;
+  /** An ADMIN key that may also create networks and keys for any network. */
+  readonly deploymentAdmin: boolean;
 }
 
 export const ALL_ROLES = [Role.ADMIN, Role.MEMBER, Role.TREASURER, Role.INTEGRATION, Role.AUDITOR] as const;

@@ -4,17 +4,20 @@
  * identity imports no ledger code: the door between them opens one way (docs/architecture.md).
  */
 export abstract class PartyDirectory {
-  abstract findById(id: string): Promise<{ readonly kind: string } | undefined>;
-  abstract memberIds(organisationId: string): Promise<string[]>;
+  abstract findById(network: string, id: string): Promise<{ readonly kind: string } | undefined>;
+  abstract memberIds(network: string, organisationId: string): Promise<string[]>;
 }
 
 /** The owner and currency of accounts, by id (accounts that do not exist are left out). */
 export abstract class AccountDirectory {
-  abstract factsOf(ids: readonly string[]): Promise<ReadonlyMap<string, { readonly partyId: string; readonly currencyCode: string }>>;
+  abstract factsOf(
+    network: string,
+    ids: readonly string[],
+  ): Promise<ReadonlyMap<string, { readonly partyId: string; readonly currencyCode: string }>>;
 }
 
 export abstract class CurrencyDirectory {
-  abstract find(code: string): Promise<{ readonly issuerPartyId: string | null } | undefined>;
+  abstract find(network: string, code: string): Promise<{ readonly issuerPartyId: string | null } | undefined>;
 }
 
 /** The channel on which the ledger announces a membership change (NOTIFY) and identity listens. */

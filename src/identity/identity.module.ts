@@ -5,10 +5,13 @@ import { ApiKeyRepository } from './api-key.repository';
 import { ApiKeyService } from './api-key.service';
 import { AuthGuard } from './auth.guard';
 import { ApiKeyResolver, MeResolver } from './identity.resolver';
+import { NetworkRepository } from './network.repository';
+import { NetworkResolver } from './network.resolver';
+import { NetworkService } from './network.service';
 import { RateLimiter } from './rate-limiter';
 import { ReadRules } from './read-rules';
 
-export const IDENTITY_RESOLVERS = [ApiKeyResolver, MeResolver];
+export const IDENTITY_RESOLVERS = [ApiKeyResolver, MeResolver, NetworkResolver];
 
 @Global()
 @Module({
@@ -16,6 +19,8 @@ export const IDENTITY_RESOLVERS = [ApiKeyResolver, MeResolver];
     ...IDENTITY_RESOLVERS,
     ApiKeyRepository,
     ApiKeyService,
+    NetworkRepository,
+    NetworkService,
     AccessService,
     ReadRules,
     RateLimiter,

@@ -1,4 +1,4 @@
-import { Args, Context, Field, ID, Mutation, ObjectType, Query, Resolver } from '@nestjs/graphql';
+import { Args, Context, Field, ID, Mutation, ObjectType, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { checkId } from '../common/ids';
 import { cleanText } from '../common/text';
 import { loaderFor } from '../graphql/batch-loader';
@@ -6,6 +6,8 @@ import type { ApiKeyRow } from './api-key.repository';
 import { ApiKeyService } from './api-key.service';
 import { Allow, CurrentCaller } from './auth.guard';
 import { ALL_ROLES, type Caller, Role } from './caller';
+import { Network } from './network.model';
+import { NetworkService } from './network.service';
 
 @ObjectType()
 export class ApiKey {
@@ -21,8 +23,12 @@ export class ApiKey {
   @Field()
   revoked!: boolean;
 
+  @Field({ description: 'Creates networks and keys for any network (only ever an ADMIN key).' })
+  deploymentAdmin!: boolean;
+
   /** Resolved to its Party by the ledger (ledger/parties/key-party.resolver.ts). */
   partyId!: string | null;
+  networkId!: string;
 }
 
 @ObjectType({ description: "The only time a key's secret is shown: store it now." })
@@ -42,52 +48,94 @@ export class Me {
   @Field(() => ApiKey)
   apiKey!: ApiKey;
 
+  @Field({ description: 'Whether this key may create networks and keys for any network.' })
+  deploymentAdmin!: boolean;
+
   partyId!: string | null;
+  networkId!: string;
 }
 
 export function toApiKey(row: ApiKeyRow): ApiKey {
-  return { id: row.id, role: row.role, label: row.label, revoked: row.revoked_at !== null, partyId: row.party_id };
+  return {
+    id: row.id,
+    role: row.role,
+    label: row.label,
+    revoked: row.revoked_at !== null,
+    deploymentAdmin: row.deployment_admin,
+    partyId: row.party_id,
+    networkId: row.network_id,
+  };
 }
 
 @Resolver(() => ApiKey)
 export class ApiKeyResolver {
-  constructor(private readonly keys: ApiKeyService) {}
+  constructor(
+    private readonly keys: ApiKeyService,
+    private readonly networks: NetworkService,
+  ) {}
 
-  @Mutation(() => ApiKeySecret, { description: 'Issues a key. MEMBER, TREASURER and INTEGRATION keys are bound to a party.' })
+  @Mutation(() => ApiKeySecret, {
+    description:
+      'Issues a key. MEMBER, TREASURER and INTEGRATION keys are bound to a party. A deployment admin may issue it in another network (networkId) and may make another deployment admin.',
+  })
   @Allow(Role.ADMIN)
   async createApiKey(
+    @CurrentCaller() caller: Caller,
     @Args('partyId', { type: () => ID, nullable: true }) partyId: string | null,
     @Args('role', { type: () => Role }) role: Role,
     @Args('label', { type: () => String, nullable: true }) label: string | null,
+    @Args('networkId', { type: () => ID, nullable: true }) networkId: string | null,
+    @Args('deploymentAdmin', { type: () => Boolean, nullable: true }) deploymentAdmin: boolean | null,
   ): Promise<ApiKeySecret> {
-    const { key, secret } = await this.keys.create(
+    const { key, secret } = await this.keys.create(caller, {
       role,
-      partyId ? checkId(partyId, 'partyId') : null,
-      cleanText(label, 'label', 200, false),
-    );
+      partyId: partyId ? checkId(partyId, 'partyId') : null,
+      label: cleanText(label, 'label', 200, false),
+      networkId: networkId ? checkId(networkId, 'networkId') : null,
+      deploymentAdmin: deploymentAdmin ?? false,
+    });
     return { apiKey: toApiKey(key), secret };
   }
 
-  @Mutation(() => ApiKey, { description: 'Revokes a key at once.' })
+  @Mutation(() => ApiKey, { description: "Revokes a key of the caller's network at once (a deployment admin: any key)." })
   @Allow(Role.ADMIN)
-  async revokeApiKey(@Args('id', { type: () => ID }) id: string): Promise<ApiKey> {
-    return toApiKey(await this.keys.revoke(checkId(id)));
+  async revokeApiKey(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<ApiKey> {
+    return toApiKey(await this.keys.revoke(caller, checkId(id)));
+  }
+
+  @ResolveField(() => Network)
+  network(@Parent() key: ApiKey, @Context() context: object): Promise<Network> {
+    return this.networks.load(context, key.networkId);
   }
 }
 
 @Resolver(() => Me)
 export class MeResolver {
-  constructor(private readonly keys: ApiKeyService) {}
+  constructor(
+    private readonly keys: ApiKeyService,
+    private readonly networks: NetworkService,
+  ) {}
 
   @Query(() => Me, { description: 'The API key making the request, its role and party.' })
   @Allow(...ALL_ROLES)
   async me(@CurrentCaller() caller: Caller, @Context() context: object): Promise<Me> {
     // One lookup per request however many aliases of `me` it holds.
     const row = await loaderFor<string, ApiKeyRow>(context, 'api-key', async (ids) => {
-      const rows = await Promise.all(ids.map((id) => this.keys.findById(id)));
+      const rows = await Promise.all(ids.map((id) => this.keys.findById(caller.networkId, id)));
       return new Map(rows.filter((r): r is ApiKeyRow => r !== undefined).map((r) => [r.id, r]));
     }).load(caller.apiKeyId);
     if (!row) throw new Error('the authenticated key vanished');
-    return { role: caller.role, apiKey: toApiKey(row), partyId: caller.partyId };
+    return {
+      role: caller.role,
+      apiKey: toApiKey(row),
+      partyId: caller.partyId,
+      networkId: caller.networkId,
+      deploymentAdmin: caller.deploymentAdmin,
+    };
+  }
+
+  @ResolveField(() => Network, { description: 'The network this key acts in.' })
+  network(@Parent() me: Me, @Context() context: object): Promise<Network> {
+    return this.networks.load(context, me.networkId);
   }
 }

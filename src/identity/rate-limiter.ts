@@ -46,6 +46,8 @@ function limited(message: string, retryAfterMs: number): DomainError {
  * see docs/operations.md). On by default; RATE_LIMIT_PER_SECOND=0 turns every limit off.
  * - per API key: `rateLimitPerSecond` requests per second on average, bursts up to
  *   `rateLimitBurst`, except the key ids listed in RATE_LIMIT_EXEMPT_KEYS;
+ * - per network, all its keys together (RATE_LIMIT_NETWORK_PER_SECOND, off by default), so one
+ *   busy community cannot take every request an instance serves (docs/networks.md);
  * - per client address, for requests without a valid key (missing, unknown or revoked):
  *   `rateLimitAnonymousPerSecond`, bursts up to `rateLimitAnonymousBurst`. While an address
  *   has spent that allowance, keys it sends that are not already known are not even looked up.
@@ -55,16 +57,24 @@ function limited(message: string, retryAfterMs: number): DomainError {
 export class RateLimiter {
   private readonly keys: Buckets;
   private readonly addresses: Buckets;
+  private readonly networks: Buckets;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.keys = new Buckets(config.rateLimitPerSecond, config.rateLimitBurst);
     this.addresses = new Buckets(config.rateLimitAnonymousPerSecond, config.rateLimitAnonymousBurst);
+    this.networks = new Buckets(config.rateLimitNetworkPerSecond, config.rateLimitNetworkBurst);
   }
 
-  take(apiKeyId: string, nowMs = Date.now()): void {
-    if (this.config.rateLimitPerSecond === 0 || this.config.rateLimitExemptKeyIds.has(apiKeyId)) return;
-    const wait = this.keys.take(apiKeyId, nowMs);
-    if (wait !== undefined) throw limited('Too many requests for this API key', wait);
+  take(caller: { readonly apiKeyId: string; readonly networkId: string }, nowMs = Date.now()): void {
+    if (this.config.rateLimitExemptKeyIds.has(caller.apiKeyId)) return;
+    if (this.config.rateLimitPerSecond > 0) {
+      const wait = this.keys.take(caller.apiKeyId, nowMs);
+      if (wait !== undefined) throw limited('Too many requests for this API key', wait);
+    }
+    if (this.config.rateLimitNetworkPerSecond > 0) {
+      const wait = this.networks.take(caller.networkId, nowMs);
+      if (wait !== undefined) throw limited("Too many requests for this API key's network", wait);
+    }
   }
 
   /** Refuses an address that has spent its allowance of requests without a valid key. */

@@ -56,7 +56,7 @@ export class ReadRules {
   /** Transactions, holds and exchanges: readable when one of the accounts they touch is. */
   async canRead(caller: Caller | undefined, object: Touching): Promise<boolean> {
     if (!caller) return false;
-    const facts = await this.accounts.factsOf(accountIdsOf(object));
+    const facts = await this.accounts.factsOf(caller.networkId, accountIdsOf(object));
     for (const account of facts.values()) {
       if (await this.access.canRead(caller, account)) return true;
     }

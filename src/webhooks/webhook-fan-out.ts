@@ -48,8 +48,14 @@ export class WebhookFanOut {
     if (webhook.network_id !== event.network_id || !webhook.events.includes(event.type)) return false;
     if (webhook.created_at > event.occurred_at) return false;
     if (webhook.account_id !== null && !event.account_ids.includes(webhook.account_id)) return false;
-    const caller: Caller = { apiKeyId: webhook.api_key_id, role: webhook.role as Role, partyId: webhook.party_id };
-    const facts = await this.accounts.factsOf(event.account_ids);
+    const caller: Caller = {
+      apiKeyId: webhook.api_key_id,
+      role: webhook.role as Role,
+      partyId: webhook.party_id,
+      networkId: webhook.network_id,
+      deploymentAdmin: false,
+    };
+    const facts = await this.accounts.factsOf(webhook.network_id, event.account_ids);
     for (const account of facts.values()) {
       if (await this.access.canRead(caller, account)) return true;
     }

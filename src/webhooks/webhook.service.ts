@@ -75,7 +75,7 @@ export class WebhookService {
     const events = checkEvents(input.events);
     const description = cleanText(input.description, 'description', MAX_WEBHOOK_DESCRIPTION_LENGTH, false);
     const accountId = input.accountId === null ? null : checkId(input.accountId, 'accountId');
-    if (accountId !== null) await this.access.assertCanRead(caller, await this.accounts.requireFact(accountId));
+    if (accountId !== null) await this.access.assertCanRead(caller, await this.accounts.requireFact(caller.networkId, accountId));
     const url = await checkTarget(input.url, this.config.webhookAllowPrivate);
     if ((await this.webhooks.list(caller.apiKeyId, caller.apiKeyId)).length >= MAX_WEBHOOKS_PER_KEY) {
       throw validationFailed('url', `a key may have at most ${MAX_WEBHOOKS_PER_KEY} webhooks`);

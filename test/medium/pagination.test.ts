@@ -1,3 +1,4 @@
+import { DEFAULT_NETWORK_ID } from '../../src/identity/default-network';
 import type { PartyKind } from '../../src/ledger/parties/party.model';
 import type { PartyService } from '../../src/ledger/parties/party.service';
 import { type Medium, newMedium } from '../support/medium';
@@ -10,7 +11,7 @@ describe('paginate() through PartyService.page', () => {
   beforeAll(async () => {
     medium = await newMedium();
     parties = medium.service<PartyService>('ledger/parties/party.service', 'PartyService') as PartyService;
-    for (const name of ['Ana', 'Ben', 'Chen', 'Dee', 'Eli']) await parties.register('MEMBER' as PartyKind, name, null);
+    for (const name of ['Ana', 'Ben', 'Chen', 'Dee', 'Eli']) await parties.register(DEFAULT_NETWORK_ID, 'MEMBER' as PartyKind, name, null);
   });
   afterAll(async () => {
     await medium?.close();
@@ -21,7 +22,7 @@ describe('paginate() through PartyService.page', () => {
     let after: string | null = null;
     const pages: boolean[] = [];
     for (let i = 0; i < 5; i++) {
-      const page = await parties.page(null, 2, after);
+      const page = await parties.page(DEFAULT_NETWORK_ID, null, 2, after);
       seen.push(...page.edges.map((e) => e.node.name));
       pages.push(page.pageInfo.hasNextPage);
       if (!page.pageInfo.hasNextPage) break;
@@ -32,11 +33,11 @@ describe('paginate() through PartyService.page', () => {
   });
 
   it('refuses a page size out of bounds and a cursor it did not make, with VALIDATION_FAILED', async () => {
-    await expect(parties.page(null, 0, null)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
-    await expect(parties.page(null, 501, null)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
-    await expect(parties.page(null, 2, 'not-a-cursor')).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(parties.page(DEFAULT_NETWORK_ID, null, 0, null)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(parties.page(DEFAULT_NETWORK_ID, null, 501, null)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(parties.page(DEFAULT_NETWORK_ID, null, 2, 'not-a-cursor')).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     // A well-formed cursor whose part is not an id.
     const forged = Buffer.from(JSON.stringify(['not-an-id'])).toString('base64url');
-    await expect(parties.page(null, 2, forged)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(parties.page(DEFAULT_NETWORK_ID, null, 2, forged)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
   });
 });

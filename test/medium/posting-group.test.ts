@@ -1,3 +1,4 @@
+import { DEFAULT_NETWORK_ID } from '../../src/identity/default-network';
 import type { ApiKeyService } from '../../src/identity/api-key.service';
 import type { Role } from '../../src/identity/caller';
 import type { AccountService } from '../../src/ledger/accounts/account.service';
@@ -30,11 +31,11 @@ describe('posting group and transaction service, in process', () => {
     const parties = medium.service<PartyService>('ledger/parties/party.service', 'PartyService');
     const currencies = medium.service<CurrencyService>('ledger/currencies/currency.service', 'CurrencyService');
     const accountService = medium.service<AccountService>('ledger/accounts/account.service', 'AccountService');
-    await currencies.create('HOUR', 'Hours', 'TIME', 2, null);
+    await currencies.create(DEFAULT_NETWORK_ID, 'HOUR', 'Hours', 'TIME', 2, null);
     for (const name of ['Ana', 'Ben', 'Chen', 'Dee']) {
-      const party = await parties.register('MEMBER' as PartyKind, name, null);
+      const party = await parties.register(DEFAULT_NETWORK_ID, 'MEMBER' as PartyKind, name, null);
       if (name === 'Ana') memberA = party.id;
-      accounts.push((await accountService.open(party.id, 'HOUR', { creditLimit: '5' }, false)).id);
+      accounts.push((await accountService.open(DEFAULT_NETWORK_ID, party.id, 'HOUR', { creditLimit: '5' }, false)).id);
     }
   });
   afterAll(async () => {
@@ -60,7 +61,7 @@ describe('posting group and transaction service, in process', () => {
             { accountId: to, amountMinor: 10n },
           ],
         },
-        null,
+        { apiKeyId: null, networkId: DEFAULT_NETWORK_ID },
       );
     });
     const results: OpResult[] = await Promise.all(sent);
@@ -93,7 +94,7 @@ describe('posting group and transaction service, in process', () => {
             { accountId: b, amountMinor: 100n },
           ],
         },
-        null,
+        { apiKeyId: null, networkId: DEFAULT_NETWORK_ID },
       ),
       // Past Chen's credit limit of 5.00 hours.
       posting.submitOne(
@@ -105,7 +106,7 @@ describe('posting group and transaction service, in process', () => {
             { accountId: b, amountMinor: 100_000n },
           ],
         },
-        null,
+        { apiKeyId: null, networkId: DEFAULT_NETWORK_ID },
       ),
       posting.submitOne(
         {
@@ -116,7 +117,7 @@ describe('posting group and transaction service, in process', () => {
             { accountId: a, amountMinor: 50n },
           ],
         },
-        null,
+        { apiKeyId: null, networkId: DEFAULT_NETWORK_ID },
       ),
     ]);
     expect(ok1.status).toBe('fulfilled');
@@ -131,7 +132,14 @@ describe('posting group and transaction service, in process', () => {
   it('TransactionService: a member moves only from its own account, and a retried key posts once', async () => {
     const [a, b, c] = accounts as [string, string, string];
     const keys = medium.service<ApiKeyService>('identity/api-key.service', 'ApiKeyService');
-    const { secret } = await keys.create('MEMBER' as Role, memberA, 'medium test');
+    const admin = { apiKeyId: 'medium', role: 'ADMIN' as Role, partyId: null, networkId: DEFAULT_NETWORK_ID, deploymentAdmin: false };
+    const { secret } = await keys.create(admin, {
+      role: 'MEMBER' as Role,
+      partyId: memberA,
+      label: 'medium test',
+      networkId: null,
+      deploymentAdmin: false,
+    });
     const ana = await keys.authenticate(secret);
     expect(ana).toMatchObject({ role: 'MEMBER', partyId: memberA });
     await expect(transactions.transfer(ana, c, b, '1.00', null, 'k-1')).rejects.toMatchObject({ code: 'FORBIDDEN' });

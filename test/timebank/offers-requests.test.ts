@@ -1,4 +1,5 @@
 import type { Client } from 'pg';
+import { DEFAULT_NETWORK_ID } from '../../src/identity/default-network';
 import { listingPageSql } from '../../src/timebank/listings/listing.sql';
 import { connect } from '../support/database';
 import { createKey, registerParty, snapshot, startLedger, type TestLedger } from '../support/ledger';
@@ -213,6 +214,7 @@ describe('offers and requests', () => {
       );
       await db.query('VACUUM ANALYZE listings');
       const { text, params } = listingPageSql({
+        networkId: DEFAULT_NETWORK_ID,
         kind: 'OFFER',
         partyId: null,
         category: null,

@@ -11,6 +11,7 @@ registerEnumType(AccountStatus, { name: 'AccountStatus' });
 /** An account as read: balances already exclude holds whose expiry has passed. */
 export interface AccountView {
   readonly id: string;
+  readonly networkId: string;
   readonly partyId: string;
   readonly currencyCode: string;
   readonly scale: number;
@@ -38,6 +39,7 @@ export class Account implements AccountView {
   @Field({ description: 'Reserved for the issuance account of a MONEY currency: no limit applies.' })
   unlimited!: boolean;
 
+  networkId!: string;
   partyId!: string;
   currencyCode!: string;
   scale!: number;

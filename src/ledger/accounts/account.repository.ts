@@ -9,6 +9,7 @@ import type { AccountFilter } from '../../identity/directory';
 
 interface AccountRow {
   id: string;
+  network_id: string;
   party_id: string;
   currency_code: string;
   scale: number;
@@ -28,17 +29,20 @@ interface AccountRow {
  * no read ever shows an expired hold as pending.
  */
 const SELECT_ACCOUNTS = `
-  SELECT a.id, a.party_id, a.currency_code, c.scale, c.kind AS currency_kind, a.status, a.status_reason,
+  SELECT a.id, a.network_id, a.party_id, a.currency_code, c.scale, c.kind AS currency_kind, a.status, a.status_reason,
          a.credit_limit_minor, a.max_balance_minor, a.unlimited, a.posted_minor,
          a.pending_debits_minor - coalesce((SELECT sum(h.amount_minor) FROM holds h
-            WHERE h.status = 'PENDING' AND h.expires_at <= now() AND h.from_account_id = a.id), 0) AS pending_debits_minor,
+            WHERE h.status = 'PENDING' AND h.expires_at <= now() AND h.network_id = a.network_id AND h.from_account_id = a.id), 0)
+           AS pending_debits_minor,
          a.pending_credits_minor - coalesce((SELECT sum(h.amount_minor) FROM holds h
-            WHERE h.status = 'PENDING' AND h.expires_at <= now() AND h.to_account_id = a.id), 0) AS pending_credits_minor
-    FROM accounts a JOIN currencies c ON c.code = a.currency_code`;
+            WHERE h.status = 'PENDING' AND h.expires_at <= now() AND h.network_id = a.network_id AND h.to_account_id = a.id), 0)
+           AS pending_credits_minor
+    FROM accounts a JOIN currencies c ON c.network_id = a.network_id AND c.code = a.currency_code`;
 
 export function toAccount(row: AccountRow): Account {
   return Object.assign(new Account(), {
     id: row.id,
+    networkId: row.network_id,
     partyId: row.party_id,
     currencyCode: row.currency_code,
     scale: row.scale,
@@ -59,6 +63,7 @@ export type { AccountFilter };
 
 export interface AccountFacts {
   readonly id: string;
+  readonly networkId: string;
   readonly partyId: string;
   readonly currencyCode: string;
   /** The issuance account of a local dollar (set at creation, never changed). */
@@ -74,34 +79,40 @@ export class AccountRepository {
 
   constructor(private readonly db: Database) {}
 
-  async findByIds(ids: readonly string[], sql: Sql = this.db): Promise<Account[]> {
+  async findByIds(network: string, ids: readonly string[], sql: Sql = this.db): Promise<Account[]> {
     if (ids.length === 0) return [];
-    const rows = await sql.query<AccountRow>(`${SELECT_ACCOUNTS} WHERE a.id = ANY($1::uuid[])`, [ids]);
+    const rows = await sql.query<AccountRow>(`${SELECT_ACCOUNTS} WHERE a.network_id = $1 AND a.id = ANY($2::uuid[])`, [network, ids]);
     return rows.map(toAccount);
   }
 
-  async findById(id: string): Promise<Account | undefined> {
-    const [account] = await this.findByIds([id]);
+  async findById(network: string, id: string): Promise<Account | undefined> {
+    const [account] = await this.findByIds(network, [id]);
     return account;
   }
 
-  /** Party and currency of each account found; unknown ids are simply absent. */
-  async factsOf(ids: readonly string[]): Promise<Map<string, AccountFacts>> {
+  /** Party and currency of each account of `network` found; unknown ids and other networks' are absent. */
+  async factsOf(network: string, ids: readonly string[]): Promise<Map<string, AccountFacts>> {
     const found = new Map<string, AccountFacts>();
     const missing: string[] = [];
     for (const id of ids) {
       const cached = this.facts.get(id);
-      if (cached) found.set(id, cached);
-      else missing.push(id);
+      if (!cached) missing.push(id);
+      else if (cached.networkId === network) found.set(id, cached);
     }
     if (missing.length > 0) {
-      const rows = await this.db.query<{ id: string; party_id: string; currency_code: string; unlimited: boolean }>(
-        'SELECT id, party_id, currency_code, unlimited FROM accounts WHERE id = ANY($1::uuid[])',
-        [missing],
+      const rows = await this.db.query<{ id: string; network_id: string; party_id: string; currency_code: string; unlimited: boolean }>(
+        'SELECT id, network_id, party_id, currency_code, unlimited FROM accounts WHERE network_id = $1 AND id = ANY($2::uuid[])',
+        [network, missing],
       );
       if (this.facts.size + rows.length > MAX_CACHED_FACTS) this.facts.clear();
       for (const row of rows) {
-        const facts = { id: row.id, partyId: row.party_id, currencyCode: row.currency_code, unlimited: row.unlimited };
+        const facts = {
+          id: row.id,
+          networkId: row.network_id,
+          partyId: row.party_id,
+          currencyCode: row.currency_code,
+          unlimited: row.unlimited,
+        };
         this.facts.set(row.id, facts);
         found.set(row.id, facts);
       }
@@ -109,9 +120,9 @@ export class AccountRepository {
     return found;
   }
 
-  /** Party and currency of each id, in the order given; an unknown id is NOT_FOUND. */
-  async requireFacts(ids: readonly string[]): Promise<AccountFacts[]> {
-    const found = await this.factsOf(ids);
+  /** Party and currency of each id, in the order given; an unknown id (or another network's) is NOT_FOUND. */
+  async requireFacts(network: string, ids: readonly string[]): Promise<AccountFacts[]> {
+    const found = await this.factsOf(network, ids);
     return ids.map((id) => {
       const account = found.get(id);
       if (!account) throw notFound('account', id);
@@ -119,21 +130,21 @@ export class AccountRepository {
     });
   }
 
-  async requireFact(id: string): Promise<AccountFacts> {
-    const [account] = await this.requireFacts([id]);
+  async requireFact(network: string, id: string): Promise<AccountFacts> {
+    const [account] = await this.requireFacts(network, [id]);
     if (!account) throw notFound('account', id);
     return account;
   }
 
-  async page(filter: AccountFilter, afterId: string | null, limit: number): Promise<Account[]> {
+  async page(network: string, filter: AccountFilter, afterId: string | null, limit: number): Promise<Account[]> {
     const rows = await this.db.query<AccountRow>(
       `${SELECT_ACCOUNTS}
-        WHERE ($1::uuid[] IS NULL OR a.party_id = ANY($1::uuid[]))
+        WHERE a.network_id = $6 AND ($1::uuid[] IS NULL OR a.party_id = ANY($1::uuid[]))
           AND ($2::text IS NULL OR a.currency_code = $2)
           AND ($3::uuid IS NULL OR c.issuer_party_id = $3)
           AND ($4::uuid IS NULL OR a.id > $4)
         ORDER BY a.id LIMIT $5`,
-      [filter.partyIds, filter.currencyCode, filter.issuerPartyId, afterId, limit],
+      [filter.partyIds, filter.currencyCode, filter.issuerPartyId, afterId, limit, network],
     );
     return rows.map(toAccount);
   }
@@ -141,6 +152,7 @@ export class AccountRepository {
   async insert(
     sql: Sql,
     account: {
+      networkId: string;
       id: string;
       partyId: string;
       currencyCode: string;
@@ -150,7 +162,8 @@ export class AccountRepository {
     },
   ): Promise<void> {
     await sql.query(
-      `INSERT INTO accounts (id, party_id, currency_code, credit_limit_minor, max_balance_minor, unlimited) VALUES ($1, $2, $3, $4, $5, $6)`,
+      `INSERT INTO accounts (network_id, id, party_id, currency_code, credit_limit_minor, max_balance_minor, unlimited)
+       VALUES ($7, $1, $2, $3, $4, $5, $6)`,
       [
         account.id,
         account.partyId,
@@ -158,39 +171,42 @@ export class AccountRepository {
         account.creditLimitMinor.toString(),
         account.maxBalanceMinor?.toString() ?? null,
         account.unlimited,
+        account.networkId,
       ],
     );
   }
 
-  async issuanceAccountId(currencyCode: string): Promise<string | undefined> {
-    const [row] = await this.db.query<{ id: string }>('SELECT id FROM accounts WHERE currency_code = $1 AND unlimited', [currencyCode]);
+  async issuanceAccountId(network: string, currencyCode: string): Promise<string | undefined> {
+    const [row] = await this.db.query<{ id: string }>(
+      'SELECT id FROM accounts WHERE network_id = $1 AND currency_code = $2 AND unlimited',
+      [network, currencyCode],
+    );
     return row?.id;
   }
 
   /** Changes status when it is `from`; returns whether a row changed. */
-  async setStatus(id: string, from: AccountStatus, to: AccountStatus, reason: string | null): Promise<boolean> {
-    const rows = await this.db.query('UPDATE accounts SET status = $3, status_reason = $4 WHERE id = $1 AND status = $2 RETURNING id', [
-      id,
-      from,
-      to,
-      reason,
-    ]);
+  async setStatus(network: string, id: string, from: AccountStatus, to: AccountStatus, reason: string | null): Promise<boolean> {
+    const rows = await this.db.query(
+      'UPDATE accounts SET status = $3, status_reason = $4 WHERE network_id = $5 AND id = $1 AND status = $2 RETURNING id',
+      [id, from, to, reason, network],
+    );
     return rows.length === 1;
   }
 
-  async setCreditLimit(id: string, limitMinor: bigint): Promise<boolean> {
-    const rows = await this.db.query('UPDATE accounts SET credit_limit_minor = $2 WHERE id = $1 AND NOT unlimited RETURNING id', [
-      id,
-      limitMinor.toString(),
-    ]);
+  async setCreditLimit(network: string, id: string, limitMinor: bigint): Promise<boolean> {
+    const rows = await this.db.query(
+      'UPDATE accounts SET credit_limit_minor = $2 WHERE network_id = $3 AND id = $1 AND NOT unlimited RETURNING id',
+      [id, limitMinor.toString(), network],
+    );
     return rows.length === 1;
   }
 
   /** Sets or (null) removes the maximum balance; the posting group reads it under the account's lock. */
-  async setMaxBalance(id: string, maxBalanceMinor: bigint | null): Promise<boolean> {
-    const rows = await this.db.query('UPDATE accounts SET max_balance_minor = $2 WHERE id = $1 RETURNING id', [
+  async setMaxBalance(network: string, id: string, maxBalanceMinor: bigint | null): Promise<boolean> {
+    const rows = await this.db.query('UPDATE accounts SET max_balance_minor = $2 WHERE network_id = $3 AND id = $1 RETURNING id', [
       id,
       maxBalanceMinor?.toString() ?? null,
+      network,
     ]);
     return rows.length === 1;
   }
@@ -200,12 +216,12 @@ export class AccountRepository {
    * statement: it waits for the account's row lock and re-checks the row, so no posting or hold
    * can slip in between the check and the change.
    */
-  async close(id: string): Promise<boolean> {
+  async close(network: string, id: string): Promise<boolean> {
     const rows = await this.db.query(
       `UPDATE accounts SET status = 'CLOSED'
-        WHERE id = $1 AND status <> 'CLOSED' AND posted_minor = 0 AND pending_debits_minor = 0 AND pending_credits_minor = 0
+        WHERE network_id = $2 AND id = $1 AND status <> 'CLOSED' AND posted_minor = 0 AND pending_debits_minor = 0 AND pending_credits_minor = 0
         RETURNING id`,
-      [id],
+      [id, network],
     );
     return rows.length === 1;
   }

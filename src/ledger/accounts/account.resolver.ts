@@ -36,8 +36,8 @@ export class AccountResolver {
   })
   @Allow(...READERS)
   @ReadRule(ReadKind.DIRECTORY)
-  account(@Args('id', { type: () => ID }) id: string): Promise<Account | null> {
-    return this.accountService.find(id);
+  account(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<Account | null> {
+    return this.accountService.find(caller.networkId, id);
   }
 
   @Query(() => AccountConnection, {
@@ -57,58 +57,62 @@ export class AccountResolver {
   @Mutation(() => Account)
   @Allow(Role.ADMIN)
   openAccount(
+    @CurrentCaller() caller: Caller,
     @Args('partyId', { type: () => ID }) partyId: string,
     @Args('currency') currency: string,
     @Args('creditLimit', { type: () => AmountScalar, nullable: true }) creditLimit: string | null,
     @Args('unlimited', { type: () => Boolean, nullable: true }) unlimited: boolean | null,
     @Args('maxBalance', { type: () => AmountScalar, nullable: true }) maxBalance: string | null,
   ): Promise<Account> {
-    return this.accountService.open(partyId, currency, { creditLimit, maxBalance }, unlimited);
+    return this.accountService.open(caller.networkId, partyId, currency, { creditLimit, maxBalance }, unlimited);
   }
 
   @Mutation(() => Account, { description: 'Sets the most posted + pendingCredits may reach; null removes the bound.' })
   @Allow(Role.ADMIN)
   setMaxBalance(
+    @CurrentCaller() caller: Caller,
     @Args('accountId', { type: () => ID }) accountId: string,
     @Args('maxBalance', { type: () => AmountScalar, nullable: true }) maxBalance: string | null,
   ): Promise<Account> {
-    return this.accountService.setMaxBalance(accountId, maxBalance);
+    return this.accountService.setMaxBalance(caller.networkId, accountId, maxBalance);
   }
 
   @Mutation(() => Account)
   @Allow(Role.ADMIN)
   setCreditLimit(
+    @CurrentCaller() caller: Caller,
     @Args('accountId', { type: () => ID }) accountId: string,
     @Args('creditLimit', { type: () => AmountScalar }) creditLimit: string,
   ): Promise<Account> {
-    return this.accountService.setCreditLimit(accountId, creditLimit);
+    return this.accountService.setCreditLimit(caller.networkId, accountId, creditLimit);
   }
 
   @Mutation(() => Account)
   @Allow(Role.ADMIN)
   freezeAccount(
+    @CurrentCaller() caller: Caller,
     @Args('accountId', { type: () => ID }) accountId: string,
     @Args('reason', { type: () => String, nullable: true }) reason: string | null,
   ): Promise<Account> {
-    return this.accountService.freeze(accountId, reason);
+    return this.accountService.freeze(caller.networkId, accountId, reason);
   }
 
   @Mutation(() => Account)
   @Allow(Role.ADMIN)
-  unfreezeAccount(@Args('accountId', { type: () => ID }) accountId: string): Promise<Account> {
-    return this.accountService.unfreeze(accountId);
+  unfreezeAccount(@CurrentCaller() caller: Caller, @Args('accountId', { type: () => ID }) accountId: string): Promise<Account> {
+    return this.accountService.unfreeze(caller.networkId, accountId);
   }
 
   @Mutation(() => Account)
   @Allow(Role.ADMIN)
-  closeAccount(@Args('accountId', { type: () => ID }) accountId: string): Promise<Account> {
-    return this.accountService.close(accountId);
+  closeAccount(@CurrentCaller() caller: Caller, @Args('accountId', { type: () => ID }) accountId: string): Promise<Account> {
+    return this.accountService.close(caller.networkId, accountId);
   }
 
   @ResolveField(() => Party)
   @ReadRule(ReadKind.DIRECTORY)
   async party(@Parent() account: Account, @Context() context: object): Promise<Party> {
-    const party = await partyLoader(context, this.parties).load(account.partyId);
+    const party = await partyLoader(context, this.parties, account.networkId).load(account.partyId);
     if (!party) throw new Error(`party ${account.partyId} of account ${account.id} is missing`);
     return party;
   }
@@ -116,7 +120,7 @@ export class AccountResolver {
   @ResolveField(() => Currency)
   @ReadRule(ReadKind.DIRECTORY)
   currency(@Parent() account: Account): Promise<Currency> {
-    return this.currencies.get(account.currencyCode);
+    return this.currencies.get(account.networkId, account.currencyCode);
   }
 
   @ResolveField(() => AmountScalar, { description: 'How far below zero the available balance may go.' })

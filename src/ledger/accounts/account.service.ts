@@ -39,23 +39,24 @@ export class AccountService {
    * for the credit limit `DEFAULT_TIME_CREDIT_LIMIT` (TIME) or 0; no maximum balance otherwise.
    */
   async open(
+    network: string,
     partyId: string,
     currencyCode: string,
     bounds: AccountBounds,
     unlimited: boolean | null | undefined,
     id: string = randomUUID(),
   ): Promise<Account> {
-    const party = await this.parties.get(partyId);
-    const currency = await this.currencies.get(currencyCode);
+    const party = await this.parties.get(network, partyId);
+    const currency = await this.currencies.get(network, currencyCode);
     if (unlimited) {
       if (currency.kind !== CurrencyKind.MONEY || currency.issuerPartyId !== party.id) {
         throw validationFailed('unlimited', 'only the issuing credit union holds an unlimited (issuance) account');
       }
-      if (await this.accounts.issuanceAccountId(currency.code)) {
+      if (await this.accounts.issuanceAccountId(network, currency.code)) {
         throw validationFailed('unlimited', `${currency.code} already has its issuance account`);
       }
     }
-    const defaults = await this.currencies.defaults(currency.code);
+    const defaults = await this.currencies.defaults(network, currency.code);
     const limitText = bounds.creditLimit ?? (currency.kind === CurrencyKind.TIME ? this.config.defaultTimeCreditLimit : '0');
     const limitMinor =
       bounds.creditLimit == null && defaults.creditLimitMinor !== null
@@ -64,6 +65,7 @@ export class AccountService {
     const maxMinor =
       bounds.maxBalance != null ? toBoundMinor(bounds.maxBalance, currency.scale, 'a maximum balance') : defaults.maxBalanceMinor;
     await this.accounts.insert(this.db, {
+      networkId: network,
       id,
       partyId: party.id,
       currencyCode: currency.code,
@@ -71,60 +73,62 @@ export class AccountService {
       maxBalanceMinor: unlimited ? null : maxMinor,
       unlimited: !!unlimited,
     });
-    return this.mustFind(id);
+    return this.mustFind(network, id);
   }
 
   /** Sets the maximum balance, or removes it (null). Postings already made stand. */
-  async setMaxBalance(id: string, maxBalance: string | null | undefined): Promise<Account> {
-    const account = await this.mustFind(id);
+  async setMaxBalance(network: string, id: string, maxBalance: string | null | undefined): Promise<Account> {
+    const account = await this.mustFind(network, id);
     if (account.unlimited) throw validationFailed('accountId', 'an issuance account has no maximum balance');
     const maxMinor = maxBalance == null ? null : toBoundMinor(maxBalance, account.scale, 'a maximum balance');
-    await this.accounts.setMaxBalance(account.id, maxMinor);
-    return this.mustFind(id);
+    await this.accounts.setMaxBalance(network, account.id, maxMinor);
+    return this.mustFind(network, id);
   }
 
-  async setCreditLimit(id: string, creditLimit: string): Promise<Account> {
-    const account = await this.mustFind(id);
+  async setCreditLimit(network: string, id: string, creditLimit: string): Promise<Account> {
+    const account = await this.mustFind(network, id);
     if (account.unlimited) throw validationFailed('accountId', 'an issuance account has no credit limit');
-    await this.accounts.setCreditLimit(account.id, this.limitMinor(creditLimit, account.scale));
-    return this.mustFind(id);
+    await this.accounts.setCreditLimit(network, account.id, this.limitMinor(creditLimit, account.scale));
+    return this.mustFind(network, id);
   }
 
-  async freeze(id: string, reason: string | null | undefined): Promise<Account> {
-    const account = await this.mustFind(id);
+  async freeze(network: string, id: string, reason: string | null | undefined): Promise<Account> {
+    const account = await this.mustFind(network, id);
     if (account.status === 'CLOSED') throw new DomainError(ErrorCode.ACCOUNT_CLOSED, `account ${account.id} is closed`);
-    await this.accounts.setStatus(account.id, 'OPEN', 'FROZEN', cleanText(reason, 'reason', 500, false));
-    return this.mustFind(id);
+    await this.accounts.setStatus(network, account.id, 'OPEN', 'FROZEN', cleanText(reason, 'reason', 500, false));
+    return this.mustFind(network, id);
   }
 
-  async unfreeze(id: string): Promise<Account> {
-    const account = await this.mustFind(id);
+  async unfreeze(network: string, id: string): Promise<Account> {
+    const account = await this.mustFind(network, id);
     if (account.status === 'CLOSED') throw new DomainError(ErrorCode.ACCOUNT_CLOSED, `account ${account.id} is closed`);
-    await this.accounts.setStatus(account.id, 'FROZEN', 'OPEN', null);
-    return this.mustFind(id);
+    await this.accounts.setStatus(network, account.id, 'FROZEN', 'OPEN', null);
+    return this.mustFind(network, id);
   }
 
   /** Closes an account at zero with no live hold; holds already expired are released first. */
-  async close(id: string): Promise<Account> {
-    const account = await this.mustFind(id);
+  async close(network: string, id: string): Promise<Account> {
+    const account = await this.mustFind(network, id);
     if (account.status === 'CLOSED') return account;
     if (account.postedMinor !== 0n) throw validationFailed('accountId', 'only an account with a zero balance can be closed');
     if (account.pendingDebitsMinor !== 0n || account.pendingCreditsMinor !== 0n) {
       throw validationFailed('accountId', 'the account has pending holds; capture or void them first');
     }
-    if (!(await this.accounts.close(account.id))) {
-      await this.posting.submitOne({ type: 'hold.sweep', limit: 1000 }, null);
-      if (!(await this.accounts.close(account.id))) throw validationFailed('accountId', 'the account changed meanwhile and is not at zero');
+    if (!(await this.accounts.close(network, account.id))) {
+      await this.posting.submitOne({ type: 'hold.sweep', limit: 1000 }, { apiKeyId: null, networkId: network });
+      if (!(await this.accounts.close(network, account.id))) {
+        throw validationFailed('accountId', 'the account changed meanwhile and is not at zero');
+      }
     }
-    return this.mustFind(id);
+    return this.mustFind(network, id);
   }
 
   /**
-   * Any key finds any account (the directory: SPEC B.1, so a member can find whom to pay);
-   * its balance and limit fields check that the caller may read it (AccountResolver).
+   * Any key finds any account of its network (the directory: SPEC B.1, so a member can find whom
+   * to pay); its balance and limit fields check that the caller may read it (AccountResolver).
    */
-  async find(id: string): Promise<Account | null> {
-    return (await this.accounts.findById(checkId(id))) ?? null;
+  async find(network: string, id: string): Promise<Account | null> {
+    return (await this.accounts.findById(network, checkId(id))) ?? null;
   }
 
   async page(
@@ -144,15 +148,15 @@ export class AccountService {
           const filter = partyId
             ? { partyIds: [checkId(partyId, 'partyId')], currencyCode: currency ?? null, issuerPartyId: null }
             : await this.access.scopeFilter(caller, null, currency ?? null);
-          return this.accounts.page(filter, afterId, limit);
+          return this.accounts.page(caller.networkId, filter, afterId, limit);
         },
         keyOf: (r) => [r.id],
       },
     );
   }
 
-  private async mustFind(id: string): Promise<Account> {
-    const account = await this.accounts.findById(checkId(id, 'accountId'));
+  private async mustFind(network: string, id: string): Promise<Account> {
+    const account = await this.accounts.findById(network, checkId(id, 'accountId'));
     if (!account) throw notFound('account', id);
     return account;
   }

@@ -26,4 +26,6 @@ export class Currency {
   issuer?: Party | null;
 
   issuerPartyId!: string | null;
+  /** Codes repeat across networks: a currency is (network, code). */
+  networkId!: string;
 }

@@ -1,7 +1,7 @@
 import { Args, Context, ID, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { Allow } from '../../identity/auth.guard';
+import { Allow, CurrentCaller } from '../../identity/auth.guard';
 import { ReadKind, ReadRule } from '../../identity/read-rules';
-import { READERS, Role } from '../../identity/caller';
+import { type Caller, READERS, Role } from '../../identity/caller';
 import { loaderFor } from '../../graphql/batch-loader';
 import { Party } from '../parties/party.model';
 import { PartyRepository } from '../parties/party.repository';
@@ -11,9 +11,13 @@ import { Currency, CurrencyKind } from './currency.model';
 import type { CurrencyDefaults } from './currency.repository';
 import { CurrencyService } from './currency.service';
 
-/** Loads parties by id, batched per request; shared by every `party` field. */
-export function partyLoader(context: object, parties: Pick<PartyRepository, 'findByIds'>) {
-  return loaderFor<string, Party>(context, 'party', async (ids) => new Map((await parties.findByIds(ids)).map((p) => [p.id, p])));
+/** Loads parties of `network` by id, batched per request; shared by every `party` field. */
+export function partyLoader(context: object, parties: Pick<PartyRepository, 'findByIds'>, network: string) {
+  return loaderFor<string, Party>(
+    context,
+    `party/${network}`,
+    async (ids) => new Map((await parties.findByIds(network, ids)).map((p) => [p.id, p])),
+  );
 }
 
 @Resolver(() => Currency)
@@ -26,20 +30,21 @@ export class CurrencyResolver {
   @Query(() => Currency, { nullable: true })
   @Allow(...READERS)
   @ReadRule(ReadKind.DIRECTORY)
-  async currency(@Args('code') code: string): Promise<Currency | null> {
-    return (await this.currencyService.find(code)) ?? null;
+  async currency(@CurrentCaller() caller: Caller, @Args('code') code: string): Promise<Currency | null> {
+    return (await this.currencyService.find(caller.networkId, code)) ?? null;
   }
 
   @Query(() => [Currency])
   @Allow(...READERS)
   @ReadRule(ReadKind.DIRECTORY)
-  currencies(): Promise<Currency[]> {
-    return this.currencyService.all();
+  currencies(@CurrentCaller() caller: Caller): Promise<Currency[]> {
+    return this.currencyService.all(caller.networkId);
   }
 
   @Mutation(() => Currency)
   @Allow(Role.ADMIN)
   createCurrency(
+    @CurrentCaller() caller: Caller,
     @Args('code') code: string,
     @Args('name') name: string,
     @Args('kind', { type: () => CurrencyKind }) kind: CurrencyKind,
@@ -48,38 +53,41 @@ export class CurrencyResolver {
     @Args('defaultCreditLimit', { type: () => AmountScalar, nullable: true }) defaultCreditLimit: string | null,
     @Args('defaultMaxBalance', { type: () => AmountScalar, nullable: true }) defaultMaxBalance: string | null,
   ): Promise<Currency> {
-    return this.currencyService.create(code, name, kind, scale, issuerPartyId, { defaultCreditLimit, defaultMaxBalance });
+    return this.currencyService.create(caller.networkId, code, name, kind, scale, issuerPartyId, { defaultCreditLimit, defaultMaxBalance });
   }
 
   @Mutation(() => Currency, { description: 'Changes the default bounds of accounts opened later (null clears one).' })
   @Allow(Role.ADMIN)
   setCurrencyDefaults(
+    @CurrentCaller() caller: Caller,
     @Args('code') code: string,
     @Args('defaultCreditLimit', { type: () => AmountScalar, nullable: true }) defaultCreditLimit: string | null,
     @Args('defaultMaxBalance', { type: () => AmountScalar, nullable: true }) defaultMaxBalance: string | null,
   ): Promise<Currency> {
-    return this.currencyService.setDefaults(code, { defaultCreditLimit, defaultMaxBalance });
+    return this.currencyService.setDefaults(caller.networkId, code, { defaultCreditLimit, defaultMaxBalance });
   }
 
   @ResolveField(() => AmountScalar, { nullable: true, description: 'Credit limit of accounts opened later without their own.' })
   async defaultCreditLimit(@Parent() currency: Currency, @Context() context: object): Promise<string | null> {
-    const minor = (await this.defaultsLoader(context).load(currency.code))?.creditLimitMinor ?? null;
+    const minor = (await this.defaultsLoader(context, currency.networkId).load(currency.code))?.creditLimitMinor ?? null;
     return minor === null ? null : fromMinor(minor, currency.scale);
   }
 
   @ResolveField(() => AmountScalar, { nullable: true, description: 'Maximum balance of accounts opened later without their own.' })
   async defaultMaxBalance(@Parent() currency: Currency, @Context() context: object): Promise<string | null> {
-    const minor = (await this.defaultsLoader(context).load(currency.code))?.maxBalanceMinor ?? null;
+    const minor = (await this.defaultsLoader(context, currency.networkId).load(currency.code))?.maxBalanceMinor ?? null;
     return minor === null ? null : fromMinor(minor, currency.scale);
   }
 
-  private defaultsLoader(context: object) {
-    return loaderFor<string, CurrencyDefaults>(context, 'currencyDefaults', (codes) => this.currencyService.defaultsOf(codes));
+  private defaultsLoader(context: object, network: string) {
+    return loaderFor<string, CurrencyDefaults>(context, `currencyDefaults/${network}`, (codes) =>
+      this.currencyService.defaultsOf(network, codes),
+    );
   }
 
   @ResolveField(() => Party, { nullable: true })
   async issuer(@Parent() currency: Currency, @Context() context: object): Promise<Party | null> {
     if (!currency.issuerPartyId) return null;
-    return (await partyLoader(context, this.parties).load(currency.issuerPartyId)) ?? null;
+    return (await partyLoader(context, this.parties, currency.networkId).load(currency.issuerPartyId)) ?? null;
   }
 }

@@ -41,6 +41,7 @@ export class CurrencyService {
    * transaction, the one unlimited issuance account from which deposits are issued.
    */
   async create(
+    network: string,
     code: string,
     name: string,
     kind: CurrencyKind,
@@ -54,7 +55,7 @@ export class CurrencyService {
     let issuer: string | null = null;
     if (kind === CurrencyKind.MONEY) {
       if (!issuerPartyId) throw validationFailed('issuerPartyId', 'a MONEY currency needs its issuing credit union');
-      const party = await this.parties.findById(checkId(issuerPartyId, 'issuerPartyId'));
+      const party = await this.parties.findById(network, checkId(issuerPartyId, 'issuerPartyId'));
       if (!party) throw notFound('party', issuerPartyId);
       if (party.kind !== PartyKind.CREDIT_UNION)
         throw validationFailed('issuerPartyId', 'the issuer of a MONEY currency must be a CREDIT_UNION');
@@ -62,45 +63,53 @@ export class CurrencyService {
     } else if (issuerPartyId) {
       throw validationFailed('issuerPartyId', 'TIME currencies are mutual credit and have no issuer');
     }
-    const currency: Currency = { code, name: cleanName, kind, scale, issuerPartyId: issuer };
+    const currency: Currency = { networkId: network, code, name: cleanName, kind, scale, issuerPartyId: issuer };
     const parsedDefaults = parseDefaults(defaults, scale);
     await this.db.transaction(async (tx) => {
       if (!(await this.currencies.insert(tx, currency))) throw validationFailed('code', `currency ${code} already exists`);
-      await this.currencies.setDefaults(tx, code, parsedDefaults);
+      await this.currencies.setDefaults(tx, network, code, parsedDefaults);
       if (issuer) {
-        await this.accounts.insert(tx, { id: randomUUID(), partyId: issuer, currencyCode: code, creditLimitMinor: 0n, unlimited: true });
+        await this.accounts.insert(tx, {
+          networkId: network,
+          id: randomUUID(),
+          partyId: issuer,
+          currencyCode: code,
+          creditLimitMinor: 0n,
+          unlimited: true,
+        });
       }
     });
     return currency;
   }
 
   /** Changes the defaults for accounts opened later; accounts already open keep their bounds. */
-  async setDefaults(code: string, defaults: DefaultBounds): Promise<Currency> {
-    const currency = await this.get(code);
-    await this.currencies.setDefaults(this.db, currency.code, parseDefaults(defaults, currency.scale));
+  async setDefaults(network: string, code: string, defaults: DefaultBounds): Promise<Currency> {
+    const currency = await this.get(network, code);
+    await this.currencies.setDefaults(this.db, network, currency.code, parseDefaults(defaults, currency.scale));
     return currency;
   }
 
-  defaults(code: string): Promise<CurrencyDefaults> {
-    return this.currencies.defaults(code);
+  defaults(network: string, code: string): Promise<CurrencyDefaults> {
+    return this.currencies.defaults(network, code);
   }
 
-  defaultsOf(codes: readonly string[]): Promise<Map<string, CurrencyDefaults>> {
-    return this.currencies.defaultsOf(codes);
+  defaultsOf(network: string, codes: readonly string[]): Promise<Map<string, CurrencyDefaults>> {
+    return this.currencies.defaultsOf(network, codes);
   }
 
-  async get(code: string): Promise<Currency> {
-    const currency = await this.find(code);
+  /** A currency of `network`, or NOT_FOUND: the same code in another network is another currency. */
+  async get(network: string, code: string): Promise<Currency> {
+    const currency = await this.find(network, code);
     if (!currency) throw notFound('currency', code);
     return currency;
   }
 
-  async find(code: string): Promise<Currency | undefined> {
+  async find(network: string, code: string): Promise<Currency | undefined> {
     if (typeof code !== 'string' || !CODE.test(code)) return undefined;
-    return this.currencies.find(code);
+    return this.currencies.find(network, code);
   }
 
-  all(): Promise<Currency[]> {
-    return this.currencies.all();
+  all(network: string): Promise<Currency[]> {
+    return this.currencies.all(network);
   }
 }

@@ -135,6 +135,6 @@ export function commandEvents(
  * Writes events from inside a posting transaction's `afterPost` (exchanges), with the same
  * rule as the group write: only while some webhook exists.
  */
-export async function writeLedgerEvents(tx: Sql, events: readonly LedgerEvent[]): Promise<void> {
-  if (events.length > 0) await tx.query('SELECT ledger_events_write($1)', [eventRowsJson(events)]);
+export async function writeLedgerEvents(tx: Sql, network: string, events: readonly LedgerEvent[]): Promise<void> {
+  if (events.length > 0) await tx.query('SELECT ledger_events_write($1, $2)', [network, eventRowsJson(events)]);
 }

@@ -7,6 +7,8 @@ import { HoldRepository } from './hold.repository';
 const SWEEP_BATCH = 1000;
 /** Groups per tick at most, so a huge backlog cannot monopolise the ledger head. */
 const MAX_ROUNDS_PER_TICK = 20;
+/** Networks swept per tick at most; the next tick takes the rest. */
+const MAX_NETWORKS_PER_TICK = 1000;
 
 /**
  * Releases expired holds without anyone calling: every HOLD_SWEEP_INTERVAL_MS it probes for a
@@ -52,14 +54,20 @@ export class HoldSweeper implements OnApplicationBootstrap, BeforeApplicationShu
 
   private async tick(): Promise<void> {
     try {
-      for (let round = 0; round < MAX_ROUNDS_PER_TICK && !this.stopped; round++) {
-        if (!(await this.holds.anyExpired())) return;
-        const result = await this.posting.submitOne({ type: 'hold.sweep', limit: SWEEP_BATCH }, null);
-        if (result.type !== 'sweep' || result.expired < SWEEP_BATCH) return;
-      }
+      const networks = await this.holds.networksWithExpired(MAX_NETWORKS_PER_TICK);
+      // Each network's sweep posts on its own head: the networks are swept side by side.
+      await Promise.all(networks.map((network) => this.sweep(network)));
     } catch (error) {
       // The next tick tries again; a failed sweep leaves every hold as it was.
       if (!this.stopped) this.logger.warn(`releasing expired holds failed: ${(error as Error).message}`);
+    }
+  }
+
+  private async sweep(network: string): Promise<void> {
+    for (let round = 0; round < MAX_ROUNDS_PER_TICK && !this.stopped; round++) {
+      if (round > 0 && !(await this.holds.anyExpired(network))) return;
+      const result = await this.posting.submitOne({ type: 'hold.sweep', limit: SWEEP_BATCH }, { apiKeyId: null, networkId: network });
+      if (result.type !== 'sweep' || result.expired < SWEEP_BATCH) return;
     }
   }
 }

@@ -31,8 +31,8 @@ const SELECT_HOLDS = `
          h.captured_minor, h.created_at, c.scale, ${LIVE_STATUS} AS status,
          CASE WHEN h.status = 'PENDING' AND h.expires_at <= now() THEN h.expires_at ELSE h.resolved_at END AS resolved_at
     FROM holds h
-    JOIN accounts a ON a.id = h.from_account_id
-    JOIN currencies c ON c.code = a.currency_code`;
+    JOIN accounts a ON a.network_id = h.network_id AND a.id = h.from_account_id
+    JOIN currencies c ON c.network_id = a.network_id AND c.code = a.currency_code`;
 
 function toHold(row: HoldRow): Hold {
   return {
@@ -81,14 +81,14 @@ export interface HoldPageQuery {
 export class HoldRepository {
   constructor(private readonly db: Database) {}
 
-  async findByIds(ids: readonly string[]): Promise<Hold[]> {
+  async findByIds(network: string, ids: readonly string[]): Promise<Hold[]> {
     if (ids.length === 0) return [];
-    const rows = await this.db.query<HoldRow>(`${SELECT_HOLDS} WHERE h.id = ANY($1::uuid[])`, [ids]);
+    const rows = await this.db.query<HoldRow>(`${SELECT_HOLDS} WHERE h.network_id = $1 AND h.id = ANY($2::uuid[])`, [network, ids]);
     return rows.map(toHold);
   }
 
-  async findById(id: string): Promise<Hold | undefined> {
-    const [hold] = await this.findByIds([id]);
+  async findById(network: string, id: string): Promise<Hold | undefined> {
+    const [hold] = await this.findByIds(network, [id]);
     return hold;
   }
 
@@ -97,21 +97,37 @@ export class HoldRepository {
    * is read in index order (holds_from, holds_to) and the two are merged, so a page costs the
    * same however many holds the account has.
    */
-  async page(q: HoldPageQuery): Promise<Hold[]> {
+  async page(network: string, q: HoldPageQuery): Promise<Hold[]> {
     const side = (column: string) =>
-      `(${SELECT_HOLDS} WHERE h.${column} = $1 AND ($2::timestamptz IS NULL OR (h.created_at, h.id) > ($2, $3::uuid))
+      `(${SELECT_HOLDS} WHERE h.network_id = $6 AND h.${column} = $1 AND ($2::timestamptz IS NULL OR (h.created_at, h.id) > ($2, $3::uuid))
           AND ($4::text IS NULL OR ${LIVE_STATUS} = $4)
         ORDER BY h.created_at, h.id LIMIT $5)`;
     const rows = await this.db.query<HoldRow>(
       `SELECT * FROM (${side('from_account_id')} UNION ALL ${side('to_account_id')}) both_sides ORDER BY created_at, id LIMIT $5`,
-      [q.accountId, q.after ? isoMicros(q.after.createdAt) : null, q.after?.id ?? null, q.status, q.limit],
+      [q.accountId, q.after ? isoMicros(q.after.createdAt) : null, q.after?.id ?? null, q.status, q.limit, network],
     );
     return rows.map(toHold);
   }
 
-  /** Whether any pending hold has passed its expiry (an index-only probe of holds_pending_expiry). */
-  async anyExpired(): Promise<boolean> {
-    const rows = await this.db.query(`SELECT 1 FROM holds WHERE status = 'PENDING' AND expires_at <= now() LIMIT 1`);
+  /**
+   * The networks with a pending hold past its expiry, at most `limit` (probes of
+   * holds_pending_expiry, one per network: the sweeper's one read across networks).
+   */
+  async networksWithExpired(limit: number): Promise<string[]> {
+    const rows = await this.db.query<{ id: string }>(
+      `SELECT n.id FROM networks n
+        WHERE EXISTS (SELECT 1 FROM holds h WHERE h.network_id = n.id AND h.status = 'PENDING' AND h.expires_at <= now())
+        ORDER BY n.id LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Whether any pending hold of the network has passed its expiry. */
+  async anyExpired(network: string): Promise<boolean> {
+    const rows = await this.db.query(`SELECT 1 FROM holds WHERE network_id = $1 AND status = 'PENDING' AND expires_at <= now() LIMIT 1`, [
+      network,
+    ]);
     return rows.length > 0;
   }
 }

@@ -3,7 +3,7 @@ import { loaderFor } from '../../graphql/batch-loader';
 import { PageArgs } from '../../graphql/pagination';
 import { AmountScalar } from '../../graphql/scalars/amount.scalar';
 import { DateTimeScalar } from '../../graphql/scalars/date-time.scalar';
-import { Allow, CurrentCaller, type LedgerContext } from '../../identity/auth.guard';
+import { Allow, contextNetwork, CurrentCaller, type LedgerContext } from '../../identity/auth.guard';
 import { ReadKind, ReadRule, ReadRules } from '../../identity/read-rules';
 import { type Caller, READERS, Role } from '../../identity/caller';
 import { Account } from '../accounts/account.model';
@@ -17,12 +17,13 @@ import { HoldService } from './hold.service';
 
 const MOVERS = [Role.ADMIN, Role.MEMBER, Role.TREASURER];
 
-/** Loads accounts by id, batched per request (the same loader the postings of a transaction use). */
+/** Loads accounts of the caller's network by id, batched per request (the same loader the postings of a transaction use). */
 export async function loadAccount(context: object, accounts: Pick<AccountRepository, 'findByIds'>, id: string): Promise<Account> {
+  const network = contextNetwork(context);
   const loader = loaderFor<string, Account>(
     context,
     'account',
-    async (ids) => new Map((await accounts.findByIds(ids)).map((a) => [a.id, a])),
+    async (ids) => new Map((await accounts.findByIds(network, ids)).map((a) => [a.id, a])),
   );
   const account = await loader.load(id);
   if (!account) throw new Error(`account ${id} is missing`);
@@ -111,6 +112,9 @@ export class HoldResolver {
   @ResolveField(() => Transaction, { nullable: true, description: 'The transaction posted when the hold was captured.' })
   @ReadRule(ReadKind.TRANSACTION)
   async transaction(@Parent() hold: Hold, @Context() context: LedgerContext): Promise<Transaction | null> {
-    return this.rules.shown(context.caller, hold.transactionId ? await this.reader.byId(hold.transactionId) : null);
+    return this.rules.shown(
+      context.caller,
+      hold.transactionId ? await this.reader.byId(contextNetwork(context), hold.transactionId) : null,
+    );
   }
 }

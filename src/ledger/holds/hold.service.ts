@@ -42,8 +42,8 @@ export class HoldService {
     caller: Caller,
     input: { from: string; to: string; amount: string; memo?: string | null; expiresAt?: Date | null; idempotencyKey: string },
   ): Promise<Hold> {
-    const from = await this.accounts.requireFact(checkId(input.from, 'from'));
-    const to = await this.accounts.requireFact(checkId(input.to, 'to'));
+    const from = await this.accounts.requireFact(caller.networkId, checkId(input.from, 'from'));
+    const to = await this.accounts.requireFact(caller.networkId, checkId(input.to, 'to'));
     if (from.id === to.id) throw validationFailed('to', 'a hold needs two different accounts');
     this.access.assertCanMoveFrom(caller, [from], [to]);
     if (from.currencyCode !== to.currencyCode) {
@@ -52,7 +52,7 @@ export class HoldService {
         `account ${from.id} holds ${from.currencyCode} but account ${to.id} holds ${to.currencyCode}`,
       );
     }
-    const scale = (await this.currencies.require(from.currencyCode)).scale;
+    const scale = (await this.currencies.require(caller.networkId, from.currencyCode)).scale;
     const amountMinor = toPositiveMinor(input.amount, scale);
     const memo = cleanText(input.memo, 'memo', MAX_MEMO_LENGTH, false);
     // Whether it lies in the future is judged by the posting group, by the database's clock.
@@ -74,17 +74,17 @@ export class HoldService {
           expiresAt: expiresAt?.toISOString() ?? null,
         }),
       },
-      caller.apiKeyId,
+      caller,
     );
-    return this.holdOf(result, scale);
+    return this.holdOf(caller.networkId, result, scale);
   }
 
   /** With an idempotency key, a retry returns the captured hold instead of HOLD_NOT_PENDING. */
   async capture(caller: Caller, id: string, amount: string | null | undefined, idempotencyKey?: string | null): Promise<Hold> {
-    const hold = await this.plainHold(id);
-    const from = await this.accounts.requireFact(hold.fromAccountId);
+    const hold = await this.plainHold(caller.networkId, id);
+    const from = await this.accounts.requireFact(caller.networkId, hold.fromAccountId);
     this.access.assertCanMoveFrom(caller, [from]);
-    const scale = (await this.currencies.require(from.currencyCode)).scale;
+    const scale = (await this.currencies.require(caller.networkId, from.currencyCode)).scale;
     const amountMinor = amount === null || amount === undefined ? undefined : toPositiveMinor(amount, scale);
     const result = await this.posting.submitOne(
       {
@@ -95,15 +95,15 @@ export class HoldService {
           ? { idempotency: idempotency(idempotencyKey, 'captureHold', { holdId: hold.id, amountMinor: amountMinor ?? null }) }
           : {}),
       },
-      caller.apiKeyId,
+      caller,
     );
-    return this.holdOf(result, scale);
+    return this.holdOf(caller.networkId, result, scale);
   }
 
   async void(caller: Caller, id: string, idempotencyKey?: string | null): Promise<Hold> {
-    const hold = await this.plainHold(id);
-    const from = await this.accounts.requireFact(hold.fromAccountId);
-    const to = await this.accounts.requireFact(hold.toAccountId);
+    const hold = await this.plainHold(caller.networkId, id);
+    const from = await this.accounts.requireFact(caller.networkId, hold.fromAccountId);
+    const to = await this.accounts.requireFact(caller.networkId, hold.toAccountId);
     const onEitherSide =
       (caller.role === Role.MEMBER || caller.role === Role.TREASURER) && [from.partyId, to.partyId].includes(caller.partyId ?? '');
     if (caller.role !== Role.ADMIN && !onEitherSide) throw forbidden(`This API key may not void hold ${hold.id}`);
@@ -113,13 +113,13 @@ export class HoldService {
         holdId: hold.id,
         ...(idempotencyKey ? { idempotency: idempotency(idempotencyKey, 'voidHold', { holdId: hold.id }) } : {}),
       },
-      caller.apiKeyId,
+      caller,
     );
-    return this.holdOf(result, (await this.currencies.require(from.currencyCode)).scale);
+    return this.holdOf(caller.networkId, result, (await this.currencies.require(caller.networkId, from.currencyCode)).scale);
   }
 
   async find(caller: Caller, id: string): Promise<Hold | null> {
-    const hold = await this.holds.findById(checkId(id));
+    const hold = await this.holds.findById(caller.networkId, checkId(id));
     if (!hold) return null;
     return this.rules.required(caller, hold, 'hold');
   }
@@ -136,17 +136,17 @@ export class HoldService {
         return { createdAt, id: checkId(id as string, 'after') };
       },
       fetch: async (after, limit) => {
-        const account = await this.accounts.requireFact(checkId(args.accountId, 'accountId'));
+        const account = await this.accounts.requireFact(caller.networkId, checkId(args.accountId, 'accountId'));
         await this.access.assertCanRead(caller, account);
-        return this.holds.page({ accountId: account.id, status: args.status ?? null, after, limit });
+        return this.holds.page(caller.networkId, { accountId: account.id, status: args.status ?? null, after, limit });
       },
       keyOf: (h) => [isoMicros(h.createdAt), h.id],
     });
   }
 
   /** A hold that may be captured or voided directly: it exists and belongs to no exchange. */
-  private async plainHold(id: string): Promise<Hold> {
-    const hold = await this.holds.findById(checkId(id));
+  private async plainHold(network: string, id: string): Promise<Hold> {
+    const hold = await this.holds.findById(network, checkId(id));
     if (!hold) throw notFound('hold', id);
     if (hold.kind === 'EXCHANGE') {
       throw validationFailed('id', `hold ${hold.id} belongs to a time bank exchange: confirm or dispute the exchange instead`);
@@ -155,10 +155,10 @@ export class HoldService {
   }
 
   /** The API object for a posting result: built from the record, or read back for a replay. */
-  private async holdOf(result: OpResult, scale: number): Promise<Hold> {
+  private async holdOf(network: string, result: OpResult, scale: number): Promise<Hold> {
     if (result.type !== 'hold') throw new Error(`expected a hold from the posting module, got a ${result.type}`);
     if (result.hold && !result.replayed) return holdFromRecord(result.hold, scale);
-    const hold = await this.holds.findById(result.id);
+    const hold = await this.holds.findById(network, result.id);
     if (!hold) throw new Error(`hold ${result.id} is missing`);
     return hold;
   }

@@ -42,7 +42,7 @@ export class ImportService {
   async importParties(caller: Caller, rows: readonly ImportPartyInput[]): Promise<ImportBatchResult> {
     checkBatch(rows);
     const ids = rows.map((row, i) => importId(caller, 'PARTY', checkRef(row.ref, `parties.${i}.ref`)));
-    const existing = new Map((await this.partyRows.findByIds(ids)).map((p) => [p.id, p]));
+    const existing = new Map((await this.partyRows.findByIds(caller.networkId, ids)).map((p) => [p.id, p]));
     let created = 0;
     for (const [i, row] of rows.entries()) {
       const id = ids[i] as string;
@@ -52,7 +52,7 @@ export class ImportService {
           throw atItem(validationFailed(`parties.${i}.ref`, `ref ${row.ref} was imported before as another party`), i);
         continue;
       }
-      await this.parties.register(row.kind, row.name, row.handle, id).catch((error: unknown) => {
+      await this.parties.register(caller.networkId, row.kind, row.name, row.handle, id).catch((error: unknown) => {
         throw error instanceof DomainError ? atItem(error, i) : error;
       });
       created++;
@@ -63,7 +63,7 @@ export class ImportService {
   async importAccounts(caller: Caller, rows: readonly ImportAccountInput[]): Promise<ImportBatchResult> {
     checkBatch(rows);
     const ids = rows.map((row, i) => importId(caller, 'ACCOUNT', checkRef(row.ref, `accounts.${i}.ref`)));
-    const existing = new Map((await this.accountRows.findByIds(ids)).map((a) => [a.id, a]));
+    const existing = new Map((await this.accountRows.findByIds(caller.networkId, ids)).map((a) => [a.id, a]));
     let created = 0;
     for (const [i, row] of rows.entries()) {
       const id = ids[i] as string;
@@ -75,7 +75,7 @@ export class ImportService {
         continue;
       }
       await this.accounts
-        .open(partyId, row.currency, { creditLimit: row.creditLimit, maxBalance: row.maxBalance }, false, id)
+        .open(caller.networkId, partyId, row.currency, { creditLimit: row.creditLimit, maxBalance: row.maxBalance }, false, id)
         .catch((error: unknown) => {
           throw error instanceof DomainError ? atItem(error, i) : error;
         });
@@ -88,7 +88,7 @@ export class ImportService {
   async importTransactions(caller: Caller, rows: readonly ImportTransactionInput[]): Promise<ImportBatchResult> {
     checkBatch(rows);
     const ops = await Promise.all(rows.map((row, i) => this.postOp(caller, row, i)));
-    const results = await this.posting.submit({ ops, apiKeyId: caller.apiKeyId });
+    const results = await this.posting.submit({ ops, apiKeyId: caller.apiKeyId, networkId: caller.networkId });
     const created = results.filter((r) => r.type === 'transaction' && !r.replayed).length;
     return { created, alreadyImported: rows.length - created };
   }
@@ -102,7 +102,7 @@ export class ImportService {
       const toId = importId(caller, 'ACCOUNT', checkRef(row.toAccountRef, 'toAccountRef'));
       if (fromId === toId) throw validationFailed('toAccountRef', 'the two accounts must differ');
       const [from, to] = await this.accountRows
-        .findByIds([fromId, toId])
+        .findByIds(caller.networkId, [fromId, toId])
         .then((found) => [fromId, toId].map((id) => found.find((a) => a.id === id)));
       if (!from) throw notFound('account with ref', row.fromAccountRef);
       if (!to) throw notFound('account with ref', row.toAccountRef);

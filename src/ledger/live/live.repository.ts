@@ -7,22 +7,23 @@ export class LiveRepository {
   constructor(private readonly db: Database) {}
 
   /** The sequence of the last posted transaction (a plain read: the head row is not locked). */
-  async headSequence(): Promise<bigint> {
-    const [row] = await this.db.query<{ sequence: string }>('SELECT sequence FROM ledger_head');
-    if (!row) throw new Error('ledger_head row is missing: the migrations have not run');
+  async headSequence(network: string): Promise<bigint> {
+    const [row] = await this.db.query<{ sequence: string }>('SELECT sequence FROM ledger_head WHERE network_id = $1', [network]);
+    if (!row) throw new Error(`network ${network} has no ledger head`);
     return BigInt(row.sequence);
   }
 
   /** Ids of transactions touching the accounts after a sequence, in ledger order (postings_account_sequence). */
   async transactionsSince(
+    network: string,
     accountIds: readonly string[],
     afterSequence: bigint,
     limit: number,
   ): Promise<{ id: string; sequence: bigint }[]> {
     const rows = await this.db.query<{ transaction_id: string; sequence: string }>(
       `SELECT DISTINCT p.sequence, p.transaction_id FROM postings p
-        WHERE p.account_id = ANY($1::uuid[]) AND p.sequence > $2 ORDER BY p.sequence LIMIT $3`,
-      [accountIds, afterSequence.toString(), limit],
+        WHERE p.network_id = $4 AND p.account_id = ANY($1::uuid[]) AND p.sequence > $2 ORDER BY p.sequence LIMIT $3`,
+      [accountIds, afterSequence.toString(), limit, network],
     );
     return rows.map((r) => ({ id: r.transaction_id, sequence: BigInt(r.sequence) }));
   }

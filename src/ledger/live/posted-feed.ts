@@ -22,15 +22,19 @@ interface Announced {
   readonly accountIds: readonly string[] | null;
 }
 
-/** Parses a `ledger_posted` payload: `id:account,account;id:*` (see notifyPayloads). */
-export function parseAnnouncement(payload: string): Announced[] {
-  return payload
+/** Parses a `ledger_posted` payload: `network|id:account,account;id:*` (see notifyPayloads). */
+export function parseAnnouncement(payload: string): { network: string; announced: Announced[] } {
+  const bar = payload.indexOf('|');
+  const network = payload.slice(0, Math.max(bar, 0));
+  const announced = payload
+    .slice(bar + 1)
     .split(';')
     .filter((entry) => entry.length > 0)
     .map((entry) => {
       const [id = '', accounts = ''] = entry.split(':');
       return { id, accountIds: accounts === '*' ? null : accounts.split(',') };
     });
+  return { network, announced };
 }
 
 /**
@@ -85,12 +89,12 @@ export class PostedFeed implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   /** Watches one account for a caller already allowed to read it. */
-  async subscribe(apiKeyId: string, accountId: string): Promise<Subscriber> {
+  async subscribe(apiKeyId: string, networkId: string, accountId: string): Promise<Subscriber> {
     if (this.stopped) throw new DomainError(ErrorCode.RATE_LIMITED, 'This instance is shutting down; subscribe again');
     if (this.all.size >= MAX_SUBSCRIPTIONS) {
       throw new DomainError(ErrorCode.RATE_LIMITED, `This instance serves ${MAX_SUBSCRIPTIONS} subscriptions already; retry shortly`);
     }
-    const subscriber = new Subscriber(accountId, apiKeyId, null, (s) => this.remove(s));
+    const subscriber = new Subscriber(accountId, apiKeyId, networkId, null, (s) => this.remove(s));
     this.all.add(subscriber);
     let watchers = this.byAccount.get(accountId);
     if (!watchers) {
@@ -100,7 +104,7 @@ export class PostedFeed implements OnModuleInit, BeforeApplicationShutdown {
     watchers.add(subscriber);
     try {
       // Registered first, then the head read: whatever commits after the read is announced to it.
-      const head = await this.live.headSequence();
+      const head = await this.live.headSequence(networkId);
       if (subscriber.afterSequence === null || subscriber.afterSequence < head) subscriber.afterSequence = head;
     } catch (error) {
       await subscriber.return();
@@ -152,7 +156,8 @@ export class PostedFeed implements OnModuleInit, BeforeApplicationShutdown {
    */
   private announced(payload: string): void {
     if (this.all.size === 0) return;
-    this.serially(() => this.deliver(parseAnnouncement(payload)));
+    const { network, announced } = parseAnnouncement(payload);
+    this.serially(() => this.deliver(network, announced));
   }
 
   private serially(task: () => Promise<void>): void {
@@ -163,13 +168,15 @@ export class PostedFeed implements OnModuleInit, BeforeApplicationShutdown {
     });
   }
 
-  private async deliver(announced: readonly Announced[]): Promise<void> {
+  /** Hands a network's announced transactions to the subscribers of that network watching their accounts. */
+  private async deliver(network: string, announced: readonly Announced[]): Promise<void> {
     if (this.all.size === 0) return;
     const wanted = announced.filter((a) => a.accountIds === null || a.accountIds.some((id) => this.byAccount.has(id))).map((a) => a.id);
     if (wanted.length === 0) return;
-    for (const transaction of await this.reader.byIds(wanted)) {
+    for (const transaction of await this.reader.byIds(network, wanted)) {
       for (const posting of transaction.postings) {
         for (const subscriber of this.byAccount.get(posting.accountId) ?? []) {
+          if (subscriber.networkId !== network) continue;
           if (subscriber.push(transaction)) this.stats.events++;
         }
       }
@@ -184,13 +191,24 @@ export class PostedFeed implements OnModuleInit, BeforeApplicationShutdown {
     }
     this.stats.catchUps++;
     for (const apiKeyId of await this.live.revokedAmong([...new Set([...this.all].map((s) => s.apiKeyId))])) this.endForKey(apiKeyId);
-    const starts = [...this.all].map((s) => s.afterSequence).filter((s): s is bigint => s !== null);
+    const byNetwork = new Map<string, Subscriber[]>();
+    for (const subscriber of this.all) byNetwork.set(subscriber.networkId, [...(byNetwork.get(subscriber.networkId) ?? []), subscriber]);
+    for (const [network, subscribers] of byNetwork) await this.catchUpNetwork(network, subscribers);
+  }
+
+  /** Each network has its own sequence: what its subscribers missed is read network by network. */
+  private async catchUpNetwork(network: string, subscribers: readonly Subscriber[]): Promise<void> {
+    const starts = subscribers.map((s) => s.afterSequence).filter((s): s is bigint => s !== null);
     if (starts.length === 0) return;
+    const accountIds = [...new Set(subscribers.map((s) => s.accountId))];
     let after = starts.reduce((a, b) => (a < b ? a : b));
     for (;;) {
-      const missed = await this.live.transactionsSince([...this.byAccount.keys()], after, CATCH_UP_PAGE);
+      const missed = await this.live.transactionsSince(network, accountIds, after, CATCH_UP_PAGE);
       if (missed.length === 0) return;
-      await this.deliver(missed.map((m) => ({ id: m.id, accountIds: null })));
+      await this.deliver(
+        network,
+        missed.map((m) => ({ id: m.id, accountIds: null })),
+      );
       after = missed[missed.length - 1]?.sequence ?? after;
       if (missed.length < CATCH_UP_PAGE) return;
     }

@@ -19,6 +19,8 @@ export class Subscriber implements AsyncIterableIterator<Transaction> {
   constructor(
     readonly accountId: string,
     readonly apiKeyId: string,
+    /** The account's network: its sequences are the ones `afterSequence` counts. */
+    readonly networkId: string,
     /** Only transactions after this sequence are delivered; null until the feed has placed it. */
     public afterSequence: bigint | null,
     private readonly onEnd: (subscriber: Subscriber) => void,

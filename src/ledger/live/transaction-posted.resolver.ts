@@ -32,8 +32,8 @@ export class TransactionPostedResolver {
     @CurrentCaller() caller: Caller,
     @Args('accountId', { type: () => ID }) accountId: string,
   ): Promise<AsyncIterableIterator<Transaction>> {
-    const account = await this.accounts.requireFact(checkId(accountId, 'accountId'));
+    const account = await this.accounts.requireFact(caller.networkId, checkId(accountId, 'accountId'));
     await this.access.assertCanRead(caller, account);
-    return this.feed.subscribe(caller.apiKeyId, account.id);
+    return this.feed.subscribe(caller.apiKeyId, caller.networkId, account.id);
   }
 }

@@ -14,7 +14,7 @@ export class ApiKeyPartyResolver {
 
   @ResolveField(() => Party, { nullable: true })
   async party(@Parent() key: ApiKey, @Context() context: object): Promise<Party | null> {
-    return key.partyId ? ((await partyLoader(context, this.parties).load(key.partyId)) ?? null) : null;
+    return key.partyId ? ((await partyLoader(context, this.parties, key.networkId).load(key.partyId)) ?? null) : null;
   }
 }
 
@@ -24,6 +24,6 @@ export class MePartyResolver {
 
   @ResolveField(() => Party, { nullable: true })
   async party(@Parent() me: Me, @Context() context: object): Promise<Party | null> {
-    return me.partyId ? ((await partyLoader(context, this.parties).load(me.partyId)) ?? null) : null;
+    return me.partyId ? ((await partyLoader(context, this.parties, me.networkId).load(me.partyId)) ?? null) : null;
   }
 }

@@ -15,52 +15,61 @@ interface PartyRow {
 export class PartyRepository {
   constructor(private readonly db: Database) {}
 
-  async findById(id: string): Promise<Party | undefined> {
-    const [row] = await this.db.query<PartyRow>('SELECT id, kind, name, handle FROM parties WHERE id = $1', [id]);
+  async findById(network: string, id: string): Promise<Party | undefined> {
+    const [row] = await this.db.query<PartyRow>('SELECT id, kind, name, handle FROM parties WHERE network_id = $1 AND id = $2', [
+      network,
+      id,
+    ]);
     return row;
   }
 
-  async findByIds(ids: readonly string[]): Promise<Party[]> {
-    return this.db.query<PartyRow>('SELECT id, kind, name, handle FROM parties WHERE id = ANY($1::uuid[])', [ids]);
+  async findByIds(network: string, ids: readonly string[]): Promise<Party[]> {
+    return this.db.query<PartyRow>('SELECT id, kind, name, handle FROM parties WHERE network_id = $1 AND id = ANY($2::uuid[])', [
+      network,
+      ids,
+    ]);
   }
 
-  async insert(party: Party): Promise<Party> {
+  async insert(network: string, party: Party): Promise<Party> {
     const [row] = await this.db.query<PartyRow>(
-      'INSERT INTO parties (id, kind, name, handle) VALUES ($1, $2, $3, $4) RETURNING id, kind, name, handle',
-      [party.id, party.kind, party.name, party.handle],
+      'INSERT INTO parties (network_id, id, kind, name, handle) VALUES ($1, $2, $3, $4, $5) RETURNING id, kind, name, handle',
+      [network, party.id, party.kind, party.name, party.handle],
     );
     if (!row) throw new Error('inserting a party returned no row');
     return row;
   }
 
   /** Keyset page ordered by id. */
-  async page(kind: PartyKind | null, afterId: string | null, limit: number): Promise<Party[]> {
+  async page(network: string, kind: PartyKind | null, afterId: string | null, limit: number): Promise<Party[]> {
     return this.db.query<PartyRow>(
       `SELECT id, kind, name, handle FROM parties
-        WHERE ($1::text IS NULL OR kind = $1) AND ($2::uuid IS NULL OR id > $2)
+        WHERE network_id = $4 AND ($1::text IS NULL OR kind = $1) AND ($2::uuid IS NULL OR id > $2)
         ORDER BY id LIMIT $3`,
-      [kind, afterId, limit],
+      [kind, afterId, limit, network],
     );
   }
 
   /** Records a membership and tells every instance (their treasurer scopes refresh). */
-  async addMember(organisationId: string, memberId: string): Promise<void> {
+  async addMember(network: string, organisationId: string, memberId: string): Promise<void> {
     await this.db.query(
-      `WITH added AS (INSERT INTO party_memberships (organisation_id, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1)
+      `WITH added AS (INSERT INTO party_memberships (network_id, organisation_id, member_id) VALUES ($3, $1, $2)
+                      ON CONFLICT DO NOTHING RETURNING 1)
        SELECT pg_notify('${MEMBERSHIP_CHANNEL}', $1::text) FROM (SELECT count(*) FROM added) AS done`,
-      [organisationId, memberId],
+      [organisationId, memberId, network],
     );
   }
 
-  async memberIds(organisationId: string): Promise<string[]> {
-    const rows = await this.db.query<{ member_id: string }>('SELECT member_id FROM party_memberships WHERE organisation_id = $1', [
-      organisationId,
-    ]);
+  async memberIds(network: string, organisationId: string): Promise<string[]> {
+    const rows = await this.db.query<{ member_id: string }>(
+      'SELECT member_id FROM party_memberships WHERE network_id = $1 AND organisation_id = $2',
+      [network, organisationId],
+    );
     return rows.map((r) => r.member_id);
   }
 
-  async isMember(organisationId: string, memberId: string): Promise<boolean> {
-    const rows = await this.db.query('SELECT 1 FROM party_memberships WHERE organisation_id = $1 AND member_id = $2', [
+  async isMember(network: string, organisationId: string, memberId: string): Promise<boolean> {
+    const rows = await this.db.query('SELECT 1 FROM party_memberships WHERE network_id = $1 AND organisation_id = $2 AND member_id = $3', [
+      network,
       organisationId,
       memberId,
     ]);

@@ -1,7 +1,7 @@
 import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
-import { Allow } from '../../identity/auth.guard';
+import { Allow, CurrentCaller } from '../../identity/auth.guard';
 import { ReadKind, ReadRule } from '../../identity/read-rules';
-import { READERS, Role } from '../../identity/caller';
+import { type Caller, READERS, Role } from '../../identity/caller';
 import { Connection, PageArgs } from '../../graphql/pagination';
 import { Party, PartyKind } from './party.model';
 import { PartyService } from './party.service';
@@ -16,25 +16,30 @@ export class PartyResolver {
   @Query(() => Party, { nullable: true })
   @Allow(...READERS)
   @ReadRule(ReadKind.DIRECTORY)
-  async party(@Args('id', { type: () => ID }) id: string): Promise<Party | null> {
-    return (await this.partyService.find(id)) ?? null;
+  async party(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<Party | null> {
+    return (await this.partyService.find(caller.networkId, id)) ?? null;
   }
 
   @Query(() => PartyConnection)
   @Allow(...READERS)
   @ReadRule(ReadKind.DIRECTORY)
-  parties(@Args('kind', { type: () => PartyKind, nullable: true }) kind: PartyKind | null, @Args() page: PageArgs) {
-    return this.partyService.page(kind, page.first, page.after);
+  parties(
+    @CurrentCaller() caller: Caller,
+    @Args('kind', { type: () => PartyKind, nullable: true }) kind: PartyKind | null,
+    @Args() page: PageArgs,
+  ) {
+    return this.partyService.page(caller.networkId, kind, page.first, page.after);
   }
 
   @Mutation(() => Party)
   @Allow(Role.ADMIN)
   registerParty(
+    @CurrentCaller() caller: Caller,
     @Args('kind', { type: () => PartyKind }) kind: PartyKind,
     @Args('name') name: string,
     @Args('handle', { type: () => String, nullable: true }) handle: string | null,
   ): Promise<Party> {
-    return this.partyService.register(kind, name, handle);
+    return this.partyService.register(caller.networkId, kind, name, handle);
   }
 
   @Mutation(() => Party, {
@@ -42,9 +47,10 @@ export class PartyResolver {
   })
   @Allow(Role.ADMIN)
   addPartyMember(
+    @CurrentCaller() caller: Caller,
     @Args('organisationId', { type: () => ID }) organisationId: string,
     @Args('memberId', { type: () => ID }) memberId: string,
   ): Promise<Party> {
-    return this.partyService.addMember(organisationId, memberId);
+    return this.partyService.addMember(caller.networkId, organisationId, memberId);
   }
 }

@@ -19,8 +19,14 @@ export class PartyService {
   ) {}
 
   /** Registers a party; `id` is given only by an import, which derives it from the party's ref. */
-  async register(kind: PartyKind, name: string, handle: string | null | undefined, id: string = randomUUID()): Promise<Party> {
-    return this.parties.insert({
+  async register(
+    network: string,
+    kind: PartyKind,
+    name: string,
+    handle: string | null | undefined,
+    id: string = randomUUID(),
+  ): Promise<Party> {
+    return this.parties.insert(network, {
       id,
       kind,
       name: cleanText(name, 'name', MAX_NAME_LENGTH, true) as string,
@@ -28,17 +34,19 @@ export class PartyService {
     });
   }
 
-  async get(id: string): Promise<Party> {
-    const party = await this.parties.findById(checkId(id));
+  /** A party of `network`, or NOT_FOUND (also for a party of another network). */
+  async get(network: string, id: string): Promise<Party> {
+    const party = await this.parties.findById(network, checkId(id));
     if (!party) throw notFound('party', id);
     return party;
   }
 
-  async find(id: string): Promise<Party | undefined> {
-    return this.parties.findById(checkId(id));
+  async find(network: string, id: string): Promise<Party | undefined> {
+    return this.parties.findById(network, checkId(id));
   }
 
   async page(
+    network: string,
     kind: PartyKind | null | undefined,
     first: number | null | undefined,
     after: string | null | undefined,
@@ -48,19 +56,19 @@ export class PartyService {
       {
         cursor: ['string'],
         from: ([id]) => checkId(id as string, 'after'),
-        fetch: (afterId, limit) => this.parties.page(kind ?? null, afterId, limit),
+        fetch: (afterId, limit) => this.parties.page(network, kind ?? null, afterId, limit),
         keyOf: (r) => [r.id],
       },
     );
   }
 
-  async addMember(organisationId: string, memberId: string): Promise<Party> {
-    const organisation = await this.get(organisationId);
-    const member = await this.get(memberId);
+  async addMember(network: string, organisationId: string, memberId: string): Promise<Party> {
+    const organisation = await this.get(network, organisationId);
+    const member = await this.get(network, memberId);
     if (!ORGANISATION_KINDS.includes(organisation.kind))
       throw validationFailed('organisationId', 'members join an organisation, not a member');
     if (member.id === organisation.id) throw validationFailed('memberId', 'an organisation is not its own member');
-    await this.parties.addMember(organisation.id, member.id);
+    await this.parties.addMember(network, organisation.id, member.id);
     // Other instances hear of it by NOTIFY; this one forgets before answering.
     this.access.forgetMembers(organisation.id);
     return organisation;

@@ -35,8 +35,9 @@ import type {
 } from './posting.types';
 
 /**
- * One posting group: several commands posted in one database transaction. The ledger head is
- * locked first (which serialises groups ledger-wide and across instances), then holds, then
+ * One posting group: several commands of one network posted in one database transaction. The
+ * network's head is locked first (which serialises the network's groups across instances, and
+ * leaves other networks alone), then holds, then
  * accounts in id order. Each command is checked and applied in memory on its own: a refused
  * command is rolled back in memory and reported to its caller alone, the others go on. The
  * survivors are written with one set-based statement per table, and the chain advances once.
@@ -121,12 +122,14 @@ export class PostingGroup {
   }
 
   /**
-   * Runs the group inside `tx` and returns one outcome per command, in order. `onLoaded` hears
-   * the database transaction's id as soon as it is known, so the caller can still ask whether
-   * the group committed when the COMMIT's acknowledgement is lost.
+   * Runs the group (commands of one network) inside `tx` and returns one outcome per command, in
+   * order. `onLoaded` hears the database transaction's id as soon as it is known, so the caller
+   * can still ask whether the group committed when the COMMIT's acknowledgement is lost.
    */
   static async run(tx: Sql, commands: readonly Command[], onLoaded?: (xid: string) => void): Promise<Outcome[]> {
-    const loaded = await repo.loadGroup(tx, needsOf(commands));
+    const network = commands[0]?.networkId;
+    if (!network || commands.some((c) => c.networkId !== network)) throw new Error('a posting group is of one network');
+    const loaded = await repo.loadGroup(tx, network, needsOf(commands));
     onLoaded?.(loaded.xid);
     return new PostingGroup(tx, loaded, commands).execute();
   }
@@ -441,7 +444,7 @@ export class PostingGroup {
         capturedMinor: h.capturedMinor,
         resolvedAt: h.resolvedAt ?? this.now,
       }));
-    await repo.writeGroup(this.tx, {
+    await repo.writeGroup(this.tx, this.network, {
       transactions,
       accounts: [...this.accounts.touched].map((id) => this.accounts.get(id)),
       newHolds,

@@ -7,7 +7,7 @@ import type { AccountStatus, HoldRecord, HoldStatus, TransactionKind, Transactio
 /**
  * The SQL of a posting group and nothing else: one call reads and locks everything a group
  * needs (`ledger_group_load`), one call writes everything it decided (`ledger_group_write`),
- * defined in migrations/0005, 0006 and 0007. With BEGIN and COMMIT a group
+ * defined in migrations/0011 (first 0005, 0006, 0008 and 0009). A group is of one network. With BEGIN and COMMIT a group
  * costs four round trips however many commands it carries. Only the posting group calls these.
  */
 
@@ -154,9 +154,10 @@ function accountFromJson(a: AccountJson): AccountState {
   };
 }
 
-/** Locks the ledger head, then holds, then accounts in id order, and reads what the group needs. */
-export async function loadGroup(tx: Sql, needs: GroupNeeds): Promise<LoadedGroup> {
-  const [row] = await tx.query<{ loaded: LoadJson }>('SELECT ledger_group_load($1, $2, $3, $4, $5, $6, $7) AS loaded', [
+/** Locks the network's head, then holds, then accounts in id order, and reads what the group needs (of that network only). */
+export async function loadGroup(tx: Sql, network: string, needs: GroupNeeds): Promise<LoadedGroup> {
+  const [row] = await tx.query<{ loaded: LoadJson }>('SELECT ledger_group_load($1, $2, $3, $4, $5, $6, $7, $8) AS loaded', [
+    network,
     needs.idempotencyKeys.map((k) => k.apiKeyId),
     needs.idempotencyKeys.map((k) => k.key),
     needs.accountIds,
@@ -203,21 +204,25 @@ export const POSTED_CHANNEL = 'ledger_posted';
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */
 const NOTIFY_PAYLOAD_LIMIT = 7000;
 
-/** Announces posted transactions as `id:account,account;id:account,...`, chunked under the limit. */
-export function notifyPayloads(records: readonly TransactionRecord[]): string[] {
+/**
+ * Announces posted transactions as `network|id:account,account;id:account,...`, chunked under
+ * the limit: listeners tell networks apart before they read anything.
+ */
+export function notifyPayloads(network: string, records: readonly TransactionRecord[]): string[] {
   const chunks: string[] = [];
+  const prefix = `${network}|`;
   let current = '';
   for (const record of records) {
     // A transaction with very many postings is announced by id alone; listeners look it up.
     const full = `${record.id}:${record.postings.map((p) => p.accountId).join(',')}`;
     const entry = full.length > NOTIFY_PAYLOAD_LIMIT ? `${record.id}:*` : full;
     if (current.length > 0 && current.length + entry.length + 1 > NOTIFY_PAYLOAD_LIMIT) {
-      chunks.push(current);
+      chunks.push(prefix + current);
       current = '';
     }
     current = current.length === 0 ? entry : `${current};${entry}`;
   }
-  if (current.length > 0) chunks.push(current);
+  if (current.length > 0) chunks.push(prefix + current);
   return chunks;
 }
 
@@ -239,7 +244,7 @@ const text = (value: bigint) => value.toString();
  * Writes a whole group in one call; transactions are NOTIFYed, delivered when the group commits.
  * Rows travel as JSON documents (bigints as strings), see migrations/0006.
  */
-export async function writeGroup(tx: Sql, w: GroupWrites): Promise<void> {
+export async function writeGroup(tx: Sql, network: string, w: GroupWrites): Promise<void> {
   const transactions = w.transactions.map((r) => ({
     network_id: r.networkId,
     id: r.id,
@@ -291,7 +296,8 @@ export async function writeGroup(tx: Sql, w: GroupWrites): Promise<void> {
     result_id: i.resultId,
     scope: i.scope,
   }));
-  await tx.query('SELECT ledger_group_write_json($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)', [
+  await tx.query('SELECT ledger_group_write_json($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)', [
+    network,
     JSON.stringify(transactions),
     JSON.stringify(postings),
     JSON.stringify(accounts),
@@ -302,7 +308,7 @@ export async function writeGroup(tx: Sql, w: GroupWrites): Promise<void> {
     w.head?.hash ?? null,
     w.head ? isoMicros(w.head.postedAt) : null,
     POSTED_CHANNEL,
-    notifyPayloads(w.transactions),
+    notifyPayloads(network, w.transactions),
     eventRowsJson(w.events),
   ]);
 }

@@ -4,7 +4,7 @@ import { sleep } from '../../common/retry';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { CommitUnacknowledged, Database, isRetryable } from '../../database/database';
 import { type Outcome, PostingGroup } from './posting-group';
-import type { Command, Op, OpResult } from './posting.types';
+import type { Actor, Command, Op, OpResult } from './posting.types';
 
 interface Waiting {
   readonly command: Command;
@@ -30,18 +30,24 @@ type CommitStatus = 'committed' | 'aborted' | 'unknown';
 
 const MAX_OPS_PER_GROUP = 5000;
 const MAX_QUEUE = 20_000;
+/** Networks whose groups this instance posts at the same time at most (each group holds a pooled connection). */
+const MAX_NETWORKS_IN_FLIGHT = 4;
 
 /**
- * THE only writer of ledger rows. Callers submit commands; commands that arrive while a group
- * is being written wait and are posted together in the next group (group commit). At most
- * `postingGroupsInFlight` groups are in flight per instance; groups of all instances serialise
- * on the ledger head row.
+ * THE only writer of ledger rows. Callers submit commands; commands of one network that arrive
+ * while a group is being written wait and are posted together in the next group (group commit).
+ * A group is of one network: at most `postingGroupsInFlight` groups per network are in flight
+ * per instance, groups of several networks at once; groups of all instances serialise on their
+ * network's head row, and different networks never wait on each other.
  */
 @Injectable()
 export class PostingService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(PostingService.name);
   private queue: Waiting[] = [];
-  private draining: Promise<void> | null = null;
+  /** Groups being posted, and how many per network. */
+  private readonly running = new Set<Promise<void>>();
+  private readonly inFlight = new Map<string, number>();
+  private scheduled = false;
   private closed = false;
   readonly stats: PostingStats = {
     groups: 0,
@@ -64,26 +70,13 @@ export class PostingService implements BeforeApplicationShutdown {
     if (this.queue.length >= MAX_QUEUE) return Promise.reject(new Error('The posting queue is full; retry shortly'));
     return new Promise<OpResult[]>((resolve, reject) => {
       this.queue.push({ command, resolve, reject });
-      this.startDraining();
-    });
-  }
-
-  /**
-   * Starts the lanes unless they run. A command queued after the last lane saw an empty queue
-   * but before the drain settled would otherwise wait for the next arrival: the drain therefore
-   * looks once more when it settles.
-   */
-  private startDraining(): void {
-    if (this.draining) return;
-    this.draining = this.drain().finally(() => {
-      this.draining = null;
-      if (this.queue.length > 0) this.startDraining();
+      this.schedule();
     });
   }
 
   /** Convenience for the common case of a command with one operation. */
-  async submitOne(op: Op, apiKeyId: string | null, afterPost?: Command['afterPost']): Promise<OpResult> {
-    const [result] = await this.submit({ ops: [op], apiKeyId, afterPost });
+  async submitOne(op: Op, actor: Actor, afterPost?: Command['afterPost']): Promise<OpResult> {
+    const [result] = await this.submit({ ops: [op], apiKeyId: actor.apiKeyId, networkId: actor.networkId, afterPost });
     if (!result) throw new Error('the posting service returned no result');
     return result;
   }
@@ -93,13 +86,13 @@ export class PostingService implements BeforeApplicationShutdown {
    * its party's scope (any key of the party; the network for keys without one), or as a record
    * this very key wrote before idempotency was scoped.
    */
-  async hasIdempotencyKey(apiKeyId: string, key: string): Promise<boolean> {
+  async hasIdempotencyKey(actor: Actor, key: string): Promise<boolean> {
     const rows = await this.db.query(
       `SELECT 1 FROM api_keys k JOIN idempotency_keys i
            ON i.network_id = k.network_id AND i.key = $2 AND (i.scope = CASE WHEN k.party_id IS NULL THEN 'network' ELSE 'party:' || k.party_id END
                               OR (i.scope IS NULL AND i.api_key_id = k.id))
-        WHERE k.id = $1 LIMIT 1`,
-      [apiKeyId, key],
+        WHERE k.network_id = $3 AND k.id = $1 LIMIT 1`,
+      [actor.apiKeyId, key, actor.networkId],
     );
     return rows.length > 0;
   }
@@ -107,36 +100,65 @@ export class PostingService implements BeforeApplicationShutdown {
   /** Refuses new commands and waits until every queued one is posted or refused. */
   async beforeApplicationShutdown(): Promise<void> {
     this.closed = true;
-    await this.draining;
+    while (this.running.size > 0 || this.scheduled) {
+      await Promise.all([...this.running, new Promise<void>((resolve) => setImmediate(resolve))]);
+    }
   }
 
-  private async drain(): Promise<void> {
-    // Yield once so that requests arriving in the same tick join the first group.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    await Promise.all(Array.from({ length: this.config.postingGroupsInFlight }, () => this.lane()));
+  /** Yields once before starting groups, so that requests arriving in the same tick join the first group. */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
   }
 
   /**
-   * One lane posts one group at a time. With two lanes the next group is already sent and
-   * waiting on the ledger head while the previous one commits, which hides a round trip; the
-   * head lock still puts all groups in one order, so idempotency and limits hold across lanes.
+   * Starts a group for each network with queued commands and a free lane. With two lanes per
+   * network the next group is already sent and waiting on the network's head while the
+   * previous one commits, which hides a round trip; the head lock still puts a network's
+   * groups in one order, so idempotency and limits hold across lanes.
    */
-  private async lane(): Promise<void> {
-    while (this.queue.length > 0) {
-      await this.post(this.takeGroup());
+  private pump(): void {
+    const maxGroups = this.config.postingGroupsInFlight * MAX_NETWORKS_IN_FLIGHT;
+    while (this.running.size < maxGroups) {
+      const group = this.takeGroup();
+      const network = group[0]?.command.networkId;
+      if (network === undefined) return;
+      this.inFlight.set(network, (this.inFlight.get(network) ?? 0) + 1);
+      const run: Promise<void> = this.post(group)
+        .catch((error: unknown) => group.forEach((w) => w.reject(error)))
+        .finally(() => {
+          this.running.delete(run);
+          const left = (this.inFlight.get(network) ?? 1) - 1;
+          if (left > 0) this.inFlight.set(network, left);
+          else this.inFlight.delete(network);
+          this.pump();
+        });
+      this.running.add(run);
     }
   }
 
   /**
-   * Takes the next commands in arrival order. A command reusing an idempotency key already in
-   * the group waits for the next group, where it finds the first one's result.
+   * Takes the next commands in arrival order, of the first network that has a free lane. A
+   * command reusing an idempotency key already in the group waits for the next group, where it
+   * finds the first one's result.
    */
   private takeGroup(): Waiting[] {
+    const network = this.queue.find((w) => (this.inFlight.get(w.command.networkId) ?? 0) < this.config.postingGroupsInFlight)?.command
+      .networkId;
+    if (network === undefined) return [];
     const taken: Waiting[] = [];
     const rest: Waiting[] = [];
     const keys = new Set<string>();
     let ops = 0;
     for (const waiting of this.queue) {
+      if (waiting.command.networkId !== network) {
+        rest.push(waiting);
+        continue;
+      }
       const commandKeys = idempotencyKeys(waiting.command);
       const full =
         taken.length >= this.config.postingGroupMax || (taken.length > 0 && ops + waiting.command.ops.length > MAX_OPS_PER_GROUP);

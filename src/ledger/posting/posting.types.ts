@@ -85,9 +85,18 @@ export type Op = PostOp | ReverseOp | CreateHoldOp | CaptureHoldOp | VoidHoldOp 
  * exchange row that must exist exactly when its hold or transaction does). */
 export type AfterPost = (tx: import('../../database/database').Sql, results: readonly OpResult[]) => Promise<void>;
 
+/** Who a command is posted for: the network whose books it writes, and the key that asked. */
+export interface Actor {
+  /** The API key that asked; null for the service's own work (hold expiry). */
+  readonly apiKeyId: string | null;
+  readonly networkId: string;
+}
+
 /** All operations of a command succeed together or are refused together. */
 export interface Command {
   readonly ops: readonly Op[];
+  /** The network whose head, sequence and chain the command posts on; it touches no other network's rows. */
+  readonly networkId: string;
   /** The API key that asked; null for the service's own work (hold expiry). */
   readonly apiKeyId: string | null;
   readonly afterPost?: AfterPost;

@@ -67,7 +67,7 @@ export class ExportController {
       const header = req.headers.authorization;
       const caller = await this.keys.authenticate(bearer(header));
       noteApiKey(req, caller.apiKeyId);
-      this.limiter.take(caller.apiKeyId);
+      this.limiter.take(caller);
       prepared = await this.exports.prepare(caller, parseRequest(query));
     } catch (error) {
       this.refuse(reply, error);
@@ -98,7 +98,7 @@ export class ExportController {
     try {
       const caller = await this.keys.authenticate(bearer(req.headers.authorization));
       noteApiKey(req, caller.apiKeyId);
-      this.limiter.take(caller.apiKeyId);
+      this.limiter.take(caller);
       prepared = await this.reports.activityCsv(caller, parseActivityRequest(query));
     } catch (error) {
       this.refuse(reply, error);

@@ -81,11 +81,12 @@ export class JournalExportService {
   /** Checks the request and the caller's rights before any byte is written. */
   async prepare(caller: Caller, request: ExportRequest): Promise<PreparedExport> {
     if (request.from && request.to && request.from >= request.to) throw validationFailed('to', 'must be later than from');
-    const currency = await this.currencies.get(request.currency);
+    const network = caller.networkId;
+    const currency = await this.currencies.get(network, request.currency);
     const accounts = await this.scope.accountsOf(caller, currency);
     const [lo, hi] = await Promise.all([
-      request.from ? this.reports.sequenceBefore(request.from) : Promise.resolve(0n),
-      request.to ? this.reports.sequenceBefore(request.to) : this.reports.head().then((h) => h.sequence),
+      request.from ? this.reports.sequenceBefore(network, request.from) : Promise.resolve(0n),
+      request.to ? this.reports.sequenceBefore(network, request.to) : this.reports.head(network).then((h) => h.sequence),
     ]);
     const ids = accounts.all ? null : new Set(accounts.ids);
     const plan: Plan = {
@@ -145,7 +146,7 @@ export class JournalExportService {
     let written = 0;
     let nextReport = PROGRESS_EVERY;
     for (;;) {
-      const page = await this.reports.exportPage(plan.currency.code, plan.accounts, after, plan.hi, EXPORT_PAGE);
+      const page = await this.reports.exportPage(plan.caller.networkId, plan.currency.code, plan.accounts, after, plan.hi, EXPORT_PAGE);
       if (page.length === 0) break;
       yield page;
       written += page.length;
@@ -173,7 +174,7 @@ export class JournalExportService {
     for await (const page of this.pages(plan)) {
       yield page.map((tx) => writer.transaction(tx)).join('');
     }
-    yield writer.close(await this.reports.balancesAtSequence(writer.ownAccounts(), plan.hi), plan.exportedAt);
+    yield writer.close(await this.reports.balancesAtSequence(plan.caller.networkId, writer.ownAccounts(), plan.hi), plan.exportedAt);
   }
 
   private headerComments(plan: Plan): string[] {
@@ -195,12 +196,16 @@ export class JournalExportService {
   /** Balances just before the period of the accounts in scope, with their holders' names. */
   private async openingRows(plan: Plan): Promise<{ accountId: string; partyName: string; amountMinor: bigint }[]> {
     if (plan.accounts.all) {
-      const rows = await this.reports.nonZeroBalancesAt(plan.currency.code, plan.lo);
+      const rows = await this.reports.nonZeroBalancesAt(plan.caller.networkId, plan.currency.code, plan.lo);
       return rows.map((row) => ({ accountId: row.accountId, partyName: row.partyName, amountMinor: row.balanceMinor }));
     }
-    const balances = await this.reports.balancesAtSequence(plan.accounts.ids, plan.lo);
+    const network = plan.caller.networkId;
+    const balances = await this.reports.balancesAtSequence(network, plan.accounts.ids, plan.lo);
     const nonZero = [...balances].filter(([, balance]) => balance !== 0n);
-    const holders = await this.reports.accountHolders(nonZero.map(([id]) => id));
+    const holders = await this.reports.accountHolders(
+      network,
+      nonZero.map(([id]) => id),
+    );
     return nonZero.map(([id, amountMinor]) => ({ accountId: id, partyName: holders.get(id)?.partyName ?? '', amountMinor }));
   }
 

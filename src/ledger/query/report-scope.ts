@@ -28,7 +28,7 @@ export class ReportScope {
       if (currency.issuerPartyId !== scope.issuerPartyId) throw forbidden(`This API key may not read ${currency.code} accounts`);
       return { all: true };
     }
-    const rows = await this.reports.accountsOfParties(currency.code, scope.partyIds, MAX_SCOPED_ACCOUNTS + 1);
+    const rows = await this.reports.accountsOfParties(caller.networkId, currency.code, scope.partyIds, MAX_SCOPED_ACCOUNTS + 1);
     if (rows.length > MAX_SCOPED_ACCOUNTS) {
       throw validationFailed('currency', `more than ${MAX_SCOPED_ACCOUNTS} accounts are in scope; ask an auditor for this report`);
     }

@@ -99,37 +99,38 @@ export class ReportRepository {
   }
 
   /** The last sequence posted at or before `instant` (0 before any history). */
-  async sequenceAtOrBefore(instant: Date): Promise<bigint> {
+  async sequenceAtOrBefore(network: string, instant: Date): Promise<bigint> {
     const [row] = await this.sql.query<{ sequence: string }>(
-      'SELECT sequence FROM transactions WHERE posted_at <= $1 ORDER BY posted_at DESC, sequence DESC LIMIT 1',
-      [isoMicros(instant)],
+      'SELECT sequence FROM transactions WHERE network_id = $2 AND posted_at <= $1 ORDER BY posted_at DESC, sequence DESC LIMIT 1',
+      [isoMicros(instant), network],
     );
     return row ? BigInt(row.sequence) : 0n;
   }
 
   /** The last sequence posted strictly before `instant`: periods are half-open, [from, to). */
-  async sequenceBefore(instant: Date): Promise<bigint> {
+  async sequenceBefore(network: string, instant: Date): Promise<bigint> {
     const [row] = await this.sql.query<{ sequence: string }>(
-      'SELECT sequence FROM transactions WHERE posted_at < $1 ORDER BY posted_at DESC, sequence DESC LIMIT 1',
-      [isoMicros(instant)],
+      'SELECT sequence FROM transactions WHERE network_id = $2 AND posted_at < $1 ORDER BY posted_at DESC, sequence DESC LIMIT 1',
+      [isoMicros(instant), network],
     );
     return row ? BigInt(row.sequence) : 0n;
   }
 
   /** The last sequence committed, and when it was posted. */
-  async head(): Promise<{ sequence: bigint; postedAt: Date | null }> {
+  async head(network: string): Promise<{ sequence: bigint; postedAt: Date | null }> {
     const [row] = await this.sql.query<{ sequence: string; posted_at: Date }>(
-      'SELECT sequence, posted_at FROM transactions ORDER BY sequence DESC LIMIT 1',
+      'SELECT sequence, posted_at FROM transactions WHERE network_id = $1 ORDER BY sequence DESC LIMIT 1',
+      [network],
     );
     return row ? { sequence: BigInt(row.sequence), postedAt: row.posted_at } : { sequence: 0n, postedAt: null };
   }
 
   /** An account's posted balance just after transaction #`sequence`: one index probe. */
-  async balanceAtSequence(accountId: string, sequence: bigint): Promise<bigint> {
+  async balanceAtSequence(network: string, accountId: string, sequence: bigint): Promise<bigint> {
     const [row] = await this.sql.query<{ balance: string }>(
       `SELECT balance_after_minor AS balance FROM postings
-        WHERE account_id = $1 AND sequence <= $2 ORDER BY sequence DESC LIMIT 1`,
-      [accountId, sequence.toString()],
+        WHERE network_id = $3 AND account_id = $1 AND sequence <= $2 ORDER BY sequence DESC LIMIT 1`,
+      [accountId, sequence.toString(), network],
     );
     return row ? BigInt(row.balance) : 0n;
   }
@@ -138,27 +139,28 @@ export class ReportRepository {
    * An account's posted balance at an instant, in one statement of two index probes: the last
    * sequence posted at or before `asOf`, then the account's last posting at or before it.
    */
-  async balanceAt(accountId: string, asOf: Date): Promise<bigint> {
+  async balanceAt(network: string, accountId: string, asOf: Date): Promise<bigint> {
     const [row] = await this.sql.query<{ balance: string | null }>(
       `SELECT (SELECT p.balance_after_minor FROM postings p
-                WHERE p.account_id = $1
-                  AND p.sequence <= (SELECT t.sequence FROM transactions t WHERE t.posted_at <= $2
+                WHERE p.network_id = $3 AND p.account_id = $1
+                  AND p.sequence <= (SELECT t.sequence FROM transactions t WHERE t.network_id = $3 AND t.posted_at <= $2
                                       ORDER BY t.posted_at DESC, t.sequence DESC LIMIT 1)
                 ORDER BY p.sequence DESC LIMIT 1) AS balance`,
-      [accountId, isoMicros(asOf)],
+      [accountId, isoMicros(asOf), network],
     );
     return row?.balance ? BigInt(row.balance) : 0n;
   }
 
   /** Balances of many accounts just after #`sequence`, in batches; accounts without postings are 0. */
-  async balancesAtSequence(accountIds: readonly string[], sequence: bigint): Promise<Map<string, bigint>> {
+  async balancesAtSequence(network: string, accountIds: readonly string[], sequence: bigint): Promise<Map<string, bigint>> {
     const found = new Map<string, bigint>();
     for (let start = 0; start < accountIds.length; start += BALANCE_BATCH) {
       const rows = await this.sql.query<{ id: string; balance: string | null }>(
         `SELECT acc.id, (SELECT p.balance_after_minor FROM postings p
-                          WHERE p.account_id = acc.id AND p.sequence <= $2 ORDER BY p.sequence DESC LIMIT 1) AS balance
+                          WHERE p.network_id = $3 AND p.account_id = acc.id AND p.sequence <= $2 ORDER BY p.sequence DESC LIMIT 1)
+                AS balance
            FROM unnest($1::uuid[]) AS acc(id)`,
-        [accountIds.slice(start, start + BALANCE_BATCH), sequence.toString()],
+        [accountIds.slice(start, start + BALANCE_BATCH), sequence.toString(), network],
       );
       for (const row of rows) found.set(row.id, row.balance === null ? 0n : BigInt(row.balance));
     }
@@ -169,7 +171,7 @@ export class ReportRepository {
    * One keyset page of an account's postings with `after` < sequence <= `until`, in posting order,
    * each with its running balance. Reads one range of the (account_id, sequence) index.
    */
-  async statementPage(accountId: string, after: bigint, until: bigint, limit: number): Promise<StatementRow[]> {
+  async statementPage(network: string, accountId: string, after: bigint, until: bigint, limit: number): Promise<StatementRow[]> {
     const rows = await this.sql.query<{
       transaction_id: string;
       sequence: string;
@@ -178,10 +180,10 @@ export class ReportRepository {
       posted_at: Date;
     }>(
       `SELECT p.transaction_id, p.sequence, p.amount_minor, p.balance_after_minor, t.posted_at
-         FROM postings p JOIN transactions t ON t.id = p.transaction_id
-        WHERE p.account_id = $1 AND p.sequence > $2 AND p.sequence <= $3
+         FROM postings p JOIN transactions t ON t.network_id = p.network_id AND t.id = p.transaction_id
+        WHERE p.network_id = $5 AND p.account_id = $1 AND p.sequence > $2 AND p.sequence <= $3
         ORDER BY p.sequence LIMIT $4`,
-      [accountId, after.toString(), until.toString(), limit],
+      [accountId, after.toString(), until.toString(), limit, network],
     );
     return rows.map((r) => ({
       transactionId: r.transaction_id,
@@ -195,18 +197,20 @@ export class ReportRepository {
   /** Current posted balances of a currency's accounts (a trial balance as of now). */
   /**
    * The current balances and the instant they stand at, from one snapshot (one statement): the
-   * stored balance of every account with a posting, and the posting time of the last transaction
-   * (the head's, the epoch before any). Every later transaction is posted strictly after that
-   * instant, so `balancesAt` of it gives exactly these lines, however often it is asked.
+   * stored balance of every account of the network with a posting, and the posting time of the
+   * network's last transaction (its head's, the epoch before any). Every later transaction is
+   * posted strictly after that instant, so `balancesAt` of it gives exactly these lines, however
+   * often it is asked.
    */
-  async currentBalances(currencyCode: string, accounts: AccountSet): Promise<{ asOf: Date; rows: AccountBalanceRow[] }> {
+  async currentBalances(network: string, currencyCode: string, accounts: AccountSet): Promise<{ asOf: Date; rows: AccountBalanceRow[] }> {
     const rows = await this.sql.query<{ as_of: Date; id: string | null; balance: string | null }>(
       `SELECT h.posted_at AS as_of, a.id, a.posted_minor AS balance
          FROM ledger_head h
-         LEFT JOIN accounts a ON a.currency_code = $1 AND ($2::uuid[] IS NULL OR a.id = ANY($2::uuid[]))
-                             AND EXISTS (SELECT 1 FROM postings p WHERE p.account_id = a.id)
+         LEFT JOIN accounts a ON a.network_id = h.network_id AND a.currency_code = $1 AND ($2::uuid[] IS NULL OR a.id = ANY($2::uuid[]))
+                             AND EXISTS (SELECT 1 FROM postings p WHERE p.network_id = a.network_id AND p.account_id = a.id)
+        WHERE h.network_id = $3
         ORDER BY a.id`,
-      [currencyCode, accounts.all ? null : accounts.ids],
+      [currencyCode, accounts.all ? null : accounts.ids, network],
     );
     const asOf = rows[0]?.as_of;
     if (!asOf) throw new Error('the ledger head is missing: have the migrations run?');
@@ -221,37 +225,39 @@ export class ReportRepository {
    * its postings index (LATERAL ... LIMIT 1), never a sum over history. Accounts without a
    * posting by then are left out (as `currentBalances` leaves out accounts without any).
    */
-  async balancesAt(currencyCode: string, accounts: AccountSet, sequence: bigint): Promise<AccountBalanceRow[]> {
+  async balancesAt(network: string, currencyCode: string, accounts: AccountSet, sequence: bigint): Promise<AccountBalanceRow[]> {
     const rows = await this.sql.query<{ id: string; balance: string | null }>(
       `SELECT a.id, b.balance_after_minor AS balance
          FROM accounts a
          LEFT JOIN LATERAL (SELECT p.balance_after_minor FROM postings p
-                             WHERE p.account_id = a.id AND p.sequence <= $3 ORDER BY p.sequence DESC LIMIT 1) b ON true
-        WHERE a.currency_code = $1 AND ($2::uuid[] IS NULL OR a.id = ANY($2::uuid[]))
+                             WHERE p.network_id = a.network_id AND p.account_id = a.id AND p.sequence <= $3
+                             ORDER BY p.sequence DESC LIMIT 1) b ON true
+        WHERE a.network_id = $4 AND a.currency_code = $1 AND ($2::uuid[] IS NULL OR a.id = ANY($2::uuid[]))
           AND b.balance_after_minor IS NOT NULL
         ORDER BY a.id`,
-      [currencyCode, accounts.all ? null : accounts.ids, sequence.toString()],
+      [currencyCode, accounts.all ? null : accounts.ids, sequence.toString(), network],
     );
     return rows.map((r) => ({ accountId: r.id, balanceMinor: r.balance === null ? 0n : BigInt(r.balance) }));
   }
 
   /** Accounts of a currency held by these parties, with the party's name. */
-  async accountsOfParties(currencyCode: string, partyIds: readonly string[], limit: number): Promise<ScopedAccountRow[]> {
+  async accountsOfParties(network: string, currencyCode: string, partyIds: readonly string[], limit: number): Promise<ScopedAccountRow[]> {
     const rows = await this.sql.query<{ id: string; party_id: string; name: string }>(
-      `SELECT a.id, a.party_id, pa.name FROM accounts a JOIN parties pa ON pa.id = a.party_id
-        WHERE a.currency_code = $1 AND a.party_id = ANY($2::uuid[]) ORDER BY a.id LIMIT $3`,
-      [currencyCode, partyIds, limit],
+      `SELECT a.id, a.party_id, pa.name FROM accounts a JOIN parties pa ON pa.network_id = a.network_id AND pa.id = a.party_id
+        WHERE a.network_id = $4 AND a.currency_code = $1 AND a.party_id = ANY($2::uuid[]) ORDER BY a.id LIMIT $3`,
+      [currencyCode, partyIds, limit, network],
     );
     return rows.map((r) => ({ id: r.id, partyId: r.party_id, partyName: r.name }));
   }
 
   /** Names of the parties holding these accounts. */
-  async accountHolders(accountIds: readonly string[]): Promise<Map<string, ScopedAccountRow>> {
+  async accountHolders(network: string, accountIds: readonly string[]): Promise<Map<string, ScopedAccountRow>> {
     const found = new Map<string, ScopedAccountRow>();
     for (let start = 0; start < accountIds.length; start += BALANCE_BATCH) {
       const rows = await this.sql.query<{ id: string; party_id: string; name: string }>(
-        'SELECT a.id, a.party_id, pa.name FROM accounts a JOIN parties pa ON pa.id = a.party_id WHERE a.id = ANY($1::uuid[])',
-        [accountIds.slice(start, start + BALANCE_BATCH)],
+        `SELECT a.id, a.party_id, pa.name FROM accounts a JOIN parties pa ON pa.network_id = a.network_id AND pa.id = a.party_id
+          WHERE a.network_id = $2 AND a.id = ANY($1::uuid[])`,
+        [accountIds.slice(start, start + BALANCE_BATCH), network],
       );
       for (const r of rows) found.set(r.id, { id: r.id, partyId: r.party_id, partyName: r.name });
     }
@@ -262,16 +268,17 @@ export class ReportRepository {
    * Non-zero balances just after #`sequence` of every account of a currency (the opening of a
    * full export), with holders' names.
    */
-  async nonZeroBalancesAt(currencyCode: string, sequence: bigint): Promise<(AccountBalanceRow & ScopedAccountRow)[]> {
+  async nonZeroBalancesAt(network: string, currencyCode: string, sequence: bigint): Promise<(AccountBalanceRow & ScopedAccountRow)[]> {
     if (sequence === 0n) return [];
     const rows = await this.sql.query<{ id: string; party_id: string; name: string; balance: string }>(
       `SELECT a.id, a.party_id, pa.name, b.balance_after_minor AS balance
-         FROM accounts a JOIN parties pa ON pa.id = a.party_id
+         FROM accounts a JOIN parties pa ON pa.network_id = a.network_id AND pa.id = a.party_id
          JOIN LATERAL (SELECT p.balance_after_minor FROM postings p
-                        WHERE p.account_id = a.id AND p.sequence <= $2 ORDER BY p.sequence DESC LIMIT 1) b ON true
-        WHERE a.currency_code = $1 AND b.balance_after_minor <> 0
+                        WHERE p.network_id = a.network_id AND p.account_id = a.id AND p.sequence <= $2
+                        ORDER BY p.sequence DESC LIMIT 1) b ON true
+        WHERE a.network_id = $3 AND a.currency_code = $1 AND b.balance_after_minor <> 0
         ORDER BY a.id`,
-      [currencyCode, sequence.toString()],
+      [currencyCode, sequence.toString(), network],
     );
     return rows.map((r) => ({ accountId: r.id, id: r.id, partyId: r.party_id, partyName: r.name, balanceMinor: BigInt(r.balance) }));
   }
@@ -282,6 +289,7 @@ export class ReportRepository {
    * sequence, so an export reads the ledger once, a page at a time.
    */
   async exportPage(
+    network: string,
     currencyCode: string,
     accounts: AccountSet,
     after: bigint,
@@ -290,15 +298,15 @@ export class ReportRepository {
   ): Promise<ExportTransactionRow[]> {
     const page = accounts.all
       ? `SELECT t.sequence FROM transactions t
-          WHERE t.sequence > $1 AND t.sequence <= $2
-            AND EXISTS (SELECT 1 FROM postings p JOIN accounts a ON a.id = p.account_id
-                         WHERE p.transaction_id = t.id AND a.currency_code = $3)
+          WHERE t.network_id = $5 AND t.sequence > $1 AND t.sequence <= $2
+            AND EXISTS (SELECT 1 FROM postings p JOIN accounts a ON a.network_id = p.network_id AND a.id = p.account_id
+                         WHERE p.network_id = t.network_id AND p.transaction_id = t.id AND a.currency_code = $3)
           ORDER BY t.sequence LIMIT $4`
       : // Per account at most `limit` sequences from its own index range, then merged: the cost of
         // a page is bounded by accounts x limit whatever the length of each account's history.
         `SELECT DISTINCT s.sequence FROM unnest($3::uuid[]) AS acc(id)
           CROSS JOIN LATERAL (SELECT p.sequence FROM postings p
-                               WHERE p.account_id = acc.id AND p.sequence > $1 AND p.sequence <= $2
+                               WHERE p.network_id = $5 AND p.account_id = acc.id AND p.sequence > $1 AND p.sequence <= $2
                                ORDER BY p.sequence LIMIT $4) s
           ORDER BY s.sequence LIMIT $4`;
     const rows = await this.sql.query<{
@@ -329,12 +337,12 @@ export class ReportRepository {
        SELECT t.network_id, t.id, t.sequence, t.kind, t.memo, t.metadata, t.metadata::text AS metadata_text, t.external_ref, t.api_key_id,
               t.posted_at, t.previous_hash, t.hash, t.hash_version, t.reverses_id, p.idx, p.sequence AS posting_sequence,
               p.account_id, p.amount_minor, p.balance_after_minor, a.currency_code, a.party_id, pa.name AS party_name
-         FROM page JOIN transactions t ON t.sequence = page.sequence
+         FROM page JOIN transactions t ON t.network_id = $5 AND t.sequence = page.sequence
          JOIN postings p ON p.network_id = t.network_id AND p.transaction_id = t.id
-         JOIN accounts a ON a.id = p.account_id
-         JOIN parties pa ON pa.id = a.party_id
+         JOIN accounts a ON a.network_id = p.network_id AND a.id = p.account_id
+         JOIN parties pa ON pa.network_id = a.network_id AND pa.id = a.party_id
         ORDER BY t.sequence, p.idx`,
-      [after.toString(), until.toString(), accounts.all ? currencyCode : accounts.ids, limit],
+      [after.toString(), until.toString(), accounts.all ? currencyCode : accounts.ids, limit, network],
     );
     const transactions: ExportTransactionRow[] = [];
     let current: ExportTransactionRow | undefined;
@@ -382,6 +390,7 @@ export class ReportRepository {
    * transaction count, and distinct sequences are distinct transactions.
    */
   async activityPage(
+    network: string,
     currencyCode: string,
     accounts: AccountSet,
     window: { lo: bigint; hi: bigint },
@@ -389,10 +398,10 @@ export class ReportRepository {
     limit: number,
   ): Promise<ActivityPage> {
     const scoped = accounts.all
-      ? `SELECT p.account_id, p.amount_minor, p.sequence FROM postings p JOIN accounts a ON a.id = p.account_id
-          WHERE p.sequence > $1 AND p.sequence <= $2 AND a.currency_code = $3`
+      ? `SELECT p.account_id, p.amount_minor, p.sequence FROM postings p JOIN accounts a ON a.network_id = p.network_id AND a.id = p.account_id
+          WHERE p.network_id = $6 AND p.sequence > $1 AND p.sequence <= $2 AND a.currency_code = $3`
       : `SELECT p.account_id, p.amount_minor, p.sequence FROM postings p
-          WHERE p.account_id = ANY($3::uuid[]) AND p.sequence > $1 AND p.sequence <= $2`;
+          WHERE p.network_id = $6 AND p.account_id = ANY($3::uuid[]) AND p.sequence > $1 AND p.sequence <= $2`;
     const rows = await this.sql.query<{
       total_transactions: string;
       active: string;
@@ -414,7 +423,7 @@ export class ReportRepository {
               page.account_id, page.credited::text AS credited, page.debited::text AS debited, page.transactions::text AS transactions
          FROM (SELECT 1) AS one
          LEFT JOIN LATERAL (SELECT * FROM per WHERE ($4::uuid IS NULL OR account_id > $4) ORDER BY account_id LIMIT $5) page ON true`,
-      [window.lo.toString(), window.hi.toString(), accounts.all ? currencyCode : accounts.ids, afterAccountId, limit],
+      [window.lo.toString(), window.hi.toString(), accounts.all ? currencyCode : accounts.ids, afterAccountId, limit, network],
     );
     const first = rows[0];
     if (!first) throw new Error('the activity query returned no row');

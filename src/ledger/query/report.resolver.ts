@@ -1,5 +1,5 @@
 import { Args, Context, ID, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { Allow, CurrentCaller, type LedgerContext } from '../../identity/auth.guard';
+import { Allow, contextNetwork, CurrentCaller, type LedgerContext } from '../../identity/auth.guard';
 import { ReadKind, ReadRule, ReadRules } from '../../identity/read-rules';
 import { type Caller, READERS } from '../../identity/caller';
 import { loaderFor } from '../../graphql/batch-loader';
@@ -81,7 +81,7 @@ export class StatementEntryResolver {
     const loader = loaderFor<string, Transaction>(
       context,
       'transaction',
-      async (ids) => new Map((await this.reader.byIds(ids)).map((t) => [t.id, t])),
+      async (ids) => new Map((await this.reader.byIds(contextNetwork(context), ids)).map((t) => [t.id, t])),
     );
     const transaction = await loader.load(entry.transactionId);
     if (!transaction) throw new Error(`transaction ${entry.transactionId} of a statement entry is missing`);

@@ -59,23 +59,25 @@ export class ReportService {
   ) {}
 
   async balanceAt(caller: Caller, accountId: string, asOf: Date): Promise<string> {
-    const account = await this.accounts.requireFact(checkId(accountId, 'accountId'));
+    const network = caller.networkId;
+    const account = await this.accounts.requireFact(network, checkId(accountId, 'accountId'));
     await this.access.assertCanRead(caller, account);
-    const currency = await this.currencies.require(account.currencyCode);
-    return fromMinor(await this.reports.balanceAt(account.id, asOf), currency.scale);
+    const currency = await this.currencies.require(network, account.currencyCode);
+    return fromMinor(await this.reports.balanceAt(network, account.id, asOf), currency.scale);
   }
 
   async statement(caller: Caller, args: StatementArgs): Promise<Statement> {
     const size = pageSize(args.first);
     if (args.from && args.to && args.from >= args.to) throw validationFailed('to', 'must be later than from');
-    const account = await this.accounts.findById(checkId(args.accountId, 'accountId'));
+    const network = caller.networkId;
+    const account = await this.accounts.findById(network, checkId(args.accountId, 'accountId'));
     if (!account) throw notFound('account', args.accountId);
     await this.access.assertCanRead(caller, account);
-    const window = this.windowFromCursor(args.after) ?? (await this.newWindow(args.from ?? null, args.to ?? null));
+    const window = this.windowFromCursor(args.after) ?? (await this.newWindow(network, args.from ?? null, args.to ?? null));
     const [opening, closing, rows] = await Promise.all([
-      this.reports.balanceAtSequence(account.id, window.lo),
-      this.reports.balanceAtSequence(account.id, window.hi),
-      this.reports.statementPage(account.id, window.after, window.hi, size + 1),
+      this.reports.balanceAtSequence(network, account.id, window.lo),
+      this.reports.balanceAtSequence(network, account.id, window.hi),
+      this.reports.statementPage(network, account.id, window.after, window.hi, size + 1),
     ]);
     const entry = (row: StatementRow): StatementEntry => ({
       transactionId: row.transactionId,
@@ -92,7 +94,8 @@ export class ReportService {
   }
 
   async trialBalance(caller: Caller, currencyCode: string, asOf: Date | null | undefined): Promise<TrialBalance> {
-    const currency = await this.currencyService.get(currencyCode);
+    const network = caller.networkId;
+    const currency = await this.currencyService.get(network, currencyCode);
     const accounts = await this.scope.accountsOf(caller, currency);
     let at: Date;
     let rows: { accountId: string; balanceMinor: bigint }[];
@@ -101,13 +104,13 @@ export class ReportService {
       rows =
         !accounts.all && accounts.ids.length === 0
           ? []
-          : await this.reports.balancesAt(currency.code, accounts, await this.reports.sequenceAtOrBefore(asOf));
+          : await this.reports.balancesAt(network, currency.code, accounts, await this.reports.sequenceAtOrBefore(network, asOf));
     } else {
       // Now: the stored balances, which the posting module keeps equal to the last running
       // balance of each account, read in one snapshot with the posting time of the last
       // transaction in it. Every later transaction is posted strictly after that instant, so
       // asking again with this asOf gives the same lines, always.
-      const current = await this.reports.currentBalances(currency.code, accounts);
+      const current = await this.reports.currentBalances(network, currency.code, accounts);
       at = current.asOf;
       rows = current.rows;
     }
@@ -128,11 +131,12 @@ export class ReportService {
   async activity(caller: Caller, args: ActivityArgs): Promise<Activity> {
     if (args.from >= args.to) throw validationFailed('to', 'must be later than from');
     const size = pageSize(args.first);
+    const network = caller.networkId;
     const { currency, accounts } = await this.activityScope(caller, args);
     const cursor = decodeCursor(args.after, ['string', 'string', 'string']);
-    const window = cursor ? activityWindow(cursor as string[]) : await this.newWindow(args.from, args.to);
+    const window = cursor ? activityWindow(cursor as string[]) : await this.newWindow(network, args.from, args.to);
     const afterId = cursor ? checkId(cursor[0] as string, 'after') : null;
-    const page = await this.reports.activityPage(currency.code, accounts, window, afterId, size + 1);
+    const page = await this.reports.activityPage(network, currency.code, accounts, window, afterId, size + 1);
     const amount = (minor: bigint) => fromMinor(minor, currency.scale);
     return {
       currency,
@@ -159,21 +163,30 @@ export class ReportService {
    */
   async activityCsv(caller: Caller, args: ActivityArgs): Promise<{ fileName: string; chunks: AsyncGenerator<string> }> {
     if (args.from >= args.to) throw validationFailed('to', 'must be later than from');
+    const network = caller.networkId;
     const { currency, accounts } = await this.activityScope(caller, args);
-    const window = await this.newWindow(args.from, args.to);
+    const window = await this.newWindow(network, args.from, args.to);
     const day = (d: Date) => d.toISOString().slice(0, 10);
     return {
       fileName: `activity-${currency.code}-${day(args.from)}-to-${day(args.to)}.csv`,
-      chunks: this.activityCsvChunks(currency, accounts, window),
+      chunks: this.activityCsvChunks(network, currency, accounts, window),
     };
   }
 
-  private async *activityCsvChunks(currency: Currency, accounts: AccountSet, window: { lo: bigint; hi: bigint }): AsyncGenerator<string> {
+  private async *activityCsvChunks(
+    network: string,
+    currency: Currency,
+    accounts: AccountSet,
+    window: { lo: bigint; hi: bigint },
+  ): AsyncGenerator<string> {
     yield csvRow([text('account_id'), text('party'), text('credited'), text('debited'), text('transactions')]);
     let after: string | null = null;
     for (;;) {
-      const page = await this.reports.activityPage(currency.code, accounts, window, after, ACTIVITY_CSV_PAGE);
-      const holders = await this.reports.accountHolders(page.lines.map((l) => l.accountId));
+      const page = await this.reports.activityPage(network, currency.code, accounts, window, after, ACTIVITY_CSV_PAGE);
+      const holders = await this.reports.accountHolders(
+        network,
+        page.lines.map((l) => l.accountId),
+      );
       yield page.lines
         .map((line) =>
           csvRow([
@@ -192,14 +205,14 @@ export class ReportService {
   }
 
   private async activityScope(caller: Caller, args: ActivityArgs): Promise<{ currency: Currency; accounts: AccountSet }> {
-    const currency = await this.currencyService.get(args.currency);
+    const currency = await this.currencyService.get(caller.networkId, args.currency);
     return { currency, accounts: await this.scope.accountsOf(caller, currency) };
   }
 
-  private async newWindow(from: Date | null, to: Date | null): Promise<Window> {
+  private async newWindow(network: string, from: Date | null, to: Date | null): Promise<Window> {
     const [lo, hi] = await Promise.all([
-      from ? this.reports.sequenceBefore(from) : Promise.resolve(0n),
-      to ? this.reports.sequenceBefore(to) : this.reports.head().then((h) => h.sequence),
+      from ? this.reports.sequenceBefore(network, from) : Promise.resolve(0n),
+      to ? this.reports.sequenceBefore(network, to) : this.reports.head(network).then((h) => h.sequence),
     ]);
     // A period wholly in the future is empty: nothing after the opening balance.
     const top = hi < lo ? lo : hi;

@@ -1,6 +1,6 @@
 import { Args, Field, Int, ObjectType, Query, Resolver } from '@nestjs/graphql';
-import { Allow } from '../../identity/auth.guard';
-import { Role } from '../../identity/caller';
+import { Allow, CurrentCaller } from '../../identity/auth.guard';
+import { type Caller, Role } from '../../identity/caller';
 import { VerifyService } from './verify.service';
 
 @ObjectType()
@@ -22,9 +22,12 @@ export class LedgerVerification {
 export class VerifyResolver {
   constructor(private readonly verifier: VerifyService) {}
 
-  @Query(() => LedgerVerification, { description: 'Recomputes every balance from postings and the whole hash chain.' })
+  @Query(() => LedgerVerification, {
+    description: "Recomputes every balance of the caller's network from postings, and the network's whole hash chain.",
+  })
   @Allow(Role.ADMIN, Role.AUDITOR, Role.TREASURER)
   verifyLedger(
+    @CurrentCaller() caller: Caller,
     @Args('throughHash', {
       type: () => String,
       nullable: true,
@@ -34,6 +37,6 @@ export class VerifyResolver {
     })
     throughHash?: string | null,
   ): Promise<LedgerVerification> {
-    return this.verifier.verify({ throughHash: throughHash ?? null });
+    return this.verifier.verify(caller.networkId, { throughHash: throughHash ?? null });
   }
 }

@@ -53,7 +53,8 @@ export interface VerifyOptions {
 export class VerifyService {
   constructor(private readonly db: Database) {}
 
-  async verify(options: VerifyOptions = {}): Promise<LedgerVerificationResult> {
+  /** Verifies one network's books (each network has its own sequence and chain). */
+  async verify(network: string, options: VerifyOptions = {}): Promise<LedgerVerificationResult> {
     if (options.throughHash && !/^[0-9a-f]{64}$/.test(options.throughHash)) {
       throw validationFailed('throughHash', 'must be a transaction hash: 64 lower-case hexadecimal digits');
     }
@@ -62,7 +63,7 @@ export class VerifyService {
       // The one report that must read every posting: the pool's 30 s statement bound is too
       // short for the whole-table sums of a long history, so this transaction gets its own.
       await tx.query(`SET LOCAL statement_timeout = ${VERIFY_STATEMENT_TIMEOUT_MS}`);
-      return this.verifyWithin(tx, options);
+      return this.verifyWithin(tx, options, [network]);
     });
   }
 
@@ -70,21 +71,42 @@ export class VerifyService {
    * The checks themselves, in a transaction the caller opened and set up: `verify` above, and
    * a restore, which verifies what it loaded before it commits (src/database/backup/).
    */
-  async verifyWithin(tx: Sql, options: VerifyOptions = {}): Promise<LedgerVerificationResult> {
-    const [{ count }] = (await tx.query<{ count: string }>('SELECT count(*) AS count FROM accounts')) as [{ count: string }];
+  async verifyWithin(tx: Sql, options: VerifyOptions = {}, networks?: readonly string[]): Promise<LedgerVerificationResult> {
+    const ids = networks ?? (await tx.query<{ id: string }>('SELECT id FROM networks ORDER BY id')).map((r) => r.id);
+    const total: LedgerVerificationResult = { ok: true, transactionsChecked: 0, accountsChecked: 0, firstProblem: null };
+    for (const network of ids) {
+      // A hash kept from earlier belongs to one network's chain: it is checked when one network is verified.
+      const result = await this.verifyNetwork(tx, network, ids.length === 1 ? (options.throughHash ?? null) : null);
+      total.transactionsChecked += result.transactionsChecked;
+      total.accountsChecked += result.accountsChecked;
+      if (result.firstProblem !== null && total.firstProblem === null) {
+        total.ok = false;
+        total.firstProblem = ids.length > 1 ? `network ${network}: ${result.firstProblem}` : result.firstProblem;
+      }
+    }
+    return total;
+  }
+
+  private async verifyNetwork(tx: Sql, network: string, throughHash: string | null): Promise<LedgerVerificationResult> {
+    const [{ count }] = (await tx.query<{ count: string }>('SELECT count(*) AS count FROM accounts WHERE network_id = $1', [network])) as [
+      { count: string },
+    ];
     const accountsChecked = Number(count);
-    const balanceProblem = await this.balanceProblem(tx);
-    const chain = await this.checkChain(tx, options.throughHash ?? null);
+    const balanceProblem = await this.balanceProblem(tx, network);
+    const chain = await this.checkChain(tx, network, throughHash);
     const firstProblem = balanceProblem ?? chain.problem;
     return { ok: firstProblem === null, transactionsChecked: chain.checked, accountsChecked, firstProblem };
   }
 
-  private async balanceProblem(tx: Sql): Promise<string | null> {
+  private async balanceProblem(tx: Sql, network: string): Promise<string | null> {
     const [posted] = await tx.query<{ id: string; stored: string; summed: string }>(
       `SELECT a.id, a.posted_minor AS stored, coalesce(s.total, 0) AS summed
-         FROM accounts a LEFT JOIN (SELECT account_id, sum(amount_minor) AS total FROM postings GROUP BY account_id) s ON s.account_id = a.id
-        WHERE a.posted_minor <> coalesce(s.total, 0)
+         FROM accounts a
+         LEFT JOIN (SELECT account_id, sum(amount_minor) AS total FROM postings WHERE network_id = $1 GROUP BY account_id) s
+           ON s.account_id = a.id
+        WHERE a.network_id = $1 AND a.posted_minor <> coalesce(s.total, 0)
         ORDER BY a.id LIMIT 1`,
+      [network],
     );
     if (posted)
       return `account ${posted.id}: stored posted balance ${posted.stored} (minor units) but its postings sum to ${posted.summed}`;
@@ -93,8 +115,9 @@ export class VerifyService {
       `SELECT account_id, sequence, balance_after_minor, running FROM (
          SELECT account_id, sequence, balance_after_minor,
                 sum(amount_minor) OVER (PARTITION BY account_id ORDER BY sequence) AS running
-           FROM postings) r
+           FROM postings WHERE network_id = $1) r
         WHERE balance_after_minor <> running ORDER BY sequence LIMIT 1`,
+      [network],
     );
     if (running) {
       return `account ${running.account_id}: the posting of transaction #${running.sequence} records a running balance of ${running.balance_after_minor} but the postings up to it sum to ${running.running}`;
@@ -102,21 +125,26 @@ export class VerifyService {
 
     const [pending] = await tx.query<{ id: string }>(
       `SELECT a.id FROM accounts a
-         LEFT JOIN (SELECT from_account_id AS id, sum(amount_minor) AS total FROM holds WHERE status = 'PENDING' GROUP BY 1) d ON d.id = a.id
-         LEFT JOIN (SELECT to_account_id AS id, sum(amount_minor) AS total FROM holds WHERE status = 'PENDING' GROUP BY 1) c ON c.id = a.id
-        WHERE a.pending_debits_minor <> coalesce(d.total, 0) OR a.pending_credits_minor <> coalesce(c.total, 0)
+         LEFT JOIN (SELECT from_account_id AS id, sum(amount_minor) AS total FROM holds
+                     WHERE network_id = $1 AND status = 'PENDING' GROUP BY 1) d ON d.id = a.id
+         LEFT JOIN (SELECT to_account_id AS id, sum(amount_minor) AS total FROM holds
+                     WHERE network_id = $1 AND status = 'PENDING' GROUP BY 1) c ON c.id = a.id
+        WHERE a.network_id = $1 AND (a.pending_debits_minor <> coalesce(d.total, 0) OR a.pending_credits_minor <> coalesce(c.total, 0))
         ORDER BY a.id LIMIT 1`,
+      [network],
     );
     if (pending) return `account ${pending.id}: stored pending balances differ from its pending holds`;
 
     const [currency] = await tx.query<{ currency_code: string; total: string }>(
-      `SELECT currency_code, sum(posted_minor) AS total FROM accounts GROUP BY currency_code HAVING sum(posted_minor) <> 0 ORDER BY 1 LIMIT 1`,
+      `SELECT currency_code, sum(posted_minor) AS total FROM accounts WHERE network_id = $1
+        GROUP BY currency_code HAVING sum(posted_minor) <> 0 ORDER BY 1 LIMIT 1`,
+      [network],
     );
     if (currency) return `currency ${currency.currency_code}: balances sum to ${currency.total} minor units, not zero`;
     return null;
   }
 
-  private async checkChain(tx: Sql, throughHash: string | null): Promise<{ checked: number; problem: string | null }> {
+  private async checkChain(tx: Sql, network: string, throughHash: string | null): Promise<{ checked: number; problem: string | null }> {
     let previousHash = GENESIS_HASH;
     let previousPostedAt: Date | null = null;
     let expected = 1n;
@@ -128,9 +156,10 @@ export class VerifyService {
                 t.posted_at, t.previous_hash, t.hash, t.hash_version, t.reverses_id,
                 (SELECT json_agg(json_build_array(p.account_id, p.amount_minor::text, p.sequence::text, a.currency_code, p.idx,
                                                   p.balance_after_minor::text, p.network_id) ORDER BY p.idx)
-                   FROM postings p LEFT JOIN accounts a ON a.id = p.account_id WHERE p.transaction_id = t.id) AS postings
-           FROM transactions t WHERE t.sequence >= $1 ORDER BY t.sequence LIMIT $2`,
-        [expected.toString(), CHAIN_PAGE],
+                   FROM postings p LEFT JOIN accounts a ON a.network_id = p.network_id AND a.id = p.account_id
+                  WHERE p.network_id = t.network_id AND p.transaction_id = t.id) AS postings
+           FROM transactions t WHERE t.network_id = $3 AND t.sequence >= $1 ORDER BY t.sequence LIMIT $2`,
+        [expected.toString(), CHAIN_PAGE, network],
       );
       for (const row of rows) {
         const sequence = BigInt(row.sequence);
@@ -152,7 +181,9 @@ export class VerifyService {
       }
       if (rows.length < CHAIN_PAGE) break;
     }
-    const [head] = await tx.query<{ sequence: string; hash: string }>('SELECT sequence, hash FROM ledger_head');
+    const [head] = await tx.query<{ sequence: string; hash: string }>('SELECT sequence, hash FROM ledger_head WHERE network_id = $1', [
+      network,
+    ]);
     if (head && (BigInt(head.sequence) !== expected - 1n || head.hash !== previousHash)) {
       return { checked, problem: `the ledger head (#${head.sequence}) does not match the last transaction (#${expected - 1n})` };
     }

@@ -39,18 +39,18 @@ export class TransactionReader {
 
   constructor(private readonly db: Database) {}
 
-  async byIds(ids: readonly string[], sql: Sql = this.db): Promise<Transaction[]> {
+  async byIds(network: string, ids: readonly string[], sql: Sql = this.db): Promise<Transaction[]> {
     if (ids.length === 0) return [];
     const rows = await sql.query<Row>(
       `SELECT t.id, t.sequence, t.kind, t.memo, t.metadata, t.external_ref, t.api_key_id, t.posted_at, t.previous_hash, t.hash,
               t.hash_version, t.reverses_id, p.account_id, p.amount_minor, c.scale
          FROM transactions t
-         JOIN postings p ON p.transaction_id = t.id
-         JOIN accounts a ON a.id = p.account_id
-         JOIN currencies c ON c.code = a.currency_code
-        WHERE t.id = ANY($1::uuid[])
+         JOIN postings p ON p.network_id = t.network_id AND p.transaction_id = t.id
+         JOIN accounts a ON a.network_id = p.network_id AND a.id = p.account_id
+         JOIN currencies c ON c.network_id = a.network_id AND c.code = a.currency_code
+        WHERE t.network_id = $2 AND t.id = ANY($1::uuid[])
         ORDER BY t.sequence, p.idx`,
-      [ids],
+      [ids, network],
     );
     const byId = new Map<string, Transaction>();
     for (const row of rows) {
@@ -79,42 +79,50 @@ export class TransactionReader {
     return [...byId.values()];
   }
 
-  async byId(id: string): Promise<Transaction | undefined> {
-    const [tx] = await this.byIds([id]);
+  async byId(network: string, id: string): Promise<Transaction | undefined> {
+    const [tx] = await this.byIds(network, [id]);
     return tx;
   }
 
-  async reversalOf(id: string): Promise<string | undefined> {
-    const [row] = await this.db.query<{ id: string }>('SELECT id FROM transactions WHERE reverses_id = $1', [id]);
+  async reversalOf(network: string, id: string): Promise<string | undefined> {
+    const [row] = await this.db.query<{ id: string }>('SELECT id FROM transactions WHERE network_id = $1 AND reverses_id = $2', [
+      network,
+      id,
+    ]);
     return row?.id;
   }
 
-  /** A keyset page of transaction ids in ledger order. */
-  async page(q: TransactionQuery): Promise<Transaction[]> {
+  /** A keyset page of a network's transaction ids in ledger order. */
+  async page(network: string, q: TransactionQuery): Promise<Transaction[]> {
     const after = q.afterSequence?.toString() ?? null;
     const rows = q.accountIds
       ? await this.db.query<{ id: string }>(
           // Driven by the (account_id, sequence) index: stops after `limit` matches however
           // long the accounts' history is.
           `SELECT DISTINCT ON (p.sequence) t.id, p.sequence
-             FROM postings p JOIN transactions t ON t.id = p.transaction_id
-            WHERE p.account_id = ANY($1::uuid[]) AND ($2::bigint IS NULL OR p.sequence > $2)
+             FROM postings p JOIN transactions t ON t.network_id = p.network_id AND t.id = p.transaction_id
+            WHERE p.network_id = $7 AND p.account_id = ANY($1::uuid[]) AND ($2::bigint IS NULL OR p.sequence > $2)
               AND ($3::text IS NULL OR t.kind = $3) AND ($4::timestamptz IS NULL OR t.posted_at >= $4)
               AND ($5::timestamptz IS NULL OR t.posted_at < $5)
             ORDER BY p.sequence LIMIT $6`,
-          [q.accountIds, after, q.kind, q.from, q.to, q.limit],
+          [q.accountIds, after, q.kind, q.from, q.to, q.limit, network],
         )
       : await this.db.query<{ id: string }>(
           `SELECT t.id FROM transactions t
-            WHERE ($1::bigint IS NULL OR t.sequence > $1) AND ($2::text IS NULL OR t.kind = $2)
+            WHERE t.network_id = $7 AND ($1::bigint IS NULL OR t.sequence > $1) AND ($2::text IS NULL OR t.kind = $2)
               AND ($3::timestamptz IS NULL OR t.posted_at >= $3) AND ($4::timestamptz IS NULL OR t.posted_at < $4)
-              AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM postings p JOIN accounts a ON a.id = p.account_id
-                                                 JOIN currencies c ON c.code = a.currency_code
-                                                WHERE p.transaction_id = t.id AND c.issuer_party_id = $5))
+              AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM postings p
+                                                 JOIN accounts a ON a.network_id = p.network_id AND a.id = p.account_id
+                                                 JOIN currencies c ON c.network_id = a.network_id AND c.code = a.currency_code
+                                                WHERE p.network_id = t.network_id AND p.transaction_id = t.id
+                                                  AND c.issuer_party_id = $5))
             ORDER BY t.sequence LIMIT $6`,
-          [after, q.kind, q.from, q.to, q.issuerPartyId, q.limit],
+          [after, q.kind, q.from, q.to, q.issuerPartyId, q.limit, network],
         );
-    return this.byIds(rows.map((r) => r.id));
+    return this.byIds(
+      network,
+      rows.map((r) => r.id),
+    );
   }
 
   /**
@@ -151,7 +159,7 @@ export class TransactionReader {
     const cached = this.scales.get(accountId);
     if (cached !== undefined) return cached;
     const [row] = await this.db.query<{ scale: number }>(
-      'SELECT c.scale FROM accounts a JOIN currencies c ON c.code = a.currency_code WHERE a.id = $1',
+      'SELECT c.scale FROM accounts a JOIN currencies c ON c.network_id = a.network_id AND c.code = a.currency_code WHERE a.id = $1',
       [accountId],
     );
     if (!row) throw new Error(`account ${accountId} of a posted transaction is missing`);

@@ -1,5 +1,5 @@
 import { Args, ArgsType, Context, ID, Mutation, Parent, Query, ResolveField, Resolver, InputType, Field } from '@nestjs/graphql';
-import { Allow, CurrentCaller, type LedgerContext } from '../../identity/auth.guard';
+import { Allow, contextNetwork, CurrentCaller, type LedgerContext } from '../../identity/auth.guard';
 import { ReadKind, ReadRule, ReadRules } from '../../identity/read-rules';
 import { type Caller, READERS, Role } from '../../identity/caller';
 import { ApiKeyService } from '../../identity/api-key.service';
@@ -63,7 +63,7 @@ export class TransactionResolver {
   @ReadRule(ReadKind.AUDIT)
   async postedBy(@Parent() tx: Transaction, @CurrentCaller() caller: Caller): Promise<ApiKey | null> {
     if (!tx.apiKeyId || (caller.role !== Role.ADMIN && caller.role !== Role.AUDITOR)) return null;
-    const row = await this.keys.findById(tx.apiKeyId);
+    const row = await this.keys.findById(caller.networkId, tx.apiKeyId);
     return row ? toApiKey(row) : null;
   }
 
@@ -122,14 +122,15 @@ export class TransactionResolver {
   @ResolveField(() => Transaction, { nullable: true, description: 'The transaction this one reverses.' })
   @ReadRule(ReadKind.TRANSACTION)
   async reverses(@Parent() tx: Transaction, @Context() context: LedgerContext): Promise<Transaction | null> {
-    return this.rules.shown(context.caller, tx.reversesId ? await this.reader.byId(tx.reversesId) : null);
+    return this.rules.shown(context.caller, tx.reversesId ? await this.reader.byId(contextNetwork(context), tx.reversesId) : null);
   }
 
   @ResolveField(() => Transaction, { nullable: true, description: 'The reversal of this transaction, if any.' })
   @ReadRule(ReadKind.TRANSACTION)
   async reversedBy(@Parent() tx: Transaction, @Context() context: LedgerContext): Promise<Transaction | null> {
-    const id = await this.reader.reversalOf(tx.id);
-    return this.rules.shown(context.caller, id ? await this.reader.byId(id) : null);
+    const network = contextNetwork(context);
+    const id = await this.reader.reversalOf(network, tx.id);
+    return this.rules.shown(context.caller, id ? await this.reader.byId(network, id) : null);
   }
 }
 
@@ -140,10 +141,11 @@ export class PostingResolver {
   @ResolveField(() => Account)
   @ReadRule(ReadKind.DIRECTORY)
   async account(@Parent() posting: Posting, @Context() context: object): Promise<Account> {
+    const network = contextNetwork(context);
     const loader = loaderFor<string, Account>(
       context,
       'account',
-      async (ids) => new Map((await this.accounts.findByIds(ids)).map((a) => [a.id, a])),
+      async (ids) => new Map((await this.accounts.findByIds(network, ids)).map((a) => [a.id, a])),
     );
     const account = await loader.load(posting.accountId);
     if (!account) throw new Error(`account ${posting.accountId} of a posting is missing`);

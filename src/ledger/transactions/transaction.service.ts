@@ -46,8 +46,8 @@ export class TransactionService {
     memo: string | null | undefined,
     key: string,
   ): Promise<Transaction> {
-    const from = await this.accounts.requireFact(checkId(fromId, 'from'));
-    const to = await this.accounts.requireFact(checkId(toId, 'to'));
+    const from = await this.accounts.requireFact(caller.networkId, checkId(fromId, 'from'));
+    const to = await this.accounts.requireFact(caller.networkId, checkId(toId, 'to'));
     if (from.id === to.id) throw validationFailed('to', 'a transfer needs two different accounts');
     this.access.assertCanMoveFrom(caller, [from], [to]);
     if (from.currencyCode !== to.currencyCode) {
@@ -56,7 +56,7 @@ export class TransactionService {
         `account ${from.id} holds ${from.currencyCode} but account ${to.id} holds ${to.currencyCode}`,
       );
     }
-    const amountMinor = toPositiveMinor(amount, (await this.currencies.require(from.currencyCode)).scale);
+    const amountMinor = toPositiveMinor(amount, (await this.currencies.require(caller.networkId, from.currencyCode)).scale);
     const cleanMemo = cleanText(memo, 'memo', MAX_MEMO_LENGTH, false);
     const postings = [
       { accountId: from.id, amountMinor: -amountMinor },
@@ -70,9 +70,9 @@ export class TransactionService {
         memo: cleanMemo,
         idempotency: idempotency(key, 'transfer', { postings, memo: cleanMemo }),
       },
-      caller.apiKeyId,
+      caller,
     );
-    return this.transactionOf(result);
+    return this.transactionOf(caller.networkId, result);
   }
 
   async post(
@@ -94,11 +94,14 @@ export class TransactionService {
       input.postings.map((p) => p.accountId),
       'postings',
     );
-    const facts = await this.accounts.requireFacts(ids);
+    const facts = await this.accounts.requireFacts(caller.networkId, ids);
     const postings: PostingSpec[] = [];
     for (const [i, p] of input.postings.entries()) {
       const account = facts[i] as AccountFacts;
-      postings.push({ accountId: account.id, amountMinor: toMinor(p.amount, (await this.currencies.require(account.currencyCode)).scale) });
+      postings.push({
+        accountId: account.id,
+        amountMinor: toMinor(p.amount, (await this.currencies.require(caller.networkId, account.currencyCode)).scale),
+      });
     }
     this.access.assertCanMoveFrom(
       caller,
@@ -118,9 +121,9 @@ export class TransactionService {
         externalRef,
         idempotency: idempotency(input.idempotencyKey, 'postTransaction', { kind: input.kind, postings, memo, metadata, externalRef }),
       },
-      caller.apiKeyId,
+      caller,
     );
-    return this.transactionOf(result);
+    return this.transactionOf(caller.networkId, result);
   }
 
   async reverse(caller: Caller, id: string, reason: string, key: string): Promise<Transaction> {
@@ -133,23 +136,23 @@ export class TransactionService {
         reason: cleanReason,
         idempotency: idempotency(key, 'reverseTransaction', { transactionId, reason: cleanReason }),
       },
-      caller.apiKeyId,
+      caller,
     );
-    return this.transactionOf(result);
+    return this.transactionOf(caller.networkId, result);
   }
 
   /** The API object for a posting result: built from the record, or read back for a replay. */
-  async transactionOf(result: OpResult): Promise<Transaction> {
+  async transactionOf(network: string, result: OpResult): Promise<Transaction> {
     if (result.type === 'sweep') throw new Error('a sweep has no transaction');
     if (result.transaction && !result.replayed) return this.reader.fromRecord(result.transaction);
     const id = result.type === 'transaction' ? result.id : result.transaction?.id;
-    const found = id ? await this.reader.byId(id) : undefined;
+    const found = id ? await this.reader.byId(network, id) : undefined;
     if (!found) throw new Error(`posted transaction ${id ?? '?'} is missing`);
     return found;
   }
 
   async find(caller: Caller, id: string): Promise<Transaction | null> {
-    const tx = await this.reader.byId(checkId(id));
+    const tx = await this.reader.byId(caller.networkId, checkId(id));
     if (!tx) return null;
     return this.rules.required(caller, tx, 'transaction');
   }
@@ -184,18 +187,18 @@ export class TransactionService {
     let accountIds: string[] | null = null;
     let issuerPartyId: string | null = null;
     if (args.accountId) {
-      const account = await this.accounts.requireFact(checkId(args.accountId, 'accountId'));
+      const account = await this.accounts.requireFact(caller.networkId, checkId(args.accountId, 'accountId'));
       await this.access.assertCanRead(caller, account);
       accountIds = [account.id];
     } else if (!scope.all) {
       if ('issuerPartyId' in scope) issuerPartyId = scope.issuerPartyId;
       else
-        accountIds = (await this.accounts.page({ partyIds: scope.partyIds, currencyCode: null, issuerPartyId: null }, null, 10_000)).map(
-          (a) => a.id,
-        );
+        accountIds = (
+          await this.accounts.page(caller.networkId, { partyIds: scope.partyIds, currencyCode: null, issuerPartyId: null }, null, 10_000)
+        ).map((a) => a.id);
     }
     if (accountIds?.length === 0) return [];
-    return this.reader.page({
+    return this.reader.page(caller.networkId, {
       accountIds,
       issuerPartyId,
       kind: args.kind ?? null,

@@ -5,6 +5,7 @@ import { fromMinor } from '../../ledger/money/amount';
 import { type Exchange, ExchangeStatus } from './exchange.model';
 
 interface ExchangeRow {
+  network_id: string;
   id: string;
   seq: string;
   provider_account_id: string;
@@ -22,10 +23,10 @@ interface ExchangeRow {
   scale: number;
 }
 
-const EXCHANGE_COLUMNS = `e.id, e.seq, e.provider_account_id, e.receiver_account_id, e.hours_minor, e.description, e.status, e.hold_id,
-         e.transaction_id, e.offer_id, e.request_id, e.dispute_reason, e.created_at, e.resolved_at, c.scale`;
-const WITH_SCALE = `JOIN accounts a ON a.id = e.receiver_account_id
-    JOIN currencies c ON c.code = a.currency_code`;
+const EXCHANGE_COLUMNS = `e.network_id, e.id, e.seq, e.provider_account_id, e.receiver_account_id, e.hours_minor, e.description, e.status,
+         e.hold_id, e.transaction_id, e.offer_id, e.request_id, e.dispute_reason, e.created_at, e.resolved_at, c.scale`;
+const WITH_SCALE = `JOIN accounts a ON a.network_id = e.network_id AND a.id = e.receiver_account_id
+    JOIN currencies c ON c.network_id = a.network_id AND c.code = a.currency_code`;
 const SELECT_EXCHANGES = `SELECT ${EXCHANGE_COLUMNS} FROM exchanges e ${WITH_SCALE}`;
 
 function toExchange(row: ExchangeRow): Exchange {
@@ -48,6 +49,7 @@ function toExchange(row: ExchangeRow): Exchange {
 }
 
 export interface NewExchange {
+  readonly networkId: string;
   readonly id: string;
   readonly providerAccountId: string;
   readonly receiverAccountId: string;
@@ -80,9 +82,9 @@ export class ExchangeRepository {
   async insert(tx: Sql, e: NewExchange): Promise<void> {
     const rows = await tx.query<ExchangeRow>(
       `WITH e AS (
-         INSERT INTO exchanges (id, provider_account_id, receiver_account_id, hours_minor, description, status, hold_id, transaction_id,
-                                offer_id, request_id, recorded_by, resolved_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $6 = 'PENDING' THEN NULL ELSE now() END)
+         INSERT INTO exchanges (network_id, id, provider_account_id, receiver_account_id, hours_minor, description, status, hold_id,
+                                transaction_id, offer_id, request_id, recorded_by, resolved_at)
+         VALUES ($12, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $6 = 'PENDING' THEN NULL ELSE now() END)
          RETURNING *)
        SELECT ${EXCHANGE_COLUMNS} FROM e ${WITH_SCALE}`,
       [
@@ -97,63 +99,68 @@ export class ExchangeRepository {
         e.offerId,
         e.requestId,
         e.recordedBy,
+        e.networkId,
       ],
     );
     const inserted = rows[0];
-    if (inserted?.status === ExchangeStatus.PENDING) await announce(tx, toExchange(inserted), inserted.created_at);
+    if (inserted?.status === ExchangeStatus.PENDING) await announce(tx, e.networkId, toExchange(inserted), inserted.created_at);
   }
 
-  async confirm(tx: Sql, id: string, transactionId: string): Promise<void> {
-    await this.resolve(tx, `status = 'CONFIRMED', transaction_id = $2`, [id, transactionId]);
+  async confirm(tx: Sql, network: string, id: string, transactionId: string): Promise<void> {
+    await this.resolve(tx, `status = 'CONFIRMED', transaction_id = $3`, [network, id, transactionId]);
   }
 
-  async dispute(tx: Sql, id: string, reason: string): Promise<void> {
-    await this.resolve(tx, `status = 'DISPUTED', dispute_reason = $2`, [id, reason]);
+  async dispute(tx: Sql, network: string, id: string, reason: string): Promise<void> {
+    await this.resolve(tx, `status = 'DISPUTED', dispute_reason = $3`, [network, id, reason]);
   }
 
   /** Ends a pending claim and announces it to webhooks in the same transaction (EXCHANGE_RESOLVED). */
   private async resolve(tx: Sql, assignments: string, params: unknown[]): Promise<void> {
     const rows = await tx.query<ExchangeRow>(
-      `WITH e AS (UPDATE exchanges SET ${assignments}, resolved_at = now() WHERE id = $1 AND status = 'PENDING' RETURNING *)
+      `WITH e AS (UPDATE exchanges SET ${assignments}, resolved_at = now()
+                   WHERE network_id = $1 AND id = $2 AND status = 'PENDING' RETURNING *)
        SELECT ${EXCHANGE_COLUMNS} FROM e ${WITH_SCALE}`,
       params,
     );
     // The posting module has just resolved the hold under lock, so the exchange must still be pending.
     const [row] = rows;
-    if (rows.length !== 1 || !row) throw new Error(`exchange ${String(params[0])} was not pending when its hold was resolved`);
-    await announce(tx, toExchange(row), row.resolved_at ?? new Date());
+    if (rows.length !== 1 || !row) throw new Error(`exchange ${String(params[1])} was not pending when its hold was resolved`);
+    await announce(tx, row.network_id, toExchange(row), row.resolved_at ?? new Date());
   }
 
-  async findByIds(ids: readonly string[]): Promise<Exchange[]> {
+  async findByIds(network: string, ids: readonly string[]): Promise<Exchange[]> {
     if (ids.length === 0) return [];
-    const rows = await this.db.query<ExchangeRow>(`${SELECT_EXCHANGES} WHERE e.id = ANY($1::uuid[])`, [ids]);
+    const rows = await this.db.query<ExchangeRow>(`${SELECT_EXCHANGES} WHERE e.network_id = $1 AND e.id = ANY($2::uuid[])`, [network, ids]);
     return rows.map(toExchange);
   }
 
-  async findById(id: string): Promise<Exchange | undefined> {
-    const [exchange] = await this.findByIds([id]);
+  async findById(network: string, id: string): Promise<Exchange | undefined> {
+    const [exchange] = await this.findByIds(network, [id]);
     return exchange;
   }
 
   /** The exchange recorded with this hold or transaction (what an idempotent replay returns). */
-  async findByLedgerId(id: string): Promise<Exchange | undefined> {
-    const [row] = await this.db.query<ExchangeRow>(`${SELECT_EXCHANGES} WHERE e.hold_id = $1 OR e.transaction_id = $1`, [id]);
+  async findByLedgerId(network: string, id: string): Promise<Exchange | undefined> {
+    const [row] = await this.db.query<ExchangeRow>(
+      `${SELECT_EXCHANGES} WHERE e.network_id = $2 AND (e.hold_id = $1 OR e.transaction_id = $1)`,
+      [id, network],
+    );
     return row ? toExchange(row) : undefined;
   }
 
   /** Exchanges the account gave or received, oldest first, keyset on `seq`; each side read in index order. */
-  async page(q: ExchangeQuery): Promise<Exchange[]> {
+  async page(network: string, q: ExchangeQuery): Promise<Exchange[]> {
     const side = (column: string) =>
-      `(${SELECT_EXCHANGES} WHERE e.${column} = $1 AND ($2::bigint IS NULL OR e.seq > $2) AND ($3::text IS NULL OR e.status = $3)
+      `(${SELECT_EXCHANGES} WHERE e.network_id = $5 AND e.${column} = $1 AND ($2::bigint IS NULL OR e.seq > $2) AND ($3::text IS NULL OR e.status = $3)
         ORDER BY e.seq LIMIT $4)`;
     const rows = await this.db.query<ExchangeRow>(
       `SELECT * FROM (${side('provider_account_id')} UNION ALL ${side('receiver_account_id')}) both_sides ORDER BY seq LIMIT $4`,
-      [q.accountId, q.afterSeq, q.status, q.limit],
+      [q.accountId, q.afterSeq, q.status, q.limit, network],
     );
     return rows.map(toExchange);
   }
 }
 
-async function announce(tx: Sql, exchange: Exchange, at: Date): Promise<void> {
-  await writeLedgerEvents(tx, [exchangeEvent(exchange, at)]);
+async function announce(tx: Sql, network: string, exchange: Exchange, at: Date): Promise<void> {
+  await writeLedgerEvents(tx, network, [exchangeEvent(exchange, at)]);
 }

@@ -1,7 +1,7 @@
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { PageArgs } from '../../graphql/pagination';
 import { AmountScalar } from '../../graphql/scalars/amount.scalar';
-import { Allow, CurrentCaller, type LedgerContext } from '../../identity/auth.guard';
+import { Allow, contextNetwork, CurrentCaller, type LedgerContext } from '../../identity/auth.guard';
 import { ReadKind, ReadRule, ReadRules } from '../../identity/read-rules';
 import { type Caller, READERS, Role } from '../../identity/caller';
 import { Account } from '../../ledger/accounts/account.model';
@@ -107,24 +107,27 @@ export class ExchangeResolver {
   @ResolveField(() => Hold, { nullable: true, description: "The hold on the receiver's account, when the provider recorded it." })
   @ReadRule(ReadKind.HOLD)
   async hold(@Parent() exchange: Exchange, @Context() context: LedgerContext): Promise<Hold | null> {
-    return this.rules.shown(context.caller, exchange.holdId ? await this.holds.findById(exchange.holdId) : null);
+    return this.rules.shown(context.caller, exchange.holdId ? await this.holds.findById(contextNetwork(context), exchange.holdId) : null);
   }
 
   @ResolveField(() => Transaction, { nullable: true, description: 'The EXCHANGE transaction, once the hours have moved.' })
   @ReadRule(ReadKind.TRANSACTION)
   async transaction(@Parent() exchange: Exchange, @Context() context: LedgerContext): Promise<Transaction | null> {
-    return this.rules.shown(context.caller, exchange.transactionId ? await this.reader.byId(exchange.transactionId) : null);
+    return this.rules.shown(
+      context.caller,
+      exchange.transactionId ? await this.reader.byId(contextNetwork(context), exchange.transactionId) : null,
+    );
   }
 
   @ResolveField(() => Offer, { nullable: true })
   @ReadRule(ReadKind.DIRECTORY)
-  async offer(@Parent() exchange: Exchange): Promise<Offer | null> {
-    return exchange.offerId ? ((await this.listings.findByIds([exchange.offerId]))[0] ?? null) : null;
+  async offer(@Parent() exchange: Exchange, @Context() context: object): Promise<Offer | null> {
+    return exchange.offerId ? ((await this.listings.findByIds(contextNetwork(context), [exchange.offerId]))[0] ?? null) : null;
   }
 
   @ResolveField(() => HelpRequest, { nullable: true })
   @ReadRule(ReadKind.DIRECTORY)
-  async request(@Parent() exchange: Exchange): Promise<HelpRequest | null> {
-    return exchange.requestId ? ((await this.listings.findByIds([exchange.requestId]))[0] ?? null) : null;
+  async request(@Parent() exchange: Exchange, @Context() context: object): Promise<HelpRequest | null> {
+    return exchange.requestId ? ((await this.listings.findByIds(contextNetwork(context), [exchange.requestId]))[0] ?? null) : null;
   }
 }

@@ -58,19 +58,21 @@ export class ExchangeService {
 
   async record(caller: Caller, input: RecordExchangeInput): Promise<Exchange> {
     const plan = await this.plan(caller, input);
-    const result = await this.posting.submitOne(recordOp(plan), caller.apiKeyId, (tx, results) => this.writeRecorded(tx, plan, results));
+    const result = await this.posting.submitOne(recordOp(plan), caller, (tx, results) => this.writeRecorded(tx, plan, results));
     if (result.type === 'sweep') throw new Error('recording an exchange returned a sweep');
     // A replay finds the exchange first recorded with this key by its hold or transaction.
-    const exchange = result.replayed ? await this.exchanges.findByLedgerId(result.id) : await this.exchanges.findById(plan.id);
+    const exchange = result.replayed
+      ? await this.exchanges.findByLedgerId(caller.networkId, result.id)
+      : await this.exchanges.findById(caller.networkId, plan.id);
     if (!exchange) throw new Error(`the exchange of ${result.type} ${result.id} is missing`);
     return exchange;
   }
 
   /** Checks who records what; everything the posting and the exchange row need. */
   private async plan(caller: Caller, input: RecordExchangeInput): Promise<RecordPlan> {
-    const provider = await this.accounts.requireFact(checkId(input.provider, 'provider'));
-    const receiver = await this.accounts.requireFact(checkId(input.receiver, 'receiver'));
-    const scale = await this.checkPair(provider, receiver);
+    const provider = await this.accounts.requireFact(caller.networkId, checkId(input.provider, 'provider'));
+    const receiver = await this.accounts.requireFact(caller.networkId, checkId(input.receiver, 'receiver'));
+    const scale = await this.checkPair(caller.networkId, provider, receiver);
     const byReceiverSide = await this.access.actsFor(caller, receiver.partyId);
     const byProvider = (caller.role === Role.MEMBER || caller.role === Role.TREASURER) && caller.partyId === provider.partyId;
     if (!byReceiverSide && !byProvider) {
@@ -80,13 +82,14 @@ export class ExchangeService {
     const description = cleanText(input.description, 'description', MAX_EXCHANGE_DESCRIPTION_LENGTH, true) as string;
     // A retry of an exchange already recorded may name the listings it closed; the posting
     // module then returns the first result (or refuses a different input under the same key).
-    const retry = await this.posting.hasIdempotencyKey(caller.apiKeyId, input.idempotencyKey);
-    const offerId = await this.listings.linkable('OFFER', input.offerId, provider.partyId, 'offerId', retry);
-    const requestId = await this.listings.linkable('REQUEST', input.requestId, receiver.partyId, 'requestId', retry);
+    const retry = await this.posting.hasIdempotencyKey(caller, input.idempotencyKey);
+    const offerId = await this.listings.linkable(caller.networkId, 'OFFER', input.offerId, provider.partyId, 'offerId', retry);
+    const requestId = await this.listings.linkable(caller.networkId, 'REQUEST', input.requestId, receiver.partyId, 'requestId', retry);
     const normalised = { provider: provider.id, receiver: receiver.id, hoursMinor, description, offerId, requestId };
     return {
       ...normalised,
       id: randomUUID(),
+      networkId: caller.networkId,
       atOnce: byReceiverSide,
       recordedBy: caller.apiKeyId,
       idempotency: idempotency(input.idempotencyKey, 'recordExchange', normalised),
@@ -99,6 +102,7 @@ export class ExchangeService {
     if (!result || result.type === 'sweep' || result.replayed) return;
     const confirmed = result.type === 'transaction';
     await this.exchanges.insert(tx, {
+      networkId: plan.networkId,
       id: plan.id,
       providerAccountId: plan.provider,
       receiverAccountId: plan.receiver,
@@ -111,25 +115,26 @@ export class ExchangeService {
       requestId: plan.requestId,
       recordedBy: plan.recordedBy,
     });
-    if (confirmed) await this.listingRows.fulfil(tx, plan.id, plan.offerId, plan.requestId);
+    if (confirmed) await this.listingRows.fulfil(tx, plan.networkId, plan.id, plan.offerId, plan.requestId);
   }
 
   /** The receiver's side or a coordinator confirms: the hold is captured and the hours move. */
   async confirm(caller: Caller, id: string, idempotencyKey?: string | null): Promise<Exchange> {
     const exchange = await this.pendingFor(caller, id, await this.isRetry(caller, idempotencyKey));
+    const network = caller.networkId;
     const op = {
       type: 'hold.capture' as const,
       holdId: exchange.holdId as string,
       ...(idempotencyKey ? { idempotency: idempotency(idempotencyKey, 'confirmExchange', { exchangeId: exchange.id }) } : {}),
     };
-    await this.posting.submitOne(op, caller.apiKeyId, async (tx, results) => {
+    await this.posting.submitOne(op, caller, async (tx, results) => {
       const result = results[0];
       if (result?.type === 'hold' && result.replayed) return;
       if (result?.type !== 'hold' || !result.transaction) throw new Error('capturing an exchange hold posted no transaction');
-      await this.exchanges.confirm(tx, exchange.id, result.transaction.id);
-      await this.listingRows.fulfil(tx, exchange.id, exchange.offerId, exchange.requestId);
+      await this.exchanges.confirm(tx, network, exchange.id, result.transaction.id);
+      await this.listingRows.fulfil(tx, network, exchange.id, exchange.offerId, exchange.requestId);
     });
-    return this.mustFind(exchange.id);
+    return this.mustFind(network, exchange.id);
   }
 
   /** The receiver's side or a coordinator disputes: the hold is voided and the reason kept. */
@@ -143,20 +148,20 @@ export class ExchangeService {
         ? { idempotency: idempotency(idempotencyKey, 'disputeExchange', { exchangeId: exchange.id, reason: cleanReason }) }
         : {}),
     };
-    await this.posting.submitOne(op, caller.apiKeyId, async (tx, results) => {
+    await this.posting.submitOne(op, caller, async (tx, results) => {
       if (results[0]?.type === 'hold' && results[0].replayed) return;
-      await this.exchanges.dispute(tx, exchange.id, cleanReason);
+      await this.exchanges.dispute(tx, caller.networkId, exchange.id, cleanReason);
     });
-    return this.mustFind(exchange.id);
+    return this.mustFind(caller.networkId, exchange.id);
   }
 
   /** A retry of a confirmation or dispute already posted: the posting module answers it (the first result, or IDEMPOTENCY_CONFLICT). */
   private async isRetry(caller: Caller, idempotencyKey: string | null | undefined): Promise<boolean> {
-    return idempotencyKey ? this.posting.hasIdempotencyKey(caller.apiKeyId, idempotencyKey) : false;
+    return idempotencyKey ? this.posting.hasIdempotencyKey(caller, idempotencyKey) : false;
   }
 
   async find(caller: Caller, id: string): Promise<Exchange | null> {
-    const exchange = await this.exchanges.findById(checkId(id));
+    const exchange = await this.exchanges.findById(caller.networkId, checkId(id));
     if (!exchange) return null;
     return this.rules.required(caller, exchange, 'exchange');
   }
@@ -169,16 +174,16 @@ export class ExchangeService {
       cursor: ['string'],
       from: ([seq]) => sequenceCursor(seq as string),
       fetch: async (afterSeq, limit) => {
-        const account = await this.accounts.requireFact(checkId(args.accountId, 'accountId'));
+        const account = await this.accounts.requireFact(caller.networkId, checkId(args.accountId, 'accountId'));
         await this.access.assertCanRead(caller, account);
-        return this.exchanges.page({ accountId: account.id, status: args.status ?? null, afterSeq, limit });
+        return this.exchanges.page(caller.networkId, { accountId: account.id, status: args.status ?? null, afterSeq, limit });
       },
       keyOf: (e) => [e.seq],
     });
   }
 
-  async findByIds(ids: readonly string[]): Promise<Exchange[]> {
-    return this.exchanges.findByIds(ids);
+  async findByIds(network: string, ids: readonly string[]): Promise<Exchange[]> {
+    return this.exchanges.findByIds(network, ids);
   }
 
   /**
@@ -186,9 +191,9 @@ export class ExchangeService {
    * coordinator of the receiver; the provider never settles its own claim.
    */
   private async pendingFor(caller: Caller, id: string, retry = false): Promise<Exchange> {
-    const exchange = await this.exchanges.findById(checkId(id));
+    const exchange = await this.exchanges.findById(caller.networkId, checkId(id));
     if (!exchange) throw notFound('exchange', id);
-    const receiver = await this.accounts.requireFact(exchange.receiverAccountId);
+    const receiver = await this.accounts.requireFact(caller.networkId, exchange.receiverAccountId);
     if (!(await this.access.actsFor(caller, receiver.partyId))) {
       throw forbidden(`Only the receiver or a coordinator confirms or disputes exchange ${exchange.id}`);
     }
@@ -199,7 +204,7 @@ export class ExchangeService {
   }
 
   /** Two accounts of two different parties in one TIME currency; returns the currency's scale. */
-  private async checkPair(provider: AccountFacts, receiver: AccountFacts): Promise<number> {
+  private async checkPair(network: string, provider: AccountFacts, receiver: AccountFacts): Promise<number> {
     if (provider.id === receiver.id) throw validationFailed('receiver', 'an exchange needs two different accounts');
     if (provider.partyId === receiver.partyId) throw validationFailed('receiver', 'an exchange is between two different parties');
     if (provider.currencyCode !== receiver.currencyCode) {
@@ -208,13 +213,13 @@ export class ExchangeService {
         `account ${provider.id} holds ${provider.currencyCode} but account ${receiver.id} holds ${receiver.currencyCode}`,
       );
     }
-    const currency = await this.currencies.require(provider.currencyCode);
+    const currency = await this.currencies.require(network, provider.currencyCode);
     if (currency.kind !== CurrencyKind.TIME) throw validationFailed('provider', `exchanges are in time credits, not ${currency.code}`);
     return currency.scale;
   }
 
-  private async mustFind(id: string): Promise<Exchange> {
-    const exchange = await this.exchanges.findById(id);
+  private async mustFind(network: string, id: string): Promise<Exchange> {
+    const exchange = await this.exchanges.findById(network, id);
     if (!exchange) throw new Error(`exchange ${id} is missing`);
     return exchange;
   }
@@ -222,6 +227,7 @@ export class ExchangeService {
 
 interface RecordPlan {
   readonly id: string;
+  readonly networkId: string;
   readonly provider: string;
   readonly receiver: string;
   readonly hoursMinor: bigint;

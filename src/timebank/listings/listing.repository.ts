@@ -36,6 +36,7 @@ function toListing(row: ListingRow): Listing {
 }
 
 export interface NewListing {
+  readonly networkId: string;
   readonly id: string;
   readonly kind: ListingKind;
   readonly partyId: string;
@@ -52,8 +53,8 @@ export class ListingRepository {
 
   async insert(listing: NewListing): Promise<Listing> {
     const [row] = await this.db.query<ListingRow>(
-      `INSERT INTO listings (id, kind, party_id, title, category, description, hours_minor)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+      `INSERT INTO listings (network_id, id, kind, party_id, title, category, description, hours_minor)
+       VALUES ($8, $1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
       [
         listing.id,
         listing.kind,
@@ -62,28 +63,32 @@ export class ListingRepository {
         listing.category,
         listing.description,
         listing.hoursMinor?.toString() ?? null,
+        listing.networkId,
       ],
     );
     if (!row) throw new Error('inserting a listing returned no row');
     return toListing(row);
   }
 
-  async findByIds(ids: readonly string[]): Promise<Listing[]> {
+  async findByIds(network: string, ids: readonly string[]): Promise<Listing[]> {
     if (ids.length === 0) return [];
-    const rows = await this.db.query<ListingRow>(`SELECT ${COLUMNS} FROM listings WHERE id = ANY($1::uuid[])`, [ids]);
+    const rows = await this.db.query<ListingRow>(`SELECT ${COLUMNS} FROM listings WHERE network_id = $1 AND id = ANY($2::uuid[])`, [
+      network,
+      ids,
+    ]);
     return rows.map(toListing);
   }
 
-  async findById(id: string): Promise<Listing | undefined> {
-    const [listing] = await this.findByIds([id]);
+  async findById(network: string, id: string): Promise<Listing | undefined> {
+    const [listing] = await this.findByIds(network, [id]);
     return listing;
   }
 
   /** Closes a listing (once: closing again keeps the first time). */
-  async close(id: string): Promise<Listing | undefined> {
+  async close(network: string, id: string): Promise<Listing | undefined> {
     const [row] = await this.db.query<ListingRow>(
-      `UPDATE listings SET closed_at = coalesce(closed_at, now()) WHERE id = $1 RETURNING ${COLUMNS}`,
-      [id],
+      `UPDATE listings SET closed_at = coalesce(closed_at, now()) WHERE network_id = $2 AND id = $1 RETURNING ${COLUMNS}`,
+      [id, network],
     );
     return row ? toListing(row) : undefined;
   }
@@ -93,13 +98,14 @@ export class ListingRepository {
    * closed and keeps the first exchange that fulfilled it; the offer stays open and points at
    * its latest exchange.
    */
-  async fulfil(tx: Sql, exchangeId: string, offerId: string | null, requestId: string | null): Promise<void> {
-    if (offerId) await tx.query('UPDATE listings SET exchange_id = $2 WHERE id = $1', [offerId, exchangeId]);
+  async fulfil(tx: Sql, network: string, exchangeId: string, offerId: string | null, requestId: string | null): Promise<void> {
+    if (offerId) await tx.query('UPDATE listings SET exchange_id = $2 WHERE network_id = $3 AND id = $1', [offerId, exchangeId, network]);
     if (requestId) {
-      await tx.query(`UPDATE listings SET exchange_id = coalesce(exchange_id, $2), closed_at = coalesce(closed_at, now()) WHERE id = $1`, [
-        requestId,
-        exchangeId,
-      ]);
+      await tx.query(
+        `UPDATE listings SET exchange_id = coalesce(exchange_id, $2), closed_at = coalesce(closed_at, now())
+          WHERE network_id = $3 AND id = $1`,
+        [requestId, exchangeId, network],
+      );
     }
   }
 

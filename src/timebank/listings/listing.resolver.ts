@@ -1,7 +1,7 @@
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { PageArgs } from '../../graphql/pagination';
 import { AmountScalar } from '../../graphql/scalars/amount.scalar';
-import { Allow, CurrentCaller, type LedgerContext } from '../../identity/auth.guard';
+import { Allow, contextNetwork, CurrentCaller, type LedgerContext } from '../../identity/auth.guard';
 import { ReadKind, ReadRule, ReadRules } from '../../identity/read-rules';
 import { type Caller, READERS, Role } from '../../identity/caller';
 import { partyLoader } from '../../ledger/currencies/currency.resolver';
@@ -16,7 +16,7 @@ const POSTERS = [Role.ADMIN, Role.MEMBER, Role.TREASURER];
 
 /** `party` and `exchange` of an offer or request. */
 async function partyOf(listing: Listing, context: object, parties: PartyReader): Promise<Party> {
-  const party = await partyLoader(context, parties).load(listing.partyId);
+  const party = await partyLoader(context, parties, contextNetwork(context)).load(listing.partyId);
   if (!party) throw new Error(`party ${listing.partyId} of ${listing.kind} ${listing.id} is missing`);
   return party;
 }
@@ -28,7 +28,10 @@ async function exchangeOf(
   rules: ReadRules,
   context: LedgerContext,
 ): Promise<Exchange | null> {
-  return rules.shown(context.caller, listing.exchangeId ? (await exchanges.findByIds([listing.exchangeId]))[0] : null);
+  return rules.shown(
+    context.caller,
+    listing.exchangeId ? (await exchanges.findByIds(contextNetwork(context), [listing.exchangeId]))[0] : null,
+  );
 }
 
 @Resolver(() => Offer)
@@ -63,13 +66,14 @@ export class OfferResolver {
   @Query(() => OfferConnection, { description: 'Everyone’s offers, newest first. `search` is full-text (web search syntax).' })
   @Allow(...READERS)
   offers(
+    @CurrentCaller() caller: Caller,
     @Args('category', { type: () => String, nullable: true }) category: string | null,
     @Args('search', { type: () => String, nullable: true }) search: string | null,
     @Args('open', { type: () => Boolean, nullable: true }) open: boolean | null,
     @Args() page: PageArgs,
     @Args('partyId', { type: () => ID, nullable: true, description: 'Only this party’s.' }) partyId: string | null,
   ) {
-    return this.listings.page('OFFER', { partyId, category, search, open, first: page.first, after: page.after });
+    return this.listings.page(caller.networkId, 'OFFER', { partyId, category, search, open, first: page.first, after: page.after });
   }
 
   @ResolveField(() => Party)
@@ -117,13 +121,14 @@ export class RequestResolver {
   @Query(() => RequestConnection, { description: 'Everyone’s requests, newest first. `search` is full-text (web search syntax).' })
   @Allow(...READERS)
   requests(
+    @CurrentCaller() caller: Caller,
     @Args('category', { type: () => String, nullable: true }) category: string | null,
     @Args('search', { type: () => String, nullable: true }) search: string | null,
     @Args('open', { type: () => Boolean, nullable: true }) open: boolean | null,
     @Args() page: PageArgs,
     @Args('partyId', { type: () => ID, nullable: true, description: 'Only this party’s.' }) partyId: string | null,
   ) {
-    return this.listings.page('REQUEST', { partyId, category, search, open, first: page.first, after: page.after });
+    return this.listings.page(caller.networkId, 'REQUEST', { partyId, category, search, open, first: page.first, after: page.after });
   }
 
   @ResolveField(() => Party)

@@ -38,10 +38,11 @@ export class ListingService {
     kind: ListingKind,
     input: { partyId: string; title: string; category: string; description?: string | null; hours?: string | null },
   ): Promise<Listing> {
-    const party = await this.parties.findById(checkId(input.partyId, 'partyId'));
+    const party = await this.parties.findById(caller.networkId, checkId(input.partyId, 'partyId'));
     if (!party) throw notFound('party', input.partyId);
     if (!(await this.access.actsFor(caller, party.id))) throw forbidden(`This API key may not post ${NAMES[kind]}s for party ${party.id}`);
     return this.listings.insert({
+      networkId: caller.networkId,
       id: randomUUID(),
       kind,
       partyId: party.id,
@@ -53,16 +54,16 @@ export class ListingService {
   }
 
   async close(caller: Caller, kind: ListingKind, id: string): Promise<Listing> {
-    const listing = await this.get(kind, id, 'id');
+    const listing = await this.get(caller.networkId, kind, id, 'id');
     if (!(await this.access.actsFor(caller, listing.partyId))) throw forbidden(`This API key may not close ${NAMES[kind]} ${listing.id}`);
-    const closed = await this.listings.close(listing.id);
+    const closed = await this.listings.close(caller.networkId, listing.id);
     if (!closed) throw notFound(NAMES[kind], id);
     return closed;
   }
 
   /** An offer or request of this kind, or NOT_FOUND (also when the id is of the other kind). */
-  async get(kind: ListingKind, id: string, field: string): Promise<Listing> {
-    const listing = await this.listings.findById(checkId(id, field));
+  async get(network: string, kind: ListingKind, id: string, field: string): Promise<Listing> {
+    const listing = await this.listings.findById(network, checkId(id, field));
     if (!listing || listing.kind !== kind) throw notFound(NAMES[kind], id);
     return listing;
   }
@@ -73,6 +74,7 @@ export class ListingService {
    * already recorded, which closed the listing itself.
    */
   async linkable(
+    network: string,
     kind: ListingKind,
     id: string | null | undefined,
     partyId: string,
@@ -80,7 +82,7 @@ export class ListingService {
     mayBeClosed = false,
   ): Promise<string | null> {
     if (id === null || id === undefined) return null;
-    const listing = await this.get(kind, id, field);
+    const listing = await this.get(network, kind, id, field);
     if (listing.partyId !== partyId) {
       throw validationFailed(
         field,
@@ -91,11 +93,12 @@ export class ListingService {
     return listing.id;
   }
 
-  async findByIds(ids: readonly string[]): Promise<Listing[]> {
-    return this.listings.findByIds(ids);
+  async findByIds(network: string, ids: readonly string[]): Promise<Listing[]> {
+    return this.listings.findByIds(network, ids);
   }
 
   async page(
+    network: string,
     kind: ListingKind,
     args: {
       partyId?: string | null;
@@ -111,6 +114,7 @@ export class ListingService {
       from: ([seq]) => sequenceCursor(seq as string),
       fetch: (beforeSeq, limit) =>
         this.listings.page({
+          networkId: network,
           kind,
           partyId: args.partyId === null || args.partyId === undefined ? null : checkId(args.partyId, 'partyId'),
           category: args.category === null || args.category === undefined ? null : normaliseCategory(args.category, 'category'),

@@ -5,6 +5,7 @@ import type { ListingKind } from './listing.model';
 export const LISTING_COLUMNS = 'id, seq, kind, party_id, title, category, description, hours_minor, created_at, closed_at, exchange_id';
 
 export interface ListingQuery {
+  readonly networkId: string;
   readonly kind: ListingKind;
   readonly partyId: string | null;
   readonly category: string | null;
@@ -18,12 +19,12 @@ export interface ListingQuery {
 /**
  * The statement of a page of offers or requests: newest first, keyset on `seq`. Only the
  * conditions asked for are put in the statement, so each query shape gets its own index:
- * (kind, category, seq), (party_id, seq), the partial index of open listings, or the GIN index
+ * (network_id, kind, category, seq), (network_id, party_id, seq), the partial index of open listings, or the GIN index
  * over `search`.
  */
 export function listingPageSql(q: ListingQuery): { text: string; params: unknown[] } {
-  const params: unknown[] = [q.kind];
-  const where = ['kind = $1'];
+  const params: unknown[] = [q.networkId, q.kind];
+  const where = ['network_id = $1', 'kind = $2'];
   const add = (condition: (placeholder: string) => string, value: unknown) => {
     params.push(value);
     where.push(condition(`$${params.length}`));
