@@ -5,6 +5,7 @@ import { connect, createTestDatabase, serverUrl } from '../support/database';
 import { GqlClient } from '../support/graphql';
 import { balances, createCurrency, openAccount, registerParty, transfer, verifyLedger } from '../support/ledger';
 import { type RunningService, startService } from '../support/service';
+import { newMember, recordExchange, dataOf } from '../timebank/helpers';
 
 /**
  * SPEC B.2: a lost acknowledgement of a COMMIT never turns committed work into a reported failure,
@@ -27,6 +28,20 @@ describe('a connection lost during COMMIT', () => {
       [key],
     );
     return Number(rows[0]?.n);
+  };
+  /** Transactions that captured this hold (an exchange's confirmation captures its hold). */
+  const capturesOf = async (holdId: string) => {
+    const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM transactions WHERE metadata->>'holdId' = $1`, [holdId]);
+    return Number(rows[0]?.n);
+  };
+  /** After an outage the pool reconnects: a client retries (with the same key) until it gets an answer. */
+  const retried = async <T>(send: () => Promise<{ errors?: unknown[]; data?: T }>) => {
+    let result = await send();
+    for (let i = 0; i < 50 && result.errors; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      result = await send();
+    }
+    return result;
   };
 
   beforeAll(async () => {
@@ -126,5 +141,120 @@ describe('a connection lost during COMMIT', () => {
     expect((await voidIt()).data?.voidHold.status).toBe('VOIDED');
     expect((await voidIt()).data?.voidHold.status).toBe('VOIDED');
     expect((await balances(admin, ben)).posted).toBe('7.75');
+  });
+
+  describe('confirmExchange, disputeExchange, captureHold with an idempotency key', () => {
+    const EXCHANGE = 'status hold { id } transaction { id }';
+    interface ExchangeAnswer {
+      status: string;
+      hold: { id: string } | null;
+      transaction: { id: string } | null;
+    }
+    let giver: Awaited<ReturnType<typeof newMember>>;
+    let taker: Awaited<ReturnType<typeof newMember>>;
+    /** An exchange the provider recorded: pending, its hours held on the receiver's account. */
+    const pendingExchange = async (key: string) => {
+      const recorded = dataOf(
+        await recordExchange(new GqlClient(service.url, giver.key), {
+          provider: giver.accountId,
+          receiver: taker.accountId,
+          hours: '1.00',
+          key,
+        }),
+      ) as { recordExchange: { id: string; status: string; hold: { id: string } } };
+      expect(recorded.recordExchange.status).toBe('PENDING');
+      return recorded.recordExchange;
+    };
+    const confirm = (id: string, key: string) =>
+      admin.request<{ confirmExchange: ExchangeAnswer }>(
+        `mutation($id: ID!, $key: String) { confirmExchange(id: $id, idempotencyKey: $key) { ${EXCHANGE} } }`,
+        { id, key },
+      );
+    const dispute = (id: string, key: string) =>
+      admin.request<{ disputeExchange: ExchangeAnswer }>(
+        `mutation($id: ID!, $key: String) { disputeExchange(id: $id, reason: "not done", idempotencyKey: $key) { ${EXCHANGE} } }`,
+        { id, key },
+      );
+    const capture = (id: string, key: string) =>
+      admin.request<{ captureHold: { status: string; transaction: { id: string } | null } }>(
+        'mutation($id: ID!, $key: String) { captureHold(id: $id, idempotencyKey: $key) { status transaction { id } } }',
+        { id, key },
+      );
+
+    beforeAll(async () => {
+      giver = await newMember(admin, 'Gia', { creditLimit: '100' });
+      taker = await newMember(admin, 'Tom', { creditLimit: '100' });
+    });
+
+    it('confirmExchange whose answer was lost is reported confirmed, and its retry replays the one transaction', async () => {
+      const exchange = await pendingExchange('ex-lost-1');
+      const cuts = cutter.cutCount;
+      cutter.arm('after-commit');
+      const confirmed = await confirm(exchange.id, 'confirm-lost-1');
+      expect(cutter.cutCount).toBe(cuts + 1);
+      expect(confirmed.errors).toBeUndefined();
+      expect(confirmed.data?.confirmExchange.status).toBe('CONFIRMED');
+      const transactionId = confirmed.data?.confirmExchange.transaction?.id;
+      expect(transactionId).toBeDefined();
+      const again = await confirm(exchange.id, 'confirm-lost-1');
+      expect(again.errors).toBeUndefined();
+      expect(again.data?.confirmExchange).toEqual(confirmed.data?.confirmExchange);
+      expect(await capturesOf(exchange.hold.id)).toBe(1);
+      expect((await balances(admin, giver.accountId)).posted).toBe('1.00');
+    });
+
+    it('confirmExchange answered OUTCOME_UNKNOWN (database unreachable) and retried with its key: confirmed, posted once', async () => {
+      const exchange = await pendingExchange('ex-unknown-2');
+      const cuts = cutter.cutCount;
+      cutter.arm('after-commit', true);
+      const first = await confirm(exchange.id, 'confirm-unknown-2');
+      expect(cutter.cutCount).toBe(cuts + 1);
+      expect(first.errors?.[0]?.extensions?.code).toBe('OUTCOME_UNKNOWN');
+      cutter.restore();
+      const again = await retried(() => confirm(exchange.id, 'confirm-unknown-2'));
+      expect(again.errors).toBeUndefined();
+      expect(again.data?.confirmExchange.status).toBe('CONFIRMED');
+      expect(await capturesOf(exchange.hold.id)).toBe(1);
+      // The retry answers the transaction the lost COMMIT wrote, and a second retry the same.
+      const [row] = (await sql.query<{ id: string }>(`SELECT id FROM transactions WHERE metadata->>'holdId' = $1`, [exchange.hold.id]))
+        .rows;
+      expect(again.data?.confirmExchange.transaction?.id).toBe(row?.id);
+      expect((await confirm(exchange.id, 'confirm-unknown-2')).data?.confirmExchange).toEqual(again.data?.confirmExchange);
+      expect((await balances(admin, giver.accountId)).posted).toBe('2.00');
+      expect((await balances(admin, taker.accountId)).posted).toBe('-2.00');
+    });
+
+    it('disputeExchange whose answer was lost is reported disputed, and its retry replays it', async () => {
+      const exchange = await pendingExchange('ex-lost-3');
+      const cuts = cutter.cutCount;
+      cutter.arm('after-commit');
+      const disputed = await dispute(exchange.id, 'dispute-lost-3');
+      expect(cutter.cutCount).toBe(cuts + 1);
+      expect(disputed.errors).toBeUndefined();
+      expect(disputed.data?.disputeExchange).toMatchObject({ status: 'DISPUTED', transaction: null });
+      expect((await dispute(exchange.id, 'dispute-lost-3')).data?.disputeExchange.status).toBe('DISPUTED');
+      // Nothing moved, and the receiver's held hours were released.
+      expect(await balances(admin, taker.accountId)).toMatchObject({ posted: '-2.00', pendingDebits: '0.00' });
+    });
+
+    it('captureHold answered OUTCOME_UNKNOWN (database unreachable) and retried with its key: captured, posted once', async () => {
+      const hold = await admin.ok<{ createHold: { id: string } }>(
+        'mutation($from: ID!, $to: ID!) { createHold(from: $from, to: $to, amount: "0.75", idempotencyKey: "hold-unknown-4") { id } }',
+        { from: taker.accountId, to: giver.accountId },
+      );
+      const cuts = cutter.cutCount;
+      cutter.arm('after-commit', true);
+      const first = await capture(hold.createHold.id, 'capture-unknown-4');
+      expect(cutter.cutCount).toBe(cuts + 1);
+      expect(first.errors?.[0]?.extensions?.code).toBe('OUTCOME_UNKNOWN');
+      cutter.restore();
+      const again = await retried(() => capture(hold.createHold.id, 'capture-unknown-4'));
+      expect(again.errors).toBeUndefined();
+      expect(again.data?.captureHold.status).toBe('CAPTURED');
+      expect(await capturesOf(hold.createHold.id)).toBe(1);
+      expect((await capture(hold.createHold.id, 'capture-unknown-4')).data?.captureHold).toEqual(again.data?.captureHold);
+      expect((await balances(admin, giver.accountId)).posted).toBe('2.75');
+      expect(await verifyLedger(admin)).toMatchObject({ ok: true });
+    });
   });
 });
