@@ -97,15 +97,23 @@ export class WebhookRepository {
     description: string | null;
     sealedSecret: Buffer;
   }): Promise<WebhookRow> {
-    // The webhook lives in its creating key's network.
-    const [row] = await this.db.query<WebhookRow>(
-      `INSERT INTO webhooks (network_id, id, url, events, account_id, description, api_key_id, secret_ciphertext)
-       SELECT k.network_id, $1, $2, $3, $4, $5, k.id, $7 FROM api_keys k WHERE k.id = $6
-       RETURNING ${WEBHOOK_COLUMNS}`,
-      [w.id, w.url, w.events, w.accountId, w.description, w.apiKeyId, w.sealedSecret],
-    );
-    if (!row) throw new Error(`api key ${w.apiKeyId} is missing`);
-    return row;
+    // The webhook lives in its creating key's network. Posting groups build outbox events only
+    // while their network has a webhook, judged under its head lock (migrations/0014): the share
+    // lock waits for the group holding the head, and created_at is read after it, so every
+    // event of a group that did not see this webhook happened before it was created.
+    return this.db.transaction(async (tx) => {
+      await tx.query(`SELECT 1 FROM ledger_head h JOIN api_keys k ON k.network_id = h.network_id WHERE k.id = $1 FOR SHARE OF h`, [
+        w.apiKeyId,
+      ]);
+      const [row] = await tx.query<WebhookRow>(
+        `INSERT INTO webhooks (network_id, id, url, events, account_id, description, api_key_id, secret_ciphertext, created_at)
+         SELECT k.network_id, $1, $2, $3, $4, $5, k.id, $7, clock_timestamp() FROM api_keys k WHERE k.id = $6
+         RETURNING ${WEBHOOK_COLUMNS}`,
+        [w.id, w.url, w.events, w.accountId, w.description, w.apiKeyId, w.sealedSecret],
+      );
+      if (!row) throw new Error(`api key ${w.apiKeyId} is missing`);
+      return row;
+    });
   }
 
   /** Live webhooks: all of the key's network (`apiKeyId` null) or those the key created. */

@@ -26,10 +26,11 @@ export class WebhookResolver {
     @CurrentCaller() caller: Caller,
     @Args('url') url: string,
     @Args('events', { type: () => [WebhookEvent] }) events: LedgerEventType[],
-    @Args('accountId', { type: () => ID, nullable: true }) accountId: string | null,
-    @Args('description', { type: () => String, nullable: true }) description: string | null,
+    @Args('accountId', { type: () => ID, nullable: true }) accountId: string | null | undefined,
+    @Args('description', { type: () => String, nullable: true }) description: string | null | undefined,
   ): Promise<WebhookSecret> {
-    return this.service.create(caller, { url, events, accountId, description });
+    // An omitted optional argument arrives as undefined: the same as null (every account).
+    return this.service.create(caller, { url, events, accountId: accountId ?? null, description: description ?? null });
   }
 
   @Mutation(() => Webhook, { description: 'Stops a webhook: nothing more is sent, pending deliveries end FAILED.' })

@@ -104,4 +104,25 @@ describe('webhook deliveries across restarts, crashes and instances', () => {
     expect((after[0] as number) - (before[0] as number)).toBeGreaterThan(0);
     expect((after[1] as number) - (before[1] as number)).toBeGreaterThan(0);
   });
+
+  it('a webhook created through one instance is sent the postings made through another right after', async () => {
+    // Posting groups build events only while their network has a webhook, judged in the
+    // database under the head lock: no instance may go on believing there is none.
+    const [one, two] = services.slice(-2) as [RunningService, RunningService];
+    const admin = new GqlClient(one.url, adminKey);
+    const existing = await admin.ok<{ webhooks: { id: string }[] }>('{ webhooks { id } }');
+    for (const { id } of existing.webhooks) await admin.ok('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id });
+    await pay(one);
+    await pay(two);
+    // accountId and description omitted, not null: every account of the network.
+    await new GqlClient(two.url, adminKey).ok(
+      'mutation($url: String!) { createWebhook(url: $url, events: [TRANSACTION_POSTED]) { secret } }',
+      {
+        url: receiver.url('/across'),
+      },
+    );
+    const posted = [await pay(one), await pay(two), await pay(one)];
+    await waitUntil('the postings of both instances delivered', () => posted.every((id) => ids('/across').includes(id)), 30_000);
+    expect(new Set(ids('/across'))).toEqual(new Set(posted));
+  });
 });

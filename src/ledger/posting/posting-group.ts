@@ -94,8 +94,12 @@ export class PostingGroup {
   private readonly existingKeys: Map<string, IdempotencyRow>;
   private readonly reversedInGroup = new Set<string>();
   private readonly written: Scratch = { transactions: [], newHolds: [], holdUpdates: new Map(), reversed: new Set(), idempotency: [] };
-  /** The webhook outbox's events of every applied command, written with the group (docs/webhooks.md). */
+  /**
+   * The webhook outbox's events of every applied command, written with the group
+   * (docs/webhooks.md); built only while the network has a live webhook (`webhooksExist`).
+   */
   private readonly events: LedgerEvent[] = [];
+  private readonly buildEvents: boolean;
   private readonly unitOf: UnitOf = (accountId) => this.accounts.get(accountId);
   private expiredCount = 0;
   private scratch: Scratch = this.written;
@@ -109,6 +113,7 @@ export class PostingGroup {
   ) {
     this.head = { sequence: loaded.sequence, hash: loaded.hash, historyOpen: loaded.historyOpen };
     this.historyOpenAtLoad = loaded.historyOpen;
+    this.buildEvents = loaded.webhooksExist;
     this.network = loaded.network;
     this.startSequence = loaded.sequence;
     this.now = loaded.clock;
@@ -152,7 +157,7 @@ export class PostingGroup {
       this.release(hold);
       const expired: HoldRecord = { ...hold, status: 'EXPIRED', resolvedAt: this.now };
       this.setHold(expired);
-      this.events.push(holdEvent(expired, this.unitOf, this.now));
+      if (this.buildEvents) this.events.push(holdEvent(expired, this.unitOf, this.now));
       this.expiredCount++;
     }
     this.accounts.commit();
@@ -186,7 +191,9 @@ export class PostingGroup {
     for (const [id, hold] of scratch.holdUpdates) this.setHold(hold, id);
     scratch.reversed.forEach((id) => this.reversedInGroup.add(id));
     this.written.idempotency.push(...scratch.idempotency);
-    this.events.push(...commandEvents(scratch.newHolds, scratch.holdUpdates.values(), scratch.transactions, this.unitOf, this.now));
+    if (this.buildEvents) {
+      this.events.push(...commandEvents(scratch.newHolds, scratch.holdUpdates.values(), scratch.transactions, this.unitOf, this.now));
+    }
     for (const row of scratch.idempotency) this.existingKeys.set(rowKey(row), row);
   }
 

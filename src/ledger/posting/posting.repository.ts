@@ -63,6 +63,11 @@ export interface LoadedGroup {
   readonly scopes: ReadonlyMap<string, string>;
   /** Every transaction so far was imported with its original time (SPEC B.6). */
   readonly historyOpen: boolean;
+  /**
+   * The network had a live webhook when the head was locked: only then are outbox events built
+   * (a webhook created later is created after this group's clock, migrations/0014).
+   */
+  readonly webhooksExist: boolean;
   readonly idempotency: IdempotencyRow[];
   readonly reversible: Map<string, ReversibleTransaction>;
   /** The holds asked for, and pending holds past their expiry on the group's accounts. */
@@ -156,16 +161,19 @@ function accountFromJson(a: AccountJson): AccountState {
 
 /** Locks the network's head, then holds, then accounts in id order, and reads what the group needs (of that network only). */
 export async function loadGroup(tx: Sql, network: string, needs: GroupNeeds): Promise<LoadedGroup> {
-  const [row] = await tx.query<{ loaded: LoadJson }>('SELECT ledger_group_load($1, $2, $3, $4, $5, $6, $7, $8) AS loaded', [
-    network,
-    needs.idempotencyKeys.map((k) => k.apiKeyId),
-    needs.idempotencyKeys.map((k) => k.key),
-    needs.accountIds,
-    needs.holdIds,
-    needs.reverseIds,
-    needs.sweepAll,
-    needs.expiredLimit,
-  ]);
+  const [row] = await tx.query<{ loaded: LoadJson; webhooks_exist: boolean }>(
+    'SELECT loaded, webhooks_exist FROM ledger_group_load_with_webhooks($1, $2, $3, $4, $5, $6, $7, $8)',
+    [
+      network,
+      needs.idempotencyKeys.map((k) => k.apiKeyId),
+      needs.idempotencyKeys.map((k) => k.key),
+      needs.accountIds,
+      needs.holdIds,
+      needs.reverseIds,
+      needs.sweepAll,
+      needs.expiredLimit,
+    ],
+  );
   if (!row) throw new Error('ledger_group_load returned nothing: have the migrations run?');
   const loaded = row.loaded;
   return {
@@ -177,6 +185,7 @@ export async function loadGroup(tx: Sql, network: string, needs: GroupNeeds): Pr
     xid: loaded.xid,
     scopes: new Map(Object.entries(loaded.scopes)),
     historyOpen: loaded.historyOpen,
+    webhooksExist: row.webhooks_exist,
     idempotency: loaded.keys,
     reversible: new Map(
       loaded.reversible.map((t) => [
