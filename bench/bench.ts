@@ -6,11 +6,23 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { GqlClient } from '../scripts/lib/gql-client';
-import { startService } from '../scripts/lib/service-process';
+import { type RunningService, startService } from '../scripts/lib/service-process';
 import { projectRoot } from '../src/common/project-root';
-import { CLIENTS, type CpuSplit, freshDatabase, measuredLoad, progress, runLoadProcess, serverUrl, setUp } from './common';
+import {
+  CLIENTS,
+  type CpuSplit,
+  describeSpread,
+  freshDatabase,
+  measuredLoad,
+  progress,
+  runLoadProcess,
+  serverUrl,
+  type SettingRuns,
+  setUp,
+} from './common';
 import { loadHistory, measureReads, type ReadLatencies } from './history';
 import type { LoadResult } from './load';
+import { type LimitsCost, measureLimitsCost } from './limits';
 import { loadAverage, postmasterPid } from './process-cpu';
 import { prepareRawSchema, runRawSql, type RawResult } from './raw-sql';
 import { measureDeposits, type DepositResult } from './deposits';
@@ -21,14 +33,24 @@ import { measureWebhookCost, type WebhookCost } from './webhooks';
 /**
  * `npm run bench`: measures the service and its raw-SQL baseline in one run on this machine and
  * prints a table with the ratios; writes bench/results/latest.json. BENCH_QUICK=1 is a short
- * version; BENCH_SOAK=<seconds> adds a soak measuring the service's memory. BENCH_ONLY=networks
- * runs only the one-network against four-networks transfers (bench/networks.ts).
+ * version; BENCH_SOAK=<seconds> adds a soak measuring the service's memory. BENCH_ONLY=<section>
+ * runs one section alone: `networks` (one network against four, bench/networks.ts), `reads`
+ * (read latencies over a loaded history, bench/history.ts), `limits` (the security limits on
+ * against off, bench/limits.ts) or `webhooks` (no webhook against one, bench/webhooks.ts).
  */
 const QUICK = process.env.BENCH_QUICK === '1';
-const ONLY_NETWORKS = process.env.BENCH_ONLY === 'networks';
+const ONLY = process.env.BENCH_ONLY ?? '';
+const SECTIONS = ['networks', 'reads', 'limits', 'webhooks'];
 const LOAD_SECONDS = QUICK ? 10 : 30;
 const WARMUP_SECONDS = QUICK ? 3 : 10;
-const HISTORY_SIZES = QUICK ? [100_000, 1_000_000] : [1_000_000, 10_000_000];
+/** A/B comparisons (limits, webhooks): shorter runs, repeated and interleaved. */
+const AB_ROUNDS = 3;
+const AB_SECONDS = QUICK ? 3 : 10;
+const HISTORY_SIZES = process.env.BENCH_HISTORY_SIZES
+  ? process.env.BENCH_HISTORY_SIZES.split(',').map(Number)
+  : QUICK
+    ? [100_000, 1_000_000]
+    : [1_000_000, 10_000_000];
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK ?? 0);
 /** BENCH_LEVERS=1: also measures the distinct-accounts transfer with each lever turned off. */
 const LEVERS = process.env.BENCH_LEVERS === '1';
@@ -71,6 +93,7 @@ function describeCpu(cpu: CpuSplit): string {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  if (ONLY && !SECTIONS.includes(ONLY)) throw new Error(`BENCH_ONLY must be one of ${SECTIONS.join(', ')}`);
   const loadAverageAtStart = loadAverage();
   if (loadAverageAtStart > cpus().length / 2) {
     progress(`load average ${loadAverageAtStart} on ${cpus().length} cores: other work is running, and the numbers will say so`);
@@ -83,8 +106,8 @@ async function main(): Promise<void> {
     `sl_bench_${randomBytes(16).toString('hex')}`,
   );
   try {
-    if (ONLY_NETWORKS) {
-      printRows(networksRows(await measureNetworks(service, benchUrl, CLIENTS, LOAD_SECONDS, runLoadProcess, progress)));
+    if (ONLY) {
+      printRows(await onlySection(ONLY, service, benchUrl, server.url));
       return;
     }
     progress(`service up at ${service.url}; creating ${2 * CLIENTS + 1} accounts`);
@@ -99,7 +122,7 @@ async function main(): Promise<void> {
     const rawHot: RawResult = await runRawSql(rawUrl, true, CLIENTS, LOAD_SECONDS);
     progress(`  ${rawHot.perSecond} tx/s (${rawHot.tool})`);
 
-    const base = { url: service.url, key: service.adminKey, connections: CLIENTS, durationSec: LOAD_SECONDS };
+    const base = { url: service.url, key: service.adminKey, keys: fixture.keys, connections: CLIENTS, durationSec: LOAD_SECONDS };
     const pgPid = await postgresPid(server.url);
     // JIT, caches and the pool warm up outside the measured runs.
     progress(`warm-up: GraphQL transfers for ${WARMUP_SECONDS}s (not measured)`);
@@ -138,7 +161,10 @@ async function main(): Promise<void> {
 
     const reads = await measureHistory(server.url, progress);
     const levers = LEVERS ? await measureLevers(server.url, progress) : [];
-    const webhookCost = await measureWebhookCost(server.url, LOAD_SECONDS, WARMUP_SECONDS, progress);
+    progress(`webhooks: no webhook against one, ${AB_ROUNDS} rounds of ${AB_SECONDS}s each, interleaved`);
+    const webhookCost = await measureWebhookCost(server.url, AB_ROUNDS, AB_SECONDS, WARMUP_SECONDS, progress);
+    progress(`security limits: on against off, ${AB_ROUNDS} rounds of ${AB_SECONDS}s each, interleaved`);
+    const limitsCost = await measureLimitsCost(server.url, AB_ROUNDS, AB_SECONDS, WARMUP_SECONDS, progress);
 
     let soakResult: SoakResult | undefined;
     if (SOAK_SECONDS > 0) {
@@ -160,6 +186,7 @@ async function main(): Promise<void> {
       raw_sql_hot_tps: rawHot.perSecond,
       raw_sql_tool: raw.tool,
       transfer_errors: transfer.errors + transfer.mismatches + transfer.non2xx,
+      transfer_refused_429: transfer.refused429,
       hot_errors: hot.errors + hot.mismatches + hot.non2xx,
       service_cpu_ms_per_transfer: serviceCpuMsPerTransfer,
       cpu_ms_per_transfer: { distinct: distinct.cpu, hot: hotRun.cpu },
@@ -179,25 +206,26 @@ async function main(): Promise<void> {
       p99_ms: Object.fromEntries(
         Object.entries(reads).map(([size, r]) => [
           size,
-          { trialBalance: r.trialBalance.p99, balanceAt: r.balanceAt.p99, statement: r.statement.p99 },
+          { trialBalance: r.trialBalance.p99, balanceAt: r.balanceAt.p99, statement: r.statement.p99, activity: r.activity.p99 },
         ]),
       ),
       p50_ms: Object.fromEntries(
         Object.entries(reads).map(([size, r]) => [
           size,
-          { trialBalance: r.trialBalance.p50, balanceAt: r.balanceAt.p50, statement: r.statement.p50 },
+          { trialBalance: r.trialBalance.p50, balanceAt: r.balanceAt.p50, statement: r.statement.p50, activity: r.activity.p50 },
         ]),
       ),
+      activity_month_transactions: Object.fromEntries(Object.entries(reads).map(([size, r]) => [size, r.activityMonthTransactions])),
       soak_seconds: soakResult?.seconds ?? 0,
       soak_rss_mb_start: soakResult?.rssMbStart ?? null,
       soak_rss_mb_end: soakResult?.rssMbEnd ?? null,
       soak_rss_slope_mb_per_min: soakResult?.slopeMbPerMinute ?? null,
       verify_ok: verify.verifyLedger.ok as boolean,
       levers,
-      webhooks: {
-        settings: webhookCost,
-        ratio_one_to_none: ratio(webhookCost[1]?.transfer_tps ?? 0, webhookCost[0]?.transfer_tps ?? 0),
-      },
+      webhooks: webhookCost,
+      security_limits: limitsCost,
+      ab_rounds: AB_ROUNDS,
+      ab_seconds: AB_SECONDS,
       quick: QUICK,
       load_seconds: LOAD_SECONDS,
       machine: {
@@ -210,7 +238,7 @@ async function main(): Promise<void> {
       finished_at: new Date().toISOString(),
       duration_s: Math.round((Date.now() - started) / 1000),
     };
-    printTable(result, transfer, hot, raw, rawHot, deposits, reads, soakResult, levers, webhookCost, networks);
+    printTable(result, transfer, hot, raw, rawHot, deposits, reads, soakResult, levers, webhookCost, limitsCost, networks);
     const dir = join(ROOT, 'bench', 'results');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
@@ -271,10 +299,10 @@ async function measureHistory(url: string, say: (m: string) => void): Promise<Re
       say(`loading history up to ${size.toLocaleString('en')} postings (set-based SQL)`);
       await loadHistory(databaseUrl, admin, size - loaded, finalSize, say);
       loaded = size;
-      say(`measuring trialBalance, balanceAt and a statement page at ${size.toLocaleString('en')} postings`);
+      say(`measuring trialBalance, balanceAt, a statement page and a month's activity at ${size.toLocaleString('en')} postings`);
       const measured = await measureReads(admin);
       if (!measured) {
-        say('trialBalance, balanceAt or statement is not in this build: read latency not measured');
+        say('trialBalance, balanceAt, statement or activity is not in this build: read latency not measured');
         break;
       }
       reads[String(size)] = measured;
@@ -301,7 +329,8 @@ function printTable(
   reads: Record<string, ReadLatencies>,
   soakResult: SoakResult | undefined,
   levers: readonly { setting: string; transfer_tps: number; p99_ms: number }[],
-  webhookCost: readonly WebhookCost[],
+  webhookCost: WebhookCost,
+  limitsCost: LimitsCost,
   networks: NetworksResult,
 ): void {
   const rows: [string, string, string][] = [
@@ -335,22 +364,9 @@ function printTable(
     ['recordDeposits, batches of 1000', `${deposits.postingsPerSecond} postings/s`, `${deposits.batches} batches (target >= 50000)`],
     ...networksRows(networks),
   ];
-  for (const [size, r] of Object.entries(reads)) {
-    const n = Number(size).toLocaleString('en');
-    rows.push([`trialBalance at ${n} postings`, `p99 ${r.trialBalance.p99} ms`, `p50 ${r.trialBalance.p50} ms (target p99 < 10)`]);
-    rows.push([`balanceAt at ${n} postings`, `p99 ${r.balanceAt.p99} ms`, `p50 ${r.balanceAt.p50} ms`]);
-    rows.push([`statement page at ${n} postings`, `p99 ${r.statement.p99} ms`, `p50 ${r.statement.p50} ms`]);
-  }
+  rows.push(...readRows(reads));
   for (const lever of levers) rows.push([`transfer, ${lever.setting}`, `${lever.transfer_tps} tx/s`, `p99 ${lever.p99_ms} ms`]);
-  const [noWebhook, oneWebhook] = webhookCost;
-  if (noWebhook && oneWebhook) {
-    rows.push([`transfer, ${noWebhook.setting}`, `${noWebhook.transfer_tps} tx/s`, `p99 ${noWebhook.p99_ms} ms`]);
-    rows.push([
-      `transfer, ${oneWebhook.setting}`,
-      `${oneWebhook.transfer_tps} tx/s`,
-      `ratio to none ${ratio(oneWebhook.transfer_tps, noWebhook.transfer_tps)} (target >= 0.9); p99 ${oneWebhook.p99_ms} ms; ${oneWebhook.delivered} delivered`,
-    ]);
-  }
+  rows.push(...webhookRows(webhookCost), ...limitsRows(limitsCost));
   if (soakResult)
     rows.push([
       'soak RSS',
@@ -358,6 +374,70 @@ function printTable(
       `slope ${soakResult.slopeMbPerMinute} MB/min over ${soakResult.seconds}s`,
     ]);
   printRows(rows);
+}
+
+function readRows(reads: Record<string, ReadLatencies>): [string, string, string][] {
+  const rows: [string, string, string][] = [];
+  for (const [size, r] of Object.entries(reads)) {
+    const n = Number(size).toLocaleString('en');
+    rows.push([`trialBalance at ${n} postings`, `p99 ${r.trialBalance.p99} ms`, `p50 ${r.trialBalance.p50} ms (target p99 < 10)`]);
+    rows.push([`balanceAt at ${n} postings`, `p99 ${r.balanceAt.p99} ms`, `p50 ${r.balanceAt.p50} ms`]);
+    rows.push([`statement page at ${n} postings`, `p99 ${r.statement.p99} ms`, `p50 ${r.statement.p50} ms`]);
+    rows.push([
+      `activity over a month at ${n} postings`,
+      `p99 ${r.activity.p99} ms`,
+      `p50 ${r.activity.p50} ms (target p99 < 200); ${r.activityMonthTransactions.toLocaleString('en')} transactions in the month`,
+    ]);
+  }
+  return rows;
+}
+
+/** One row per setting of an interleaved A/B comparison: medians with min–max over the rounds. */
+function abRow(name: string, runs: SettingRuns, note: string): [string, string, string] {
+  const errors = runs.runs.reduce((sum, r) => sum + r.errors, 0);
+  const refused = runs.runs.reduce((sum, r) => sum + r.refused429, 0);
+  return [
+    name,
+    `${runs.tps.median} tx/s`,
+    `range ${runs.tps.min}–${runs.tps.max}; p99 ${describeSpread(runs.p99Ms, 'ms')}; ${runs.runs.length} runs; errors ${errors} (429: ${refused})${note}`,
+  ];
+}
+
+function webhookRows(cost: WebhookCost): [string, string, string][] {
+  return [
+    abRow(`transfer, ${cost.none.setting}`, cost.none, ''),
+    abRow(
+      `transfer, ${cost.one.setting}`,
+      cost.one,
+      `; ratio of medians to none ${cost.ratioOfMedians} (target >= 0.9); ${cost.delivered} of ${cost.posted} delivered`,
+    ),
+  ];
+}
+
+function limitsRows(cost: LimitsCost): [string, string, string][] {
+  return [
+    abRow(`transfer, ${cost.off.setting}`, cost.off, ''),
+    abRow(`transfer, ${cost.on.setting}`, cost.on, `; ratio of medians to off ${cost.ratioOfMedians}`),
+  ];
+}
+
+/** BENCH_ONLY=<section>: one section alone, for trying a change to it (with BENCH_QUICK=1, small sizes). */
+async function onlySection(
+  section: string,
+  service: RunningService,
+  benchUrl: string,
+  server: string,
+): Promise<[string, string, string][]> {
+  switch (section) {
+    case 'networks':
+      return networksRows(await measureNetworks(service, benchUrl, CLIENTS, LOAD_SECONDS, runLoadProcess, progress));
+    case 'reads':
+      return readRows(await measureHistory(server, progress));
+    case 'limits':
+      return limitsRows(await measureLimitsCost(server, AB_ROUNDS, AB_SECONDS, WARMUP_SECONDS, progress));
+    default:
+      return webhookRows(await measureWebhookCost(server, AB_ROUNDS, AB_SECONDS, WARMUP_SECONDS, progress));
+  }
 }
 
 function printRows(rows: readonly [string, string, string][]): void {

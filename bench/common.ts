@@ -45,6 +45,21 @@ export interface Fixture {
   readonly admin: GqlClient;
   readonly pairs: [string, string][];
   readonly hot: string;
+  /** One ADMIN key per load connection: each connection is its own client, rate limited on its own. */
+  readonly keys: string[];
+}
+
+/**
+ * One key per client, as separate integrations would have: the per-key rate limit (on by
+ * default, docs/security.md) then limits each connection, never the whole load at once.
+ */
+export async function clientKeys(admin: GqlClient, count: number): Promise<string[]> {
+  const keys: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const created = await admin.ok('mutation($l: String!) { createApiKey(role: ADMIN, label: $l) { secret } }', { l: `bench client ${i}` });
+    keys.push(created.createApiKey.secret as string);
+  }
+  return keys;
 }
 
 export async function setUp(service: RunningService): Promise<Fixture> {
@@ -61,7 +76,7 @@ export async function setUp(service: RunningService): Promise<Fixture> {
   for (let i = 0; i < CLIENTS; i++)
     pairs.push([await account('MEMBER', `Member ${2 * i}`), await account('MEMBER', `Member ${2 * i + 1}`)]);
   const hot = await account('COOPERATIVE', 'Hot co-op');
-  return { admin, pairs, hot };
+  return { admin, pairs, hot, keys: await clientKeys(admin, CLIENTS) };
 }
 
 export function runLoadProcess(spec: LoadSpec): Promise<LoadResult> {
@@ -106,4 +121,44 @@ export async function measuredLoad(spec: LoadSpec, servicePid: number | undefine
     loadAverageAfter: loadAverage(),
   };
   return { load, cpu };
+}
+
+/** Median and spread of repeated runs of one setting. */
+export interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export function spread(values: readonly number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+  return { median: Math.round(median * 100) / 100, min: sorted[0] ?? 0, max: sorted.at(-1) ?? 0 };
+}
+
+export function describeSpread(s: Spread, unit: string): string {
+  return `${s.median} ${unit} (${s.min}–${s.max})`;
+}
+
+/** Repeated runs of one setting of an A/B comparison. */
+export interface SettingRuns {
+  readonly setting: string;
+  readonly tps: Spread;
+  readonly p99Ms: Spread;
+  readonly runs: readonly { tps: number; p99Ms: number; errors: number; refused429: number }[];
+}
+
+export function settingRuns(setting: string, loads: readonly LoadResult[]): SettingRuns {
+  return {
+    setting,
+    tps: spread(loads.map((l) => l.perSecond)),
+    p99Ms: spread(loads.map((l) => l.latencyP99Ms)),
+    runs: loads.map((l) => ({
+      tps: l.perSecond,
+      p99Ms: l.latencyP99Ms,
+      errors: l.errors + l.mismatches + l.non2xx,
+      refused429: l.refused429,
+    })),
+  };
 }

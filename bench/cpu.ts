@@ -35,7 +35,15 @@ async function main(): Promise<void> {
   try {
     const pgPid = await postmasterPid(client);
     const fixture = await setUp(service);
-    const base = { url: service.url, key: service.adminKey, connections: CLIENTS, durationSec: 0, pairs: fixture.pairs, oneWay: false };
+    const base = {
+      url: service.url,
+      key: service.adminKey,
+      keys: fixture.keys,
+      connections: CLIENTS,
+      durationSec: 0,
+      pairs: fixture.pairs,
+      oneWay: false,
+    };
     await runLoadProcess({ ...base, requestsPerConnection: WARMUP_PER_CONNECTION, label: 'warm-up' });
     const { load, cpu } = await measuredLoad(
       { ...base, requestsPerConnection: PER_CONNECTION, label: 'transfer' },

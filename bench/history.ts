@@ -1,17 +1,22 @@
 import { Client } from 'pg';
 import type { GqlClient } from '../scripts/lib/gql-client';
+import { DEFAULT_NETWORK_ID } from '../src/identity/default-network';
 import { hasOperation, percentile } from './schema-probe';
 
 /**
  * Loads a long history fast with set-based SQL, straight into the journal tables (the bench's
  * own database only): transactions between 100 accounts of a `HIST` currency, with running
- * balances and stored balances exactly as the posting module keeps them, spread over the last
- * thirty days. Their hashes are placeholders, so verifyLedger reports the chain as broken on a
- * bench database after this step; balances stay exact. Then measures read latency over HTTP.
+ * balances and stored balances exactly as the posting module keeps them, evenly spaced in time
+ * at 41,667 transactions (83,333 postings) a month, a mid-size credit union's pace, and ending
+ * now: 1M postings are the last year, 10M the last ten. A month's activity report then sums
+ * the same number of postings whatever the history's length, as a coordinator's would. Their
+ * hashes are placeholders, so verifyLedger reports the chain as broken on a bench database
+ * after this step; balances stay exact. Then measures read latency over HTTP.
  */
 const ACCOUNTS = 100;
 const CHUNK_TRANSACTIONS = 250_000;
-const SPAN_MS = 30 * 24 * 3600 * 1000;
+const MONTH_MS = 30 * 24 * 3600 * 1000;
+const POSTINGS_PER_MONTH = 1_000_000 / 12;
 const SAMPLES = 300;
 const WARMUP = 30;
 
@@ -51,8 +56,8 @@ export async function loadHistory(
   state ??= {
     accounts: await createAccounts(admin),
     loadedTransactions: 0,
-    start: Date.now() - SPAN_MS,
-    msPerTransaction: SPAN_MS / (finalPostings / 2),
+    start: Date.now() - (finalPostings / POSTINGS_PER_MONTH) * MONTH_MS,
+    msPerTransaction: MONTH_MS / (POSTINGS_PER_MONTH / 2),
   };
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
@@ -81,30 +86,34 @@ async function insertChunk(db: Client, s: HistoryState, n: number): Promise<void
               ($1::uuid[])[(($2::bigint + g.i) % ${ACCOUNTS}) + 1] AS debit,
               ($1::uuid[])[((($2::bigint + g.i) + 1 + (($2::bigint + g.i) / ${ACCOUNTS}) % ${ACCOUNTS - 1}) % ${ACCOUNTS}) + 1] AS credit,
               1 + (($2::bigint + g.i) % 997) AS amount
-         FROM ledger_head h, generate_series(0, $5::int - 1) AS g(i)`,
-      [s.accounts, first - 1, s.start, s.msPerTransaction, n],
+         FROM ledger_head h, generate_series(0, $5::int - 1) AS g(i) WHERE h.network_id = $6`,
+      [s.accounts, first - 1, s.start, s.msPerTransaction, n, DEFAULT_NETWORK_ID],
     );
     await db.query(
-      `INSERT INTO transactions (id, sequence, kind, memo, posted_at, previous_hash, hash)
-       SELECT id, seq, 'TRANSFER', 'history', at, 'bench-history', encode(sha256(id::text::bytea), 'hex') FROM chunk`,
+      `INSERT INTO transactions (network_id, id, sequence, kind, memo, posted_at, previous_hash, hash, hash_version)
+       SELECT $1, id, seq, 'TRANSFER', 'history', at, 'bench-history', encode(sha256(id::text::bytea), 'hex'), 2 FROM chunk`,
+      [DEFAULT_NETWORK_ID],
     );
     await db.query(
-      `INSERT INTO postings (transaction_id, idx, account_id, amount_minor, balance_after_minor, sequence)
-       SELECT r.id, r.idx, r.account_id, r.amount,
+      `INSERT INTO postings (network_id, transaction_id, idx, account_id, amount_minor, balance_after_minor, sequence)
+       SELECT $1, r.id, r.idx, r.account_id, r.amount,
               a.posted_minor + sum(r.amount) OVER (PARTITION BY r.account_id ORDER BY r.seq), r.seq
          FROM (SELECT id, seq, 0 AS idx, debit AS account_id, -amount AS amount FROM chunk
                UNION ALL SELECT id, seq, 1, credit, amount FROM chunk) r
-         JOIN accounts a ON a.id = r.account_id`,
+         JOIN accounts a ON a.network_id = $1 AND a.id = r.account_id`,
+      [DEFAULT_NETWORK_ID],
     );
     await db.query(
       `UPDATE accounts a SET posted_minor = a.posted_minor + d.delta
          FROM (SELECT account_id, sum(amount) AS delta FROM (SELECT debit AS account_id, -amount AS amount FROM chunk
                  UNION ALL SELECT credit, amount FROM chunk) x GROUP BY account_id) d
-        WHERE a.id = d.account_id`,
+        WHERE a.network_id = $1 AND a.id = d.account_id`,
+      [DEFAULT_NETWORK_ID],
     );
     await db.query(
       `UPDATE ledger_head SET sequence = c.seq, hash = encode(sha256(c.id::text::bytea), 'hex'), posted_at = c.at
-         FROM (SELECT id, seq, at FROM chunk ORDER BY seq DESC LIMIT 1) c WHERE ledger_head.id`,
+         FROM (SELECT id, seq, at FROM chunk ORDER BY seq DESC LIMIT 1) c WHERE ledger_head.network_id = $1`,
+      [DEFAULT_NETWORK_ID],
     );
     await db.query('COMMIT');
   } catch (error) {
@@ -122,6 +131,10 @@ export interface ReadLatencies {
   readonly trialBalance: Latency;
   readonly balanceAt: Latency;
   readonly statement: Latency;
+  /** `activity` over a 30-day period (first page of 50 lines, with totals) at random points. */
+  readonly activity: Latency;
+  /** Transactions one such month held (the first sample's totals). */
+  readonly activityMonthTransactions: number;
 }
 
 async function timed(samples: number, work: (i: number) => Promise<unknown>): Promise<Latency> {
@@ -139,7 +152,7 @@ async function timed(samples: number, work: (i: number) => Promise<unknown>): Pr
 /** p50/p99 over HTTP of trialBalance, balanceAt and a 50-entry statement page at random points. */
 export async function measureReads(admin: GqlClient): Promise<ReadLatencies | undefined> {
   if (!state) throw new Error('load the history first');
-  for (const name of ['trialBalance', 'balanceAt', 'statement']) {
+  for (const name of ['trialBalance', 'balanceAt', 'statement', 'activity']) {
     if (!(await hasOperation(admin, 'Query', name))) return undefined;
   }
   const s = state;
@@ -149,7 +162,16 @@ export async function measureReads(admin: GqlClient): Promise<ReadLatencies | un
   const must = async (query: string, variables: Record<string, unknown>) => {
     const result = await admin.request(query, variables);
     if (result.errors) throw new Error(`read refused: ${JSON.stringify(result.errors[0])}`);
+    return result.data;
   };
+  // A month inside the loaded history (all of it while it is shorter than a month).
+  const monthMs = Math.min(MONTH_MS, loadedSpan);
+  const randomMonth = () => {
+    const from = s.start + Math.random() * (loadedSpan - monthMs);
+    return { f: new Date(from).toISOString(), t: new Date(from + monthMs).toISOString() };
+  };
+  const activity = (variables: Record<string, unknown>) => must(ACTIVITY, variables);
+  const sample = await activity(randomMonth());
   return {
     trialBalance: await timed(SAMPLES, () => must('{ trialBalance(currency: "HIST") { total lines { balance account { id } } } }', {})),
     balanceAt: await timed(SAMPLES, () =>
@@ -161,5 +183,10 @@ export async function measureReads(admin: GqlClient): Promise<ReadLatencies | un
         { a: randomAccount(), t: randomTime() },
       ),
     ),
+    activity: await timed(SAMPLES, () => activity(randomMonth())),
+    activityMonthTransactions: Number(sample?.activity?.totals?.transactions ?? 0),
   };
 }
+
+const ACTIVITY =
+  'query($f: DateTime!, $t: DateTime!) { activity(currency: "HIST", from: $f, to: $t, first: 50) { totals { transactions activeAccounts volume } lines { edges { node { credited debited transactions account { id } } } } } }';

@@ -10,6 +10,8 @@ import { percentile } from './schema-probe';
 export interface LoadSpec {
   readonly url: string;
   readonly key: string;
+  /** One API key per connection (connection i uses keys[i % length]), as separate clients would; else `key` for all. */
+  readonly keys?: readonly string[];
   readonly connections: number;
   readonly durationSec: number;
   /** When set, each connection sends exactly this many transfers instead of running for durationSec. */
@@ -29,6 +31,8 @@ export interface LoadResult {
   readonly errors: number;
   readonly mismatches: number;
   readonly non2xx: number;
+  /** Of non2xx, the requests refused with 429 (rate limited). */
+  readonly refused429: number;
   readonly latencyP50Ms: number;
   readonly latencyP99Ms: number;
   /** CPU time (user + system) the load generator itself used, in milliseconds. */
@@ -74,6 +78,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   let errors = 0;
   let mismatches = 0;
   let non2xx = 0;
+  let refused429 = 0;
   const cpuBefore = process.cpuUsage();
   const started = Date.now();
   const deadline = started + spec.durationSec * 1000;
@@ -82,6 +87,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   await Promise.all(
     Array.from({ length: spec.connections }, async (_, connection) => {
       const [a, b] = spec.pairs[connection % spec.pairs.length] as readonly [string, string];
+      const key = spec.keys?.length ? (spec.keys[connection % spec.keys.length] as string) : spec.key;
       for (let n = 1; more(n); n++) {
         const forward = spec.oneWay || n % 2 === 1;
         const body = JSON.stringify({
@@ -90,8 +96,9 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         });
         const t0 = process.hrtime.bigint();
         try {
-          const reply = await post(agent, url, spec.key, body);
+          const reply = await post(agent, url, key, body);
           latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+          if (reply.status === 429) refused429++;
           if (reply.status < 200 || reply.status >= 300) non2xx++;
           else if (reply.body.includes('"errors"')) mismatches++;
         } catch {
@@ -113,6 +120,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     errors,
     mismatches,
     non2xx,
+    refused429,
     latencyP50Ms: percentile(latencies, 50),
     latencyP99Ms: percentile(latencies, 99),
     cpuMs: Math.round((cpu.user + cpu.system) / 1000),
