@@ -43,7 +43,8 @@ async function verifierFor(url: string): Promise<{ verify: VerifyLedger; close()
   await source.initialize();
   const db = new Database(source);
   const service = new VerifyService(db);
-  return { verify: (tx) => service.verifyWithin(tx), close: () => db.close() };
+  // Each head is verified on its own network (a backup from before networks: the whole ledger).
+  return { verify: (tx, network) => service.verifyWithin(tx, {}, network ? [network] : undefined), close: () => db.close() };
 }
 
 async function restore(file: string, dataDir: string | undefined): Promise<number> {

@@ -2,10 +2,12 @@ import 'reflect-metadata';
 import { join, relative } from 'node:path';
 import { type AppConfig, loadConfig } from '../src/config/config';
 import { adminSecret } from '../src/identity/admin-secret';
-import { connectToLedger, type Ledger } from './demo/connect';
+import { connectToLedger } from './demo/connect';
 import { AUDITOR, type DemoKeysFile, ensureKeys, issueNewKeys, readKeysFile, writeKeysFile } from './demo/demo-keys';
 import { allNodes, ensureAccounts, ensureCurrencies, ensureMemberships, ensureParties, idOf } from './demo/directory';
 import { MEMBERS, OFFERS, ORGANISATIONS, REQUESTS, TIME_BANK } from './demo/network';
+import { demoNetworks } from './demo/networks';
+import { secondNetworkLine, seedSecondNetwork } from './demo/second-network';
 import { printSummary } from './demo/summary';
 import { runTimeline, timelineSize } from './demo/timeline';
 import { postListings, welcomeGrants } from './demo/welcome';
@@ -20,7 +22,7 @@ import { Progress } from './lib/progress';
  * returns the first results instead of posting twice. See scripts/demo/connect.ts for how the
  * ledger is found (a running `npm start`, LEDGER_URL, or a service the seed starts itself).
  */
-const STEPS = 9;
+const STEPS = 10;
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 async function findTimeBank(admin: GqlClient): Promise<string | undefined> {
@@ -28,8 +30,7 @@ async function findTimeBank(admin: GqlClient): Promise<string | undefined> {
   return communities.find((party) => party.name === TIME_BANK.name)?.id;
 }
 
-async function seed(ledger: Ledger, keysPath: string): Promise<DemoKeysFile> {
-  const { admin } = ledger;
+async function seed(admin: GqlClient, second: GqlClient | undefined, keysPath: string): Promise<DemoKeysFile> {
   const progress = new Progress(STEPS);
   let step = progress.step(
     'Registering the time bank, the co-op, the credit union, the land trust and members',
@@ -50,6 +51,9 @@ async function seed(ledger: Ledger, keysPath: string): Promise<DemoKeysFile> {
   const listings = await postListings(keys, directory, progress.step('Posting offers and requests', OFFERS.length + REQUESTS.length));
   step = progress.step('Six weeks of exchanges, deposits and splits', timelineSize());
   await runTimeline({ admin, keys, directory, ...listings, anchor }, step);
+  step = progress.step('A second, smaller community in its own network', second ? 14 : undefined);
+  if (second) await seedSecondNetwork(second, step);
+  else step.done('skipped: the admin key cannot create networks');
   file.complete = true;
   save();
   progress.step('Checking the ledger').done('see below');
@@ -60,9 +64,12 @@ async function run(config: AppConfig, newKeys: boolean): Promise<void> {
   const ledger = await connectToLedger(config, (line) => out(`  ${line}`));
   try {
     out(`Using ${ledger.how}.`);
+    const networks = await demoNetworks(ledger.admin, join(config.dataDir, 'demo-networks.json'));
+    out(`The demo goes into ${networks.where}.`);
+    const demoAdmin = networks.demo;
     const keysPath = join(config.dataDir, 'demo-keys.json');
     const shownPath = relative(process.cwd(), keysPath).startsWith('..') ? keysPath : relative(process.cwd(), keysPath);
-    const timeBankId = await findTimeBank(ledger.admin);
+    const timeBankId = await findTimeBank(demoAdmin);
     let keys = readKeysFile(keysPath);
     if (keys && keys.ledger !== timeBankId) keys = undefined;
     if (timeBankId && keys?.complete) {
@@ -70,22 +77,22 @@ async function run(config: AppConfig, newKeys: boolean): Promise<void> {
     } else if (timeBankId && !keys) {
       out(`A demo network is already in this ledger, made by a run whose keys are not in ${shownPath}. Nothing was changed.`);
       if (newKeys) {
-        const parties = new Map(
-          (await allNodes<{ id: string; name: string }>(ledger.admin, 'parties', 'id name')).map((p) => [p.name, p.id]),
-        );
-        keys = await issueNewKeys(ledger.admin, parties, timeBankId);
+        const parties = new Map((await allNodes<{ id: string; name: string }>(demoAdmin, 'parties', 'id name')).map((p) => [p.name, p.id]));
+        keys = await issueNewKeys(demoAdmin, parties, timeBankId);
         writeKeysFile(keysPath, keys);
         out('Issued a new set of example keys (--new-keys).');
       }
     } else {
       if (timeBankId) out('Finishing the demo network an earlier run started.');
-      keys = await seed(ledger, keysPath);
+      keys = await seed(demoAdmin, networks.second, keysPath);
     }
     const admin = await adminSecret(config);
     const auditorKey = keys?.keys[AUDITOR];
     await printSummary({
-      reader: auditorKey ? ledger.admin.as(auditorKey) : ledger.admin,
+      reader: auditorKey ? demoAdmin.as(auditorKey) : demoAdmin,
       keys,
+      coordinator: networks.second ? demoAdmin.key : undefined,
+      second: networks.second ? { line: await secondNetworkLine(networks.second), key: networks.second.key } : undefined,
       keysFile: shownPath,
       adminWhere: admin?.generated ? admin.secret : '(the value of ADMIN_API_KEY)',
       url: ledger.started ? `http://localhost:${config.port || 4000}/graphql (after \`npm start\`)` : ledger.url,

@@ -3,6 +3,7 @@ import type { GqlClient } from '../lib/gql-client';
 import { AUDITOR, CO_OP_TREASURER, COORDINATOR, type DemoKeysFile, INTEGRATION, LAND_TRUST_TREASURER, memberKeyLabel } from './demo-keys';
 import { allNodes } from './directory';
 import { DOLLARS, HOURS } from './network';
+import { DEMO_NETWORK, SECOND_NETWORK } from './networks';
 
 /**
  * What the demo network holds, read back from the ledger with the auditor's key (or the admin's
@@ -70,8 +71,18 @@ async function trialBalanceLines(reader: GqlClient): Promise<string[]> {
   return lines;
 }
 
-function keyLines(keys: DemoKeysFile | undefined, adminWhere: string): string[] {
-  const rows: [string, string, string][] = [['ADMIN', 'coordinator of the whole ledger', adminWhere]];
+function keyLines(
+  keys: DemoKeysFile | undefined,
+  adminWhere: string,
+  coordinator: string | undefined,
+  second: string | undefined,
+): string[] {
+  const rows: [string, string, string][] = coordinator
+    ? [
+        ['DEPLOYMENT', 'hosting co-op: creates networks', adminWhere],
+        ['ADMIN', `coordinator of network ${DEMO_NETWORK.slug}`, coordinator],
+      ]
+    : [['ADMIN', 'coordinator of this network', adminWhere]];
   if (keys) {
     const row = (role: string, who: string, label: string) => rows.push([role, who, keys.keys[label] ?? '(missing)']);
     row('MEMBER', 'Ana Lima, time bank member', memberKeyLabel('Ana Lima'));
@@ -81,6 +92,7 @@ function keyLines(keys: DemoKeysFile | undefined, adminWhere: string): string[] 
     row('INTEGRATION', 'Cream City Credit Union back office', INTEGRATION);
     row('AUDITOR', 'reads everything', AUDITOR);
   }
+  if (second) rows.push(['ADMIN', `coordinator of network ${SECOND_NETWORK.slug}`, second]);
   return rows.map(([role, who, secret]) => `${role.padEnd(11)} ${who.padEnd(36)} ${secret}`);
 }
 
@@ -89,6 +101,10 @@ export async function printSummary(options: {
   keys: DemoKeysFile | undefined;
   keysFile: string;
   adminWhere: string;
+  /** The demo network's ADMIN key, when the demo has a network of its own. */
+  coordinator?: string;
+  /** The second community's summary line and ADMIN key. */
+  second?: { line: string; key?: string };
   url: string;
   out: (line: string) => void;
 }): Promise<void> {
@@ -105,9 +121,10 @@ export async function printSummary(options: {
   out(
     `Ledger verification: ${verify.ok ? `ok (${verify.transactionsChecked} transactions, balances and hash chain recomputed)` : `PROBLEM: ${verify.firstProblem}`}`,
   );
+  if (options.second) out(`Second network: ${options.second.line}`);
   out('');
   out(options.keys ? `Example keys, one per role (kept in ${options.keysFile}):` : 'Keys:');
-  for (const line of keyLines(options.keys, options.adminWhere)) out(`  ${line}`);
+  for (const line of keyLines(options.keys, options.adminWhere, options.coordinator, options.second?.key)) out(`  ${line}`);
   if (!options.keys) out('  The example keys were printed when the demo was made; `npm run seed:demo -- --new-keys` issues a new set.');
   out('');
   out(`Explore: open ${options.url} in a browser, paste a key, and pick an example for its role.`);

@@ -63,6 +63,14 @@ async function state(admin: GqlClient): Promise<Record<string, string[]>> {
   return result;
 }
 
+/** The coordinator (ADMIN) key of a demo network, as the seed kept it in DATA_DIR. */
+function coordinator(ledger: TestLedger, dataDir: string, slug = 'riverside'): GqlClient {
+  const file = JSON.parse(readFileSync(join(dataDir, 'demo-networks.json'), 'utf8')) as Record<string, { admin: string }>;
+  const key = file[slug]?.admin;
+  if (!key) throw new Error(`no coordinator key for ${slug} in ${dataDir}`);
+  return ledger.client(key);
+}
+
 afterAll(async () => {
   for (const ledger of ledgers) await ledger.stop();
   for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
@@ -72,16 +80,19 @@ describe('npm run seed:demo', () => {
   let ledger: TestLedger;
   let dataDir: string;
   let first: ScriptRun;
+  /** The demo network's coordinator: the demo lives in its own network, not in the deployment admin's. */
+  let admin: GqlClient;
 
   beforeAll(async () => {
     ledger = await freshLedger();
     dataDir = freshDataDir();
     first = await seed(ledger, dataDir);
+    admin = coordinator(ledger, dataDir);
   });
 
   test('the first run shows its progress step by step and week by week, and ends with a summary', () => {
     expect(first.code).toBe(0);
-    for (let step = 1; step <= 9; step++) expect(first.output).toContain(`[${step}/9]`);
+    for (let step = 1; step <= 10; step++) expect(first.output).toContain(`[${String(step).padStart(2)}/10]`);
     for (let week = 1; week <= 6; week++) expect(first.output).toMatch(new RegExp(`week ${week} \\(from \\d{4}-\\d{2}-\\d{2}\\)`));
     expect(first.output).toMatch(/parties\s+36: 32 MEMBER/);
     expect(first.output).toMatch(/HOUR\s+\d+ accounts, total 0\.00/);
@@ -90,13 +101,13 @@ describe('npm run seed:demo', () => {
   });
 
   test('it builds a time bank, a co-op, a credit union with its local dollar and a land trust, with welcome hours', async () => {
-    const parties = await ledger.admin.ok('{ parties(first: 500) { edges { node { kind name } } } }');
+    const parties = await admin.ok('{ parties(first: 500) { edges { node { kind name } } } }');
     const kinds = parties.parties.edges.map((edge: { node: { kind: string } }) => edge.node.kind);
     expect(kinds.filter((kind: string) => kind === 'MEMBER')).toHaveLength(32);
     for (const kind of ['COMMUNITY', 'COOPERATIVE', 'CREDIT_UNION', 'LAND_TRUST']) expect(kinds).toContain(kind);
-    const dollars = await ledger.admin.ok('{ currency(code: "MKE") { kind scale issuer { name } } }');
+    const dollars = await admin.ok('{ currency(code: "MKE") { kind scale issuer { name } } }');
     expect(dollars.currency).toEqual({ kind: 'MONEY', scale: 2, issuer: { name: 'Cream City Credit Union' } });
-    const welcome = await ledger.admin.ok('{ transactions(first: 500) { edges { node { memo metadata } } } }');
+    const welcome = await admin.ok('{ transactions(first: 500) { edges { node { memo metadata } } } }');
     const grants = welcome.transactions.edges.filter((edge: { node: { metadata: unknown } }) =>
       JSON.stringify(edge.node.metadata).includes('welcome'),
     );
@@ -104,7 +115,7 @@ describe('npm run seed:demo', () => {
   });
 
   test('six weeks of activity: exchanges pending and disputed, a reversal, deposits, a withdrawal and a royalty split', async () => {
-    const data = await ledger.admin.ok(
+    const data = await admin.ok(
       '{ transactions(first: 200) { edges { node { kind memo metadata postings { amount account { party { name } } } } } } }',
     );
     const transactions = data.transactions.edges.map((edge: { node: unknown }) => edge.node);
@@ -129,10 +140,10 @@ describe('npm run seed:demo', () => {
 
   test('the books balance: every currency sums to zero and the ledger verifies end to end', async () => {
     for (const code of ['HOUR', 'MKE']) {
-      const data = await ledger.admin.ok('query($code: String!) { trialBalance(currency: $code) { total } }', { code });
+      const data = await admin.ok('query($code: String!) { trialBalance(currency: $code) { total } }', { code });
       expect(data.trialBalance.total).toBe('0.00');
     }
-    expect((await verifyLedger(ledger.admin)).ok).toBe(true);
+    expect((await verifyLedger(admin)).ok).toBe(true);
   });
 
   test('the printed keys work, one per role, each bound to its party', async () => {
@@ -149,28 +160,60 @@ describe('npm run seed:demo', () => {
     }
   });
 
+  test('two communities side by side, each in its own network: the deployment admin sees both, neither sees the other', async () => {
+    const networks = await ledger.admin.ok('{ networks { slug name } }');
+    expect(networks.networks).toEqual(
+      expect.arrayContaining([
+        { slug: 'riverside', name: 'Riverside Time Bank' },
+        { slug: 'hillside', name: 'Hillside Mutual Aid' },
+      ]),
+    );
+    const hillside = coordinator(ledger, dataDir, 'hillside');
+    expect((await hillside.ok('{ me { role network { slug } } }')).me).toEqual({ role: 'ADMIN', network: { slug: 'hillside' } });
+    const names = async (client: GqlClient) =>
+      (await client.ok('{ parties(first: 500) { edges { node { name } } } }')).parties.edges.map(
+        (e: { node: { name: string } }) => e.node.name,
+      );
+    const hillsideNames = await names(hillside);
+    expect(hillsideNames).toHaveLength(7);
+    expect(hillsideNames).toContain('Hillside Mutual Aid');
+    expect(hillsideNames).not.toContain('Ana Lima');
+    expect(await names(admin)).not.toContain('Hillside Mutual Aid');
+    // The deployment admin's own network holds none of the demo.
+    expect(await names(ledger.admin)).not.toContain('Ana Lima');
+    // Each network has its own HOUR, its own sequence from 1 and its own chain.
+    const hours = await hillside.ok('{ currency(code: "HOUR") { name } trialBalance(currency: "HOUR") { total } }');
+    expect(hours.currency.name).toBe('Hours of help');
+    expect(hours.trialBalance.total).toBe('0.00');
+    expect((await verifyLedger(hillside)).ok).toBe(true);
+    expect(first.output).toMatch(
+      /Second network: Hillside Mutual Aid \(network hillside\): HOUR 7 accounts, total 0\.00; verification ok \(14 transactions\)/,
+    );
+    expect(printedKey(first.output, 'ADMIN', 'network hillside')).toBe(hillside.key);
+  });
+
   test('a second run changes nothing, says so, and prints the same keys', async () => {
-    const before = await state(ledger.admin);
+    const before = await state(admin);
     const second = await seed(ledger, dataDir);
     expect(second.code).toBe(0);
     expect(second.output).toContain('already in this ledger, complete. Nothing was changed.');
     expect(printedKey(second.output, 'MEMBER', 'Ana Lima')).toBe(printedKey(first.output, 'MEMBER', 'Ana Lima'));
-    expect(await state(ledger.admin)).toEqual(before);
+    expect(await state(admin)).toEqual(before);
   });
 
   test('a run that does not have the demo keys refuses clearly and changes nothing; --new-keys issues working keys', async () => {
-    const before = await state(ledger.admin);
+    const before = await state(admin);
     const elsewhere = freshDataDir();
     const refused = await seed(ledger, elsewhere);
     expect(refused.code).toBe(0);
     expect(refused.output).toMatch(/A demo network is already in this ledger, made by a run whose keys are not in .*Nothing was changed/);
     expect(refused.output).toContain('--new-keys');
-    expect(await state(ledger.admin)).toEqual(before);
+    expect(await state(admin)).toEqual(before);
     const renewed = await seed(ledger, elsewhere, { args: ['--new-keys'] });
     const member = printedKey(renewed.output, 'MEMBER', 'Ana Lima');
     expect(member).not.toBe(printedKey(first.output, 'MEMBER', 'Ana Lima'));
     expect((await ledger.client(member).ok('{ me { role } }')).me.role).toBe('MEMBER');
-    expect(await state(ledger.admin)).toEqual(before);
+    expect(await state(admin)).toEqual(before);
   });
 
   test('a run cut off half way is finished by the next one, and ends exactly like an uninterrupted run', async () => {
@@ -181,7 +224,7 @@ describe('npm run seed:demo', () => {
     const resumed = await seed(other, otherDir);
     expect(resumed.code).toBe(0);
     expect(resumed.output).toContain('Finishing the demo network an earlier run started.');
-    expect(await state(other.admin)).toEqual(await state(ledger.admin));
+    expect(await state(coordinator(other, otherDir))).toEqual(await state(admin));
   });
 });
 
@@ -202,10 +245,16 @@ describe('npm run seed:demo without a running service', () => {
     expect(run.output).toContain('Starting the ledger service for the time of the seed');
     expect(run.output).toContain(`http://localhost:${port}/graphql (after \`npm start\`)`);
     // The admin key is the one `npm start` will use: generated once and kept in DATA_DIR.
-    expect(printedKey(run.output, 'ADMIN', 'coordinator')).toBe(readFileSync(join(dataDir, 'admin-api-key'), 'utf8').trim());
+    expect(printedKey(run.output, 'DEPLOYMENT', 'creates networks')).toBe(readFileSync(join(dataDir, 'admin-api-key'), 'utf8').trim());
     const db = await connect(databaseUrl);
     try {
-      expect((await db.query('SELECT count(*)::int AS n FROM parties')).rows[0].n).toBe(36);
+      const count = await db.query(
+        `SELECT n.slug, count(*)::int AS n FROM parties p JOIN networks n ON n.id = p.network_id GROUP BY n.slug ORDER BY n.slug`,
+      );
+      expect(count.rows).toEqual([
+        { slug: 'hillside', n: 7 },
+        { slug: 'riverside', n: 36 },
+      ]);
     } finally {
       await db.end();
     }
