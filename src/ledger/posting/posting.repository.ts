@@ -121,8 +121,9 @@ interface LoadJson {
   accounts: AccountJson[];
 }
 
+/** Keeps the microseconds: expiry is judged against the group's clock at that precision. */
 function date(text: string | null): Date | null {
-  return text === null ? null : new Date(text);
+  return text === null ? null : parseInstant(text);
 }
 
 function holdFromJson(h: HoldJson): HoldRecord {
@@ -138,7 +139,7 @@ function holdFromJson(h: HoldJson): HoldRecord {
     apiKeyId: h.api_key_id,
     transactionId: h.transaction_id,
     capturedMinor: h.captured_minor === null ? null : BigInt(h.captured_minor),
-    createdAt: new Date(h.created_at),
+    createdAt: parseInstant(h.created_at),
     resolvedAt: date(h.resolved_at),
   };
 }

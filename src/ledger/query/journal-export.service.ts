@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { assertUnreachable, validationFailed } from '../../common/domain-error';
+import { compareInstants } from '../../common/instant';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import type { Caller } from '../../identity/caller';
 import type { Currency } from '../currencies/currency.model';
@@ -80,7 +81,8 @@ export class JournalExportService {
 
   /** Checks the request and the caller's rights before any byte is written. */
   async prepare(caller: Caller, request: ExportRequest): Promise<PreparedExport> {
-    if (request.from && request.to && request.from >= request.to) throw validationFailed('to', 'must be later than from');
+    if (request.from && request.to && compareInstants(request.from, request.to) >= 0)
+      throw validationFailed('to', 'must be later than from');
     const network = caller.networkId;
     const currency = await this.currencies.get(network, request.currency);
     const accounts = await this.scope.accountsOf(caller, currency);

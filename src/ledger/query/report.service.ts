@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { notFound, validationFailed } from '../../common/domain-error';
 import { checkId } from '../../common/ids';
+import { compareInstants } from '../../common/instant';
 import { decodeCursor, pageSize, toConnection } from '../../graphql/pagination';
 import { AccessService } from '../../identity/access.service';
 import type { Caller } from '../../identity/caller';
@@ -68,7 +69,7 @@ export class ReportService {
 
   async statement(caller: Caller, args: StatementArgs): Promise<Statement> {
     const size = pageSize(args.first);
-    if (args.from && args.to && args.from >= args.to) throw validationFailed('to', 'must be later than from');
+    if (args.from && args.to && compareInstants(args.from, args.to) >= 0) throw validationFailed('to', 'must be later than from');
     const network = caller.networkId;
     const account = await this.accounts.findById(network, checkId(args.accountId, 'accountId'));
     if (!account) throw notFound('account', args.accountId);
@@ -129,7 +130,7 @@ export class ReportService {
    * balances (a member: its own accounts).
    */
   async activity(caller: Caller, args: ActivityArgs): Promise<Activity> {
-    if (args.from >= args.to) throw validationFailed('to', 'must be later than from');
+    if (compareInstants(args.from, args.to) >= 0) throw validationFailed('to', 'must be later than from');
     const size = pageSize(args.first);
     const network = caller.networkId;
     const { currency, accounts } = await this.activityScope(caller, args);
@@ -162,7 +163,7 @@ export class ReportService {
    * byte; the lines then stream a page at a time, all from the same sequence window.
    */
   async activityCsv(caller: Caller, args: ActivityArgs): Promise<{ fileName: string; chunks: AsyncGenerator<string> }> {
-    if (args.from >= args.to) throw validationFailed('to', 'must be later than from');
+    if (compareInstants(args.from, args.to) >= 0) throw validationFailed('to', 'must be later than from');
     const network = caller.networkId;
     const { currency, accounts } = await this.activityScope(caller, args);
     const window = await this.newWindow(network, args.from, args.to);

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { isoMicros } from '../../common/instant';
 import { Database, type Sql } from '../../database/database';
 import { fromMinor } from '../money/amount';
 import type { TransactionKind, TransactionRecord } from '../posting/posting.types';
@@ -95,6 +96,10 @@ export class TransactionReader {
   /** A keyset page of a network's transaction ids in ledger order. */
   async page(network: string, q: TransactionQuery): Promise<Transaction[]> {
     const after = q.afterSequence?.toString() ?? null;
+    // As text with all six decimals: a Date parameter would reach SQL cut to the millisecond and
+    // take in (or leave out) the transactions posted in the same millisecond as the bound.
+    const from = q.from ? isoMicros(q.from) : null;
+    const to = q.to ? isoMicros(q.to) : null;
     const rows = q.accountIds
       ? await this.db.query<{ id: string }>(
           // Driven by the (account_id, sequence) index: stops after `limit` matches however
@@ -105,7 +110,7 @@ export class TransactionReader {
               AND ($3::text IS NULL OR t.kind = $3) AND ($4::timestamptz IS NULL OR t.posted_at >= $4)
               AND ($5::timestamptz IS NULL OR t.posted_at < $5)
             ORDER BY p.sequence LIMIT $6`,
-          [q.accountIds, after, q.kind, q.from, q.to, q.limit, network],
+          [q.accountIds, after, q.kind, from, to, q.limit, network],
         )
       : await this.db.query<{ id: string }>(
           `SELECT t.id FROM transactions t
@@ -117,7 +122,7 @@ export class TransactionReader {
                                                 WHERE p.network_id = t.network_id AND p.transaction_id = t.id
                                                   AND c.issuer_party_id = $5))
             ORDER BY t.sequence LIMIT $6`,
-          [after, q.kind, q.from, q.to, q.issuerPartyId, q.limit, network],
+          [after, q.kind, from, to, q.issuerPartyId, q.limit, network],
         );
     return this.byIds(
       network,
