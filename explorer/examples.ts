@@ -152,14 +152,26 @@ mutation RecordService($provider: ID!, $receiver: ID!, $hours: Amount!, $descrip
       },
     },
     {
-      title: 'Claims waiting for my confirmation',
-      query: `# Services others recorded for you: the hours are held on your account until you answer.
-query Waiting($accountId: ID!) {
-  exchanges(accountId: $accountId, status: PENDING) {
-    edges { node { id hours description provider { id party { name } } } }
+      title: 'Claims waiting for my confirmation, and my own claims',
+      query: `# Services others recorded for you: the hours are held on your account until you answer
+# (or the claim expires, EXCHANGE_CLAIM_TTL_DAYS after it was recorded). And the claims you made.
+query Claims($accountId: ID!) {
+  onMe: exchanges(accountId: $accountId, status: PENDING, role: RECEIVER) {
+    edges { node { id hours description provider { id party { name } } hold { expiresAt } } }
+  }
+  mine: exchanges(accountId: $accountId, status: PENDING, role: PROVIDER) {
+    edges { node { id hours description receiver { id party { name } } hold { expiresAt } } }
   }
 }`,
       variables: { accountId: '<your HOUR account id>' },
+    },
+    {
+      title: 'Withdraw a claim you made',
+      query: `# Only the provider (or a coordinator) takes back its pending claim: the hold is released, nothing moves.
+mutation Withdraw($id: ID!, $idempotencyKey: String) {
+  withdrawExchange(id: $id, idempotencyKey: $idempotencyKey) { id status hold { status } }
+}`,
+      variables: { id: '<exchange id>', idempotencyKey: 'withdraw-garden-work-1' },
     },
     {
       title: 'Confirm (or dispute) an exchange',

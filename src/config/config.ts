@@ -57,6 +57,10 @@ export interface AppConfig {
   /** Groups sent to the database at once by one instance (the next waits on the head lock). */
   readonly postingGroupsInFlight: number;
   readonly holdSweepIntervalMs: number;
+  /** A provider's claim holds the receiver's hours this long at most, then expires (EXCHANGE_CLAIM_TTL_DAYS, default 14). */
+  readonly exchangeClaimTtlMs: number;
+  /** Pending claims one provider account may have at once (MAX_PENDING_CLAIMS, default 20). */
+  readonly maxPendingClaims: number;
   /** Largest `exportJournal` answer over GraphQL; larger exports stream from GET /exports/journal. */
   readonly exportMaxStringBytes: number;
   readonly logLevel: string;
@@ -100,6 +104,21 @@ function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   const value = Number(raw);
   if (value < min || value > max) throw new Error(`${name} must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * A number of days, whole or decimal ("14", "0.5"); tests use a fraction of a day. Days of more
+ * than a year would let a claim hold someone's hours for longer than anyone remembers it.
+ */
+function daysFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, maxDays: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback * DAY_MS;
+  if (!/^\d{1,4}(\.\d{1,8})?$/.test(raw)) throw new Error(`${name} must be a number of days such as "14" or "0.5", got "${raw}"`);
+  const ms = Math.round(Number(raw) * DAY_MS);
+  if (ms < 1000 || ms > maxDays * DAY_MS) throw new Error(`${name} must be between 1 second and ${maxDays} days, got ${raw}`);
+  return ms;
 }
 
 function boolFrom(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
@@ -197,6 +216,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     postingGroupMax: intFrom(env, 'POSTING_GROUP_MAX', 200, 1, 2000),
     postingGroupsInFlight: intFrom(env, 'POSTING_GROUPS_IN_FLIGHT', 2, 1, 8),
     holdSweepIntervalMs: intFrom(env, 'HOLD_SWEEP_INTERVAL_MS', 1000, 50, 3_600_000),
+    exchangeClaimTtlMs: daysFrom(env, 'EXCHANGE_CLAIM_TTL_DAYS', 14, 365),
+    maxPendingClaims: intFrom(env, 'MAX_PENDING_CLAIMS', 20, 1, 10_000),
     exportMaxStringBytes: intFrom(env, 'EXPORT_MAX_STRING_BYTES', 8 * 1024 * 1024, 1000, 256 * 1024 * 1024),
     logLevel: logLevelFrom(env, nodeEnv),
     logFormat: logFormatFrom(env, nodeEnv),

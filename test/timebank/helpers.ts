@@ -106,3 +106,10 @@ export async function addMember(admin: GqlClient, organisationId: string, member
     m: memberId,
   });
 }
+
+export function withdrawExchange(client: GqlClient, id: string, idempotencyKey?: string) {
+  return client.request(`mutation($id: ID!, $key: String) { withdrawExchange(id: $id, idempotencyKey: $key) { ${EXCHANGE_FIELDS} } }`, {
+    id,
+    key: idempotencyKey ?? null,
+  });
+}

@@ -22,6 +22,7 @@ import type {
   CaptureHoldOp,
   Command,
   CreateHoldOp,
+  ExpiryListener,
   HoldRecord,
   Idempotency,
   Op,
@@ -101,7 +102,8 @@ export class PostingGroup {
   private readonly events: LedgerEvent[] = [];
   private readonly buildEvents: boolean;
   private readonly unitOf: UnitOf = (accountId) => this.accounts.get(accountId);
-  private expiredCount = 0;
+  /** Holds released by their time in this group, for the expiry listener. */
+  private readonly expiredHolds: HoldRecord[] = [];
   private scratch: Scratch = this.written;
   private apiKeyId: string | null = null;
   private postedAt: Date | undefined = undefined;
@@ -110,6 +112,7 @@ export class PostingGroup {
     private readonly tx: Sql,
     loaded: LoadedGroup,
     private readonly commands: readonly Command[],
+    private readonly onExpired: ExpiryListener | undefined,
   ) {
     this.head = { sequence: loaded.sequence, hash: loaded.hash, historyOpen: loaded.historyOpen };
     this.historyOpenAtLoad = loaded.historyOpen;
@@ -131,18 +134,25 @@ export class PostingGroup {
    * order. `onLoaded` hears the database transaction's id as soon as it is known, so the caller
    * can still ask whether the group committed when the COMMIT's acknowledgement is lost.
    */
-  static async run(tx: Sql, commands: readonly Command[], onLoaded?: (xid: string) => void): Promise<Outcome[]> {
+  static async run(
+    tx: Sql,
+    commands: readonly Command[],
+    onLoaded?: (xid: string) => void,
+    onExpired?: ExpiryListener,
+  ): Promise<Outcome[]> {
     const network = commands[0]?.networkId;
     if (!network || commands.some((c) => c.networkId !== network)) throw new Error('a posting group is of one network');
     const loaded = await repo.loadGroup(tx, network, needsOf(commands));
     onLoaded?.(loaded.xid);
-    return new PostingGroup(tx, loaded, commands).execute();
+    return new PostingGroup(tx, loaded, commands, onExpired).execute();
   }
 
   private async execute(): Promise<Outcome[]> {
     this.expireDueHolds();
     const outcomes = this.commands.map((command) => this.applyCommand(command));
     await this.write();
+    // Before any command's own work, which may count on what the expiries ended (pending claims).
+    if (this.expiredHolds.length > 0 && this.onExpired) await this.onExpired(this.tx, this.network, this.expiredHolds);
     for (const [index, command] of this.commands.entries()) {
       const outcome = outcomes[index];
       if (command.afterPost && outcome?.ok) await command.afterPost(this.tx, outcome.results);
@@ -158,7 +168,7 @@ export class PostingGroup {
       const expired: HoldRecord = { ...hold, status: 'EXPIRED', resolvedAt: this.now };
       this.setHold(expired);
       if (this.buildEvents) this.events.push(holdEvent(expired, this.unitOf, this.now));
-      this.expiredCount++;
+      this.expiredHolds.push(expired);
     }
     this.accounts.commit();
   }
@@ -251,7 +261,7 @@ export class PostingGroup {
       case 'hold.void':
         return this.voidHold(op);
       case 'hold.sweep':
-        return { type: 'sweep', expired: this.expiredCount };
+        return { type: 'sweep', expired: this.expiredHolds.length };
       default:
         return assertUnreachable(op);
     }
@@ -363,6 +373,10 @@ export class PostingGroup {
       throw new DomainError(ErrorCode.INVALID_AMOUNT, 'a hold amount must be greater than zero and at most one posting');
     }
     if (op.expiresAt && op.expiresAt <= this.now) throw validationFailed('expiresAt', 'must be in the future');
+    if (op.expiresAfterMs !== undefined && !(op.expiresAfterMs > 0)) throw new Error('a hold expires a positive time after it is created');
+    const expiresAt =
+      op.expiresAt ??
+      (op.expiresAfterMs === undefined ? null : fromEpochMicros(this.clockMicros + BigInt(Math.round(op.expiresAfterMs)) * 1000n));
     const from = this.accounts.get(op.fromAccountId);
     const to = this.accounts.get(op.toAccountId);
     checkSameCurrency(from, to);
@@ -382,7 +396,7 @@ export class PostingGroup {
       status: 'PENDING',
       kind: op.kind,
       memo: op.memo ?? null,
-      expiresAt: op.expiresAt ?? null,
+      expiresAt,
       apiKeyId: this.apiKeyId,
       transactionId: null,
       capturedMinor: null,

@@ -4,7 +4,7 @@ import { sleep } from '../../common/retry';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { CommitUnacknowledged, Database, isRetryable } from '../../database/database';
 import { type Outcome, PostingGroup } from './posting-group';
-import type { Actor, Command, Op, OpResult } from './posting.types';
+import type { Actor, Command, ExpiryListener, Op, OpResult } from './posting.types';
 
 interface Waiting {
   readonly command: Command;
@@ -49,6 +49,7 @@ export class PostingService implements BeforeApplicationShutdown {
   private readonly inFlight = new Map<string, number>();
   private scheduled = false;
   private closed = false;
+  private readonly expiryListeners: ExpiryListener[] = [];
   readonly stats: PostingStats = {
     groups: 0,
     commands: 0,
@@ -73,6 +74,18 @@ export class PostingService implements BeforeApplicationShutdown {
       this.schedule();
     });
   }
+
+  /**
+   * Registers work to run in every posting group that releases expired holds, in its transaction
+   * (a feature that keeps something beside a hold ends it with the hold). Registered at start-up.
+   */
+  onHoldsExpired(listener: ExpiryListener): void {
+    this.expiryListeners.push(listener);
+  }
+
+  private readonly runExpiryListeners: ExpiryListener = async (tx, network, expired) => {
+    for (const listener of this.expiryListeners) await listener(tx, network, expired);
+  };
 
   /** Convenience for the common case of a command with one operation. */
   async submitOne(op: Op, actor: Actor, afterPost?: Command['afterPost']): Promise<OpResult> {
@@ -185,6 +198,7 @@ export class PostingService implements BeforeApplicationShutdown {
           (id) => {
             xid = id;
           },
+          this.runExpiryListeners,
         ),
       );
     } catch (error) {

@@ -56,6 +56,11 @@ export interface CreateHoldOp {
   readonly amountMinor: bigint;
   readonly memo?: string | null;
   readonly expiresAt?: Date | null;
+  /**
+   * Instead of `expiresAt`: the hold expires this long after it is created, by the database's
+   * clock under the head lock (a time bank claim's deadline, SPEC B.2).
+   */
+  readonly expiresAfterMs?: number;
   readonly idempotency?: Idempotency;
 }
 
@@ -84,6 +89,13 @@ export type Op = PostOp | ReverseOp | CreateHoldOp | CaptureHoldOp | VoidHoldOp 
 /** Work run inside the posting transaction after the ledger rows are written (for example an
  * exchange row that must exist exactly when its hold or transaction does). */
 export type AfterPost = (tx: import('../../database/database').Sql, results: readonly OpResult[]) => Promise<void>;
+
+/**
+ * Work run inside a posting group's transaction, after its rows are written, with the holds that
+ * expired in the group (released by their time, not by any command): what a feature keeps beside
+ * a hold (an exchange whose claim ends with it) ends in the same transaction.
+ */
+export type ExpiryListener = (tx: import('../../database/database').Sql, network: string, expired: readonly HoldRecord[]) => Promise<void>;
 
 /** Who a command is posted for: the network whose books it writes, and the key that asked. */
 export interface Actor {

@@ -7,14 +7,32 @@ export enum ExchangeStatus {
   PENDING = 'PENDING',
   CONFIRMED = 'CONFIRMED',
   DISPUTED = 'DISPUTED',
+  /** A claim nobody answered within EXCHANGE_CLAIM_TTL_DAYS: its hold expired, nothing moved. */
+  EXPIRED = 'EXPIRED',
+  /** A claim its provider took back (withdrawExchange): its hold was voided, nothing moved. */
+  WITHDRAWN = 'WITHDRAWN',
 }
-registerEnumType(ExchangeStatus, { name: 'ExchangeStatus' });
+registerEnumType(ExchangeStatus, {
+  name: 'ExchangeStatus',
+  description: 'PENDING is a claim awaiting its receiver; it ends CONFIRMED, DISPUTED, EXPIRED or WITHDRAWN.',
+});
+
+/** Which side of an exchange an account is on, to list one direction only. */
+export enum ExchangeRole {
+  PROVIDER = 'PROVIDER',
+  RECEIVER = 'RECEIVER',
+}
+registerEnumType(ExchangeRole, {
+  name: 'ExchangeRole',
+  description: 'PROVIDER: exchanges the account gave (its claims); RECEIVER: exchanges it received (claims on its hours).',
+});
 
 /** `provider`, `receiver`, `hold`, `transaction`, `offer` and `request` are resolved from the ids. */
 @ObjectType({
   description:
     'A service given by a provider to a receiver for some hours. Recorded by the receiver (or a coordinator) it is CONFIRMED at once; ' +
-    "recorded by the provider it is a hold on the receiver's account, PENDING until the receiver confirms or disputes it.",
+    "recorded by the provider it is a claim: a hold on the receiver's account, PENDING until the receiver confirms or disputes it, " +
+    'the provider withdraws it, or it expires (EXCHANGE_CLAIM_TTL_DAYS after it was recorded).',
 })
 export class Exchange {
   @Field(() => ID)
@@ -35,7 +53,7 @@ export class Exchange {
   @Field(() => DateTimeScalar)
   createdAt!: Date;
 
-  @Field(() => DateTimeScalar, { nullable: true, description: 'When it was confirmed or disputed.' })
+  @Field(() => DateTimeScalar, { nullable: true, description: 'When it was confirmed, disputed, withdrawn or expired.' })
   resolvedAt!: Date | null;
 
   seq!: string;

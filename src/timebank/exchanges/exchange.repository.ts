@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { Database, type Sql } from '../../database/database';
 import { exchangeEvent, writeLedgerEvents } from '../../ledger/events/ledger-events';
 import { fromMinor } from '../../ledger/money/amount';
-import { type Exchange, ExchangeStatus } from './exchange.model';
+import type { HoldRecord } from '../../ledger/posting/posting.types';
+import { type Exchange, ExchangeRole, ExchangeStatus } from './exchange.model';
 
 interface ExchangeRow {
   network_id: string;
@@ -23,10 +24,18 @@ interface ExchangeRow {
   scale: number;
 }
 
-const EXCHANGE_COLUMNS = `e.network_id, e.id, e.seq, e.provider_account_id, e.receiver_account_id, e.hours_minor, e.description, e.status,
-         e.hold_id, e.transaction_id, e.offer_id, e.request_id, e.dispute_reason, e.created_at, e.resolved_at, c.scale`;
+/**
+ * A pending claim whose hold has passed its deadline reads as EXPIRED (ended at the deadline) even
+ * before a posting group has stored it so, as its hold does: no read ever shows it pending.
+ */
+const PAST_DEADLINE = `e.status = 'PENDING' AND h.expires_at <= now()`;
+const LIVE_STATUS = `CASE WHEN ${PAST_DEADLINE} THEN 'EXPIRED' ELSE e.status END`;
+const EXCHANGE_COLUMNS = `e.network_id, e.id, e.seq, e.provider_account_id, e.receiver_account_id, e.hours_minor, e.description,
+         ${LIVE_STATUS} AS status, e.hold_id, e.transaction_id, e.offer_id, e.request_id, e.dispute_reason, e.created_at,
+         CASE WHEN ${PAST_DEADLINE} THEN h.expires_at ELSE e.resolved_at END AS resolved_at, c.scale`;
 const WITH_SCALE = `JOIN accounts a ON a.network_id = e.network_id AND a.id = e.receiver_account_id
-    JOIN currencies c ON c.network_id = a.network_id AND c.code = a.currency_code`;
+    JOIN currencies c ON c.network_id = a.network_id AND c.code = a.currency_code
+    LEFT JOIN holds h ON h.network_id = e.network_id AND h.id = e.hold_id`;
 const SELECT_EXCHANGES = `SELECT ${EXCHANGE_COLUMNS} FROM exchanges e ${WITH_SCALE}`;
 
 function toExchange(row: ExchangeRow): Exchange {
@@ -66,6 +75,8 @@ export interface NewExchange {
 export interface ExchangeQuery {
   readonly accountId: string;
   readonly status: ExchangeStatus | null;
+  /** Null: both sides. */
+  readonly role: ExchangeRole | null;
   readonly afterSeq: string | null;
   readonly limit: number;
 }
@@ -114,6 +125,49 @@ export class ExchangeRepository {
     await this.resolve(tx, `status = 'DISPUTED', dispute_reason = $3`, [network, id, reason]);
   }
 
+  async withdraw(tx: Sql, network: string, id: string): Promise<void> {
+    await this.resolve(tx, `status = 'WITHDRAWN'`, [network, id]);
+  }
+
+  /**
+   * Inside the posting group that released them: the claims whose holds expired end EXPIRED at
+   * their deadline, each announced to webhooks (EXCHANGE_RESOLVED). Other holds are no claims.
+   */
+  async expire(tx: Sql, network: string, holds: readonly HoldRecord[]): Promise<void> {
+    const claims = holds.filter((h) => h.kind === 'EXCHANGE' && h.expiresAt !== null);
+    if (claims.length === 0) return;
+    const rows = await tx.query<ExchangeRow>(
+      `WITH e AS (UPDATE exchanges x SET status = 'EXPIRED', resolved_at = v.deadline
+                    FROM unnest($2::uuid[], $3::timestamptz[]) AS v(hold_id, deadline)
+                   WHERE x.network_id = $1 AND x.hold_id = v.hold_id AND x.status = 'PENDING' RETURNING x.*)
+       SELECT ${EXCHANGE_COLUMNS} FROM e ${WITH_SCALE}`,
+      [network, claims.map((h) => h.id), claims.map((h) => h.expiresAt)],
+    );
+    if (rows.length > 0)
+      await writeLedgerEvents(
+        tx,
+        network,
+        rows.map((row) => exchangeEvent(toExchange(row), row.resolved_at ?? new Date())),
+      );
+  }
+
+  /**
+   * How many claims the provider account has pending, counted up to `atMost` (what the bound
+   * needs). Inside a posting group (`tx`) the count is exact: the network's head lock orders it
+   * after every claim committed before and before every claim after.
+   */
+  async pendingClaims(sql: Sql | null, network: string, providerAccountId: string, atMost: number): Promise<number> {
+    const [row] = await (sql ?? this.db).query<{ count: number }>(
+      `SELECT count(*)::int AS count FROM (
+         SELECT 1 FROM exchanges e JOIN holds h ON h.network_id = e.network_id AND h.id = e.hold_id
+          WHERE e.network_id = $1 AND e.provider_account_id = $2 AND e.status = 'PENDING'
+            AND (h.expires_at IS NULL OR h.expires_at > clock_timestamp())
+          LIMIT $3) pending`,
+      [network, providerAccountId, atMost],
+    );
+    return row?.count ?? 0;
+  }
+
   /** Ends a pending claim and announces it to webhooks in the same transaction (EXCHANGE_RESOLVED). */
   private async resolve(tx: Sql, assignments: string, params: unknown[]): Promise<void> {
     const rows = await tx.query<ExchangeRow>(
@@ -148,15 +202,26 @@ export class ExchangeRepository {
     return row ? toExchange(row) : undefined;
   }
 
-  /** Exchanges the account gave or received, oldest first, keyset on `seq`; each side read in index order. */
+  /**
+   * Exchanges the account gave or received (or one side: `role`), oldest first, keyset on `seq`;
+   * each side read in index order. The status is the one reads show (a claim past its deadline is EXPIRED).
+   */
   async page(network: string, q: ExchangeQuery): Promise<Exchange[]> {
     const side = (column: string) =>
-      `(${SELECT_EXCHANGES} WHERE e.network_id = $5 AND e.${column} = $1 AND ($2::bigint IS NULL OR e.seq > $2) AND ($3::text IS NULL OR e.status = $3)
+      `(${SELECT_EXCHANGES} WHERE e.network_id = $5 AND e.${column} = $1 AND ($2::bigint IS NULL OR e.seq > $2)
+          AND ($3::text IS NULL OR ${LIVE_STATUS} = $3)
         ORDER BY e.seq LIMIT $4)`;
-    const rows = await this.db.query<ExchangeRow>(
-      `SELECT * FROM (${side('provider_account_id')} UNION ALL ${side('receiver_account_id')}) both_sides ORDER BY seq LIMIT $4`,
-      [q.accountId, q.afterSeq, q.status, q.limit, network],
-    );
+    const sides = [
+      ...(q.role === ExchangeRole.RECEIVER ? [] : [side('provider_account_id')]),
+      ...(q.role === ExchangeRole.PROVIDER ? [] : [side('receiver_account_id')]),
+    ];
+    const rows = await this.db.query<ExchangeRow>(`SELECT * FROM (${sides.join(' UNION ALL ')}) sides ORDER BY seq LIMIT $4`, [
+      q.accountId,
+      q.afterSeq,
+      q.status,
+      q.limit,
+      network,
+    ]);
     return rows.map(toExchange);
   }
 }

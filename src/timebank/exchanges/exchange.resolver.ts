@@ -13,7 +13,7 @@ import { TransactionReader } from '../../ledger/transactions/transaction.reader'
 import { IDEMPOTENCY_KEY_DESCRIPTION } from '../../ledger/posting/idempotency';
 import { HelpRequest, Offer } from '../listings/listing.model';
 import { ListingService } from '../listings/listing.service';
-import { Exchange, ExchangeConnection, ExchangeStatus } from './exchange.model';
+import { Exchange, ExchangeConnection, ExchangeRole, ExchangeStatus } from './exchange.model';
 import { ExchangeService } from './exchange.service';
 
 const MOVERS = [Role.ADMIN, Role.MEMBER, Role.TREASURER];
@@ -73,6 +73,20 @@ export class ExchangeResolver {
     return this.exchangeService.dispute(caller, id, reason, idempotencyKey);
   }
 
+  @Mutation(() => Exchange, {
+    description:
+      'The provider (or a coordinator) takes back its pending claim: the hold on the receiver is voided, nothing moves, the exchange is WITHDRAWN.',
+  })
+  @Allow(...MOVERS)
+  withdrawExchange(
+    @CurrentCaller() caller: Caller,
+    @Args('id', { type: () => ID }) id: string,
+    @Args('idempotencyKey', { type: () => String, nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION })
+    idempotencyKey?: string | null,
+  ): Promise<Exchange> {
+    return this.exchangeService.withdraw(caller, id, idempotencyKey);
+  }
+
   @Query(() => Exchange, { nullable: true })
   @Allow(...READERS)
   @ReadRule(ReadKind.EXCHANGE)
@@ -80,16 +94,21 @@ export class ExchangeResolver {
     return this.exchangeService.find(caller, id);
   }
 
-  @Query(() => ExchangeConnection, { description: 'Exchanges an account gave or received, oldest first.' })
+  @Query(() => ExchangeConnection, {
+    description:
+      'Exchanges an account gave or received, oldest first. `status: PENDING` lists open claims; `role` one direction only ' +
+      '(PROVIDER: claims the account made, RECEIVER: claims on its hours).',
+  })
   @Allow(...READERS)
   @ReadRule(ReadKind.ACCOUNT)
   exchanges(
     @CurrentCaller() caller: Caller,
     @Args('accountId', { type: () => ID }) accountId: string,
     @Args('status', { type: () => ExchangeStatus, nullable: true }) status: ExchangeStatus | null,
+    @Args('role', { type: () => ExchangeRole, nullable: true, description: 'One side only; both when omitted.' }) role: ExchangeRole | null,
     @Args() page: PageArgs,
   ) {
-    return this.exchangeService.page(caller, { accountId, status, first: page.first, after: page.after });
+    return this.exchangeService.page(caller, { accountId, status, role, first: page.first, after: page.after });
   }
 
   @ResolveField(() => Account)

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { DomainError, ErrorCode, forbidden, notFound, validationFailed } from '../../common/domain-error';
 import { checkId } from '../../common/ids';
 import type { Sql } from '../../database/database';
@@ -15,7 +16,7 @@ import { PostingService } from '../../ledger/posting/posting.service';
 import type { Idempotency, Op, OpResult } from '../../ledger/posting/posting.types';
 import { ListingRepository } from '../listings/listing.repository';
 import { ListingService } from '../listings/listing.service';
-import { type Exchange, ExchangeStatus } from './exchange.model';
+import { type Exchange, type ExchangeRole, ExchangeStatus } from './exchange.model';
 import { ExchangeRepository } from './exchange.repository';
 import { type AccountFacts, AccountReader, CurrencyReader } from '../../ledger/ledger-readers';
 
@@ -42,9 +43,14 @@ export interface RecordExchangeInput {
  *   coordinator confirms it (the hold is captured) or disputes it (the hold is voided).
  * The exchange row is written by the posting module's `afterPost`, in the same database
  * transaction as its hold or transaction, so the two can never disagree.
+ *
+ * A claim (recorded by the provider) ends by itself (SPEC B.1): its hold expires
+ * EXCHANGE_CLAIM_TTL_DAYS after it was recorded and the claim with it (EXPIRED, in the posting
+ * group that releases the hold); its provider may withdraw it (WITHDRAWN, the hold voided); and a
+ * provider account has at most MAX_PENDING_CLAIMS pending, so nobody can tie up others' hours at will.
  */
 @Injectable()
-export class ExchangeService {
+export class ExchangeService implements OnModuleInit {
   constructor(
     private readonly posting: PostingService,
     private readonly exchanges: ExchangeRepository,
@@ -54,10 +60,19 @@ export class ExchangeService {
     private readonly currencies: CurrencyReader,
     private readonly access: AccessService,
     private readonly rules: ReadRules,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  onModuleInit(): void {
+    this.posting.onHoldsExpired((tx, network, expired) => this.exchanges.expire(tx, network, expired));
+  }
 
   async record(caller: Caller, input: RecordExchangeInput): Promise<Exchange> {
     const plan = await this.plan(caller, input);
+    // Refused early in the common case; the count that decides is taken again under the head lock.
+    if (!plan.atOnce && !plan.retry) {
+      await this.checkPendingBound(null, plan);
+    }
     const result = await this.posting.submitOne(recordOp(plan), caller, (tx, results) => this.writeRecorded(tx, plan, results));
     if (result.type === 'sweep') throw new Error('recording an exchange returned a sweep');
     // A replay finds the exchange first recorded with this key by its hold or transaction.
@@ -91,7 +106,9 @@ export class ExchangeService {
       id: randomUUID(),
       networkId: caller.networkId,
       atOnce: byReceiverSide,
+      retry,
       recordedBy: caller.apiKeyId,
+      claimTtlMs: this.config.exchangeClaimTtlMs,
       idempotency: idempotency(input.idempotencyKey, 'recordExchange', normalised),
     };
   }
@@ -115,7 +132,47 @@ export class ExchangeService {
       requestId: plan.requestId,
       recordedBy: plan.recordedBy,
     });
+    if (!confirmed) await this.checkPendingBound(tx, plan);
     if (confirmed) await this.listingRows.fulfil(tx, plan.networkId, plan.id, plan.offerId, plan.requestId);
+  }
+
+  /**
+   * At most MAX_PENDING_CLAIMS pending claims per provider account, this one included. Inside the
+   * posting group (`tx`) a refusal rolls the claim back with the group, and the posting module
+   * posts the group's other commands again without it.
+   */
+  private async checkPendingBound(tx: Sql | null, plan: RecordPlan): Promise<void> {
+    const max = this.config.maxPendingClaims;
+    const pending = await this.exchanges.pendingClaims(tx, plan.networkId, plan.provider, max + 1);
+    if (pending > (tx ? max : max - 1)) {
+      throw validationFailed(
+        'provider',
+        `a provider account may have at most ${max} pending claims at once: withdraw one, or wait until its receiver confirms or disputes it or it expires`,
+      );
+    }
+  }
+
+  /** The provider (or an admin) takes back its pending claim: the hold is voided, nothing moves. */
+  async withdraw(caller: Caller, id: string, idempotencyKey?: string | null): Promise<Exchange> {
+    const retry = await this.isRetry(caller, idempotencyKey);
+    const exchange = await this.exchanges.findById(caller.networkId, checkId(id));
+    if (!exchange) throw notFound('exchange', id);
+    const provider = await this.accounts.requireFact(caller.networkId, exchange.providerAccountId);
+    const byProvider = (caller.role === Role.MEMBER || caller.role === Role.TREASURER) && caller.partyId === provider.partyId;
+    if (caller.role !== Role.ADMIN && !byProvider) {
+      throw forbidden(`Only the provider or an admin withdraws exchange ${exchange.id}`);
+    }
+    assertPending(exchange, retry);
+    const op = {
+      type: 'hold.void' as const,
+      holdId: exchange.holdId as string,
+      ...(idempotencyKey ? { idempotency: idempotency(idempotencyKey, 'withdrawExchange', { exchangeId: exchange.id }) } : {}),
+    };
+    await this.posting.submitOne(op, caller, async (tx, results) => {
+      if (results[0]?.type === 'hold' && results[0].replayed) return;
+      await this.exchanges.withdraw(tx, caller.networkId, exchange.id);
+    });
+    return this.mustFind(caller.networkId, exchange.id);
   }
 
   /** The receiver's side or a coordinator confirms: the hold is captured and the hours move. */
@@ -168,7 +225,7 @@ export class ExchangeService {
 
   async page(
     caller: Caller,
-    args: { accountId: string; status?: ExchangeStatus | null; first?: number | null; after?: string | null },
+    args: { accountId: string; status?: ExchangeStatus | null; role?: ExchangeRole | null; first?: number | null; after?: string | null },
   ): Promise<ConnectionShape<Exchange>> {
     return paginate(args, {
       cursor: ['string'],
@@ -176,7 +233,13 @@ export class ExchangeService {
       fetch: async (afterSeq, limit) => {
         const account = await this.accounts.requireFact(caller.networkId, checkId(args.accountId, 'accountId'));
         await this.access.assertCanRead(caller, account);
-        return this.exchanges.page(caller.networkId, { accountId: account.id, status: args.status ?? null, afterSeq, limit });
+        return this.exchanges.page(caller.networkId, {
+          accountId: account.id,
+          status: args.status ?? null,
+          role: args.role ?? null,
+          afterSeq,
+          limit,
+        });
       },
       keyOf: (e) => [e.seq],
     });
@@ -197,9 +260,7 @@ export class ExchangeService {
     if (!(await this.access.actsFor(caller, receiver.partyId))) {
       throw forbidden(`Only the receiver or a coordinator confirms or disputes exchange ${exchange.id}`);
     }
-    if ((exchange.status !== ExchangeStatus.PENDING && !retry) || !exchange.holdId) {
-      throw new DomainError(ErrorCode.HOLD_NOT_PENDING, `exchange ${exchange.id} is ${exchange.status}, not PENDING`);
-    }
+    assertPending(exchange, retry);
     return exchange;
   }
 
@@ -236,8 +297,19 @@ interface RecordPlan {
   readonly requestId: string | null;
   /** Recorded by the receiver's side or a coordinator: the hours move at once. */
   readonly atOnce: boolean;
+  /** The caller used this idempotency key before: the posting module answers with the first result. */
+  readonly retry: boolean;
   readonly recordedBy: string;
+  /** How long a claim holds the receiver's hours (EXCHANGE_CLAIM_TTL_DAYS). */
+  readonly claimTtlMs: number;
   readonly idempotency: Idempotency;
+}
+
+/** A claim still pending (a retry under an idempotency key is answered by the posting module instead). */
+function assertPending(exchange: Exchange, retry: boolean): void {
+  if ((exchange.status !== ExchangeStatus.PENDING && !retry) || !exchange.holdId) {
+    throw new DomainError(ErrorCode.HOLD_NOT_PENDING, `exchange ${exchange.id} is ${exchange.status}, not PENDING`);
+  }
 }
 
 /** At once: one EXCHANGE transaction (receiver -N, provider +N). Otherwise a hold of N on the receiver. */
@@ -250,6 +322,7 @@ function recordOp(plan: RecordPlan): Op {
       toAccountId: plan.provider,
       amountMinor: plan.hoursMinor,
       memo: plan.description,
+      expiresAfterMs: plan.claimTtlMs,
       idempotency: plan.idempotency,
     };
   }
