@@ -73,6 +73,8 @@ describe('the committed schema.graphql', () => {
       'accountId: ID, kind: TransactionKind, from: DateTime, to: DateTime, first: Int, after: String -> TransactionConnection!',
     );
     expect(signature('Query', 'networks')).toBe(' -> [Network!]!');
+    // SPEC B.1 and B.2: a provider withdraws its pending claim, idempotently.
+    expect(signature('Mutation', 'withdrawExchange')).toBe('id: ID!, idempotencyKey: String -> Exchange!');
     expect(signature('Mutation', 'createNetwork')).toBe('slug: String!, name: String! -> Network!');
     expect(signature('Query', 'parties')).toBe('kind: PartyKind, first: Int, after: String -> PartyConnection!');
     expect(signature('Query', 'accounts')).toBe('partyId: ID, currency: String, first: Int, after: String -> AccountConnection!');
