@@ -14,6 +14,7 @@ import {
   waitFor,
   type Member,
 } from '../timebank/helpers';
+import { createWebhook } from './helpers';
 
 interface EventRow {
   type: string;
@@ -158,5 +159,40 @@ describe('the webhook outbox: events written in the posting transaction', () => 
         transactionId: expect.any(String),
       });
     });
+  });
+
+  it('creates a webhook only once no posting group holds its network’s head, dated after that group', async () => {
+    // A group builds events only if it saw a webhook under the head lock (migrations/0014): a
+    // webhook it did not see must be dated after everything the group posted, or fan-out
+    // would owe the webhook events that were never built.
+    const group = await connect(ledger.databaseUrl);
+    try {
+      await group.query('BEGIN');
+      await group.query(
+        "SELECT 1 FROM ledger_head WHERE network_id = (SELECT network_id FROM api_keys WHERE role = 'ADMIN' LIMIT 1) FOR UPDATE",
+      );
+      let settled = false;
+      const creating = createWebhook(ledger.admin, { url: 'http://127.0.0.1:9/late', events: ['TRANSACTION_POSTED'] }).finally(() => {
+        settled = true;
+      });
+      // Either the creation waits on a lock (it must wait for the group) or it is done already.
+      await waitFor('the creation waiting on a lock, or done', async () => {
+        const { rows } = await db.query(
+          `SELECT 1 FROM pg_stat_activity
+            WHERE wait_event_type = 'Lock' AND (query LIKE '%FOR SHARE OF h%' OR query LIKE '%INSERT INTO webhooks%')`,
+        );
+        return settled || rows.length > 0 ? true : undefined;
+      });
+      const { rows } = await group.query<{ clock: string }>('SELECT clock_timestamp()::text AS clock');
+      await group.query('COMMIT');
+      const created = dataOf(await creating).createWebhook.webhook;
+      const { rows: dated } = await db.query<{ after: boolean }>(
+        'SELECT created_at > $1::timestamptz AS after FROM webhooks WHERE id = $2',
+        [rows[0]?.clock, created.id],
+      );
+      expect(dated).toEqual([{ after: true }]);
+    } finally {
+      await group.end();
+    }
   });
 });
