@@ -114,6 +114,11 @@ export async function paginate<R, A>(
   return toConnection(rows, size, (row) => row, recipe.keyOf);
 }
 
+/** The same page with each node turned into another shape (a record into its GraphQL model). */
+export function mapNodes<R, T>(connection: ConnectionShape<R>, toNode: (node: R) => T): ConnectionShape<T> {
+  return { edges: connection.edges.map((edge) => ({ node: toNode(edge.node), cursor: edge.cursor })), pageInfo: connection.pageInfo };
+}
+
 /** Declares `XConnection` and `XEdge` object types for a node type. */
 export function Connection<T>(node: Type<T>, name: string): Type<ConnectionShape<T>> {
   @ObjectType(`${name}Edge`)

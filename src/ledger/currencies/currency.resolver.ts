@@ -4,6 +4,7 @@ import { ReadKind, ReadRule } from '../../identity/read-rules';
 import { type Caller, READERS, Role } from '../../identity/caller';
 import { loaderFor } from '../../graphql/batch-loader';
 import { Party } from '../parties/party.model';
+import { toPartyModel } from '../parties/party.mapper';
 import { PartyRepository } from '../parties/party.repository';
 import { AmountScalar } from '../../graphql/scalars/amount.scalar';
 import { fromMinor } from '../money/amount';
@@ -16,7 +17,7 @@ export function partyLoader(context: object, parties: Pick<PartyRepository, 'fin
   return loaderFor<string, Party>(
     context,
     `party/${network}`,
-    async (ids) => new Map((await parties.findByIds(network, ids)).map((p) => [p.id, p])),
+    async (ids) => new Map((await parties.findByIds(network, ids)).map((p) => [p.id, toPartyModel(p)])),
   );
 }
 

@@ -4,7 +4,7 @@ import { notFound, validationFailed } from '../../common/domain-error';
 import { checkId } from '../../common/ids';
 import { Database } from '../../database/database';
 import { AccountRepository } from '../accounts/account.repository';
-import { PartyKind } from '../parties/party.model';
+import { PartyKind } from '../parties/party.record';
 import { PartyRepository } from '../parties/party.repository';
 import { cleanText } from '../../common/text';
 import { type Currency, CurrencyKind } from './currency.model';

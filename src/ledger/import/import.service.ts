@@ -7,7 +7,7 @@ import type { Account } from '../accounts/account.model';
 import { AccountRepository } from '../accounts/account.repository';
 import { AccountService } from '../accounts/account.service';
 import { toPositiveMinor } from '../money/amount';
-import type { Party } from '../parties/party.model';
+import type { PartyRecord } from '../parties/party.record';
 import { PartyRepository } from '../parties/party.repository';
 import { PartyService } from '../parties/party.service';
 import { idempotency } from '../posting/idempotency';
@@ -159,7 +159,7 @@ export function importId(caller: Caller, kind: 'PARTY' | 'ACCOUNT', ref: string)
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-function sameParty(found: Party, row: ImportPartyInput): boolean {
+function sameParty(found: PartyRecord, row: ImportPartyInput): boolean {
   return found.kind === row.kind && found.name === row.name.trim();
 }
 

@@ -1,21 +1,10 @@
 import { Field, ID, ObjectType, registerEnumType } from '@nestjs/graphql';
 
-export enum PartyKind {
-  MEMBER = 'MEMBER',
-  COOPERATIVE = 'COOPERATIVE',
-  CREDIT_UNION = 'CREDIT_UNION',
-  LAND_TRUST = 'LAND_TRUST',
-  COMMUNITY = 'COMMUNITY',
-}
-registerEnumType(PartyKind, { name: 'PartyKind' });
+import { ORGANISATION_KINDS, PartyKind } from './party.record';
 
-/** Organisations whose treasurers may read their members' statements. */
-export const ORGANISATION_KINDS: readonly PartyKind[] = [
-  PartyKind.COOPERATIVE,
-  PartyKind.CREDIT_UNION,
-  PartyKind.LAND_TRUST,
-  PartyKind.COMMUNITY,
-];
+// The vocabulary lives with the record (the repository knows no GraphQL); GraphQL names it here.
+registerEnumType(PartyKind, { name: 'PartyKind' });
+export { ORGANISATION_KINDS, PartyKind };
 
 @ObjectType({ description: 'Anyone who holds accounts. Only a display name and an optional handle are kept.' })
 export class Party {

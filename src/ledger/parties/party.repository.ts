@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../../database/database';
-import type { Party, PartyKind } from './party.model';
+import type { PartyKind, PartyRecord } from './party.record';
 /** Notified with an organisation's id when its members change (identity drops its cache). */
 import { MEMBERSHIP_CHANNEL } from '../../identity/directory';
 
@@ -15,7 +15,7 @@ interface PartyRow {
 export class PartyRepository {
   constructor(private readonly db: Database) {}
 
-  async findById(network: string, id: string): Promise<Party | undefined> {
+  async findById(network: string, id: string): Promise<PartyRecord | undefined> {
     const [row] = await this.db.query<PartyRow>('SELECT id, kind, name, handle FROM parties WHERE network_id = $1 AND id = $2', [
       network,
       id,
@@ -23,14 +23,14 @@ export class PartyRepository {
     return row;
   }
 
-  async findByIds(network: string, ids: readonly string[]): Promise<Party[]> {
+  async findByIds(network: string, ids: readonly string[]): Promise<PartyRecord[]> {
     return this.db.query<PartyRow>('SELECT id, kind, name, handle FROM parties WHERE network_id = $1 AND id = ANY($2::uuid[])', [
       network,
       ids,
     ]);
   }
 
-  async insert(network: string, party: Party): Promise<Party> {
+  async insert(network: string, party: PartyRecord): Promise<PartyRecord> {
     const [row] = await this.db.query<PartyRow>(
       'INSERT INTO parties (network_id, id, kind, name, handle) VALUES ($1, $2, $3, $4, $5) RETURNING id, kind, name, handle',
       [network, party.id, party.kind, party.name, party.handle],
@@ -40,7 +40,7 @@ export class PartyRepository {
   }
 
   /** Keyset page ordered by id. */
-  async page(network: string, kind: PartyKind | null, afterId: string | null, limit: number): Promise<Party[]> {
+  async page(network: string, kind: PartyKind | null, afterId: string | null, limit: number): Promise<PartyRecord[]> {
     return this.db.query<PartyRow>(
       `SELECT id, kind, name, handle FROM parties
         WHERE network_id = $4 AND ($1::text IS NULL OR kind = $1) AND ($2::uuid IS NULL OR id > $2)

@@ -2,8 +2,9 @@ import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { Allow, CurrentCaller } from '../../identity/auth.guard';
 import { ReadKind, ReadRule } from '../../identity/read-rules';
 import { type Caller, READERS, Role } from '../../identity/caller';
-import { Connection, PageArgs } from '../../graphql/pagination';
+import { Connection, mapNodes, PageArgs } from '../../graphql/pagination';
 import { Party, PartyKind } from './party.model';
+import { toPartyModel } from './party.mapper';
 import { PartyService } from './party.service';
 
 const PartyConnection = Connection(Party, 'Party');
@@ -17,40 +18,41 @@ export class PartyResolver {
   @Allow(...READERS)
   @ReadRule(ReadKind.DIRECTORY)
   async party(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<Party | null> {
-    return (await this.partyService.find(caller.networkId, id)) ?? null;
+    const party = await this.partyService.find(caller.networkId, id);
+    return party ? toPartyModel(party) : null;
   }
 
   @Query(() => PartyConnection)
   @Allow(...READERS)
   @ReadRule(ReadKind.DIRECTORY)
-  parties(
+  async parties(
     @CurrentCaller() caller: Caller,
     @Args('kind', { type: () => PartyKind, nullable: true }) kind: PartyKind | null,
     @Args() page: PageArgs,
   ) {
-    return this.partyService.page(caller.networkId, kind, page.first, page.after);
+    return mapNodes(await this.partyService.page(caller.networkId, kind, page.first, page.after), toPartyModel);
   }
 
   @Mutation(() => Party)
   @Allow(Role.ADMIN)
-  registerParty(
+  async registerParty(
     @CurrentCaller() caller: Caller,
     @Args('kind', { type: () => PartyKind }) kind: PartyKind,
     @Args('name') name: string,
     @Args('handle', { type: () => String, nullable: true }) handle: string | null,
   ): Promise<Party> {
-    return this.partyService.register(caller.networkId, kind, name, handle);
+    return toPartyModel(await this.partyService.register(caller.networkId, kind, name, handle));
   }
 
   @Mutation(() => Party, {
     description: "Makes a party a member of an organisation, whose treasurers may then read the member's statements.",
   })
   @Allow(Role.ADMIN)
-  addPartyMember(
+  async addPartyMember(
     @CurrentCaller() caller: Caller,
     @Args('organisationId', { type: () => ID }) organisationId: string,
     @Args('memberId', { type: () => ID }) memberId: string,
   ): Promise<Party> {
-    return this.partyService.addMember(caller.networkId, organisationId, memberId);
+    return toPartyModel(await this.partyService.addMember(caller.networkId, organisationId, memberId));
   }
 }

@@ -4,7 +4,7 @@ import { notFound, validationFailed } from '../../common/domain-error';
 import { checkId } from '../../common/ids';
 import { cleanText } from '../../common/text';
 import { type ConnectionShape, paginate } from '../../graphql/pagination';
-import { ORGANISATION_KINDS, type Party, PartyKind } from './party.model';
+import { ORGANISATION_KINDS, PartyKind, type PartyRecord } from './party.record';
 import { AccessService } from '../../identity/access.service';
 import { PartyRepository } from './party.repository';
 
@@ -25,7 +25,7 @@ export class PartyService {
     name: string,
     handle: string | null | undefined,
     id: string = randomUUID(),
-  ): Promise<Party> {
+  ): Promise<PartyRecord> {
     return this.parties.insert(network, {
       id,
       kind,
@@ -35,13 +35,13 @@ export class PartyService {
   }
 
   /** A party of `network`, or NOT_FOUND (also for a party of another network). */
-  async get(network: string, id: string): Promise<Party> {
+  async get(network: string, id: string): Promise<PartyRecord> {
     const party = await this.parties.findById(network, checkId(id));
     if (!party) throw notFound('party', id);
     return party;
   }
 
-  async find(network: string, id: string): Promise<Party | undefined> {
+  async find(network: string, id: string): Promise<PartyRecord | undefined> {
     return this.parties.findById(network, checkId(id));
   }
 
@@ -50,7 +50,7 @@ export class PartyService {
     kind: PartyKind | null | undefined,
     first: number | null | undefined,
     after: string | null | undefined,
-  ): Promise<ConnectionShape<Party>> {
+  ): Promise<ConnectionShape<PartyRecord>> {
     return paginate(
       { first, after },
       {
@@ -62,7 +62,7 @@ export class PartyService {
     );
   }
 
-  async addMember(network: string, organisationId: string, memberId: string): Promise<Party> {
+  async addMember(network: string, organisationId: string, memberId: string): Promise<PartyRecord> {
     const organisation = await this.get(network, organisationId);
     const member = await this.get(network, memberId);
     if (!ORGANISATION_KINDS.includes(organisation.kind))
