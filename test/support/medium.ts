@@ -15,7 +15,8 @@ export class ServiceError extends Error {
   }
 }
 
-type Remote<S> = { [K in keyof S]: S[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => Promise<R> : never };
+/** A service's methods as the test calls them: every answer comes back as a promise (a method may also answer at once). */
+type Remote<S> = { [K in keyof S]: S[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never };
 
 export interface Medium {
   readonly databaseUrl: string;

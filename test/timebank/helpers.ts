@@ -53,10 +53,14 @@ export function codeOf(result: { errors?: { extensions?: { code?: string } }[]; 
   return result.errors[0]?.extensions?.code;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON by default, as in GqlClient
-export function dataOf<T = any>(result: { errors?: unknown[]; data?: T }): T {
+/**
+ * The data of an answer that must have no errors. Typed by the answer itself (a `GqlResponse<X>`
+ * gives X; an untyped request, `any`, as in GqlClient): inferring from `data` alone let TypeScript
+ * pick a type from the call site, `undefined` included.
+ */
+export function dataOf<R extends { errors?: unknown[]; data?: unknown }>(result: R): NonNullable<R['data']> {
   if (result.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
-  return result.data as T;
+  return result.data as NonNullable<R['data']>;
 }
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {

@@ -30,7 +30,7 @@ function bearer(key: string): Record<string, unknown> {
   return { authorization: `Bearer ${key}` };
 }
 
-async function liveSubscriptions(service: { baseUrl: string }): Promise<number> {
+async function liveSubscriptions(service: Pick<RunningService, 'baseUrl' | 'adminKey'>): Promise<number> {
   const metrics = await (await fetch(`${service.baseUrl}/metrics`, { headers: { authorization: `Bearer ${service.adminKey}` } })).text();
   return Number(/^ledger_live_subscriptions (\d+)$/m.exec(metrics)?.[1] ?? 'NaN');
 }
@@ -39,7 +39,7 @@ async function liveSubscriptions(service: { baseUrl: string }): Promise<number> 
  * Subscribes and waits until the instance has registered the subscriptions (its
  * ledger_live_subscriptions gauge has grown by as many), so that what is posted next reaches them.
  */
-async function subscribed<T extends unknown[]>(service: { baseUrl: string }, make: () => T): Promise<T> {
+async function subscribed<T extends unknown[]>(service: Pick<RunningService, 'baseUrl' | 'adminKey'>, make: () => T): Promise<T> {
   const before = await liveSubscriptions(service);
   const subscriptions = make();
   await waitFor('the subscriptions to be registered', async () =>
