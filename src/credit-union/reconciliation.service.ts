@@ -3,6 +3,7 @@ import { DomainError, ErrorCode, validationFailed } from '../common/domain-error
 import { AccessService } from '../identity/access.service';
 import type { Caller } from '../identity/caller';
 import { CurrencyKind } from '../ledger/currencies/currency.model';
+import { toCurrencyModel } from '../ledger/currencies/currency.mapper';
 import { CurrencyService } from '../ledger/currencies/currency.service';
 import { fromMinor, toMinor } from '../ledger/money/amount';
 import type { Reconciliation } from './reconciliation.model';
@@ -35,7 +36,7 @@ export class ReconciliationService {
     const circulationMinor = -issuance.postedMinor;
     const differenceMinor = reserveMinor - circulationMinor;
     return {
-      currency,
+      currency: toCurrencyModel(currency),
       circulation: fromMinor(circulationMinor, currency.scale),
       reserve: fromMinor(reserveMinor, currency.scale),
       difference: fromMinor(differenceMinor, currency.scale),

@@ -6,6 +6,7 @@ import { ReadKind, ReadRule } from '../../identity/read-rules';
 import { type Caller, READERS, Role } from '../../identity/caller';
 import { Connection, PageArgs } from '../../graphql/pagination';
 import { AmountScalar } from '../../graphql/scalars/amount.scalar';
+import { toCurrencyModel } from '../currencies/currency.mapper';
 import { Currency } from '../currencies/currency.model';
 import { CurrencyService } from '../currencies/currency.service';
 import { partyLoader } from '../currencies/currency.resolver';
@@ -119,8 +120,8 @@ export class AccountResolver {
 
   @ResolveField(() => Currency)
   @ReadRule(ReadKind.DIRECTORY)
-  currency(@Parent() account: Account): Promise<Currency> {
-    return this.currencies.get(account.networkId, account.currencyCode);
+  async currency(@Parent() account: Account): Promise<Currency> {
+    return toCurrencyModel(await this.currencies.get(account.networkId, account.currencyCode));
   }
 
   @ResolveField(() => AmountScalar, { description: 'How far below zero the available balance may go.' })

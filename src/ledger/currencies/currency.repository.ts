@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { Sql } from '../../database/database';
 import { notFound } from '../../common/domain-error';
 import { Database } from '../../database/database';
-import type { Currency, CurrencyKind } from './currency.model';
+import type { CurrencyKind } from '../posting/posting.types';
+import type { CurrencyRecord } from './currency.record';
 
 interface CurrencyRow {
   network_id: string;
@@ -13,7 +14,7 @@ interface CurrencyRow {
   issuer_party_id: string | null;
 }
 
-function toCurrency(row: CurrencyRow): Currency {
+function toCurrencyRecord(row: CurrencyRow): CurrencyRecord {
   return {
     networkId: row.network_id,
     code: row.code,
@@ -46,11 +47,11 @@ const MAX_CACHED = 100_000;
  */
 @Injectable()
 export class CurrencyRepository {
-  private readonly cache = new Map<string, Currency>();
+  private readonly cache = new Map<string, CurrencyRecord>();
 
   constructor(private readonly db: Database) {}
 
-  async find(network: string, code: string): Promise<Currency | undefined> {
+  async find(network: string, code: string): Promise<CurrencyRecord | undefined> {
     const key = `${network}/${code}`;
     const cached = this.cache.get(key);
     if (cached) return cached;
@@ -59,25 +60,25 @@ export class CurrencyRepository {
       code,
     ]);
     if (!row) return undefined;
-    const currency = toCurrency(row);
+    const currency = toCurrencyRecord(row);
     if (this.cache.size >= MAX_CACHED) this.cache.clear();
     this.cache.set(key, currency);
     return currency;
   }
 
   /** The currency, or NOT_FOUND. */
-  async require(network: string, code: string): Promise<Currency> {
+  async require(network: string, code: string): Promise<CurrencyRecord> {
     const currency = await this.find(network, code);
     if (!currency) throw notFound('currency', code);
     return currency;
   }
 
-  async all(network: string): Promise<Currency[]> {
+  async all(network: string): Promise<CurrencyRecord[]> {
     const rows = await this.db.query<CurrencyRow>(`SELECT ${COLUMNS} FROM currencies WHERE network_id = $1 ORDER BY code`, [network]);
-    return rows.map(toCurrency);
+    return rows.map(toCurrencyRecord);
   }
 
-  async insert(tx: Sql, currency: Currency): Promise<boolean> {
+  async insert(tx: Sql, currency: CurrencyRecord): Promise<boolean> {
     const rows = await tx.query(
       `INSERT INTO currencies (network_id, code, name, kind, scale, issuer_party_id) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (network_id, code) DO NOTHING RETURNING code`,

@@ -8,6 +8,7 @@ import { toPartyModel } from '../parties/party.mapper';
 import { PartyRepository } from '../parties/party.repository';
 import { AmountScalar } from '../../graphql/scalars/amount.scalar';
 import { fromMinor } from '../money/amount';
+import { toCurrencyModel } from './currency.mapper';
 import { Currency, CurrencyKind } from './currency.model';
 import type { CurrencyDefaults } from './currency.repository';
 import { CurrencyService } from './currency.service';
@@ -32,19 +33,20 @@ export class CurrencyResolver {
   @Allow(...READERS)
   @ReadRule(ReadKind.DIRECTORY)
   async currency(@CurrentCaller() caller: Caller, @Args('code') code: string): Promise<Currency | null> {
-    return (await this.currencyService.find(caller.networkId, code)) ?? null;
+    const currency = await this.currencyService.find(caller.networkId, code);
+    return currency ? toCurrencyModel(currency) : null;
   }
 
   @Query(() => [Currency])
   @Allow(...READERS)
   @ReadRule(ReadKind.DIRECTORY)
-  currencies(@CurrentCaller() caller: Caller): Promise<Currency[]> {
-    return this.currencyService.all(caller.networkId);
+  async currencies(@CurrentCaller() caller: Caller): Promise<Currency[]> {
+    return (await this.currencyService.all(caller.networkId)).map(toCurrencyModel);
   }
 
   @Mutation(() => Currency)
   @Allow(Role.ADMIN)
-  createCurrency(
+  async createCurrency(
     @CurrentCaller() caller: Caller,
     @Args('code') code: string,
     @Args('name') name: string,
@@ -54,18 +56,19 @@ export class CurrencyResolver {
     @Args('defaultCreditLimit', { type: () => AmountScalar, nullable: true }) defaultCreditLimit: string | null,
     @Args('defaultMaxBalance', { type: () => AmountScalar, nullable: true }) defaultMaxBalance: string | null,
   ): Promise<Currency> {
-    return this.currencyService.create(caller.networkId, code, name, kind, scale, issuerPartyId, { defaultCreditLimit, defaultMaxBalance });
+    const defaults = { defaultCreditLimit, defaultMaxBalance };
+    return toCurrencyModel(await this.currencyService.create(caller.networkId, code, name, kind, scale, issuerPartyId, defaults));
   }
 
   @Mutation(() => Currency, { description: 'Changes the default bounds of accounts opened later (null clears one).' })
   @Allow(Role.ADMIN)
-  setCurrencyDefaults(
+  async setCurrencyDefaults(
     @CurrentCaller() caller: Caller,
     @Args('code') code: string,
     @Args('defaultCreditLimit', { type: () => AmountScalar, nullable: true }) defaultCreditLimit: string | null,
     @Args('defaultMaxBalance', { type: () => AmountScalar, nullable: true }) defaultMaxBalance: string | null,
   ): Promise<Currency> {
-    return this.currencyService.setDefaults(caller.networkId, code, { defaultCreditLimit, defaultMaxBalance });
+    return toCurrencyModel(await this.currencyService.setDefaults(caller.networkId, code, { defaultCreditLimit, defaultMaxBalance }));
   }
 
   @ResolveField(() => AmountScalar, { nullable: true, description: 'Credit limit of accounts opened later without their own.' })

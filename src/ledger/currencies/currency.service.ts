@@ -7,7 +7,8 @@ import { AccountRepository } from '../accounts/account.repository';
 import { PartyKind } from '../parties/party.record';
 import { PartyRepository } from '../parties/party.repository';
 import { cleanText } from '../../common/text';
-import { type Currency, CurrencyKind } from './currency.model';
+import { CurrencyKind } from './currency.model';
+import type { CurrencyRecord } from './currency.record';
 import { type CurrencyDefaults, CurrencyRepository } from './currency.repository';
 import { toBoundMinor } from '../money/amount';
 
@@ -48,7 +49,7 @@ export class CurrencyService {
     scale: number,
     issuerPartyId: string | null | undefined,
     defaults: DefaultBounds = {},
-  ): Promise<Currency> {
+  ): Promise<CurrencyRecord> {
     if (!CODE.test(code)) throw validationFailed('code', '2 to 12 of A-Z, 0-9 and _');
     if (!Number.isInteger(scale) || scale < 0 || scale > 8) throw validationFailed('scale', 'must be between 0 and 8');
     const cleanName = cleanText(name, 'name', 100, true) as string;
@@ -63,7 +64,7 @@ export class CurrencyService {
     } else if (issuerPartyId) {
       throw validationFailed('issuerPartyId', 'TIME currencies are mutual credit and have no issuer');
     }
-    const currency: Currency = { networkId: network, code, name: cleanName, kind, scale, issuerPartyId: issuer };
+    const currency: CurrencyRecord = { networkId: network, code, name: cleanName, kind, scale, issuerPartyId: issuer };
     const parsedDefaults = parseDefaults(defaults, scale);
     await this.db.transaction(async (tx) => {
       if (!(await this.currencies.insert(tx, currency))) throw validationFailed('code', `currency ${code} already exists`);
@@ -83,7 +84,7 @@ export class CurrencyService {
   }
 
   /** Changes the defaults for accounts opened later; accounts already open keep their bounds. */
-  async setDefaults(network: string, code: string, defaults: DefaultBounds): Promise<Currency> {
+  async setDefaults(network: string, code: string, defaults: DefaultBounds): Promise<CurrencyRecord> {
     const currency = await this.get(network, code);
     await this.currencies.setDefaults(this.db, network, currency.code, parseDefaults(defaults, currency.scale));
     return currency;
@@ -98,18 +99,18 @@ export class CurrencyService {
   }
 
   /** A currency of `network`, or NOT_FOUND: the same code in another network is another currency. */
-  async get(network: string, code: string): Promise<Currency> {
+  async get(network: string, code: string): Promise<CurrencyRecord> {
     const currency = await this.find(network, code);
     if (!currency) throw notFound('currency', code);
     return currency;
   }
 
-  async find(network: string, code: string): Promise<Currency | undefined> {
+  async find(network: string, code: string): Promise<CurrencyRecord | undefined> {
     if (typeof code !== 'string' || !CODE.test(code)) return undefined;
     return this.currencies.find(network, code);
   }
 
-  all(network: string): Promise<Currency[]> {
+  all(network: string): Promise<CurrencyRecord[]> {
     return this.currencies.all(network);
   }
 }

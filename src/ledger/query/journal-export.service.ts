@@ -3,7 +3,7 @@ import { assertUnreachable, validationFailed } from '../../common/domain-error';
 import { compareInstants } from '../../common/instant';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import type { Caller } from '../../identity/caller';
-import type { Currency } from '../currencies/currency.model';
+import type { CurrencyRecord } from '../currencies/currency.record';
 import { CurrencyService } from '../currencies/currency.service';
 import { fromMinor } from '../money/amount';
 import { csvRow, number, text } from './csv';
@@ -41,7 +41,7 @@ export interface ExportRequest {
 
 /** An export checked and pinned to a sequence window, ready to be written. */
 export interface PreparedExport {
-  readonly currency: Currency;
+  readonly currency: CurrencyRecord;
   readonly format: ExportFormat;
   /** A name for the downloaded file. */
   readonly fileName: string;
@@ -52,7 +52,7 @@ export interface PreparedExport {
 interface Plan {
   readonly caller: Caller;
   readonly request: ExportRequest;
-  readonly currency: Currency;
+  readonly currency: CurrencyRecord;
   readonly commodity: JournalCommodity;
   readonly accounts: AccountSet;
   readonly inScope: (accountId: string) => boolean;

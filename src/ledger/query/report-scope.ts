@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { forbidden, validationFailed } from '../../common/domain-error';
 import { AccessService } from '../../identity/access.service';
 import type { Caller } from '../../identity/caller';
-import type { Currency } from '../currencies/currency.model';
+import type { CurrencyRecord } from '../currencies/currency.record';
 import { type AccountSet, ReportRepository } from './report.repository';
 
 /** A treasurer's organisation and members may hold at most this many accounts of one currency in a report. */
@@ -21,7 +21,7 @@ export class ReportScope {
     private readonly reports: ReportRepository,
   ) {}
 
-  async accountsOf(caller: Caller, currency: Currency): Promise<AccountSet> {
+  async accountsOf(caller: Caller, currency: CurrencyRecord): Promise<AccountSet> {
     const scope = await this.access.readScope(caller);
     if (scope.all) return { all: true };
     if ('issuerPartyId' in scope) {

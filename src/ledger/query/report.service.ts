@@ -13,7 +13,8 @@ import { type Activity, type Statement, type StatementEntry, type TrialBalance }
 import { ReportScope } from './report-scope';
 import { csvRow, number, text } from './csv';
 import { type AccountSet, ReportRepository, type StatementRow } from './report.repository';
-import type { Currency } from '../currencies/currency.model';
+import { toCurrencyModel } from '../currencies/currency.mapper';
+import type { CurrencyRecord } from '../currencies/currency.record';
 
 const ACTIVITY_CSV_PAGE = 500;
 
@@ -117,7 +118,7 @@ export class ReportService {
     }
     const total = rows.reduce((sum, row) => sum + row.balanceMinor, 0n);
     return {
-      currency,
+      currency: toCurrencyModel(currency),
       asOf: at,
       lines: rows.map((row) => ({ accountId: row.accountId, balance: fromMinor(row.balanceMinor, currency.scale) })),
       total: fromMinor(total, currency.scale),
@@ -140,7 +141,7 @@ export class ReportService {
     const page = await this.reports.activityPage(network, currency.code, accounts, window, afterId, size + 1);
     const amount = (minor: bigint) => fromMinor(minor, currency.scale);
     return {
-      currency,
+      currency: toCurrencyModel(currency),
       from: args.from,
       to: args.to,
       totals: { transactions: page.transactions, activeAccounts: page.activeAccounts, volume: amount(page.volumeMinor) },
@@ -176,7 +177,7 @@ export class ReportService {
 
   private async *activityCsvChunks(
     network: string,
-    currency: Currency,
+    currency: CurrencyRecord,
     accounts: AccountSet,
     window: { lo: bigint; hi: bigint },
   ): AsyncGenerator<string> {
@@ -205,7 +206,7 @@ export class ReportService {
     }
   }
 
-  private async activityScope(caller: Caller, args: ActivityArgs): Promise<{ currency: Currency; accounts: AccountSet }> {
+  private async activityScope(caller: Caller, args: ActivityArgs): Promise<{ currency: CurrencyRecord; accounts: AccountSet }> {
     const currency = await this.currencyService.get(caller.networkId, args.currency);
     return { currency, accounts: await this.scope.accountsOf(caller, currency) };
   }
