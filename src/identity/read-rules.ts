@@ -34,14 +34,21 @@ export const READ_RULE_KEY = 'ledger:read-rule';
  */
 export const ReadRule = (kind: ReadKind) => SetMetadata(READ_RULE_KEY, kind);
 
-/** The accounts an object touches, by its shape (no import of the feature modules' models). */
+/**
+ * The accounts an object touches, by its shape (no import of the feature modules' models): a
+ * transaction's postings, a hold's payer and payee, an exchange's provider and receiver, or the
+ * accounts a ledger event names (the webhook outbox: a key's webhook is sent only the events it
+ * may read, by this same rule).
+ */
 type Touching =
   | { readonly postings: readonly { readonly accountId: string }[] }
   | { readonly fromAccountId: string; readonly toAccountId: string }
-  | { readonly providerAccountId: string; readonly receiverAccountId: string };
+  | { readonly providerAccountId: string; readonly receiverAccountId: string }
+  | { readonly accountIds: readonly string[] };
 
-function accountIdsOf(object: Touching): string[] {
+function accountIdsOf(object: Touching): readonly string[] {
   if ('postings' in object) return object.postings.map((p) => p.accountId);
+  if ('accountIds' in object) return object.accountIds;
   if ('fromAccountId' in object) return [object.fromAccountId, object.toAccountId];
   return [object.providerAccountId, object.receiverAccountId];
 }
@@ -53,7 +60,7 @@ export class ReadRules {
     private readonly accounts: AccountDirectory,
   ) {}
 
-  /** Transactions, holds and exchanges: readable when one of the accounts they touch is. */
+  /** Transactions, holds, exchanges and ledger events: readable when one of the accounts they touch is. */
   async canRead(caller: Caller | undefined, object: Touching): Promise<boolean> {
     if (!caller) return false;
     const facts = await this.accounts.factsOf(caller.networkId, accountIdsOf(object));

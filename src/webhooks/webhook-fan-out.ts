@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Database } from '../database/database';
-import { AccessService } from '../identity/access.service';
 import type { Caller, Role } from '../identity/caller';
-import { AccountReader } from '../ledger/ledger-readers';
+import { ReadRules } from '../identity/read-rules';
 import { type ListenerRow, type PendingEventRow, WebhookRepository } from './webhook.repository';
 
 /** Events fanned out per transaction: bounded, so one round never holds its locks for long. */
@@ -13,8 +12,8 @@ const EVENTS_PER_ROUND = 500;
  * Turns outbox events into deliveries, one per matching webhook. A webhook matches an event of
  * its network when it listens for the event's type, was created before the event, its account
  * (if it names one) is among the event's, and its creating key may read one of the event's
- * accounts — the read rule of section 5: ADMIN and AUDITOR every account, MEMBER its party's,
- * TREASURER its organisation's and its members', INTEGRATION its credit union's currencies.
+ * accounts: the read rule of transactions and holds (`ReadRules`, SPEC B.1 and B.7), so a key is
+ * sent exactly the events whose objects it may read through the API.
  * Events and deliveries change in one transaction, and SKIP LOCKED lets several instances fan
  * out side by side: an event is fanned out once.
  */
@@ -23,8 +22,7 @@ export class WebhookFanOut {
   constructor(
     private readonly db: Database,
     private readonly webhooks: WebhookRepository,
-    private readonly accounts: AccountReader,
-    private readonly access: AccessService,
+    private readonly rules: ReadRules,
   ) {}
 
   /** Fans out one round; returns how many events it took (0: nothing was waiting). */
@@ -55,10 +53,7 @@ export class WebhookFanOut {
       networkId: webhook.network_id,
       deploymentAdmin: false,
     };
-    const facts = await this.accounts.factsOf(webhook.network_id, event.account_ids);
-    for (const account of facts.values()) {
-      if (await this.access.canRead(caller, account)) return true;
-    }
-    return false;
+    // The read rule of transactions and holds themselves (one source: the API and the webhooks cannot drift apart).
+    return this.rules.canRead(caller, { accountIds: event.account_ids });
   }
 }
