@@ -2,9 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { Sql } from '../../database/database';
 import { notFound } from '../../common/domain-error';
 import { Database } from '../../database/database';
-import type { CurrencyKind } from '../currencies/currency.model';
-import type { AccountStatus } from '../posting/posting.types';
-import { Account } from './account.model';
+import type { AccountStatus, CurrencyKind } from '../posting/posting.types';
+import type { AccountRecord } from './account.record';
 import type { AccountFilter } from '../../identity/directory';
 
 interface AccountRow {
@@ -39,8 +38,8 @@ const SELECT_ACCOUNTS = `
            AS pending_credits_minor
     FROM accounts a JOIN currencies c ON c.network_id = a.network_id AND c.code = a.currency_code`;
 
-export function toAccount(row: AccountRow): Account {
-  return Object.assign(new Account(), {
+function toAccountRecord(row: AccountRow): AccountRecord {
+  return {
     id: row.id,
     networkId: row.network_id,
     partyId: row.party_id,
@@ -55,7 +54,7 @@ export function toAccount(row: AccountRow): Account {
     postedMinor: BigInt(row.posted_minor),
     pendingDebitsMinor: BigInt(row.pending_debits_minor),
     pendingCreditsMinor: BigInt(row.pending_credits_minor),
-  });
+  };
 }
 
 /** Declared by identity, whose read scopes narrow account lists with it. */
@@ -79,13 +78,13 @@ export class AccountRepository {
 
   constructor(private readonly db: Database) {}
 
-  async findByIds(network: string, ids: readonly string[], sql: Sql = this.db): Promise<Account[]> {
+  async findByIds(network: string, ids: readonly string[], sql: Sql = this.db): Promise<AccountRecord[]> {
     if (ids.length === 0) return [];
     const rows = await sql.query<AccountRow>(`${SELECT_ACCOUNTS} WHERE a.network_id = $1 AND a.id = ANY($2::uuid[])`, [network, ids]);
-    return rows.map(toAccount);
+    return rows.map(toAccountRecord);
   }
 
-  async findById(network: string, id: string): Promise<Account | undefined> {
+  async findById(network: string, id: string): Promise<AccountRecord | undefined> {
     const [account] = await this.findByIds(network, [id]);
     return account;
   }
@@ -136,7 +135,7 @@ export class AccountRepository {
     return account;
   }
 
-  async page(network: string, filter: AccountFilter, afterId: string | null, limit: number): Promise<Account[]> {
+  async page(network: string, filter: AccountFilter, afterId: string | null, limit: number): Promise<AccountRecord[]> {
     const rows = await this.db.query<AccountRow>(
       `${SELECT_ACCOUNTS}
         WHERE a.network_id = $6 AND ($1::uuid[] IS NULL OR a.party_id = ANY($1::uuid[]))
@@ -146,7 +145,7 @@ export class AccountRepository {
         ORDER BY a.id LIMIT $5`,
       [filter.partyIds, filter.currencyCode, filter.issuerPartyId, afterId, limit, network],
     );
-    return rows.map(toAccount);
+    return rows.map(toAccountRecord);
   }
 
   async insert(

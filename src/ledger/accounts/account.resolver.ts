@@ -4,7 +4,7 @@ import { Allow, CurrentCaller, type LedgerContext } from '../../identity/auth.gu
 import { AccessService } from '../../identity/access.service';
 import { ReadKind, ReadRule } from '../../identity/read-rules';
 import { type Caller, READERS, Role } from '../../identity/caller';
-import { Connection, PageArgs } from '../../graphql/pagination';
+import { Connection, mapNodes, PageArgs } from '../../graphql/pagination';
 import { AmountScalar } from '../../graphql/scalars/amount.scalar';
 import { toCurrencyModel } from '../currencies/currency.mapper';
 import { Currency } from '../currencies/currency.model';
@@ -13,6 +13,7 @@ import { partyLoader } from '../currencies/currency.resolver';
 import { fromMinor } from '../money/amount';
 import { Party } from '../parties/party.model';
 import { PartyRepository } from '../parties/party.repository';
+import { toAccountModel } from './account.mapper';
 import { Account } from './account.model';
 import { AccountService } from './account.service';
 
@@ -37,8 +38,9 @@ export class AccountResolver {
   })
   @Allow(...READERS)
   @ReadRule(ReadKind.DIRECTORY)
-  account(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<Account | null> {
-    return this.accountService.find(caller.networkId, id);
+  async account(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<Account | null> {
+    const account = await this.accountService.find(caller.networkId, id);
+    return account ? toAccountModel(account) : null;
   }
 
   @Query(() => AccountConnection, {
@@ -46,18 +48,18 @@ export class AccountResolver {
   })
   @Allow(...READERS)
   @ReadRule(ReadKind.DIRECTORY)
-  accounts(
+  async accounts(
     @CurrentCaller() caller: Caller,
     @Args('partyId', { type: () => ID, nullable: true }) partyId: string | null,
     @Args('currency', { type: () => String, nullable: true }) currency: string | null,
     @Args() page: PageArgs,
   ) {
-    return this.accountService.page(caller, partyId, currency, page.first, page.after);
+    return mapNodes(await this.accountService.page(caller, partyId, currency, page.first, page.after), toAccountModel);
   }
 
   @Mutation(() => Account)
   @Allow(Role.ADMIN)
-  openAccount(
+  async openAccount(
     @CurrentCaller() caller: Caller,
     @Args('partyId', { type: () => ID }) partyId: string,
     @Args('currency') currency: string,
@@ -65,49 +67,49 @@ export class AccountResolver {
     @Args('unlimited', { type: () => Boolean, nullable: true }) unlimited: boolean | null,
     @Args('maxBalance', { type: () => AmountScalar, nullable: true }) maxBalance: string | null,
   ): Promise<Account> {
-    return this.accountService.open(caller.networkId, partyId, currency, { creditLimit, maxBalance }, unlimited);
+    return toAccountModel(await this.accountService.open(caller.networkId, partyId, currency, { creditLimit, maxBalance }, unlimited));
   }
 
   @Mutation(() => Account, { description: 'Sets the most posted + pendingCredits may reach; null removes the bound.' })
   @Allow(Role.ADMIN)
-  setMaxBalance(
+  async setMaxBalance(
     @CurrentCaller() caller: Caller,
     @Args('accountId', { type: () => ID }) accountId: string,
     @Args('maxBalance', { type: () => AmountScalar, nullable: true }) maxBalance: string | null,
   ): Promise<Account> {
-    return this.accountService.setMaxBalance(caller.networkId, accountId, maxBalance);
+    return toAccountModel(await this.accountService.setMaxBalance(caller.networkId, accountId, maxBalance));
   }
 
   @Mutation(() => Account)
   @Allow(Role.ADMIN)
-  setCreditLimit(
+  async setCreditLimit(
     @CurrentCaller() caller: Caller,
     @Args('accountId', { type: () => ID }) accountId: string,
     @Args('creditLimit', { type: () => AmountScalar }) creditLimit: string,
   ): Promise<Account> {
-    return this.accountService.setCreditLimit(caller.networkId, accountId, creditLimit);
+    return toAccountModel(await this.accountService.setCreditLimit(caller.networkId, accountId, creditLimit));
   }
 
   @Mutation(() => Account)
   @Allow(Role.ADMIN)
-  freezeAccount(
+  async freezeAccount(
     @CurrentCaller() caller: Caller,
     @Args('accountId', { type: () => ID }) accountId: string,
     @Args('reason', { type: () => String, nullable: true }) reason: string | null,
   ): Promise<Account> {
-    return this.accountService.freeze(caller.networkId, accountId, reason);
+    return toAccountModel(await this.accountService.freeze(caller.networkId, accountId, reason));
   }
 
   @Mutation(() => Account)
   @Allow(Role.ADMIN)
-  unfreezeAccount(@CurrentCaller() caller: Caller, @Args('accountId', { type: () => ID }) accountId: string): Promise<Account> {
-    return this.accountService.unfreeze(caller.networkId, accountId);
+  async unfreezeAccount(@CurrentCaller() caller: Caller, @Args('accountId', { type: () => ID }) accountId: string): Promise<Account> {
+    return toAccountModel(await this.accountService.unfreeze(caller.networkId, accountId));
   }
 
   @Mutation(() => Account)
   @Allow(Role.ADMIN)
-  closeAccount(@CurrentCaller() caller: Caller, @Args('accountId', { type: () => ID }) accountId: string): Promise<Account> {
-    return this.accountService.close(caller.networkId, accountId);
+  async closeAccount(@CurrentCaller() caller: Caller, @Args('accountId', { type: () => ID }) accountId: string): Promise<Account> {
+    return toAccountModel(await this.accountService.close(caller.networkId, accountId));
   }
 
   @ResolveField(() => Party)

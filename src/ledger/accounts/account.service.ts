@@ -13,7 +13,7 @@ import { toBoundMinor } from '../money/amount';
 import { cleanText } from '../../common/text';
 import { PartyService } from '../parties/party.service';
 import { PostingService } from '../posting/posting.service';
-import type { Account } from './account.model';
+import type { AccountRecord } from './account.record';
 import { AccountRepository } from './account.repository';
 
 /** A new account's own bounds, as decimal text; absent: the currency's default applies. */
@@ -45,7 +45,7 @@ export class AccountService {
     bounds: AccountBounds,
     unlimited: boolean | null | undefined,
     id: string = randomUUID(),
-  ): Promise<Account> {
+  ): Promise<AccountRecord> {
     const party = await this.parties.get(network, partyId);
     const currency = await this.currencies.get(network, currencyCode);
     if (unlimited) {
@@ -77,7 +77,7 @@ export class AccountService {
   }
 
   /** Sets the maximum balance, or removes it (null). Postings already made stand. */
-  async setMaxBalance(network: string, id: string, maxBalance: string | null | undefined): Promise<Account> {
+  async setMaxBalance(network: string, id: string, maxBalance: string | null | undefined): Promise<AccountRecord> {
     const account = await this.mustFind(network, id);
     if (account.unlimited) throw validationFailed('accountId', 'an issuance account has no maximum balance');
     const maxMinor = maxBalance == null ? null : toBoundMinor(maxBalance, account.scale, 'a maximum balance');
@@ -85,21 +85,21 @@ export class AccountService {
     return this.mustFind(network, id);
   }
 
-  async setCreditLimit(network: string, id: string, creditLimit: string): Promise<Account> {
+  async setCreditLimit(network: string, id: string, creditLimit: string): Promise<AccountRecord> {
     const account = await this.mustFind(network, id);
     if (account.unlimited) throw validationFailed('accountId', 'an issuance account has no credit limit');
     await this.accounts.setCreditLimit(network, account.id, this.limitMinor(creditLimit, account.scale));
     return this.mustFind(network, id);
   }
 
-  async freeze(network: string, id: string, reason: string | null | undefined): Promise<Account> {
+  async freeze(network: string, id: string, reason: string | null | undefined): Promise<AccountRecord> {
     const account = await this.mustFind(network, id);
     if (account.status === 'CLOSED') throw new DomainError(ErrorCode.ACCOUNT_CLOSED, `account ${account.id} is closed`);
     await this.accounts.setStatus(network, account.id, 'OPEN', 'FROZEN', cleanText(reason, 'reason', 500, false));
     return this.mustFind(network, id);
   }
 
-  async unfreeze(network: string, id: string): Promise<Account> {
+  async unfreeze(network: string, id: string): Promise<AccountRecord> {
     const account = await this.mustFind(network, id);
     if (account.status === 'CLOSED') throw new DomainError(ErrorCode.ACCOUNT_CLOSED, `account ${account.id} is closed`);
     await this.accounts.setStatus(network, account.id, 'FROZEN', 'OPEN', null);
@@ -107,7 +107,7 @@ export class AccountService {
   }
 
   /** Closes an account at zero with no live hold; holds already expired are released first. */
-  async close(network: string, id: string): Promise<Account> {
+  async close(network: string, id: string): Promise<AccountRecord> {
     const account = await this.mustFind(network, id);
     if (account.status === 'CLOSED') return account;
     if (account.postedMinor !== 0n) throw validationFailed('accountId', 'only an account with a zero balance can be closed');
@@ -127,7 +127,7 @@ export class AccountService {
    * Any key finds any account of its network (the directory: SPEC B.1, so a member can find whom
    * to pay); its balance and limit fields check that the caller may read it (AccountResolver).
    */
-  async find(network: string, id: string): Promise<Account | null> {
+  async find(network: string, id: string): Promise<AccountRecord | null> {
     return (await this.accounts.findById(network, checkId(id))) ?? null;
   }
 
@@ -137,7 +137,7 @@ export class AccountService {
     currency: string | null | undefined,
     first: number | null | undefined,
     after: string | null | undefined,
-  ): Promise<ConnectionShape<Account>> {
+  ): Promise<ConnectionShape<AccountRecord>> {
     return paginate(
       { first, after },
       {
@@ -155,7 +155,7 @@ export class AccountService {
     );
   }
 
-  private async mustFind(network: string, id: string): Promise<Account> {
+  private async mustFind(network: string, id: string): Promise<AccountRecord> {
     const account = await this.accounts.findById(network, checkId(id, 'accountId'));
     if (!account) throw notFound('account', id);
     return account;

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { atItem, DomainError, ErrorCode, notFound, validationFailed } from '../../common/domain-error';
 import { cleanText } from '../../common/text';
 import type { Caller } from '../../identity/caller';
-import type { Account } from '../accounts/account.model';
+import type { AccountRecord } from '../accounts/account.record';
 import { AccountRepository } from '../accounts/account.repository';
 import { AccountService } from '../accounts/account.service';
 import { toPositiveMinor } from '../money/amount';
@@ -163,6 +163,6 @@ function sameParty(found: PartyRecord, row: ImportPartyInput): boolean {
   return found.kind === row.kind && found.name === row.name.trim();
 }
 
-function sameAccount(found: Account, partyId: string, row: ImportAccountInput): boolean {
+function sameAccount(found: AccountRecord, partyId: string, row: ImportAccountInput): boolean {
   return found.partyId === partyId && found.currencyCode === row.currency;
 }

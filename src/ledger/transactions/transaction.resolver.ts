@@ -9,6 +9,7 @@ import { PageArgs } from '../../graphql/pagination';
 import { AmountScalar } from '../../graphql/scalars/amount.scalar';
 import { DateTimeScalar } from '../../graphql/scalars/date-time.scalar';
 import { JsonScalar } from '../../graphql/scalars/json.scalar';
+import { toAccountModel } from '../accounts/account.mapper';
 import { Account } from '../accounts/account.model';
 import { AccountRepository } from '../accounts/account.repository';
 import type { TransactionKind as Kind } from '../posting/posting.types';
@@ -145,7 +146,7 @@ export class PostingResolver {
     const loader = loaderFor<string, Account>(
       context,
       'account',
-      async (ids) => new Map((await this.accounts.findByIds(network, ids)).map((a) => [a.id, a])),
+      async (ids) => new Map((await this.accounts.findByIds(network, ids)).map((a) => [a.id, toAccountModel(a)])),
     );
     const account = await loader.load(posting.accountId);
     if (!account) throw new Error(`account ${posting.accountId} of a posting is missing`);
