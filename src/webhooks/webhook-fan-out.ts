@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { compareInstants } from '../common/instant';
 import { Database } from '../database/database';
 import type { Caller, Role } from '../identity/caller';
 import { ReadRules } from '../identity/read-rules';
@@ -44,7 +45,8 @@ export class WebhookFanOut {
 
   private async matches(webhook: ListenerRow, event: PendingEventRow): Promise<boolean> {
     if (webhook.network_id !== event.network_id || !webhook.events.includes(event.type)) return false;
-    if (webhook.created_at > event.occurred_at) return false;
+    // To the microsecond: a webhook created in the same millisecond just after an event does not hear it.
+    if (compareInstants(webhook.created_at, event.occurred_at) > 0) return false;
     if (webhook.account_id !== null && !event.account_ids.includes(webhook.account_id)) return false;
     const caller: Caller = {
       apiKeyId: webhook.api_key_id,

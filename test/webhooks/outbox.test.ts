@@ -77,6 +77,12 @@ describe('the webhook outbox: events written in the posting transaction', () => 
       expect(events.map((e) => e.type)).toEqual(['TRANSACTION_POSTED']);
       const transaction = events[0]?.data.transaction;
       expect(transaction).toMatchObject({ id: posted.id, sequence: posted.sequence, kind: 'TRANSFER' });
+      // The posting time as the API gives it, to the microsecond.
+      const api = await ledger.admin.ok<{ transaction: { postedAt: string } }>('query($id: ID!) { transaction(id: $id) { postedAt } }', {
+        id: posted.id,
+      });
+      expect(api.transaction.postedAt).toMatch(/\.\d{6}Z$/);
+      expect(transaction?.postedAt).toBe(api.transaction.postedAt);
       expect(transaction?.postings).toEqual([
         { accountId: ana.accountId, amount: '-1.50', currency: 'HOUR' },
         { accountId: ben.accountId, amount: '1.50', currency: 'HOUR' },
@@ -121,7 +127,8 @@ describe('the webhook outbox: events written in the posting transaction', () => 
 
     it('writes HOLD_RESOLVED with EXPIRED when the sweeper releases a hold', async () => {
       const from = await lastSeq(db);
-      const expiresAt = new Date(Date.now() + 800).toISOString();
+      // With microseconds, which the event keeps.
+      const expiresAt = new Date(Date.now() + 800).toISOString().replace('Z', '417Z');
       const hold = dataOf(
         await createHold(ledger.client(ana.key), { from: ana.accountId, to: ben.accountId, amount: '1', key: 'h3', expiresAt }),
       ).createHold;
@@ -129,7 +136,7 @@ describe('the webhook outbox: events written in the posting transaction', () => 
         const events = await eventsSince(db, from);
         return events.find((e) => e.type === 'HOLD_RESOLVED' && e.data.hold?.id === hold.id);
       });
-      expect(expired.data.hold).toMatchObject({ status: 'EXPIRED', expiresAt: new Date(expiresAt).toISOString() });
+      expect(expired.data.hold).toMatchObject({ status: 'EXPIRED', expiresAt });
     });
 
     it('writes EXCHANGE_PENDING for a provider’s claim and EXCHANGE_RESOLVED when confirmed or disputed', async () => {

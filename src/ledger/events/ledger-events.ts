@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isoMicros } from '../../common/instant';
 import type { Sql } from '../../database/database';
 import { fromMinor } from '../money/amount';
 import type { HoldRecord, TransactionRecord } from '../posting/posting.types';
@@ -47,7 +48,8 @@ export function transactionPosted(t: TransactionRecord, unitOf: UnitOf): LedgerE
         sequence: t.sequence.toString(),
         kind: t.kind,
         memo: t.memo,
-        postedAt: t.postedAt.toISOString(),
+        // To the microsecond, as the API shows it: passed back as a bound, it means exactly this transaction.
+        postedAt: isoMicros(t.postedAt),
         hash: t.hash,
         postings,
       },
@@ -71,7 +73,7 @@ export function holdEvent(hold: HoldRecord, unitOf: UnitOf, at: Date): LedgerEve
         amount: fromMinor(hold.amountMinor, unit.scale),
         currency: unit.currencyCode,
         status: hold.status,
-        expiresAt: hold.expiresAt?.toISOString() ?? null,
+        expiresAt: hold.expiresAt ? isoMicros(hold.expiresAt) : null,
         transactionId: hold.transactionId,
       },
     },
