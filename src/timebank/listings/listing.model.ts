@@ -3,11 +3,10 @@ import { Connection } from '../../graphql/pagination';
 import { AmountScalar } from '../../graphql/scalars/amount.scalar';
 import { DateTimeScalar } from '../../graphql/scalars/date-time.scalar';
 
-export const LISTING_KINDS = ['OFFER', 'REQUEST'] as const;
-export type ListingKind = (typeof LISTING_KINDS)[number];
+import { HOURS_SCALE, LISTING_KINDS, type ListingKind } from './listing.record';
 
-/** Hours estimates are written with two decimals (hundredths of an hour), like `HOUR`. */
-export const HOURS_SCALE = 2;
+// Declared with the record (the repository knows no GraphQL); exported here as before.
+export { HOURS_SCALE, LISTING_KINDS, type ListingKind };
 
 /** What offers and requests have in common; `party` and `exchange` are resolved from the ids. */
 @ObjectType({ isAbstract: true })

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database, type Sql } from '../../database/database';
-import { fromMinor } from '../../ledger/money/amount';
-import { HOURS_SCALE, type Listing, type ListingKind } from './listing.model';
+import type { ListingKind, ListingRecord } from './listing.record';
 import { LISTING_COLUMNS as COLUMNS, listingPageSql, type ListingQuery } from './listing.sql';
 
 interface ListingRow {
@@ -18,7 +17,7 @@ interface ListingRow {
   exchange_id: string | null;
 }
 
-function toListing(row: ListingRow): Listing {
+function toListingRecord(row: ListingRow): ListingRecord {
   return {
     id: row.id,
     seq: row.seq,
@@ -27,8 +26,7 @@ function toListing(row: ListingRow): Listing {
     title: row.title,
     category: row.category,
     description: row.description,
-    hours: row.hours_minor === null ? null : fromMinor(BigInt(row.hours_minor), HOURS_SCALE),
-    open: row.closed_at === null,
+    hoursMinor: row.hours_minor === null ? null : BigInt(row.hours_minor),
     createdAt: row.created_at,
     closedAt: row.closed_at,
     exchangeId: row.exchange_id,
@@ -51,7 +49,7 @@ export interface NewListing {
 export class ListingRepository {
   constructor(private readonly db: Database) {}
 
-  async insert(listing: NewListing): Promise<Listing> {
+  async insert(listing: NewListing): Promise<ListingRecord> {
     const [row] = await this.db.query<ListingRow>(
       `INSERT INTO listings (network_id, id, kind, party_id, title, category, description, hours_minor)
        VALUES ($8, $1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
@@ -67,30 +65,30 @@ export class ListingRepository {
       ],
     );
     if (!row) throw new Error('inserting a listing returned no row');
-    return toListing(row);
+    return toListingRecord(row);
   }
 
-  async findByIds(network: string, ids: readonly string[]): Promise<Listing[]> {
+  async findByIds(network: string, ids: readonly string[]): Promise<ListingRecord[]> {
     if (ids.length === 0) return [];
     const rows = await this.db.query<ListingRow>(`SELECT ${COLUMNS} FROM listings WHERE network_id = $1 AND id = ANY($2::uuid[])`, [
       network,
       ids,
     ]);
-    return rows.map(toListing);
+    return rows.map(toListingRecord);
   }
 
-  async findById(network: string, id: string): Promise<Listing | undefined> {
+  async findById(network: string, id: string): Promise<ListingRecord | undefined> {
     const [listing] = await this.findByIds(network, [id]);
     return listing;
   }
 
   /** Closes a listing (once: closing again keeps the first time). */
-  async close(network: string, id: string): Promise<Listing | undefined> {
+  async close(network: string, id: string): Promise<ListingRecord | undefined> {
     const [row] = await this.db.query<ListingRow>(
       `UPDATE listings SET closed_at = coalesce(closed_at, now()) WHERE network_id = $2 AND id = $1 RETURNING ${COLUMNS}`,
       [id, network],
     );
-    return row ? toListing(row) : undefined;
+    return row ? toListingRecord(row) : undefined;
   }
 
   /**
@@ -109,9 +107,9 @@ export class ListingRepository {
     }
   }
 
-  async page(q: ListingQuery): Promise<Listing[]> {
+  async page(q: ListingQuery): Promise<ListingRecord[]> {
     const { text, params } = listingPageSql(q);
     const rows = await this.db.query<ListingRow>(text, params);
-    return rows.map(toListing);
+    return rows.map(toListingRecord);
   }
 }

@@ -1,5 +1,5 @@
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { PageArgs } from '../../graphql/pagination';
+import { mapNodes, PageArgs } from '../../graphql/pagination';
 import { AmountScalar } from '../../graphql/scalars/amount.scalar';
 import { Allow, contextNetwork, CurrentCaller, type LedgerContext } from '../../identity/auth.guard';
 import { ReadKind, ReadRule, ReadRules } from '../../identity/read-rules';
@@ -9,6 +9,7 @@ import { Party } from '../../ledger/parties/party.model';
 import { Exchange } from '../exchanges/exchange.model';
 import { ExchangeService } from '../exchanges/exchange.service';
 import { HelpRequest, type Listing, Offer, OfferConnection, RequestConnection } from './listing.model';
+import { toListingModel } from './listing.mapper';
 import { ListingService } from './listing.service';
 import { PartyReader } from '../../ledger/ledger-readers';
 
@@ -45,7 +46,7 @@ export class OfferResolver {
 
   @Mutation(() => Offer, { description: 'Posts what a party can give. By a key of that party, or a coordinator.' })
   @Allow(...POSTERS)
-  postOffer(
+  async postOffer(
     @CurrentCaller() caller: Caller,
     @Args('partyId', { type: () => ID }) partyId: string,
     @Args('title') title: string,
@@ -53,19 +54,19 @@ export class OfferResolver {
     @Args('description', { type: () => String, nullable: true }) description: string | null,
     @Args('hours', { type: () => AmountScalar, nullable: true }) hours: string | null,
   ): Promise<Offer> {
-    return this.listings.post(caller, 'OFFER', { partyId, title, category, description, hours });
+    return toListingModel(await this.listings.post(caller, 'OFFER', { partyId, title, category, description, hours }));
   }
 
   @Mutation(() => Offer)
   @Allow(...POSTERS)
-  closeOffer(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<Offer> {
-    return this.listings.close(caller, 'OFFER', id);
+  async closeOffer(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<Offer> {
+    return toListingModel(await this.listings.close(caller, 'OFFER', id));
   }
 
   @ReadRule(ReadKind.DIRECTORY)
   @Query(() => OfferConnection, { description: 'Everyone’s offers, newest first. `search` is full-text (web search syntax).' })
   @Allow(...READERS)
-  offers(
+  async offers(
     @CurrentCaller() caller: Caller,
     @Args('category', { type: () => String, nullable: true }) category: string | null,
     @Args('search', { type: () => String, nullable: true }) search: string | null,
@@ -73,7 +74,8 @@ export class OfferResolver {
     @Args() page: PageArgs,
     @Args('partyId', { type: () => ID, nullable: true, description: 'Only this party’s.' }) partyId: string | null,
   ) {
-    return this.listings.page(caller.networkId, 'OFFER', { partyId, category, search, open, first: page.first, after: page.after });
+    const args = { partyId, category, search, open, first: page.first, after: page.after };
+    return mapNodes(await this.listings.page(caller.networkId, 'OFFER', args), toListingModel);
   }
 
   @ResolveField(() => Party)
@@ -100,7 +102,7 @@ export class RequestResolver {
 
   @Mutation(() => HelpRequest, { description: 'Posts what a party needs. By a key of that party, or a coordinator.' })
   @Allow(...POSTERS)
-  postRequest(
+  async postRequest(
     @CurrentCaller() caller: Caller,
     @Args('partyId', { type: () => ID }) partyId: string,
     @Args('title') title: string,
@@ -108,19 +110,19 @@ export class RequestResolver {
     @Args('description', { type: () => String, nullable: true }) description: string | null,
     @Args('hours', { type: () => AmountScalar, nullable: true }) hours: string | null,
   ): Promise<HelpRequest> {
-    return this.listings.post(caller, 'REQUEST', { partyId, title, category, description, hours });
+    return toListingModel(await this.listings.post(caller, 'REQUEST', { partyId, title, category, description, hours }));
   }
 
   @Mutation(() => HelpRequest)
   @Allow(...POSTERS)
-  closeRequest(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<HelpRequest> {
-    return this.listings.close(caller, 'REQUEST', id);
+  async closeRequest(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<HelpRequest> {
+    return toListingModel(await this.listings.close(caller, 'REQUEST', id));
   }
 
   @ReadRule(ReadKind.DIRECTORY)
   @Query(() => RequestConnection, { description: 'Everyone’s requests, newest first. `search` is full-text (web search syntax).' })
   @Allow(...READERS)
-  requests(
+  async requests(
     @CurrentCaller() caller: Caller,
     @Args('category', { type: () => String, nullable: true }) category: string | null,
     @Args('search', { type: () => String, nullable: true }) search: string | null,
@@ -128,7 +130,8 @@ export class RequestResolver {
     @Args() page: PageArgs,
     @Args('partyId', { type: () => ID, nullable: true, description: 'Only this party’s.' }) partyId: string | null,
   ) {
-    return this.listings.page(caller.networkId, 'REQUEST', { partyId, category, search, open, first: page.first, after: page.after });
+    const args = { partyId, category, search, open, first: page.first, after: page.after };
+    return mapNodes(await this.listings.page(caller.networkId, 'REQUEST', args), toListingModel);
   }
 
   @ResolveField(() => Party)

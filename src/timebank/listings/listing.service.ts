@@ -7,7 +7,9 @@ import { AccessService } from '../../identity/access.service';
 import type { Caller } from '../../identity/caller';
 import { toMinor } from '../../ledger/money/amount';
 import { cleanText } from '../../common/text';
-import { HOURS_SCALE, type Listing, type ListingKind } from './listing.model';
+import { toListingModel } from './listing.mapper';
+import type { Listing } from './listing.model';
+import { HOURS_SCALE, type ListingKind, type ListingRecord } from './listing.record';
 import { ListingRepository } from './listing.repository';
 import { PartyReader } from '../../ledger/ledger-readers';
 
@@ -37,7 +39,7 @@ export class ListingService {
     caller: Caller,
     kind: ListingKind,
     input: { partyId: string; title: string; category: string; description?: string | null; hours?: string | null },
-  ): Promise<Listing> {
+  ): Promise<ListingRecord> {
     const party = await this.parties.findById(caller.networkId, checkId(input.partyId, 'partyId'));
     if (!party) throw notFound('party', input.partyId);
     if (!(await this.access.actsFor(caller, party.id))) throw forbidden(`This API key may not post ${NAMES[kind]}s for party ${party.id}`);
@@ -53,7 +55,7 @@ export class ListingService {
     });
   }
 
-  async close(caller: Caller, kind: ListingKind, id: string): Promise<Listing> {
+  async close(caller: Caller, kind: ListingKind, id: string): Promise<ListingRecord> {
     const listing = await this.get(caller.networkId, kind, id, 'id');
     if (!(await this.access.actsFor(caller, listing.partyId))) throw forbidden(`This API key may not close ${NAMES[kind]} ${listing.id}`);
     const closed = await this.listings.close(caller.networkId, listing.id);
@@ -62,7 +64,7 @@ export class ListingService {
   }
 
   /** An offer or request of this kind, or NOT_FOUND (also when the id is of the other kind). */
-  async get(network: string, kind: ListingKind, id: string, field: string): Promise<Listing> {
+  async get(network: string, kind: ListingKind, id: string, field: string): Promise<ListingRecord> {
     const listing = await this.listings.findById(network, checkId(id, field));
     if (!listing || listing.kind !== kind) throw notFound(NAMES[kind], id);
     return listing;
@@ -89,12 +91,13 @@ export class ListingService {
         `${NAMES[kind]} ${listing.id} belongs to another party than the exchange's ${kind === 'OFFER' ? 'provider' : 'receiver'}`,
       );
     }
-    if (!listing.open && !mayBeClosed) throw validationFailed(field, `${NAMES[kind]} ${listing.id} is closed`);
+    if (listing.closedAt !== null && !mayBeClosed) throw validationFailed(field, `${NAMES[kind]} ${listing.id} is closed`);
     return listing.id;
   }
 
+  /** The offers and requests an exchange names, as GraphQL models (ExchangeResolver shows them as they are). */
   async findByIds(network: string, ids: readonly string[]): Promise<Listing[]> {
-    return this.listings.findByIds(network, ids);
+    return (await this.listings.findByIds(network, ids)).map(toListingModel);
   }
 
   async page(
@@ -108,7 +111,7 @@ export class ListingService {
       first?: number | null;
       after?: string | null;
     },
-  ): Promise<ConnectionShape<Listing>> {
+  ): Promise<ConnectionShape<ListingRecord>> {
     return paginate(args, {
       cursor: ['string'],
       from: ([seq]) => sequenceCursor(seq as string),

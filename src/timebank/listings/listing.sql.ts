@@ -1,4 +1,4 @@
-import type { ListingKind } from './listing.model';
+import type { ListingKind } from './listing.record';
 
 /** Plain statement builders for listings, kept free of framework imports so tests can check the plans. */
 
