@@ -6,7 +6,8 @@ import { Client } from 'pg';
 import { Database, createDataSource } from '../../src/database/database';
 import { migrate } from '../../src/database/migrator';
 import { NotificationHub } from '../../src/database/notification-hub';
-import { ApiKeyRepository, type ApiKeyRow, KEYS_CHANNEL } from '../../src/identity/api-key.repository';
+import type { ApiKeyRecord } from '../../src/identity/api-key.record';
+import { ApiKeyRepository, KEYS_CHANNEL } from '../../src/identity/api-key.repository';
 import { ApiKeyService, hashSecret, newSecret } from '../../src/identity/api-key.service';
 import { Role } from '../../src/identity/caller';
 import { PartyRepository } from '../../src/ledger/parties/party.repository';
@@ -21,7 +22,7 @@ import { PartyRepository } from '../../src/ledger/parties/party.repository';
 class RacingRepository extends ApiKeyRepository {
   race: (() => Promise<void>) | undefined;
 
-  override async findByHash(hash: Buffer): Promise<ApiKeyRow | undefined> {
+  override async findByHash(hash: Buffer): Promise<ApiKeyRecord | undefined> {
     const row = await super.findByHash(hash);
     const race = this.race;
     this.race = undefined;

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../database/database';
+import type { ApiKeyRecord } from './api-key.record';
 import type { Role } from './caller';
 
-export interface ApiKeyRow {
+interface ApiKeyRow {
   id: string;
   role: Role;
   party_id: string | null;
@@ -13,6 +14,18 @@ export interface ApiKeyRow {
 }
 
 const COLUMNS = 'id, role, party_id, label, revoked_at, network_id, deployment_admin';
+
+function toApiKeyRecord(row: ApiKeyRow): ApiKeyRecord {
+  return {
+    id: row.id,
+    role: row.role,
+    partyId: row.party_id,
+    label: row.label,
+    revokedAt: row.revoked_at,
+    networkId: row.network_id,
+    deploymentAdmin: row.deployment_admin,
+  };
+}
 
 export interface NewApiKey {
   readonly id: string;
@@ -33,21 +46,21 @@ export class ApiKeyRepository {
   constructor(private readonly db: Database) {}
 
   /** The one lookup made before the network is known (see docs/scaling.md). */
-  async findByHash(hash: Buffer): Promise<ApiKeyRow | undefined> {
+  async findByHash(hash: Buffer): Promise<ApiKeyRecord | undefined> {
     const [row] = await this.db.query<ApiKeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE key_hash = $1`, [hash]);
-    return row;
+    return row ? toApiKeyRecord(row) : undefined;
   }
 
   /** A key of `network`; null: of any network (a deployment admin's reach). */
-  async findById(network: string | null, id: string): Promise<ApiKeyRow | undefined> {
+  async findById(network: string | null, id: string): Promise<ApiKeyRecord | undefined> {
     const [row] = await this.db.query<ApiKeyRow>(
       `SELECT ${COLUMNS} FROM api_keys WHERE id = $2 AND ($1::uuid IS NULL OR network_id = $1)`,
       [network, id],
     );
-    return row;
+    return row ? toApiKeyRecord(row) : undefined;
   }
 
-  async insert(key: NewApiKey): Promise<ApiKeyRow> {
+  async insert(key: NewApiKey): Promise<ApiKeyRecord> {
     const [row] = await this.db.query<ApiKeyRow>(
       `INSERT INTO api_keys (id, key_hash, role, party_id, label, network_id, deployment_admin) VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (key_hash) DO UPDATE SET key_hash = EXCLUDED.key_hash
@@ -55,7 +68,7 @@ export class ApiKeyRepository {
       [key.id, key.hash, key.role, key.partyId, key.label, key.networkId, key.deploymentAdmin],
     );
     if (!row) throw new Error('inserting an API key returned no row');
-    return row;
+    return toApiKeyRecord(row);
   }
 
   /**
@@ -72,13 +85,13 @@ export class ApiKeyRepository {
   }
 
   /** Revokes a key of `network` (null: of any network) and tells every instance at commit (their key caches drop it). */
-  async revoke(network: string | null, id: string): Promise<ApiKeyRow | undefined> {
+  async revoke(network: string | null, id: string): Promise<ApiKeyRecord | undefined> {
     const [row] = await this.db.query<ApiKeyRow>(
       `WITH revoked AS (UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
                          WHERE id = $2 AND ($1::uuid IS NULL OR network_id = $1) RETURNING ${COLUMNS})
        SELECT revoked.*, pg_notify('${KEYS_CHANNEL}', revoked.id::text) FROM revoked`,
       [network, id],
     );
-    return row;
+    return row ? toApiKeyRecord(row) : undefined;
   }
 }

@@ -4,7 +4,8 @@ import { DomainError, ErrorCode, notFound, validationFailed } from '../common/do
 import { NotificationHub } from '../database/notification-hub';
 import { Metrics } from '../observability/metrics';
 import { WsSessions } from '../graphql/ws-sessions';
-import { ApiKeyRepository, type ApiKeyRow, KEYS_CHANNEL } from './api-key.repository';
+import type { ApiKeyRecord } from './api-key.record';
+import { ApiKeyRepository, KEYS_CHANNEL } from './api-key.repository';
 
 /** Notified with a key's id when it is revoked: what other modules listen on (its repository stays private). */
 export { KEYS_CHANNEL };
@@ -132,7 +133,7 @@ export class ApiKeyService {
     const revocationsBefore = this.revocations;
     this.lookups++;
     const row = await this.keys.findByHash(hash);
-    if (!row || row.revoked_at) {
+    if (!row || row.revokedAt) {
       if (this.unknown.size >= UNKNOWN_MAX) this.unknown.clear();
       this.unknown.set(cacheKey, Date.now());
       throw new DomainError(ErrorCode.UNAUTHENTICATED, INVALID_KEY_MESSAGE);
@@ -140,9 +141,9 @@ export class ApiKeyService {
     const caller: Caller = {
       apiKeyId: row.id,
       role: row.role,
-      partyId: row.party_id,
-      networkId: row.network_id,
-      deploymentAdmin: row.deployment_admin,
+      partyId: row.partyId,
+      networkId: row.networkId,
+      deploymentAdmin: row.deploymentAdmin,
     };
     if (this.hub.connected && this.revocations === revocationsBefore) {
       if (this.cache.size >= CACHE_MAX) this.cache.clear();
@@ -171,7 +172,7 @@ export class ApiKeyService {
    * Issues a key in the caller's network, or (deployment admins only) in any network; only a
    * deployment admin makes another. Another network's id is NOT_FOUND to everyone else.
    */
-  async create(caller: Caller, request: ApiKeyRequest): Promise<{ key: ApiKeyRow; secret: string }> {
+  async create(caller: Caller, request: ApiKeyRequest): Promise<{ key: ApiKeyRecord; secret: string }> {
     const { role, partyId, label, deploymentAdmin } = request;
     const networkId = await this.targetNetwork(caller, request.networkId);
     if (deploymentAdmin) {
@@ -210,7 +211,7 @@ export class ApiKeyService {
   }
 
   /** Revokes a key of the caller's network; a deployment admin revokes any key. */
-  async revoke(caller: Caller, id: string): Promise<ApiKeyRow> {
+  async revoke(caller: Caller, id: string): Promise<ApiKeyRecord> {
     const row = await this.keys.revoke(caller.deploymentAdmin ? null : caller.networkId, id);
     if (!row) throw notFound('API key', id);
     this.forget(row.id);
@@ -218,12 +219,12 @@ export class ApiKeyService {
   }
 
   /** A key of `network`. */
-  async findById(network: string, id: string): Promise<ApiKeyRow | undefined> {
+  async findById(network: string, id: string): Promise<ApiKeyRecord | undefined> {
     return this.keys.findById(network, id);
   }
 
   /** The caller's own key row. */
-  async own(caller: Caller): Promise<ApiKeyRow | undefined> {
+  async own(caller: Caller): Promise<ApiKeyRecord | undefined> {
     return this.keys.findById(caller.networkId, caller.apiKeyId);
   }
 }

@@ -1,71 +1,17 @@
-import { Args, Context, Field, ID, Mutation, ObjectType, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { checkId } from '../common/ids';
 import { cleanText } from '../common/text';
 import { loaderFor } from '../graphql/batch-loader';
-import type { ApiKeyRow } from './api-key.repository';
+import { toApiKeyModel } from './api-key.mapper';
+import { ApiKey, ApiKeySecret, Me } from './api-key.model';
+import type { ApiKeyRecord } from './api-key.record';
 import { ApiKeyService } from './api-key.service';
 import { Allow, CurrentCaller } from './auth.guard';
 import { ALL_ROLES, type Caller, Role } from './caller';
 import { Network } from './network.model';
 import { NetworkService } from './network.service';
 
-@ObjectType()
-export class ApiKey {
-  @Field(() => ID)
-  id!: string;
-
-  @Field(() => Role)
-  role!: Role;
-
-  @Field(() => String, { nullable: true })
-  label!: string | null;
-
-  @Field()
-  revoked!: boolean;
-
-  @Field({ description: 'Creates networks and keys for any network (only ever an ADMIN key).' })
-  deploymentAdmin!: boolean;
-
-  /** Resolved to its Party by the ledger (ledger/parties/key-party.resolver.ts). */
-  partyId!: string | null;
-  networkId!: string;
-}
-
-@ObjectType({ description: "The only time a key's secret is shown: store it now." })
-export class ApiKeySecret {
-  @Field(() => ApiKey)
-  apiKey!: ApiKey;
-
-  @Field()
-  secret!: string;
-}
-
-@ObjectType()
-export class Me {
-  @Field(() => Role)
-  role!: Role;
-
-  @Field(() => ApiKey)
-  apiKey!: ApiKey;
-
-  @Field({ description: 'Whether this key may create networks and keys for any network.' })
-  deploymentAdmin!: boolean;
-
-  partyId!: string | null;
-  networkId!: string;
-}
-
-export function toApiKey(row: ApiKeyRow): ApiKey {
-  return {
-    id: row.id,
-    role: row.role,
-    label: row.label,
-    revoked: row.revoked_at !== null,
-    deploymentAdmin: row.deployment_admin,
-    partyId: row.party_id,
-    networkId: row.network_id,
-  };
-}
+export { ApiKey, ApiKeySecret, Me };
 
 @Resolver(() => ApiKey)
 export class ApiKeyResolver {
@@ -94,13 +40,13 @@ export class ApiKeyResolver {
       networkId: networkId ? checkId(networkId, 'networkId') : null,
       deploymentAdmin: deploymentAdmin ?? false,
     });
-    return { apiKey: toApiKey(key), secret };
+    return { apiKey: toApiKeyModel(key), secret };
   }
 
   @Mutation(() => ApiKey, { description: "Revokes a key of the caller's network at once (a deployment admin: any key)." })
   @Allow(Role.ADMIN)
   async revokeApiKey(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<ApiKey> {
-    return toApiKey(await this.keys.revoke(caller, checkId(id)));
+    return toApiKeyModel(await this.keys.revoke(caller, checkId(id)));
   }
 
   @ResolveField(() => Network)
@@ -120,14 +66,14 @@ export class MeResolver {
   @Allow(...ALL_ROLES)
   async me(@CurrentCaller() caller: Caller, @Context() context: object): Promise<Me> {
     // One lookup per request however many aliases of `me` it holds.
-    const row = await loaderFor<string, ApiKeyRow>(context, 'api-key', async (ids) => {
+    const row = await loaderFor<string, ApiKeyRecord>(context, 'api-key', async (ids) => {
       const rows = await Promise.all(ids.map((id) => this.keys.findById(caller.networkId, id)));
-      return new Map(rows.filter((r): r is ApiKeyRow => r !== undefined).map((r) => [r.id, r]));
+      return new Map(rows.filter((r): r is ApiKeyRecord => r !== undefined).map((r) => [r.id, r]));
     }).load(caller.apiKeyId);
     if (!row) throw new Error('the authenticated key vanished');
     return {
       role: caller.role,
-      apiKey: toApiKey(row),
+      apiKey: toApiKeyModel(row),
       partyId: caller.partyId,
       networkId: caller.networkId,
       deploymentAdmin: caller.deploymentAdmin,

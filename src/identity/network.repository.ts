@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../database/database';
-import type { Network } from './network.model';
+import type { NetworkRecord } from './network.record';
 
 interface NetworkRow {
   id: string;
@@ -11,7 +11,7 @@ interface NetworkRow {
 
 const COLUMNS = 'id, slug, name, created_at';
 
-function toNetwork(row: NetworkRow): Network {
+function toNetworkRecord(row: NetworkRow): NetworkRecord {
   return { id: row.id, slug: row.slug, name: row.name, createdAt: row.created_at };
 }
 
@@ -20,24 +20,24 @@ function toNetwork(row: NetworkRow): Network {
 export class NetworkRepository {
   constructor(private readonly db: Database) {}
 
-  async findByIds(ids: readonly string[]): Promise<Network[]> {
-    return (await this.db.query<NetworkRow>(`SELECT ${COLUMNS} FROM networks WHERE id = ANY($1::uuid[])`, [ids])).map(toNetwork);
+  async findByIds(ids: readonly string[]): Promise<NetworkRecord[]> {
+    return (await this.db.query<NetworkRow>(`SELECT ${COLUMNS} FROM networks WHERE id = ANY($1::uuid[])`, [ids])).map(toNetworkRecord);
   }
 
   /** Every network, for deployment admins: the one read that spans networks. */
-  async all(): Promise<Network[]> {
-    return (await this.db.query<NetworkRow>(`SELECT ${COLUMNS} FROM networks ORDER BY created_at, slug`)).map(toNetwork);
+  async all(): Promise<NetworkRecord[]> {
+    return (await this.db.query<NetworkRow>(`SELECT ${COLUMNS} FROM networks ORDER BY created_at, slug`)).map(toNetworkRecord);
   }
 
   /**
    * A network; undefined when the slug is taken. The database gives it the head of its hash
    * chain (sequence 0, the genesis hash) in the same statement (trigger networks_head, 0011).
    */
-  async insert(id: string, slug: string, name: string): Promise<Network | undefined> {
+  async insert(id: string, slug: string, name: string): Promise<NetworkRecord | undefined> {
     const [row] = await this.db.query<NetworkRow>(
       `INSERT INTO networks (id, slug, name) VALUES ($1, $2, $3) ON CONFLICT (slug) DO NOTHING RETURNING ${COLUMNS}`,
       [id, slug, name],
     );
-    return row ? toNetwork(row) : undefined;
+    return row ? toNetworkRecord(row) : undefined;
   }
 }

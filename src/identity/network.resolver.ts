@@ -2,6 +2,7 @@ import { Args, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { forbidden } from '../common/domain-error';
 import { Allow, CurrentCaller } from './auth.guard';
 import { type Caller, Role } from './caller';
+import { toNetworkModel } from './network.mapper';
 import { Network } from './network.model';
 import { NetworkService } from './network.service';
 
@@ -12,18 +13,18 @@ export class NetworkResolver {
 
   @Query(() => [Network], { name: 'networks', description: 'Every network of the deployment (deployment admins).' })
   @Allow(Role.ADMIN)
-  allNetworks(@CurrentCaller() caller: Caller): Promise<Network[]> {
+  async allNetworks(@CurrentCaller() caller: Caller): Promise<Network[]> {
     assertDeploymentAdmin(caller);
-    return this.networkService.all();
+    return (await this.networkService.all()).map(toNetworkModel);
   }
 
   @Mutation(() => Network, {
     description: 'A new network, with its own sequence and hash chain (deployment admins). Act in it through an ADMIN key created for it.',
   })
   @Allow(Role.ADMIN)
-  createNetwork(@CurrentCaller() caller: Caller, @Args('slug') slug: string, @Args('name') name: string): Promise<Network> {
+  async createNetwork(@CurrentCaller() caller: Caller, @Args('slug') slug: string, @Args('name') name: string): Promise<Network> {
     assertDeploymentAdmin(caller);
-    return this.networkService.create(slug, name);
+    return toNetworkModel(await this.networkService.create(slug, name));
   }
 }
 

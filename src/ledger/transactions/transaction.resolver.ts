@@ -3,7 +3,8 @@ import { Allow, contextNetwork, CurrentCaller, type LedgerContext } from '../../
 import { ReadKind, ReadRule, ReadRules } from '../../identity/read-rules';
 import { type Caller, READERS, Role } from '../../identity/caller';
 import { ApiKeyService } from '../../identity/api-key.service';
-import { ApiKey, toApiKey } from '../../identity/identity.resolver';
+import { toApiKeyModel } from '../../identity/api-key.mapper';
+import { ApiKey } from '../../identity/identity.resolver';
 import { loaderFor } from '../../graphql/batch-loader';
 import { PageArgs } from '../../graphql/pagination';
 import { AmountScalar } from '../../graphql/scalars/amount.scalar';
@@ -65,7 +66,7 @@ export class TransactionResolver {
   async postedBy(@Parent() tx: Transaction, @CurrentCaller() caller: Caller): Promise<ApiKey | null> {
     if (!tx.apiKeyId || (caller.role !== Role.ADMIN && caller.role !== Role.AUDITOR)) return null;
     const row = await this.keys.findById(caller.networkId, tx.apiKeyId);
-    return row ? toApiKey(row) : null;
+    return row ? toApiKeyModel(row) : null;
   }
 
   @Mutation(() => Transaction, { description: 'Moves `amount` from one account to another of the same currency.' })
