@@ -2,13 +2,14 @@ import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } fr
 import { checkId } from '../common/ids';
 import { cleanText } from '../common/text';
 import { loaderFor } from '../graphql/batch-loader';
+// Network first: the printed schema keeps its order of types.
+import { Network } from './network.model';
 import { toApiKeyModel } from './api-key.mapper';
 import { ApiKey, ApiKeySecret, Me } from './api-key.model';
 import type { ApiKeyRecord } from './api-key.record';
 import { ApiKeyService } from './api-key.service';
 import { Allow, CurrentCaller } from './auth.guard';
 import { ALL_ROLES, type Caller, Role } from './caller';
-import { Network } from './network.model';
 import { NetworkService } from './network.service';
 
 export { ApiKey, ApiKeySecret, Me };
