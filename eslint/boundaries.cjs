@@ -8,6 +8,9 @@
  *   observability, graphql) know no feature. A new folder must be given a layer here.
  * - `boundaries/private-repositories`: a folder's repositories (`*.repository.ts`) hold its SQL
  *   and are private to it: other folders use its services, readers and models.
+ * - `boundaries/repositories-return-records`: a repository returns plain records
+ *   (`*.record.ts`) and imports no GraphQL model (`*.model.ts`); mappers (`*.mapper.ts`) build the
+ *   models at the edge. The repositories not converted yet are listed by name (UNCONVERTED_REPOSITORIES).
  * - `boundaries/ledger-writes`: only src/ledger/posting writes ledger rows (transactions,
  *   postings, holds, the ledger head, account balances); the backup/restore module is the one
  *   other writer. Checked on the SQL text of string and template literals.
@@ -34,6 +37,9 @@ const CROSS_CUTTING = new Set(['common', 'config', 'database', 'observability', 
 
 /** The only writers of ledger rows, as paths from the repository's root (a trailing / is a folder). */
 const LEDGER_WRITERS = ['src/ledger/posting/', 'src/database/backup/', 'scripts/backup.ts', 'scripts/restore.ts'];
+
+/** Repositories that still build GraphQL models, as paths from the repository's root: to be converted. */
+const UNCONVERTED_REPOSITORIES = ['src/ledger/holds/hold.repository.ts', 'src/timebank/exchanges/exchange.repository.ts'];
 
 const rankOf = new Map(LAYERS.flatMap((folders, rank) => folders.map((folder) => [folder, rank])));
 
@@ -134,6 +140,25 @@ const privateRepositories = {
   },
 };
 
+const repositoriesReturnRecords = {
+  meta: {
+    type: 'problem',
+    docs: { description: 'Repositories return records and import no GraphQL model' },
+    schema: [{ type: 'object', properties: { root: { type: 'string' } }, additionalProperties: false }],
+  },
+  create(context) {
+    const relative = path.relative(rootOf(context), context.filename).split(path.sep).join('/');
+    if (!/\.repository\.ts$/.test(relative) || UNCONVERTED_REPOSITORIES.includes(relative)) return {};
+    return importVisitor((node, specifier) => {
+      if (!/\.models?(\.[jt]s)?$/.test(specifier)) return;
+      context.report({
+        node,
+        message: `A repository returns records, not GraphQL models ('${specifier}'): declare the row's record in a *.record.ts and build the model in a *.mapper.ts at the edge.`,
+      });
+    });
+  },
+};
+
 const TABLE = String.raw`(?:ONLY\s+)?(?:"?public"?\.)?"?(?:transactions|postings|holds|ledger_heads?)\b`;
 const LEDGER_WRITE_SQL = [
   new RegExp(String.raw`\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|MERGE\s+INTO)\s+${TABLE}`, 'i'),
@@ -175,7 +200,12 @@ const ledgerWrites = {
 
 const plugin = {
   meta: { name: 'boundaries' },
-  rules: { 'one-way': oneWay, 'private-repositories': privateRepositories, 'ledger-writes': ledgerWrites },
+  rules: {
+    'one-way': oneWay,
+    'private-repositories': privateRepositories,
+    'repositories-return-records': repositoriesReturnRecords,
+    'ledger-writes': ledgerWrites,
+  },
 };
 
 /** The flat-config blocks `eslint.config.mjs` uses, for a repository rooted at `root`. */
@@ -185,7 +215,11 @@ function boundaryConfigs(root) {
     {
       files: ['src/**/*.ts'],
       plugins: { boundaries: plugin },
-      rules: { 'boundaries/one-way': ['error', ...options], 'boundaries/private-repositories': ['error', ...options] },
+      rules: {
+        'boundaries/one-way': ['error', ...options],
+        'boundaries/private-repositories': ['error', ...options],
+        'boundaries/repositories-return-records': ['error', ...options],
+      },
     },
     {
       files: ['src/**/*.ts', 'scripts/**/*.ts'],
@@ -195,4 +229,4 @@ function boundaryConfigs(root) {
   ];
 }
 
-module.exports = { plugin, boundaryConfigs, LAYERS, LEDGER_WRITERS };
+module.exports = { plugin, boundaryConfigs, LAYERS, LEDGER_WRITERS, UNCONVERTED_REPOSITORIES };

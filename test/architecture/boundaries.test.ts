@@ -63,6 +63,26 @@ describe('the one-way doors of src/ (npm run lint)', () => {
     ]);
   });
 
+  it('refuses a GraphQL model in a repository, and lets its record through', async () => {
+    const errors = await errorsOf(
+      'src/ledger/parties/fixture.repository.ts',
+      [
+        "import type { Party } from './party.model';",
+        "import type { Report } from '../query/report.models';",
+        "import type { PartyRecord } from './party.record';",
+        'export type Rows = [Party, Report, PartyRecord];',
+      ].join('\n'),
+    );
+    expect(errors).toEqual([
+      expect.stringMatching(
+        /^boundaries\/repositories-return-records: A repository returns records, not GraphQL models \('.\/party.model'\)/,
+      ),
+      expect.stringMatching(/^boundaries\/repositories-return-records: .*\('..\/query\/report.models'\)/),
+    ]);
+    // A service may still import models (it hands them to its resolver).
+    expect(await errorsOf('src/ledger/parties/fixture.service.ts', "export type { Party } from './party.model';\n")).toEqual([]);
+  });
+
   it('refuses SQL writing ledger rows outside src/ledger/posting, and allows posting and the backup module', async () => {
     const writes = [
       'INSERT INTO postings (transaction_id, idx) VALUES ($1, 0)',
