@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Database, type Sql } from '../database/database';
 import type { LedgerEventType } from '../ledger/events/ledger-events';
+import type { DeliveryRecord, WebhookRecord } from './webhook.record';
 
-export interface WebhookRow {
+interface WebhookRow {
   network_id: string;
   id: string;
   url: string;
@@ -14,7 +15,7 @@ export interface WebhookRow {
   deleted_at: Date | null;
 }
 
-export interface DeliveryRow {
+interface DeliveryRow {
   network_id: string;
   id: string;
   seq: string;
@@ -27,6 +28,37 @@ export interface DeliveryRow {
   last_status_code: number | null;
   last_error: string | null;
   delivered_at: Date | null;
+}
+
+function toWebhookRecord(row: WebhookRow): WebhookRecord {
+  return {
+    networkId: row.network_id,
+    id: row.id,
+    url: row.url,
+    events: row.events,
+    accountId: row.account_id,
+    description: row.description,
+    apiKeyId: row.api_key_id,
+    createdAt: row.created_at,
+    deletedAt: row.deleted_at,
+  };
+}
+
+function toDeliveryRecord(row: DeliveryRow): DeliveryRecord {
+  return {
+    networkId: row.network_id,
+    id: row.id,
+    seq: row.seq,
+    webhookId: row.webhook_id,
+    eventId: row.event_id,
+    eventType: row.event_type,
+    status: row.status,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lastStatusCode: row.last_status_code,
+    lastError: row.last_error,
+    deliveredAt: row.delivered_at,
+  };
 }
 
 /** A listening webhook with what fan-out needs of the key that created it. */
@@ -96,7 +128,7 @@ export class WebhookRepository {
     accountId: string | null;
     description: string | null;
     sealedSecret: Buffer;
-  }): Promise<WebhookRow> {
+  }): Promise<WebhookRecord> {
     // The webhook lives in its creating key's network. Posting groups build outbox events only
     // while their network has a webhook, judged under its head lock (migrations/0014): the share
     // lock waits for the group holding the head, and created_at is read after it, so every
@@ -112,32 +144,33 @@ export class WebhookRepository {
         [w.id, w.url, w.events, w.accountId, w.description, w.apiKeyId, w.sealedSecret],
       );
       if (!row) throw new Error(`api key ${w.apiKeyId} is missing`);
-      return row;
+      return toWebhookRecord(row);
     });
   }
 
   /** Live webhooks: all of the key's network (`apiKeyId` null) or those the key created. */
-  async list(networkOfKeyId: string, apiKeyId: string | null): Promise<WebhookRow[]> {
-    return this.db.query<WebhookRow>(
+  async list(networkOfKeyId: string, apiKeyId: string | null): Promise<WebhookRecord[]> {
+    const rows = await this.db.query<WebhookRow>(
       `SELECT ${WEBHOOK_COLUMNS} FROM webhooks
         WHERE network_id = (SELECT network_id FROM api_keys WHERE id = $1) AND deleted_at IS NULL
           AND ($2::uuid IS NULL OR api_key_id = $2) ORDER BY created_at, id`,
       [networkOfKeyId, apiKeyId],
     );
+    return rows.map(toWebhookRecord);
   }
 
   /** A live webhook of the key's network. */
-  async find(networkOfKeyId: string, id: string): Promise<WebhookRow | undefined> {
+  async find(networkOfKeyId: string, id: string): Promise<WebhookRecord | undefined> {
     const [row] = await this.db.query<WebhookRow>(
       `SELECT ${WEBHOOK_COLUMNS} FROM webhooks
         WHERE network_id = (SELECT network_id FROM api_keys WHERE id = $1) AND id = $2 AND deleted_at IS NULL`,
       [networkOfKeyId, id],
     );
-    return row;
+    return row ? toWebhookRecord(row) : undefined;
   }
 
   /** Marks it deleted and ends its pending deliveries, in one transaction. */
-  async delete(networkId: string, id: string): Promise<WebhookRow | undefined> {
+  async delete(networkId: string, id: string): Promise<WebhookRecord | undefined> {
     return this.db.transaction(async (tx) => {
       const [row] = await tx.query<WebhookRow>(
         `UPDATE webhooks SET deleted_at = now() WHERE network_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING ${WEBHOOK_COLUMNS}`,
@@ -150,27 +183,28 @@ export class WebhookRepository {
           [networkId, id],
         );
       }
-      return row;
+      return row ? toWebhookRecord(row) : undefined;
     });
   }
 
   /** Newest first, keyset on seq. */
-  async deliveries(networkId: string, webhookId: string, beforeSeq: string | null, limit: number): Promise<DeliveryRow[]> {
-    return this.db.query<DeliveryRow>(
+  async deliveries(networkId: string, webhookId: string, beforeSeq: string | null, limit: number): Promise<DeliveryRecord[]> {
+    const rows = await this.db.query<DeliveryRow>(
       `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN ledger_events e ON e.network_id = d.network_id AND e.seq = d.event_seq
         WHERE d.network_id = $1 AND d.webhook_id = $2 AND ($3::bigint IS NULL OR d.seq < $3)
         ORDER BY d.seq DESC LIMIT $4`,
       [networkId, webhookId, beforeSeq, limit],
     );
+    return rows.map(toDeliveryRecord);
   }
 
-  async findDelivery(networkOfKeyId: string, id: string): Promise<DeliveryRow | undefined> {
+  async findDelivery(networkOfKeyId: string, id: string): Promise<DeliveryRecord | undefined> {
     const [row] = await this.db.query<DeliveryRow>(
       `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN ledger_events e ON e.network_id = d.network_id AND e.seq = d.event_seq
         WHERE d.network_id = (SELECT network_id FROM api_keys WHERE id = $1) AND d.id = $2`,
       [networkOfKeyId, id],
     );
-    return row;
+    return row ? toDeliveryRecord(row) : undefined;
   }
 
   /** Sends it again soon, with a fresh retry window. */

@@ -11,8 +11,10 @@ import { LEDGER_EVENT_TYPES, type LedgerEventType } from '../ledger/events/ledge
 import { cleanText } from '../common/text';
 import { checkTarget } from './ssrf';
 import { newWebhookSecret, type SecretBox, WEBHOOK_SECRET_BOX } from './webhook-secrets';
-import { DeliveryStatus, type Webhook, type WebhookDelivery, type WebhookSecret } from './webhook.model';
-import { type DeliveryRow, WebhookRepository, type WebhookRow } from './webhook.repository';
+import { toDeliveryModel, toWebhookModel } from './webhook.mapper';
+import type { Webhook, WebhookDelivery, WebhookSecret } from './webhook.model';
+import type { WebhookRecord } from './webhook.record';
+import { WebhookRepository } from './webhook.repository';
 
 export const MAX_WEBHOOK_DESCRIPTION_LENGTH = 500;
 /** Live webhooks one key may have: each costs a delivery per event it hears. */
@@ -23,36 +25,6 @@ export interface CreateWebhookInput {
   readonly events: readonly string[];
   readonly accountId: string | null;
   readonly description: string | null;
-}
-
-function toWebhook(row: WebhookRow): Webhook {
-  return {
-    id: row.id,
-    url: row.url,
-    events: row.events,
-    description: row.description,
-    createdAt: row.created_at,
-    networkId: row.network_id,
-    accountId: row.account_id,
-    apiKeyId: row.api_key_id,
-  };
-}
-
-function toDelivery(row: DeliveryRow): WebhookDelivery {
-  return {
-    id: row.id,
-    eventId: row.event_id,
-    event: row.event_type,
-    status: row.status as DeliveryStatus,
-    attempts: row.attempts,
-    lastStatusCode: row.last_status_code,
-    lastError: row.last_error,
-    nextAttemptAt: row.status === 'PENDING' ? row.next_attempt_at : null,
-    deliveredAt: row.delivered_at,
-    networkId: row.network_id,
-    seq: row.seq,
-    webhookId: row.webhook_id,
-  };
 }
 
 /**
@@ -92,18 +64,18 @@ export class WebhookService {
       description,
       sealedSecret: this.box.seal(secret, id),
     });
-    return { webhook: toWebhook(row), secret };
+    return { webhook: toWebhookModel(row), secret };
   }
 
   async list(caller: Caller): Promise<Webhook[]> {
-    return (await this.webhooks.list(caller.apiKeyId, caller.role === Role.ADMIN ? null : caller.apiKeyId)).map(toWebhook);
+    return (await this.webhooks.list(caller.apiKeyId, caller.role === Role.ADMIN ? null : caller.apiKeyId)).map(toWebhookModel);
   }
 
   async delete(caller: Caller, id: string): Promise<Webhook> {
     const webhook = await this.mine(caller, id);
     const deleted = await this.webhooks.delete(webhook.networkId, webhook.id);
     if (!deleted) throw notFound('webhook', id);
-    return toWebhook(deleted);
+    return toWebhookModel(deleted);
   }
 
   async deliveries(
@@ -116,25 +88,25 @@ export class WebhookService {
     if (beforeSeq !== null && !/^\d{1,19}$/.test(beforeSeq)) throw validationFailed('after', 'not a cursor returned by this list');
     const webhook = await this.mine(caller, args.webhookId);
     const rows = await this.webhooks.deliveries(webhook.networkId, webhook.id, beforeSeq, size + 1);
-    return toConnection(rows, size, toDelivery, (r) => [r.seq]);
+    return toConnection(rows, size, toDeliveryModel, (r) => [r.seq]);
   }
 
   /** Sends one delivery again (whatever its status), with a fresh 24 hours of retries. */
   async replay(caller: Caller, id: string): Promise<WebhookDelivery> {
     const delivery = await this.webhooks.findDelivery(caller.apiKeyId, checkId(id));
     if (!delivery) throw notFound('webhook delivery', id);
-    const webhook = await this.mine(caller, delivery.webhook_id, 'webhook delivery', id);
+    const webhook = await this.mine(caller, delivery.webhookId, 'webhook delivery', id);
     await this.webhooks.replay(webhook.networkId, delivery.id);
     const replayed = await this.webhooks.findDelivery(caller.apiKeyId, delivery.id);
     if (!replayed) throw notFound('webhook delivery', id);
-    return toDelivery(replayed);
+    return toDeliveryModel(replayed);
   }
 
   /** A live webhook this key manages; another's is NOT_FOUND, not FORBIDDEN, so its existence stays private. */
-  private async mine(caller: Caller, id: string, what = 'webhook', shownId = id): Promise<Webhook> {
+  private async mine(caller: Caller, id: string, what = 'webhook', shownId = id): Promise<WebhookRecord> {
     const row = await this.webhooks.find(caller.apiKeyId, checkId(id));
-    if (!row || (caller.role !== Role.ADMIN && row.api_key_id !== caller.apiKeyId)) throw notFound(what, shownId);
-    return toWebhook(row);
+    if (!row || (caller.role !== Role.ADMIN && row.apiKeyId !== caller.apiKeyId)) throw notFound(what, shownId);
+    return row;
   }
 }
 
