@@ -9,6 +9,7 @@ import { GqlClient } from '../scripts/lib/gql-client';
 import { type RunningService, startService } from '../scripts/lib/service-process';
 import { projectRoot } from '../src/common/project-root';
 import {
+  analyzeDatabase,
   CLIENTS,
   type CpuSplit,
   describeSpread,
@@ -127,6 +128,7 @@ async function main(): Promise<void> {
     // JIT, caches and the pool warm up outside the measured runs.
     progress(`warm-up: GraphQL transfers for ${WARMUP_SECONDS}s (not measured)`);
     await runLoadProcess({ ...base, durationSec: WARMUP_SECONDS, pairs: fixture.pairs, oneWay: false, label: 'warm-up' });
+    await analyzeDatabase(benchUrl);
     progress(`GraphQL transfer over HTTP, distinct accounts, ${CLIENTS} connections, ${LOAD_SECONDS}s`);
     const distinct = await measuredLoad(
       { ...base, pairs: fixture.pairs, oneWay: false, label: 'transfer, distinct accounts' },

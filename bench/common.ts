@@ -34,6 +34,23 @@ export async function freshDatabase(serverUrl: string, name: string): Promise<st
   return withDatabase(serverUrl, name);
 }
 
+/**
+ * ANALYZE a bench database after its set-up and warm-up. A fresh database has no planner
+ * statistics until autovacuum's first pass: until then the posting group's statements can be
+ * planned as if the tables were empty (PostgreSQL spent 4.47 ms of CPU per transfer in such a
+ * run, 0.81 ms once analysed). A running deployment is past that point; the bench measures it
+ * there, and every setting it compares from the same starting point.
+ */
+export async function analyzeDatabase(url: string): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('ANALYZE');
+  } finally {
+    await client.end();
+  }
+}
+
 export async function serverUrl(): Promise<{ url: string; stop: () => Promise<void> }> {
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: () => Promise.resolve() };
   progress('starting an embedded PostgreSQL under .data/bench');

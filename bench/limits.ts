@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type RunningService, startService } from '../scripts/lib/service-process';
-import { CLIENTS, type Fixture, freshDatabase, runLoadProcess, type SettingRuns, settingRuns, setUp } from './common';
+import { analyzeDatabase, CLIENTS, type Fixture, freshDatabase, runLoadProcess, type SettingRuns, settingRuns, setUp } from './common';
 import type { LoadResult } from './load';
 
 export interface LimitsCost {
@@ -33,13 +33,14 @@ export async function measureLimitsCost(
   const started: RunningService[] = [];
   try {
     const prepare = async (name: string, env: Record<string, string>) => {
+      const databaseUrl = await freshDatabase(url, `ledger_bench_limits_${name}`);
       const service = await startService(
-        await freshDatabase(url, `ledger_bench_limits_${name}`),
+        databaseUrl,
         { NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true', LOG_LEVEL: 'warn', ...env },
         `sl_bench_${randomBytes(16).toString('hex')}`,
       );
       started.push(service);
-      return { service, fixture: await setUp(service) };
+      return { service, databaseUrl, fixture: await setUp(service) };
     };
     const on = await prepare('on', LIMITS_ON);
     const off = await prepare('off', LIMITS_OFF);
@@ -57,6 +58,8 @@ export async function measureLimitsCost(
     say(`security limits: warm-up ${warmupSeconds}s on each service (not measured)`);
     await load(on, 'warm-up', warmupSeconds);
     await load(off, 'warm-up', warmupSeconds);
+    await analyzeDatabase(on.databaseUrl);
+    await analyzeDatabase(off.databaseUrl);
     const onRuns: LoadResult[] = [];
     const offRuns: LoadResult[] = [];
     for (let round = 1; round <= rounds; round++) {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startService } from '../scripts/lib/service-process';
-import { CLIENTS, freshDatabase, runLoadProcess, type SettingRuns, settingRuns, setUp } from './common';
+import { analyzeDatabase, CLIENTS, freshDatabase, runLoadProcess, type SettingRuns, settingRuns, setUp } from './common';
 import type { LoadResult } from './load';
 
 export interface WebhookCost {
@@ -45,8 +45,9 @@ export async function measureWebhookCost(
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
   const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  const databaseUrl = await freshDatabase(url, 'ledger_bench_webhooks');
   const service = await startService(
-    await freshDatabase(url, 'ledger_bench_webhooks'),
+    databaseUrl,
     { NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true', LOG_LEVEL: 'warn', WEBHOOK_ALLOW_PRIVATE: 'true' },
     `sl_bench_${randomBytes(16).toString('hex')}`,
   );
@@ -54,6 +55,7 @@ export async function measureWebhookCost(
     const fixture = await setUp(service);
     const spec = { url: service.url, key: service.adminKey, keys: fixture.keys, connections: CLIENTS, pairs: fixture.pairs, oneWay: false };
     await runLoadProcess({ ...spec, durationSec: warmupSeconds, label: 'warm-up' });
+    await analyzeDatabase(databaseUrl);
     const none: LoadResult[] = [];
     const one: LoadResult[] = [];
     let delivered = 0;
