@@ -2,7 +2,7 @@ import type { Caller } from '../../src/identity/caller';
 import { DEFAULT_NETWORK_ID } from '../../src/identity/default-network';
 import type { AccountService } from '../../src/ledger/accounts/account.service';
 import type { CurrencyService } from '../../src/ledger/currencies/currency.service';
-import type { Hold } from '../../src/ledger/holds/hold.model';
+import type { HoldRecord } from '../../src/ledger/holds/hold.record';
 import type { HoldService } from '../../src/ledger/holds/hold.service';
 import type { PartyKind } from '../../src/ledger/parties/party.model';
 import type { PartyService } from '../../src/ledger/parties/party.service';
@@ -244,7 +244,7 @@ describe('holds created together, paged one at a time', () => {
     const listed: string[] = [];
     let after: string | null = null;
     for (let pages = 0; pages < 20; pages++) {
-      const page: ConnectionShape<Hold> = await holds.page(admin, { accountId: payer, first: 1, after });
+      const page: ConnectionShape<HoldRecord> = await holds.page(admin, { accountId: payer, first: 1, after });
       listed.push(...page.edges.map((e) => e.node.id));
       if (!page.pageInfo.hasNextPage) break;
       after = page.pageInfo.endCursor;

@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { isoMicros } from '../../common/instant';
 import { Database } from '../../database/database';
-import { fromMinor } from '../money/amount';
-import type { HoldRecord, HoldStatus, TransactionKind } from '../posting/posting.types';
-import type { Hold } from './hold.model';
+import type { HoldStatus, TransactionKind } from '../posting/posting.types';
+import type { HoldRecord } from './hold.record';
 
 interface HoldRow {
   id: string;
@@ -34,38 +33,21 @@ const SELECT_HOLDS = `
     JOIN accounts a ON a.network_id = h.network_id AND a.id = h.from_account_id
     JOIN currencies c ON c.network_id = a.network_id AND c.code = a.currency_code`;
 
-function toHold(row: HoldRow): Hold {
+function toRecord(row: HoldRow): HoldRecord {
   return {
     id: row.id,
     fromAccountId: row.from_account_id,
     toAccountId: row.to_account_id,
-    amount: fromMinor(BigInt(row.amount_minor), row.scale),
+    amountMinor: BigInt(row.amount_minor),
+    scale: row.scale,
     status: row.status,
     kind: row.kind,
     memo: row.memo,
     expiresAt: row.expires_at,
     transactionId: row.transaction_id,
-    capturedAmount: row.captured_minor === null ? null : fromMinor(BigInt(row.captured_minor), row.scale),
+    capturedMinor: row.captured_minor === null ? null : BigInt(row.captured_minor),
     createdAt: row.created_at,
     resolvedAt: row.resolved_at,
-  };
-}
-
-/** Turns a hold the posting module has just written into the API object. */
-export function holdFromRecord(record: HoldRecord, scale: number): Hold {
-  return {
-    id: record.id,
-    fromAccountId: record.fromAccountId,
-    toAccountId: record.toAccountId,
-    amount: fromMinor(record.amountMinor, scale),
-    status: record.status,
-    kind: record.kind,
-    memo: record.memo,
-    expiresAt: record.expiresAt,
-    transactionId: record.transactionId,
-    capturedAmount: record.capturedMinor === null ? null : fromMinor(record.capturedMinor, scale),
-    createdAt: record.createdAt,
-    resolvedAt: record.resolvedAt,
   };
 }
 
@@ -81,13 +63,13 @@ export interface HoldPageQuery {
 export class HoldRepository {
   constructor(private readonly db: Database) {}
 
-  async findByIds(network: string, ids: readonly string[]): Promise<Hold[]> {
+  async findByIds(network: string, ids: readonly string[]): Promise<HoldRecord[]> {
     if (ids.length === 0) return [];
     const rows = await this.db.query<HoldRow>(`${SELECT_HOLDS} WHERE h.network_id = $1 AND h.id = ANY($2::uuid[])`, [network, ids]);
-    return rows.map(toHold);
+    return rows.map(toRecord);
   }
 
-  async findById(network: string, id: string): Promise<Hold | undefined> {
+  async findById(network: string, id: string): Promise<HoldRecord | undefined> {
     const [hold] = await this.findByIds(network, [id]);
     return hold;
   }
@@ -97,7 +79,7 @@ export class HoldRepository {
    * is read in index order (holds_from, holds_to) and the two are merged, so a page costs the
    * same however many holds the account has.
    */
-  async page(network: string, q: HoldPageQuery): Promise<Hold[]> {
+  async page(network: string, q: HoldPageQuery): Promise<HoldRecord[]> {
     const side = (column: string) =>
       `(${SELECT_HOLDS} WHERE h.network_id = $6 AND h.${column} = $1 AND ($2::timestamptz IS NULL OR (h.created_at, h.id) > ($2, $3::uuid))
           AND ($4::text IS NULL OR ${LIVE_STATUS} = $4)
@@ -106,7 +88,7 @@ export class HoldRepository {
       `SELECT * FROM (${side('from_account_id')} UNION ALL ${side('to_account_id')}) both_sides ORDER BY created_at, id LIMIT $5`,
       [q.accountId, q.after ? isoMicros(q.after.createdAt) : null, q.after?.id ?? null, q.status, q.limit, network],
     );
-    return rows.map(toHold);
+    return rows.map(toRecord);
   }
 
   /**

@@ -14,11 +14,11 @@ import { idempotency } from '../posting/idempotency';
 import { PostingService } from '../posting/posting.service';
 import type { HoldStatus, OpResult } from '../posting/posting.types';
 import { MAX_MEMO_LENGTH } from '../transactions/transaction.service';
-import type { Hold } from './hold.model';
-import { holdFromRecord, HoldRepository } from './hold.repository';
+import type { HoldRecord } from './hold.record';
+import { HoldRepository } from './hold.repository';
 
 /**
- * Plain two-phase holds. Who may do what:
+ * Plain two-phase holds, answered as hold records (HoldResolver builds the GraphQL `Hold`). Who may do what:
  * - create: whoever may move value from the payer's account (its party's MEMBER or TREASURER
  *   key, or an ADMIN);
  * - capture: the same, since capturing completes the payer's payment;
@@ -41,7 +41,7 @@ export class HoldService {
   async create(
     caller: Caller,
     input: { from: string; to: string; amount: string; memo?: string | null; expiresAt?: Date | null; idempotencyKey: string },
-  ): Promise<Hold> {
+  ): Promise<HoldRecord> {
     const from = await this.accounts.requireFact(caller.networkId, checkId(input.from, 'from'));
     const to = await this.accounts.requireFact(caller.networkId, checkId(input.to, 'to'));
     if (from.id === to.id) throw validationFailed('to', 'a hold needs two different accounts');
@@ -80,7 +80,7 @@ export class HoldService {
   }
 
   /** With an idempotency key, a retry returns the captured hold instead of HOLD_NOT_PENDING. */
-  async capture(caller: Caller, id: string, amount: string | null | undefined, idempotencyKey?: string | null): Promise<Hold> {
+  async capture(caller: Caller, id: string, amount: string | null | undefined, idempotencyKey?: string | null): Promise<HoldRecord> {
     const hold = await this.plainHold(caller.networkId, id);
     const from = await this.accounts.requireFact(caller.networkId, hold.fromAccountId);
     this.access.assertCanMoveFrom(caller, [from]);
@@ -100,7 +100,7 @@ export class HoldService {
     return this.holdOf(caller.networkId, result, scale);
   }
 
-  async void(caller: Caller, id: string, idempotencyKey?: string | null): Promise<Hold> {
+  async void(caller: Caller, id: string, idempotencyKey?: string | null): Promise<HoldRecord> {
     const hold = await this.plainHold(caller.networkId, id);
     const from = await this.accounts.requireFact(caller.networkId, hold.fromAccountId);
     const to = await this.accounts.requireFact(caller.networkId, hold.toAccountId);
@@ -118,7 +118,7 @@ export class HoldService {
     return this.holdOf(caller.networkId, result, (await this.currencies.require(caller.networkId, from.currencyCode)).scale);
   }
 
-  async find(caller: Caller, id: string): Promise<Hold | null> {
+  async find(caller: Caller, id: string): Promise<HoldRecord | null> {
     const hold = await this.holds.findById(caller.networkId, checkId(id));
     if (!hold) return null;
     return this.rules.required(caller, hold, 'hold');
@@ -127,7 +127,7 @@ export class HoldService {
   async page(
     caller: Caller,
     args: { accountId: string; status?: HoldStatus | null; first?: number | null; after?: string | null },
-  ): Promise<ConnectionShape<Hold>> {
+  ): Promise<ConnectionShape<HoldRecord>> {
     return paginate(args, {
       cursor: ['string', 'string'],
       from: ([at, id]) => {
@@ -145,7 +145,7 @@ export class HoldService {
   }
 
   /** A hold that may be captured or voided directly: it exists and belongs to no exchange. */
-  private async plainHold(network: string, id: string): Promise<Hold> {
+  private async plainHold(network: string, id: string): Promise<HoldRecord> {
     const hold = await this.holds.findById(network, checkId(id));
     if (!hold) throw notFound('hold', id);
     if (hold.kind === 'EXCHANGE') {
@@ -154,10 +154,10 @@ export class HoldService {
     return hold;
   }
 
-  /** The API object for a posting result: built from the record, or read back for a replay. */
-  private async holdOf(network: string, result: OpResult, scale: number): Promise<Hold> {
+  /** The hold of a posting result: the one the posting module has just written, or read back for a replay. */
+  private async holdOf(network: string, result: OpResult, scale: number): Promise<HoldRecord> {
     if (result.type !== 'hold') throw new Error(`expected a hold from the posting module, got a ${result.type}`);
-    if (result.hold && !result.replayed) return holdFromRecord(result.hold, scale);
+    if (result.hold && !result.replayed) return { ...result.hold, scale };
     const hold = await this.holds.findById(network, result.id);
     if (!hold) throw new Error(`hold ${result.id} is missing`);
     return hold;

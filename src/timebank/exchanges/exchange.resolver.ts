@@ -5,6 +5,7 @@ import { Allow, contextNetwork, CurrentCaller, type LedgerContext } from '../../
 import { ReadKind, ReadRule, ReadRules } from '../../identity/read-rules';
 import { type Caller, READERS, Role } from '../../identity/caller';
 import { Account } from '../../ledger/accounts/account.model';
+import { toHoldModel } from '../../ledger/holds/hold.mapper';
 import { Hold } from '../../ledger/holds/hold.model';
 import { loadAccount } from '../../ledger/holds/hold.resolver';
 import { AccountReader, HoldReader } from '../../ledger/ledger-readers';
@@ -126,7 +127,11 @@ export class ExchangeResolver {
   @ResolveField(() => Hold, { nullable: true, description: "The hold on the receiver's account, when the provider recorded it." })
   @ReadRule(ReadKind.HOLD)
   async hold(@Parent() exchange: Exchange, @Context() context: LedgerContext): Promise<Hold | null> {
-    return this.rules.shown(context.caller, exchange.holdId ? await this.holds.findById(contextNetwork(context), exchange.holdId) : null);
+    const hold = await this.rules.shown(
+      context.caller,
+      exchange.holdId ? await this.holds.findById(contextNetwork(context), exchange.holdId) : null,
+    );
+    return hold ? toHoldModel(hold) : null;
   }
 
   @ResolveField(() => Transaction, { nullable: true, description: 'The EXCHANGE transaction, once the hours have moved.' })
