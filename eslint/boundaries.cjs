@@ -10,7 +10,7 @@
  *   and are private to it: other folders use its services, readers and models.
  * - `boundaries/repositories-return-records`: a repository returns plain records
  *   (`*.record.ts`) and imports no GraphQL model (`*.model.ts`); mappers (`*.mapper.ts`) build the
- *   models at the edge. The repositories not converted yet are listed by name (UNCONVERTED_REPOSITORIES).
+ *   models at the edge. Every repository of src/ is held to it, with no exception.
  * - `boundaries/ledger-writes`: only src/ledger/posting writes ledger rows (transactions,
  *   postings, holds, the ledger head, account balances); the backup/restore module is the one
  *   other writer. Checked on the SQL text of string and template literals.
@@ -37,9 +37,6 @@ const CROSS_CUTTING = new Set(['common', 'config', 'database', 'observability', 
 
 /** The only writers of ledger rows, as paths from the repository's root (a trailing / is a folder). */
 const LEDGER_WRITERS = ['src/ledger/posting/', 'src/database/backup/', 'scripts/backup.ts', 'scripts/restore.ts'];
-
-/** Repositories that still build GraphQL models, as paths from the repository's root: to be converted. */
-const UNCONVERTED_REPOSITORIES = ['src/ledger/holds/hold.repository.ts', 'src/timebank/exchanges/exchange.repository.ts'];
 
 const rankOf = new Map(LAYERS.flatMap((folders, rank) => folders.map((folder) => [folder, rank])));
 
@@ -148,7 +145,7 @@ const repositoriesReturnRecords = {
   },
   create(context) {
     const relative = path.relative(rootOf(context), context.filename).split(path.sep).join('/');
-    if (!/\.repository\.ts$/.test(relative) || UNCONVERTED_REPOSITORIES.includes(relative)) return {};
+    if (!/\.repository\.ts$/.test(relative)) return {};
     return importVisitor((node, specifier) => {
       if (!/\.models?(\.[jt]s)?$/.test(specifier)) return;
       context.report({
@@ -229,4 +226,4 @@ function boundaryConfigs(root) {
   ];
 }
 
-module.exports = { plugin, boundaryConfigs, LAYERS, LEDGER_WRITERS, UNCONVERTED_REPOSITORIES };
+module.exports = { plugin, boundaryConfigs, LAYERS, LEDGER_WRITERS };

@@ -83,6 +83,19 @@ describe('the one-way doors of src/ (npm run lint)', () => {
     expect(await errorsOf('src/ledger/parties/fixture.service.ts', "export type { Party } from './party.model';\n")).toEqual([]);
   });
 
+  it('holds every repository to records: the hold and exchange repositories are refused a model as well', async () => {
+    const holds = await errorsOf(
+      'src/ledger/holds/hold.repository.ts',
+      "import type { Hold } from './hold.model';\nexport type H = Hold;\n",
+    );
+    const exchanges = await errorsOf(
+      'src/timebank/exchanges/exchange.repository.ts',
+      "import { ExchangeStatus } from './exchange.model';\nexport const pending = ExchangeStatus.PENDING;\n",
+    );
+    expect(holds).toEqual([expect.stringMatching(/^boundaries\/repositories-return-records: .*\('.\/hold.model'\)/)]);
+    expect(exchanges).toEqual([expect.stringMatching(/^boundaries\/repositories-return-records: .*\('.\/exchange.model'\)/)]);
+  });
+
   it('refuses SQL writing ledger rows outside src/ledger/posting, and allows posting and the backup module', async () => {
     const writes = [
       'INSERT INTO postings (transaction_id, idx) VALUES ($1, 0)',

@@ -2,26 +2,16 @@ import { Field, ID, ObjectType, registerEnumType } from '@nestjs/graphql';
 import { Connection } from '../../graphql/pagination';
 import { AmountScalar } from '../../graphql/scalars/amount.scalar';
 import { DateTimeScalar } from '../../graphql/scalars/date-time.scalar';
+import { ExchangeRole, ExchangeStatus } from './exchange.record';
 
-export enum ExchangeStatus {
-  PENDING = 'PENDING',
-  CONFIRMED = 'CONFIRMED',
-  DISPUTED = 'DISPUTED',
-  /** A claim nobody answered within EXCHANGE_CLAIM_TTL_DAYS: its hold expired, nothing moved. */
-  EXPIRED = 'EXPIRED',
-  /** A claim its provider took back (withdrawExchange): its hold was voided, nothing moved. */
-  WITHDRAWN = 'WITHDRAWN',
-}
+export { ExchangeRole, ExchangeStatus };
+
+// The vocabularies live with the record (the repository knows no GraphQL); GraphQL names them here.
 registerEnumType(ExchangeStatus, {
   name: 'ExchangeStatus',
   description: 'PENDING is a claim awaiting its receiver; it ends CONFIRMED, DISPUTED, EXPIRED or WITHDRAWN.',
 });
 
-/** Which side of an exchange an account is on, to list one direction only. */
-export enum ExchangeRole {
-  PROVIDER = 'PROVIDER',
-  RECEIVER = 'RECEIVER',
-}
 registerEnumType(ExchangeRole, {
   name: 'ExchangeRole',
   description: 'PROVIDER: exchanges the account gave (its claims); RECEIVER: exchanges it received (claims on its hours).',

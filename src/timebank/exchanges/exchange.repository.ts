@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Database, type Sql } from '../../database/database';
-import { exchangeEvent, writeLedgerEvents } from '../../ledger/events/ledger-events';
+import { exchangeEvent, type LedgerEvent, writeLedgerEvents } from '../../ledger/events/ledger-events';
 import { fromMinor } from '../../ledger/money/amount';
 import type { HoldRecord } from '../../ledger/posting/posting.types';
-import { type Exchange, ExchangeRole, ExchangeStatus } from './exchange.model';
+import { type ExchangeRecord, ExchangeRole, ExchangeStatus } from './exchange.record';
 
 interface ExchangeRow {
   network_id: string;
@@ -38,13 +38,14 @@ const WITH_SCALE = `JOIN accounts a ON a.network_id = e.network_id AND a.id = e.
     LEFT JOIN holds h ON h.network_id = e.network_id AND h.id = e.hold_id`;
 const SELECT_EXCHANGES = `SELECT ${EXCHANGE_COLUMNS} FROM exchanges e ${WITH_SCALE}`;
 
-function toExchange(row: ExchangeRow): Exchange {
+function toRecord(row: ExchangeRow): ExchangeRecord {
   return {
     id: row.id,
     seq: row.seq,
     providerAccountId: row.provider_account_id,
     receiverAccountId: row.receiver_account_id,
-    hours: fromMinor(BigInt(row.hours_minor), row.scale),
+    hoursMinor: BigInt(row.hours_minor),
+    scale: row.scale,
     description: row.description,
     status: row.status,
     holdId: row.hold_id,
@@ -114,7 +115,7 @@ export class ExchangeRepository {
       ],
     );
     const inserted = rows[0];
-    if (inserted?.status === ExchangeStatus.PENDING) await announce(tx, e.networkId, toExchange(inserted), inserted.created_at);
+    if (inserted?.status === ExchangeStatus.PENDING) await announce(tx, e.networkId, toRecord(inserted), inserted.created_at);
   }
 
   async confirm(tx: Sql, network: string, id: string, transactionId: string): Promise<void> {
@@ -147,7 +148,7 @@ export class ExchangeRepository {
       await writeLedgerEvents(
         tx,
         network,
-        rows.map((row) => exchangeEvent(toExchange(row), row.resolved_at ?? new Date())),
+        rows.map((row) => eventOf(toRecord(row), row.resolved_at ?? new Date())),
       );
   }
 
@@ -179,34 +180,34 @@ export class ExchangeRepository {
     // The posting module has just resolved the hold under lock, so the exchange must still be pending.
     const [row] = rows;
     if (rows.length !== 1 || !row) throw new Error(`exchange ${String(params[1])} was not pending when its hold was resolved`);
-    await announce(tx, row.network_id, toExchange(row), row.resolved_at ?? new Date());
+    await announce(tx, row.network_id, toRecord(row), row.resolved_at ?? new Date());
   }
 
-  async findByIds(network: string, ids: readonly string[]): Promise<Exchange[]> {
+  async findByIds(network: string, ids: readonly string[]): Promise<ExchangeRecord[]> {
     if (ids.length === 0) return [];
     const rows = await this.db.query<ExchangeRow>(`${SELECT_EXCHANGES} WHERE e.network_id = $1 AND e.id = ANY($2::uuid[])`, [network, ids]);
-    return rows.map(toExchange);
+    return rows.map(toRecord);
   }
 
-  async findById(network: string, id: string): Promise<Exchange | undefined> {
+  async findById(network: string, id: string): Promise<ExchangeRecord | undefined> {
     const [exchange] = await this.findByIds(network, [id]);
     return exchange;
   }
 
   /** The exchange recorded with this hold or transaction (what an idempotent replay returns). */
-  async findByLedgerId(network: string, id: string): Promise<Exchange | undefined> {
+  async findByLedgerId(network: string, id: string): Promise<ExchangeRecord | undefined> {
     const [row] = await this.db.query<ExchangeRow>(
       `${SELECT_EXCHANGES} WHERE e.network_id = $2 AND (e.hold_id = $1 OR e.transaction_id = $1)`,
       [id, network],
     );
-    return row ? toExchange(row) : undefined;
+    return row ? toRecord(row) : undefined;
   }
 
   /**
    * Exchanges the account gave or received (or one side: `role`), oldest first, keyset on `seq`;
    * each side read in index order. The status is the one reads show (a claim past its deadline is EXPIRED).
    */
-  async page(network: string, q: ExchangeQuery): Promise<Exchange[]> {
+  async page(network: string, q: ExchangeQuery): Promise<ExchangeRecord[]> {
     const side = (column: string) =>
       `(${SELECT_EXCHANGES} WHERE e.network_id = $5 AND e.${column} = $1 AND ($2::bigint IS NULL OR e.seq > $2)
           AND ($3::text IS NULL OR ${LIVE_STATUS} = $3)
@@ -222,10 +223,15 @@ export class ExchangeRepository {
       q.limit,
       network,
     ]);
-    return rows.map(toExchange);
+    return rows.map(toRecord);
   }
 }
 
-async function announce(tx: Sql, network: string, exchange: Exchange, at: Date): Promise<void> {
-  await writeLedgerEvents(tx, network, [exchangeEvent(exchange, at)]);
+async function announce(tx: Sql, network: string, exchange: ExchangeRecord, at: Date): Promise<void> {
+  await writeLedgerEvents(tx, network, [eventOf(exchange, at)]);
+}
+
+/** The webhook event of an exchange: its hours as decimal text, as the API gives them. */
+function eventOf(exchange: ExchangeRecord, at: Date): LedgerEvent {
+  return exchangeEvent({ ...exchange, hours: fromMinor(exchange.hoursMinor, exchange.scale) }, at);
 }

@@ -1,5 +1,5 @@
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { PageArgs } from '../../graphql/pagination';
+import { mapNodes, PageArgs } from '../../graphql/pagination';
 import { AmountScalar } from '../../graphql/scalars/amount.scalar';
 import { Allow, contextNetwork, CurrentCaller, type LedgerContext } from '../../identity/auth.guard';
 import { ReadKind, ReadRule, ReadRules } from '../../identity/read-rules';
@@ -14,6 +14,7 @@ import { TransactionReader } from '../../ledger/transactions/transaction.reader'
 import { IDEMPOTENCY_KEY_DESCRIPTION } from '../../ledger/posting/idempotency';
 import { HelpRequest, Offer } from '../listings/listing.model';
 import { ListingService } from '../listings/listing.service';
+import { toExchangeModel } from './exchange.mapper';
 import { Exchange, ExchangeConnection, ExchangeRole, ExchangeStatus } from './exchange.model';
 import { ExchangeService } from './exchange.service';
 
@@ -35,7 +36,7 @@ export class ExchangeResolver {
       'Records a service given for some hours. By the receiver (or a coordinator) the hours move at once; by the provider, a hold waits for the receiver to confirm or dispute.',
   })
   @Allow(...MOVERS)
-  recordExchange(
+  async recordExchange(
     @CurrentCaller() caller: Caller,
     @Args('provider', { type: () => ID, description: "The provider's account (receives the hours)." }) provider: string,
     @Args('receiver', { type: () => ID, description: "The receiver's account (pays the hours)." }) receiver: string,
@@ -46,32 +47,33 @@ export class ExchangeResolver {
     requestId: string | null,
     @Args('idempotencyKey') idempotencyKey: string,
   ): Promise<Exchange> {
-    return this.exchangeService.record(caller, { provider, receiver, hours, description, offerId, requestId, idempotencyKey });
+    const input = { provider, receiver, hours, description, offerId, requestId, idempotencyKey };
+    return toExchangeModel(await this.exchangeService.record(caller, input));
   }
 
   @Mutation(() => Exchange, { description: 'The receiver (or a coordinator) accepts a pending exchange: the hours move.' })
   @Allow(...MOVERS)
-  confirmExchange(
+  async confirmExchange(
     @CurrentCaller() caller: Caller,
     @Args('id', { type: () => ID }) id: string,
     @Args('idempotencyKey', { type: () => String, nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION })
     idempotencyKey?: string | null,
   ): Promise<Exchange> {
-    return this.exchangeService.confirm(caller, id, idempotencyKey);
+    return toExchangeModel(await this.exchangeService.confirm(caller, id, idempotencyKey));
   }
 
   @Mutation(() => Exchange, {
     description: 'The receiver (or a coordinator) rejects a pending exchange: the hold is released, the reason kept.',
   })
   @Allow(...MOVERS)
-  disputeExchange(
+  async disputeExchange(
     @CurrentCaller() caller: Caller,
     @Args('id', { type: () => ID }) id: string,
     @Args('reason') reason: string,
     @Args('idempotencyKey', { type: () => String, nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION })
     idempotencyKey?: string | null,
   ): Promise<Exchange> {
-    return this.exchangeService.dispute(caller, id, reason, idempotencyKey);
+    return toExchangeModel(await this.exchangeService.dispute(caller, id, reason, idempotencyKey));
   }
 
   @Mutation(() => Exchange, {
@@ -79,20 +81,21 @@ export class ExchangeResolver {
       'The provider (or a coordinator) takes back its pending claim: the hold on the receiver is voided, nothing moves, the exchange is WITHDRAWN.',
   })
   @Allow(...MOVERS)
-  withdrawExchange(
+  async withdrawExchange(
     @CurrentCaller() caller: Caller,
     @Args('id', { type: () => ID }) id: string,
     @Args('idempotencyKey', { type: () => String, nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION })
     idempotencyKey?: string | null,
   ): Promise<Exchange> {
-    return this.exchangeService.withdraw(caller, id, idempotencyKey);
+    return toExchangeModel(await this.exchangeService.withdraw(caller, id, idempotencyKey));
   }
 
   @Query(() => Exchange, { nullable: true })
   @Allow(...READERS)
   @ReadRule(ReadKind.EXCHANGE)
-  exchange(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<Exchange | null> {
-    return this.exchangeService.find(caller, id);
+  async exchange(@CurrentCaller() caller: Caller, @Args('id', { type: () => ID }) id: string): Promise<Exchange | null> {
+    const exchange = await this.exchangeService.find(caller, id);
+    return exchange ? toExchangeModel(exchange) : null;
   }
 
   @Query(() => ExchangeConnection, {
@@ -102,14 +105,15 @@ export class ExchangeResolver {
   })
   @Allow(...READERS)
   @ReadRule(ReadKind.ACCOUNT)
-  exchanges(
+  async exchanges(
     @CurrentCaller() caller: Caller,
     @Args('accountId', { type: () => ID }) accountId: string,
     @Args('status', { type: () => ExchangeStatus, nullable: true }) status: ExchangeStatus | null,
     @Args('role', { type: () => ExchangeRole, nullable: true, description: 'One side only; both when omitted.' }) role: ExchangeRole | null,
     @Args() page: PageArgs,
   ) {
-    return this.exchangeService.page(caller, { accountId, status, role, first: page.first, after: page.after });
+    const exchanges = await this.exchangeService.page(caller, { accountId, status, role, first: page.first, after: page.after });
+    return mapNodes(exchanges, toExchangeModel);
   }
 
   @ResolveField(() => Account)

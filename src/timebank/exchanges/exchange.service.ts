@@ -16,7 +16,7 @@ import { PostingService } from '../../ledger/posting/posting.service';
 import type { Idempotency, Op, OpResult } from '../../ledger/posting/posting.types';
 import { ListingRepository } from '../listings/listing.repository';
 import { ListingService } from '../listings/listing.service';
-import { type Exchange, type ExchangeRole, ExchangeStatus } from './exchange.model';
+import { type ExchangeRecord, type ExchangeRole, ExchangeStatus } from './exchange.record';
 import { ExchangeRepository } from './exchange.repository';
 import { type AccountFacts, AccountReader, CurrencyReader } from '../../ledger/ledger-readers';
 
@@ -48,6 +48,8 @@ export interface RecordExchangeInput {
  * EXCHANGE_CLAIM_TTL_DAYS after it was recorded and the claim with it (EXPIRED, in the posting
  * group that releases the hold); its provider may withdraw it (WITHDRAWN, the hold voided); and a
  * provider account has at most MAX_PENDING_CLAIMS pending, so nobody can tie up others' hours at will.
+ *
+ * Answers with exchange records; the resolvers build the GraphQL `Exchange` (exchange.mapper.ts).
  */
 @Injectable()
 export class ExchangeService implements OnModuleInit {
@@ -67,7 +69,7 @@ export class ExchangeService implements OnModuleInit {
     this.posting.onHoldsExpired((tx, network, expired) => this.exchanges.expire(tx, network, expired));
   }
 
-  async record(caller: Caller, input: RecordExchangeInput): Promise<Exchange> {
+  async record(caller: Caller, input: RecordExchangeInput): Promise<ExchangeRecord> {
     const plan = await this.plan(caller, input);
     // Refused early in the common case; the count that decides is taken again under the head lock.
     if (!plan.atOnce && !plan.retry) {
@@ -153,7 +155,7 @@ export class ExchangeService implements OnModuleInit {
   }
 
   /** The provider (or an admin) takes back its pending claim: the hold is voided, nothing moves. */
-  async withdraw(caller: Caller, id: string, idempotencyKey?: string | null): Promise<Exchange> {
+  async withdraw(caller: Caller, id: string, idempotencyKey?: string | null): Promise<ExchangeRecord> {
     const retry = await this.isRetry(caller, idempotencyKey);
     const exchange = await this.exchanges.findById(caller.networkId, checkId(id));
     if (!exchange) throw notFound('exchange', id);
@@ -176,7 +178,7 @@ export class ExchangeService implements OnModuleInit {
   }
 
   /** The receiver's side or a coordinator confirms: the hold is captured and the hours move. */
-  async confirm(caller: Caller, id: string, idempotencyKey?: string | null): Promise<Exchange> {
+  async confirm(caller: Caller, id: string, idempotencyKey?: string | null): Promise<ExchangeRecord> {
     const exchange = await this.pendingFor(caller, id, await this.isRetry(caller, idempotencyKey));
     const network = caller.networkId;
     const op = {
@@ -195,7 +197,7 @@ export class ExchangeService implements OnModuleInit {
   }
 
   /** The receiver's side or a coordinator disputes: the hold is voided and the reason kept. */
-  async dispute(caller: Caller, id: string, reason: string, idempotencyKey?: string | null): Promise<Exchange> {
+  async dispute(caller: Caller, id: string, reason: string, idempotencyKey?: string | null): Promise<ExchangeRecord> {
     const cleanReason = cleanText(reason, 'reason', MAX_DISPUTE_REASON_LENGTH, true) as string;
     const exchange = await this.pendingFor(caller, id, await this.isRetry(caller, idempotencyKey));
     const op = {
@@ -217,7 +219,7 @@ export class ExchangeService implements OnModuleInit {
     return idempotencyKey ? this.posting.hasIdempotencyKey(caller, idempotencyKey) : false;
   }
 
-  async find(caller: Caller, id: string): Promise<Exchange | null> {
+  async find(caller: Caller, id: string): Promise<ExchangeRecord | null> {
     const exchange = await this.exchanges.findById(caller.networkId, checkId(id));
     if (!exchange) return null;
     return this.rules.required(caller, exchange, 'exchange');
@@ -226,7 +228,7 @@ export class ExchangeService implements OnModuleInit {
   async page(
     caller: Caller,
     args: { accountId: string; status?: ExchangeStatus | null; role?: ExchangeRole | null; first?: number | null; after?: string | null },
-  ): Promise<ConnectionShape<Exchange>> {
+  ): Promise<ConnectionShape<ExchangeRecord>> {
     return paginate(args, {
       cursor: ['string'],
       from: ([seq]) => sequenceCursor(seq as string),
@@ -245,7 +247,7 @@ export class ExchangeService implements OnModuleInit {
     });
   }
 
-  async findByIds(network: string, ids: readonly string[]): Promise<Exchange[]> {
+  async findByIds(network: string, ids: readonly string[]): Promise<ExchangeRecord[]> {
     return this.exchanges.findByIds(network, ids);
   }
 
@@ -253,7 +255,7 @@ export class ExchangeService implements OnModuleInit {
    * A pending exchange the caller may confirm or dispute: only the receiver's side or a
    * coordinator of the receiver; the provider never settles its own claim.
    */
-  private async pendingFor(caller: Caller, id: string, retry = false): Promise<Exchange> {
+  private async pendingFor(caller: Caller, id: string, retry = false): Promise<ExchangeRecord> {
     const exchange = await this.exchanges.findById(caller.networkId, checkId(id));
     if (!exchange) throw notFound('exchange', id);
     const receiver = await this.accounts.requireFact(caller.networkId, exchange.receiverAccountId);
@@ -279,7 +281,7 @@ export class ExchangeService implements OnModuleInit {
     return currency.scale;
   }
 
-  private async mustFind(network: string, id: string): Promise<Exchange> {
+  private async mustFind(network: string, id: string): Promise<ExchangeRecord> {
     const exchange = await this.exchanges.findById(network, id);
     if (!exchange) throw new Error(`exchange ${id} is missing`);
     return exchange;
@@ -306,7 +308,7 @@ interface RecordPlan {
 }
 
 /** A claim still pending (a retry under an idempotency key is answered by the posting module instead). */
-function assertPending(exchange: Exchange, retry: boolean): void {
+function assertPending(exchange: ExchangeRecord, retry: boolean): void {
   if ((exchange.status !== ExchangeStatus.PENDING && !retry) || !exchange.holdId) {
     throw new DomainError(ErrorCode.HOLD_NOT_PENDING, `exchange ${exchange.id} is ${exchange.status}, not PENDING`);
   }

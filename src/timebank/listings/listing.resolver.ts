@@ -6,6 +6,7 @@ import { ReadKind, ReadRule, ReadRules } from '../../identity/read-rules';
 import { type Caller, READERS, Role } from '../../identity/caller';
 import { partyLoader } from '../../ledger/currencies/currency.resolver';
 import { Party } from '../../ledger/parties/party.model';
+import { toExchangeModel } from '../exchanges/exchange.mapper';
 import { Exchange } from '../exchanges/exchange.model';
 import { ExchangeService } from '../exchanges/exchange.service';
 import { HelpRequest, type Listing, Offer, OfferConnection, RequestConnection } from './listing.model';
@@ -29,10 +30,11 @@ async function exchangeOf(
   rules: ReadRules,
   context: LedgerContext,
 ): Promise<Exchange | null> {
-  return rules.shown(
+  const exchange = await rules.shown(
     context.caller,
     listing.exchangeId ? (await exchanges.findByIds(contextNetwork(context), [listing.exchangeId]))[0] : null,
   );
+  return exchange ? toExchangeModel(exchange) : null;
 }
 
 @Resolver(() => Offer)
