@@ -12,10 +12,11 @@ import { AccountReader, HoldReader } from '../../ledger/ledger-readers';
 import { Transaction } from '../../ledger/transactions/transaction.model';
 import { TransactionReader } from '../../ledger/transactions/transaction.reader';
 import { IDEMPOTENCY_KEY_DESCRIPTION } from '../../ledger/posting/idempotency';
+// The Exchange model before the listing models: the printed schema keeps its order of types.
+import { Exchange, ExchangeConnection, ExchangeRole, ExchangeStatus } from './exchange.model';
 import { HelpRequest, Offer } from '../listings/listing.model';
 import { ListingService } from '../listings/listing.service';
 import { toExchangeModel } from './exchange.mapper';
-import { Exchange, ExchangeConnection, ExchangeRole, ExchangeStatus } from './exchange.model';
 import { ExchangeService } from './exchange.service';
 
 const MOVERS = [Role.ADMIN, Role.MEMBER, Role.TREASURER];
