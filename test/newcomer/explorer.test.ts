@@ -42,10 +42,17 @@ async function openExplorer(): Promise<{ page: Page; requests: string[]; problem
   // The editor's completion and the Docs panel need the schema: the explorer's introspection must pass the API's limits.
   page.on('response', (response) => {
     if (!response.request().postData()?.includes('IntrospectionQuery')) return;
-    void response.text().then((body) => {
-      if (response.status() !== 200 || !body.includes('"__schema"'))
-        problems.push(`introspection refused: ${response.status()} ${body.slice(0, 300)}`);
-    });
+    if (response.status() !== 200) problems.push(`introspection refused: ${response.status()}`);
+    // The body is read after the handler returns: a test may close its page first, and then the
+    // answer can no longer be read (nothing to judge); any other failure to read it is a problem.
+    response.text().then(
+      (body) => {
+        if (!body.includes('"__schema"')) problems.push(`introspection refused: ${body.slice(0, 300)}`);
+      },
+      (error: unknown) => {
+        if (!/has been closed/.test(String(error))) problems.push(`introspection answer unreadable: ${String(error)}`);
+      },
+    );
   });
   await page.goto(ledger.service.url);
   await page.waitForSelector('.graphiql-container', { timeout: 30_000 });
