@@ -37,6 +37,24 @@ export async function allNodes<T>(client: GqlClient, field: string, selection: s
   }
 }
 
+/** Registers one party; answers its id. */
+export async function registerParty(admin: GqlClient, kind: string, name: string, handle?: string): Promise<string> {
+  const data = await admin.ok<{ registerParty: { id: string } }>(
+    'mutation($kind: PartyKind!, $name: String!, $handle: String) { registerParty(kind: $kind, name: $name, handle: $handle) { id } }',
+    { kind, name, handle: handle ?? null },
+  );
+  return data.registerParty.id;
+}
+
+/** Opens one account (the currency's default credit limit unless one is given); answers its id. */
+export async function openAccount(admin: GqlClient, partyId: string, currency: string, creditLimit?: string): Promise<string> {
+  const data = await admin.ok<{ openAccount: { id: string } }>(
+    'mutation($partyId: ID!, $currency: String!, $creditLimit: Amount) { openAccount(partyId: $partyId, currency: $currency, creditLimit: $creditLimit) { id } }',
+    { partyId, currency, creditLimit: creditLimit ?? null },
+  );
+  return data.openAccount.id;
+}
+
 /** Registers the parties not already there; `onTimeBank` learns the time bank's id before any other party is made. */
 export async function ensureParties(admin: GqlClient, step: ProgressStep, onTimeBank: (id: string) => void): Promise<Map<string, string>> {
   const existing = await allNodes<{ id: string; kind: string; name: string }>(admin, 'parties', 'id kind name');
@@ -47,11 +65,7 @@ export async function ensureParties(admin: GqlClient, step: ProgressStep, onTime
   for (const party of wanted) {
     let id = parties.get(`${party.kind}:${party.name}`);
     if (!id) {
-      const data = await admin.ok<{ registerParty: { id: string } }>(
-        'mutation($kind: PartyKind!, $name: String!, $handle: String) { registerParty(kind: $kind, name: $name, handle: $handle) { id } }',
-        { kind: party.kind, name: party.name, handle: party.handle },
-      );
-      id = data.registerParty.id;
+      id = await registerParty(admin, party.kind, party.name, party.handle);
       made += 1;
     }
     byName.set(party.name, id);
@@ -127,11 +141,7 @@ export async function ensureAccounts(admin: GqlClient, parties: Map<string, stri
     const partyId = idOf(parties, wanted.name);
     let id = existing.find((a) => a.party.id === partyId && a.currency.code === wanted.currency && !a.unlimited)?.id;
     if (!id) {
-      const data = await admin.ok<{ openAccount: { id: string } }>(
-        'mutation($partyId: ID!, $currency: String!, $creditLimit: Amount) { openAccount(partyId: $partyId, currency: $currency, creditLimit: $creditLimit) { id } }',
-        { partyId, currency: wanted.currency, creditLimit: wanted.creditLimit ?? null },
-      );
-      id = data.openAccount.id;
+      id = await openAccount(admin, partyId, wanted.currency, wanted.creditLimit);
       made += 1;
     }
     (wanted.currency === HOURS.code ? directory.hours : directory.dollars).set(wanted.name, id);

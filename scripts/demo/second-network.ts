@@ -1,6 +1,6 @@
 import type { GqlClient } from '../lib/gql-client';
 import type { ProgressStep } from '../lib/progress';
-import { allNodes } from './directory';
+import { allNodes, openAccount, registerParty } from './directory';
 import { HOURS } from './network';
 import { SECOND_NETWORK } from './networks';
 
@@ -27,23 +27,11 @@ const HELP: readonly [number, number, string, string][] = [
 ];
 
 async function ensureParty(admin: GqlClient, known: Map<string, string>, kind: string, name: string): Promise<string> {
-  const found = known.get(name);
-  if (found) return found;
-  const data = await admin.ok<{ registerParty: { id: string } }>(
-    'mutation($kind: PartyKind!, $name: String!) { registerParty(kind: $kind, name: $name) { id } }',
-    { kind, name },
-  );
-  return data.registerParty.id;
+  return known.get(name) ?? registerParty(admin, kind, name);
 }
 
 async function ensureAccount(admin: GqlClient, known: Map<string, string>, partyId: string, creditLimit?: string): Promise<string> {
-  const found = known.get(partyId);
-  if (found) return found;
-  const data = await admin.ok<{ openAccount: { id: string } }>(
-    'mutation($partyId: ID!, $currency: String!, $creditLimit: Amount) { openAccount(partyId: $partyId, currency: $currency, creditLimit: $creditLimit) { id } }',
-    { partyId, currency: HOURS.code, creditLimit: creditLimit ?? null },
-  );
-  return data.openAccount.id;
+  return known.get(partyId) ?? openAccount(admin, partyId, HOURS.code, creditLimit);
 }
 
 async function ensureCurrency(admin: GqlClient): Promise<void> {
