@@ -238,6 +238,19 @@ describe('npm run backup while transfers are posted, then npm run restore into a
     expect(restoreRun.output).toMatch(/verifyLedger: .* OK/);
   });
 
+  it('gathers planner statistics once the data is committed, so the first transfers are not planned as if the tables were empty', async () => {
+    const after = await connect(restoredUrl);
+    try {
+      const analysed = await after.query<{ relname: string }>(
+        `SELECT relname FROM pg_stat_user_tables WHERE relname IN ('postings', 'transactions', 'accounts') AND last_analyze IS NOT NULL ORDER BY relname`,
+      );
+      expect(analysed.rows.map((r) => r.relname)).toEqual(['accounts', 'postings', 'transactions']);
+    } finally {
+      await after.end();
+    }
+    expect(restoreRun.output).toContain('Planner statistics gathered (ANALYZE)');
+  });
+
   it("gives the demo currencies' trial balances exactly as the original's, and the drill currency's as they stood at the snapshot", async () => {
     const admin = new GqlClient(restored.url, restored.adminKey);
     const demoBefore = new GqlClient(original.service.url, demoKey());
