@@ -90,6 +90,7 @@ async function run(config: AppConfig, newKeys: boolean): Promise<void> {
     const auditorKey = keys?.keys[AUDITOR];
     await printSummary({
       reader: auditorKey ? demoAdmin.as(auditorKey) : demoAdmin,
+      mover: demoAdmin,
       keys,
       coordinator: networks.second ? demoAdmin.key : undefined,
       second: networks.second ? { line: await secondNetworkLine(networks.second), key: networks.second.key } : undefined,

@@ -1,6 +1,17 @@
 import type { GqlClient } from '../lib/gql-client';
 import type { ProgressStep } from '../lib/progress';
-import { CO_OP, CREDIT_UNION, DOLLARS, HOURS, LAND_TRUST, MEMBERS, ORGANISATIONS, POOL_CREDIT_LIMIT, TIME_BANK } from './network';
+import {
+  BALANCE_CAP,
+  CO_OP,
+  CREDIT_UNION,
+  DOLLARS,
+  HOURS,
+  LAND_TRUST,
+  MEMBERS,
+  ORGANISATIONS,
+  POOL_CREDIT_LIMIT,
+  TIME_BANK,
+} from './network';
 
 /**
  * Who is in the demo and what they hold: parties, memberships, currencies and accounts. None of
@@ -46,11 +57,17 @@ export async function registerParty(admin: GqlClient, kind: string, name: string
   return data.registerParty.id;
 }
 
-/** Opens one account (the currency's default credit limit unless one is given); answers its id. */
-export async function openAccount(admin: GqlClient, partyId: string, currency: string, creditLimit?: string): Promise<string> {
+/** Opens one account (the currency's default limits unless some are given); answers its id. */
+export async function openAccount(
+  admin: GqlClient,
+  partyId: string,
+  currency: string,
+  creditLimit?: string,
+  maxBalance?: string,
+): Promise<string> {
   const data = await admin.ok<{ openAccount: { id: string } }>(
-    'mutation($partyId: ID!, $currency: String!, $creditLimit: Amount) { openAccount(partyId: $partyId, currency: $currency, creditLimit: $creditLimit) { id } }',
-    { partyId, currency, creditLimit: creditLimit ?? null },
+    'mutation($partyId: ID!, $currency: String!, $creditLimit: Amount, $maxBalance: Amount) { openAccount(partyId: $partyId, currency: $currency, creditLimit: $creditLimit, maxBalance: $maxBalance) { id } }',
+    { partyId, currency, creditLimit: creditLimit ?? null, maxBalance: maxBalance ?? null },
   );
   return data.openAccount.id;
 }
@@ -121,12 +138,20 @@ interface AccountNode {
   currency: { code: string };
 }
 
-/** Which accounts the demo holds: an HOUR account for every party but the credit union, MKE for some. */
-function wantedAccounts(parties: Map<string, string>): { name: string; currency: string; creditLimit?: string }[] {
+interface WantedAccount {
+  readonly name: string;
+  readonly currency: string;
+  readonly creditLimit?: string;
+  readonly maxBalance?: string;
+}
+
+/** Which accounts the demo holds: an HOUR account for every party but the credit union (one capped), MKE for some. */
+function wantedAccounts(parties: Map<string, string>): WantedAccount[] {
   const hours = [TIME_BANK.name, CO_OP.name, LAND_TRUST.name, ...MEMBERS.map((member) => member.name)].map((name) => ({
     name,
     currency: HOURS.code,
     ...(name === TIME_BANK.name ? { creditLimit: POOL_CREDIT_LIMIT } : {}),
+    ...(name === BALANCE_CAP.member ? { maxBalance: BALANCE_CAP.maxBalance } : {}),
   }));
   const dollarHolders = [CO_OP.name, LAND_TRUST.name, CREDIT_UNION.name, ...MEMBERS.filter((member) => member.deposit).map((m) => m.name)];
   for (const name of [...hours.map((a) => a.name), ...dollarHolders]) idOf(parties, name);
@@ -141,7 +166,7 @@ export async function ensureAccounts(admin: GqlClient, parties: Map<string, stri
     const partyId = idOf(parties, wanted.name);
     let id = existing.find((a) => a.party.id === partyId && a.currency.code === wanted.currency && !a.unlimited)?.id;
     if (!id) {
-      id = await openAccount(admin, partyId, wanted.currency, wanted.creditLimit);
+      id = await openAccount(admin, partyId, wanted.currency, wanted.creditLimit, wanted.maxBalance);
       made += 1;
     }
     (wanted.currency === HOURS.code ? directory.hours : directory.dollars).set(wanted.name, id);

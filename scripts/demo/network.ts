@@ -23,6 +23,11 @@ export const DOLLARS = { code: 'MKE', name: 'Cream City dollar', kind: 'MONEY', 
 /** How far the time bank's pool may go below zero: it grants every welcome hour. */
 export const POOL_CREDIT_LIMIT = '1000.00';
 export const WELCOME_HOURS = '5.00';
+/**
+ * A balance bound (SPEC B.4): the time bank caps how many hours this member may hold, so hours
+ * keep circulating. The summary shows a payment over it refused with BALANCE_LIMIT_EXCEEDED.
+ */
+export const BALANCE_CAP = { member: 'Ana Lima', maxBalance: '40.00' } as const;
 
 export interface DemoMember {
   readonly name: string;

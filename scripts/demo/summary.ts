@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import Decimal from 'decimal.js';
 import type { GqlClient } from '../lib/gql-client';
 import { AUDITOR, CO_OP_TREASURER, COORDINATOR, type DemoKeysFile, INTEGRATION, LAND_TRUST_TREASURER, memberKeyLabel } from './demo-keys';
 import { allNodes } from './directory';
-import { DOLLARS, HOURS } from './network';
+import { BALANCE_CAP, DOLLARS, HOURS, TIME_BANK } from './network';
 import { DEMO_NETWORK, SECOND_NETWORK } from './networks';
 
 /**
@@ -71,6 +72,45 @@ async function trialBalanceLines(reader: GqlClient): Promise<string[]> {
   return lines;
 }
 
+interface BoundedAccount {
+  id: string;
+  maxBalance: string | null;
+  posted: string;
+  pendingCredits: string;
+  party: { name: string };
+  currency: { code: string };
+}
+
+/**
+ * The balance bound at work (SPEC B.4): the pool tries to pay the capped member one hour more
+ * than their room under the bound, and the ledger refuses it with BALANCE_LIMIT_EXCEEDED. A
+ * refusal posts nothing, so the summary shows it afresh on every run without changing the demo.
+ */
+async function balanceBoundLine(reader: GqlClient, mover: GqlClient): Promise<string> {
+  const accounts = await allNodes<BoundedAccount>(
+    reader,
+    'accounts',
+    'id maxBalance posted pendingCredits party { name } currency { code }',
+  );
+  const ofHours = (name: string) => accounts.find((a) => a.currency.code === HOURS.code && a.party.name === name);
+  const capped = ofHours(BALANCE_CAP.member);
+  const pool = ofHours(TIME_BANK.name);
+  if (!capped?.maxBalance || !pool)
+    return `no maximum balance on ${BALANCE_CAP.member}'s ${HOURS.code} account (a demo made before balance bounds)`;
+  const room = new Decimal(capped.maxBalance).minus(capped.posted).minus(capped.pendingCredits);
+  const amount = Decimal.max(room, 0).plus(1).toFixed(HOURS.scale);
+  const response = await mover.request(
+    'mutation($from: ID!, $to: ID!, $amount: Amount!, $key: String!) { transfer(from: $from, to: $to, amount: $amount, memo: "Over the cap", idempotencyKey: $key) { id } }',
+    { from: pool.id, to: capped.id, amount, key: `demo-over-cap-${randomUUID()}` },
+  );
+  const code = response.errors?.[0]?.extensions?.code;
+  if (!response.errors?.length) throw new Error(`a payment over ${BALANCE_CAP.member}'s maximum balance was accepted`);
+  return (
+    `${BALANCE_CAP.member} may hold at most ${capped.maxBalance} ${HOURS.code} (holds ${capped.posted}, ${capped.pendingCredits} on its way); ` +
+    `${amount} more from the pool is refused: ${String(code)}`
+  );
+}
+
 function keyLines(
   keys: DemoKeysFile | undefined,
   adminWhere: string,
@@ -98,6 +138,8 @@ function keyLines(
 
 export async function printSummary(options: {
   reader: GqlClient;
+  /** A key that may pay from the time bank's pool (the network's ADMIN): shows a payment over a balance bound refused. */
+  mover: GqlClient;
   keys: DemoKeysFile | undefined;
   keysFile: string;
   adminWhere: string;
@@ -118,6 +160,7 @@ export async function printSummary(options: {
   for (const line of await countLines(reader)) out(`  ${line}`);
   out('Trial balances (every currency sums to zero):');
   for (const line of await trialBalanceLines(reader)) out(`  ${line}`);
+  out(`Balance bound: ${await balanceBoundLine(reader, options.mover)}`);
   out(
     `Ledger verification: ${verify.ok ? `ok (${verify.transactionsChecked} transactions, balances and hash chain recomputed)` : `PROBLEM: ${verify.firstProblem}`}`,
   );

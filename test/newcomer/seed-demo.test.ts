@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { connect, createTestDatabase } from '../support/database';
 import type { GqlClient } from '../support/graphql';
 import { startLedger, type TestLedger, verifyLedger } from '../support/ledger';
+import { minor } from '../reports/helpers';
 import { runScript, type ScriptRun } from './run-script';
 
 /**
@@ -138,6 +139,50 @@ describe('npm run seed:demo', () => {
     expect(ofKind('EXCHANGE')[0].memo).toMatch(/\(service on \d{4}-\d{2}-\d{2}\)$/);
   });
 
+  test("one member's maximum balance holds: a payment over it is refused with BALANCE_LIMIT_EXCEEDED and moves nothing", async () => {
+    const line =
+      /Balance bound: Ana Lima may hold at most 40\.00 HOUR \(holds (-?\d+\.\d{2}), (\d+\.\d{2}) on its way\); (\d+\.\d{2}) more from the pool is refused: BALANCE_LIMIT_EXCEEDED/.exec(
+        first.output,
+      );
+    expect(line).not.toBeNull();
+    const accounts = await admin.ok(
+      '{ accounts(first: 500) { edges { node { id maxBalance posted pendingCredits party { name } currency { code } } } } }',
+    );
+    type Node = {
+      id: string;
+      maxBalance: string | null;
+      posted: string;
+      pendingCredits: string;
+      party: { name: string };
+      currency: { code: string };
+    };
+    const nodes: Node[] = accounts.accounts.edges.map((e: { node: Node }) => e.node);
+    const ana = nodes.find((n) => n.party.name === 'Ana Lima' && n.currency.code === 'HOUR')!;
+    const pool = nodes.find((n) => n.party.name === 'Riverside Time Bank' && n.currency.code === 'HOUR')!;
+    expect(ana.maxBalance).toBe('40.00');
+    // The other members have no bound: only the one the demo shows.
+    expect(nodes.filter((n) => n.maxBalance !== null).map((n) => n.party.name)).toEqual(['Ana Lima']);
+    // The summary's numbers are Ana's, and the refused amount is one hour over her room under the bound.
+    expect([line![1], line![2]]).toEqual([ana.posted, ana.pendingCredits]);
+    const room = minor('40.00', 2) - minor(ana.posted, 2) - minor(ana.pendingCredits, 2);
+    expect(minor(line![3]!, 2)).toBe((room > 0n ? room : 0n) + 100n);
+    // The same payment through the API: refused, nothing moves; up to the bound it is accepted.
+    const pay = (amount: string, key: string) =>
+      admin.request(
+        'mutation($f: ID!, $t: ID!, $a: Amount!, $k: String!) { transfer(from: $f, to: $t, amount: $a, idempotencyKey: $k) { id } }',
+        {
+          f: pool.id,
+          t: ana.id,
+          a: amount,
+          k: key,
+        },
+      );
+    const refused = await pay(line![3]!, 'test-over-cap');
+    expect(refused.errors?.[0]?.extensions?.code).toBe('BALANCE_LIMIT_EXCEEDED');
+    const after = await admin.ok('query($id: ID!) { account(id: $id) { posted pendingCredits } }', { id: ana.id });
+    expect(after.account).toEqual({ posted: ana.posted, pendingCredits: ana.pendingCredits });
+  });
+
   test('the books balance: every currency sums to zero and the ledger verifies end to end', async () => {
     for (const code of ['HOUR', 'MKE']) {
       const data = await admin.ok('query($code: String!) { trialBalance(currency: $code) { total } }', { code });
@@ -197,6 +242,7 @@ describe('npm run seed:demo', () => {
     const second = await seed(ledger, dataDir);
     expect(second.code).toBe(0);
     expect(second.output).toContain('already in this ledger, complete. Nothing was changed.');
+    expect(second.output).toMatch(/Balance bound: Ana Lima may hold at most 40\.00 HOUR .* is refused: BALANCE_LIMIT_EXCEEDED/);
     expect(printedKey(second.output, 'MEMBER', 'Ana Lima')).toBe(printedKey(first.output, 'MEMBER', 'Ana Lima'));
     expect(await state(admin)).toEqual(before);
   });
