@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { Client } from 'pg';
 import { startService } from '../scripts/lib/service-process';
-import { CLIENTS, freshDatabase, measuredLoad, progress, runLoadProcess, serverUrl, setUp } from './common';
+import { analyzeDatabase, CLIENTS, freshDatabase, measuredLoad, progress, runLoadProcess, serverUrl, setUp } from './common';
 import { cpuMs, postgresCpuMs, postmasterPid } from './process-cpu';
 
 /**
@@ -15,13 +16,29 @@ import { cpuMs, postgresCpuMs, postmasterPid } from './process-cpu';
 const PER_CONNECTION = Number(process.env.BENCH_CPU_TRANSFERS ?? 150);
 const WARMUP_PER_CONNECTION = 50;
 const DEPOSIT_BATCHES = Number(process.env.BENCH_CPU_BATCHES ?? 10);
+/** `deposits`: only the deposit batches (no transfer load), for work on the deposit path. */
+const ONLY = process.env.BENCH_CPU_ONLY;
 const BATCH = 1000;
 
 async function main(): Promise<void> {
   const server = await serverUrl();
   const profileDir = process.env.BENCH_CPU_PROFILE;
+  const databaseUrl = await freshDatabase(server.url, 'ledger_bench_cpu');
+  // Time spent in each SQL function of the posting group, read from pg_stat_user_functions.
+  const setup = new Client({ connectionString: databaseUrl });
+  await setup.connect();
+  await setup.query("ALTER DATABASE ledger_bench_cpu SET track_functions = 'pl'");
+  if (process.env.BENCH_CPU_EXPLAIN) {
+    // Plans of the statements (nested ones too) slower than BENCH_CPU_EXPLAIN ms, in the server's log.
+    await setup.query("ALTER DATABASE ledger_bench_cpu SET session_preload_libraries = 'auto_explain'");
+    await setup.query(`ALTER DATABASE ledger_bench_cpu SET auto_explain.log_min_duration = ${Number(process.env.BENCH_CPU_EXPLAIN)}`);
+    for (const setting of ['log_nested_statements', 'log_analyze', 'log_triggers', 'log_buffers']) {
+      await setup.query(`ALTER DATABASE ledger_bench_cpu SET auto_explain.${setting} = on`);
+    }
+  }
+  await setup.end();
   const service = await startService(
-    await freshDatabase(server.url, 'ledger_bench_cpu'),
+    databaseUrl,
     {
       NODE_ENV: 'production',
       GRAPHQL_INTROSPECTION: 'true',
@@ -44,16 +61,18 @@ async function main(): Promise<void> {
       pairs: fixture.pairs,
       oneWay: false,
     };
-    await runLoadProcess({ ...base, requestsPerConnection: WARMUP_PER_CONNECTION, label: 'warm-up' });
-    const { load, cpu } = await measuredLoad(
-      { ...base, requestsPerConnection: PER_CONNECTION, label: 'transfer' },
-      service.process.pid,
-      pgPid,
-    );
-    progress(
-      `${load.requests} transfers (${load.mismatches + load.non2xx + load.errors} not posted): CPU per transfer service ${cpu.serviceMsPerTransfer} ms, PostgreSQL ${cpu.postgresMsPerTransfer} ms, load generator ${cpu.loadGeneratorMsPerTransfer} ms; load average ${cpu.loadAverageBefore} -> ${cpu.loadAverageAfter}`,
-    );
-    await measureDepositCpu(fixture.admin, service.process.pid, pgPid);
+    if (ONLY !== 'deposits') {
+      await runLoadProcess({ ...base, requestsPerConnection: WARMUP_PER_CONNECTION, label: 'warm-up' });
+      const { load, cpu } = await measuredLoad(
+        { ...base, requestsPerConnection: PER_CONNECTION, label: 'transfer' },
+        service.process.pid,
+        pgPid,
+      );
+      progress(
+        `${load.requests} transfers (${load.mismatches + load.non2xx + load.errors} not posted): CPU per transfer service ${cpu.serviceMsPerTransfer} ms, PostgreSQL ${cpu.postgresMsPerTransfer} ms, load generator ${cpu.loadGeneratorMsPerTransfer} ms; load average ${cpu.loadAverageBefore} -> ${cpu.loadAverageAfter}`,
+      );
+    }
+    await measureDepositCpu(fixture.admin, databaseUrl, service.process.pid, pgPid);
   } finally {
     await client.end();
     await service.stop();
@@ -62,7 +81,12 @@ async function main(): Promise<void> {
   if (profileDir) progress(`the service's CPU profile is in ${profileDir}`);
 }
 
-async function measureDepositCpu(admin: Awaited<ReturnType<typeof setUp>>['admin'], servicePid?: number, pgPid?: number): Promise<void> {
+async function measureDepositCpu(
+  admin: Awaited<ReturnType<typeof setUp>>['admin'],
+  databaseUrl: string,
+  servicePid?: number,
+  pgPid?: number,
+): Promise<void> {
   const cu = await admin.ok('mutation { registerParty(kind: CREDIT_UNION, name: "Bench Credit Union") { id } }');
   await admin.ok(
     'mutation($cu: ID) { createCurrency(code: "CPUD", name: "Bench dollar", kind: MONEY, scale: 2, issuerPartyId: $cu) { code } }',
@@ -88,14 +112,41 @@ async function measureDepositCpu(admin: Awaited<ReturnType<typeof setUp>>['admin
     if (result.errors) throw new Error(`recordDeposits refused: ${JSON.stringify(result.errors[0])}`);
   };
   await send(-1);
+  await analyzeDatabase(databaseUrl);
+  const functionsBefore = await functionTimes(databaseUrl);
   const serviceBefore = cpuMs(servicePid);
   const postgresBefore = postgresCpuMs(pgPid);
   const started = Date.now();
   for (let n = 0; n < DEPOSIT_BATCHES; n++) await send(n);
   const perBatch = (ms: number) => Math.round(ms / DEPOSIT_BATCHES);
   progress(
-    `${DEPOSIT_BATCHES} recordDeposits batches of ${BATCH}, one at a time: CPU per batch service ${perBatch(cpuMs(servicePid) - serviceBefore)} ms, PostgreSQL ${perBatch(postgresCpuMs(pgPid) - postgresBefore)} ms; wall ${perBatch(Date.now() - started)} ms`,
+    `${DEPOSIT_BATCHES} recordDeposits batches of ${BATCH}, one at a time: CPU per batch service ${perBatch(cpuMs(servicePid) - serviceBefore)} ms, PostgreSQL ${perBatch(postgresCpuMs(pgPid) - postgresBefore)} ms; wall ${perBatch(Date.now() - started)} ms; load average ${loadavg()[0]?.toFixed(2)}`,
   );
+  // Statistics reach the views up to a second after the backend goes idle.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const functionsAfter = await functionTimes(databaseUrl);
+  for (const [name, after] of functionsAfter) {
+    const before = functionsBefore.get(name) ?? { calls: 0, totalMs: 0, selfMs: 0 };
+    if (after.calls === before.calls) continue;
+    const ms = (value: number) => (value / DEPOSIT_BATCHES).toFixed(1);
+    progress(
+      `  ${name}: ${after.calls - before.calls} calls, per batch ${ms(after.totalMs - before.totalMs)} ms in all, ${ms(after.selfMs - before.selfMs)} ms itself`,
+    );
+  }
+}
+
+/** Calls and time of each PL/pgSQL function so far (track_functions), by name. */
+async function functionTimes(databaseUrl: string): Promise<Map<string, { calls: number; totalMs: number; selfMs: number }>> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ funcname: string; calls: string; total_time: number; self_time: number }>(
+      'SELECT funcname, calls, total_time, self_time FROM pg_stat_user_functions',
+    );
+    return new Map(rows.map((r) => [r.funcname, { calls: Number(r.calls), totalMs: r.total_time, selfMs: r.self_time }]));
+  } finally {
+    await client.end();
+  }
 }
 
 main().catch((error: unknown) => {

@@ -330,4 +330,48 @@ describe('the database keeps rows of two networks apart', () => {
       await db.end();
     }
   });
+
+  /** Runs one statement and answers 'done' or its SQLSTATE and message. */
+  async function outcome(sql: string, params: unknown[]): Promise<string> {
+    const db = await connect(ledger.databaseUrl);
+    try {
+      return await db.query(sql, params).then(
+        () => 'done',
+        (error: { code?: string; message?: string }) => `${error.code}: ${error.message}`,
+      );
+    } finally {
+      await db.end();
+    }
+  }
+
+  it('refuses a posting that names a transaction of another network, checked once for the whole statement', async () => {
+    // Two rows in one statement, the second naming b's transaction: the statement's check finds it.
+    const failed = await outcome(
+      `INSERT INTO postings (network_id, transaction_id, idx, account_id, amount_minor, balance_after_minor, sequence)
+       SELECT t.network_id, x.id, 90 + x.n, $3, 1, 1, t.sequence
+         FROM transactions t, (VALUES ($1::uuid, 0), ($2::uuid, 1)) AS x(id, n) WHERE t.id = $1`,
+      [a.transactionId, b.transactionId, member(a, 0).accountId],
+    );
+    expect(failed).toMatch(
+      new RegExp(`^23503: a posting names transaction ${b.transactionId}, which network [0-9a-f-]{36} does not have$`),
+    );
+  });
+
+  it('refuses a transaction that names an API key of another network', async () => {
+    const bKeyId = (await b.admin.ok<{ me: { apiKey: { id: string } } }>('{ me { apiKey { id } } }')).me.apiKey.id;
+    const failed = await outcome(
+      `INSERT INTO transactions (network_id, id, sequence, kind, api_key_id, posted_at, previous_hash, hash, hash_version)
+       SELECT network_id, gen_random_uuid(), sequence + 1000000, 'TRANSFER', $2, posted_at, hash, hash, 2 FROM transactions WHERE id = $1`,
+      [a.transactionId, bKeyId],
+    );
+    expect(failed).toMatch(new RegExp(`^23503: a transaction names API key ${bKeyId}, which network [0-9a-f-]{36} does not have$`));
+  });
+
+  it('keeps an account with postings from being deleted or re-keyed', async () => {
+    const accountId = member(a, 0).accountId;
+    // The message says which rule refused it (other tables' foreign keys would refuse it later with theirs).
+    const refusal = `23503: account ${accountId} has postings: it is neither deleted nor re-keyed`;
+    expect(await outcome('DELETE FROM accounts WHERE id = $1', [accountId])).toBe(refusal);
+    expect(await outcome('UPDATE accounts SET id = gen_random_uuid() WHERE id = $1', [accountId])).toBe(refusal);
+  });
 });
