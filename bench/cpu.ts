@@ -5,13 +5,15 @@ import { Client } from 'pg';
 import { startService } from '../scripts/lib/service-process';
 import { analyzeDatabase, CLIENTS, freshDatabase, measuredLoad, progress, runLoadProcess, serverUrl, setUp } from './common';
 import { cpuMs, postgresCpuMs, postmasterPid } from './process-cpu';
+import { measureWebhookCpu } from './webhook-cpu';
 
 /**
  * `npm run bench:cpu`: CPU per request, not throughput, so that it can guide work on a busy
  * machine. Sends a fixed number of GraphQL transfers (after a fixed warm-up) and a fixed number
  * of recordDeposits batches, and prints the CPU time each process spent per transfer and per
  * batch, read from /proc. BENCH_CPU_PROFILE=<dir> also writes the service's V8 CPU profile there
- * (open it in Chrome's DevTools). Throughput figures come from `npm run bench` on a quiet machine.
+ * (open it in Chrome's DevTools). BENCH_CPU_WEBHOOK=1 compares transfers with no webhook and
+ * with one instead (bench/webhook-cpu.ts). Throughput figures come from `npm run bench` on a quiet machine.
  */
 const PER_CONNECTION = Number(process.env.BENCH_CPU_TRANSFERS ?? 150);
 const WARMUP_PER_CONNECTION = 50;
@@ -43,6 +45,8 @@ async function main(): Promise<void> {
       NODE_ENV: 'production',
       GRAPHQL_INTROSPECTION: 'true',
       LOG_LEVEL: 'warn',
+      // The webhook mode's receiver listens on loopback.
+      WEBHOOK_ALLOW_PRIVATE: 'true',
     },
     `sl_bench_${randomBytes(16).toString('hex')}`,
     profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
@@ -63,6 +67,11 @@ async function main(): Promise<void> {
     };
     if (ONLY !== 'deposits') {
       await runLoadProcess({ ...base, requestsPerConnection: WARMUP_PER_CONNECTION, label: 'warm-up' });
+      if (process.env.BENCH_CPU_WEBHOOK === '1') {
+        await analyzeDatabase(databaseUrl);
+        await measureWebhookCpu(service, fixture, { ...base, requestsPerConnection: PER_CONNECTION }, client, pgPid);
+        return;
+      }
       const { load, cpu } = await measuredLoad(
         { ...base, requestsPerConnection: PER_CONNECTION, label: 'transfer' },
         service.process.pid,

@@ -13,6 +13,19 @@ const MAX_RETRY_DELAY_MS = 3_600_000;
 const LEASE_MARGIN_MS = 5_000;
 /** Results are written together, at most this many per statement. */
 const MAX_RESULTS_PER_WRITE = 500;
+/** Deliveries one instance holds claimed ahead of their sends, of one webhook and of all. */
+const MAX_QUEUED_PER_WEBHOOK = 256;
+const MAX_QUEUED = 2048;
+/** Webhooks whose answer time this instance remembers (idle ones are forgotten beyond this). */
+const MAX_LANES = 1000;
+/**
+ * After a round that found some work but not a full batch, the loop waits this long (at most
+ * the poll interval) before the next, so that the events of a burst of posting groups are fanned
+ * out, claimed and recorded in a few statements rather than a few statements each.
+ */
+const GATHER_MS = 100;
+/** The answer time assumed for a webhook this instance has not sent to yet. */
+const FIRST_ANSWER_MS = 50;
 
 /** Retry n (1 for the first retry): doubling from the minimum, capped, with up to 25 % jitter on top. */
 export function retryDelayMs(attempt: number, minMs: number, random: () => number = Math.random): number {
@@ -20,21 +33,43 @@ export function retryDelayMs(attempt: number, minMs: number, random: () => numbe
   return Math.round(base * (1 + random() * 0.25));
 }
 
+interface Queued {
+  readonly delivery: ClaimedRow;
+  /** Local time by which its send must start, or it is released (its lease leaves room for one answer after it). */
+  readonly sendByMs: number;
+}
+
+/** What this instance holds of one webhook: deliveries waiting, sends in flight, how fast it answers. */
+interface Lane {
+  readonly queue: Queued[];
+  inFlight: number;
+  answerMs: number;
+}
+
 /**
- * Sends webhook deliveries; every instance runs one. Each turn of its loop fans new outbox
- * events out into deliveries, writes the answers received since the last turn, and claims as
- * many due deliveries as it has free slots (at most `webhookConcurrencyPerWebhook` per webhook,
- * so a slow or dead receiver holds a few slots and never all). Sends run beside the loop, each
- * bounded by the timeout; the posting path never waits for any of this: it only wrote the events.
- * A crash loses nothing: claimed deliveries come due again when their lease ends (at least once).
+ * Sends webhook deliveries; every instance runs one. Each turn of its loop writes the answers
+ * received since the last turn (one statement), fans new outbox events out into deliveries and
+ * claims them for itself (one transaction), and claims due retries (one statement), each for
+ * as many deliveries as are waiting: the database work is per batch, not per event. Claimed
+ * deliveries wait in a queue per webhook and go out through at most
+ * `webhookConcurrencyPerWebhook` sends per webhook and `webhookConcurrency` in all, so a slow or
+ * dead receiver holds a few connections and never the rest; how many a webhook may have queued
+ * follows how fast it answers, and one not started within the timeout is released to be claimed
+ * again. The posting path never waits for any of this: it only wrote the events. A crash loses
+ * nothing: claimed deliveries come due again when their lease ends (at least once).
  */
 @Injectable()
 export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookDispatcher.name);
   private readonly sender: WebhookSender;
-  private readonly inFlightPerWebhook = new Map<string, number>();
+  private readonly lanes = new Map<string, Lane>();
+  /** Opened signing secrets, by webhook id with the sealed bytes they came from. */
+  private readonly secrets = new Map<string, { sealed: Buffer; secret: string }>();
+  private queued = 0;
   private inFlight = 0;
   private results: AttemptResult[] = [];
+  private lastDueClaimMs = 0;
+  private dueBacklog = true;
   private stopped = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
@@ -55,71 +90,167 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     this.loop = this.run();
   }
 
-  /** Lets the sends in flight finish (each is bounded by the timeout) and records their answers. */
+  /** Lets the sends in flight finish (each is bounded by the timeout), releases what waits, and records it all. */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     this.wake?.();
     await this.loop;
+    for (const lane of this.lanes.values()) this.releaseAll(lane);
     await Promise.all(this.sending);
     await this.flush().catch(() => undefined);
     this.sender.close();
   }
 
+  /** A queued delivery must start within the timeout; its lease covers that wait, one answer and a margin. */
+  private get leaseMs(): number {
+    return 2 * this.config.webhookTimeoutMs + LEASE_MARGIN_MS;
+  }
+
   private async run(): Promise<void> {
     while (!this.stopped) {
-      let busy = false;
+      let pauseMs = this.config.webhookPollMs;
       try {
-        busy = await this.turn();
+        const found = await this.turn();
+        if (found === 'full') pauseMs = 0;
+        else if (found === 'some') pauseMs = Math.min(GATHER_MS, this.config.webhookPollMs);
       } catch (error) {
         this.logger.warn(`webhook dispatch: ${(error as Error).message}`);
       }
-      if (!this.stopped) await this.pause(busy ? 0 : this.config.webhookPollMs);
+      if (!this.stopped) await this.pause(pauseMs);
     }
   }
 
-  /** One turn; true when there may be more work right away. */
-  private async turn(): Promise<boolean> {
-    const fanned = await this.fanOut.round();
+  /** One turn: whether it found a full batch (more may wait), some work, or none. */
+  private async turn(): Promise<'full' | 'some' | 'none'> {
     await this.flush();
-    const free = this.config.webhookConcurrency - this.inFlight;
-    if (free <= 0 || !this.box) return fanned > 0;
-    const busyWebhooks = [...this.inFlightPerWebhook].filter(([, n]) => n >= this.config.webhookConcurrencyPerWebhook).map(([id]) => id);
-    const claimed = await this.webhooks.claim(
-      free,
-      this.config.webhookConcurrencyPerWebhook,
-      busyWebhooks,
-      this.config.webhookTimeoutMs + LEASE_MARGIN_MS,
-    );
-    for (const delivery of claimed) this.start(delivery);
-    return fanned > 0 || claimed.length === free;
+    if (!this.box) return 'none';
+    const fanned = await this.fanOut.round(this.reserver(), this.leaseMs);
+    this.enqueue(fanned.claimed);
+    let claimedDue = 0;
+    let dueFull = false;
+    // Retries and released deliveries come due on their own clock: looked for every poll interval, or at once while a backlog lasts.
+    if (this.dueBacklog || Date.now() - this.lastDueClaimMs >= this.config.webhookPollMs) {
+      const limit = Math.min(MAX_RESULTS_PER_WRITE, MAX_QUEUED - this.queued - this.inFlight);
+      if (limit > 0) {
+        const claimed = await this.webhooks.claim(limit, this.budget(undefined), this.caps(), this.leaseMs);
+        this.lastDueClaimMs = Date.now();
+        this.enqueue(claimed);
+        claimedDue = claimed.length;
+        dueFull = claimed.length === limit;
+      }
+      this.dueBacklog = dueFull;
+    }
+    this.pump();
+    if (fanned.full || dueFull) return 'full';
+    return fanned.events > 0 || claimedDue > 0 ? 'some' : 'none';
   }
 
-  private start(delivery: ClaimedRow): void {
+  /** How many of one webhook's deliveries this instance may hold: as many as it can start within the timeout, at its answer time. */
+  private budget(lane: Lane | undefined): number {
+    const perWebhook = this.config.webhookConcurrencyPerWebhook;
+    const answerMs = Math.max(1, lane?.answerMs ?? FIRST_ANSWER_MS);
+    const rounds = Math.floor(this.config.webhookTimeoutMs / (2 * answerMs));
+    return Math.min(MAX_QUEUED_PER_WEBHOOK, perWebhook * Math.max(1, rounds));
+  }
+
+  private room(webhookId: string): number {
+    const lane = this.lanes.get(webhookId);
+    return this.budget(lane) - (lane ? lane.queue.length + lane.inFlight : 0);
+  }
+
+  /** Each known webhook's room, for the due claim (a webhook this instance has not seen gets the first budget). */
+  private caps(): Map<string, number> {
+    return new Map([...this.lanes.keys()].map((id) => [id, Math.max(0, this.room(id))]));
+  }
+
+  /** Says, delivery by delivery of one fan-out, whether this instance claims it. */
+  private reserver(): (webhookId: string) => boolean {
+    let total = MAX_QUEUED - this.queued - this.inFlight;
+    const taken = new Map<string, number>();
+    return (webhookId) => {
+      const n = taken.get(webhookId) ?? 0;
+      if (total <= 0 || n >= this.room(webhookId)) return false;
+      taken.set(webhookId, n + 1);
+      total--;
+      return true;
+    };
+  }
+
+  private lane(webhookId: string): Lane {
+    let lane = this.lanes.get(webhookId);
+    if (!lane) {
+      lane = { queue: [], inFlight: 0, answerMs: FIRST_ANSWER_MS };
+      this.lanes.set(webhookId, lane);
+    }
+    return lane;
+  }
+
+  private enqueue(deliveries: readonly ClaimedRow[]): void {
+    const sendByMs = Date.now() + this.config.webhookTimeoutMs;
+    for (const delivery of deliveries) this.lane(delivery.webhook_id).queue.push({ delivery, sendByMs });
+    this.queued += deliveries.length;
+  }
+
+  /** Starts sends while there are free connections: per webhook in claim order, webhooks side by side. */
+  private pump(): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    for (const [webhookId, lane] of this.lanes) {
+      this.releaseExpired(lane, now);
+      while (
+        lane.queue.length > 0 &&
+        lane.inFlight < this.config.webhookConcurrencyPerWebhook &&
+        this.inFlight < this.config.webhookConcurrency
+      ) {
+        const next = lane.queue.shift() as Queued;
+        this.queued--;
+        this.start(lane, next.delivery);
+      }
+      if (lane.queue.length === 0 && lane.inFlight === 0 && this.lanes.size > MAX_LANES) this.lanes.delete(webhookId);
+    }
+  }
+
+  /** Deliveries that waited here past their time go back (not attempted), so the lease never ends under a send. */
+  private releaseExpired(lane: Lane, now: number): void {
+    let expired = 0;
+    while (expired < lane.queue.length && (lane.queue[expired] as Queued).sendByMs < now) expired++;
+    if (expired === 0) return;
+    for (const { delivery } of lane.queue.splice(0, expired)) this.results.push(released(delivery));
+    this.queued -= expired;
+  }
+
+  private releaseAll(lane: Lane): void {
+    for (const { delivery } of lane.queue.splice(0)) this.results.push(released(delivery));
+    this.queued = 0;
+  }
+
+  private start(lane: Lane, delivery: ClaimedRow): void {
     this.inFlight++;
-    this.inFlightPerWebhook.set(delivery.webhook_id, (this.inFlightPerWebhook.get(delivery.webhook_id) ?? 0) + 1);
-    const sending: Promise<void> = this.attempt(delivery)
+    lane.inFlight++;
+    const sending: Promise<void> = this.attempt(lane, delivery)
       .then((result) => {
         this.results.push(result);
       })
       .finally(() => {
         this.sending.delete(sending);
         this.inFlight--;
-        const left = (this.inFlightPerWebhook.get(delivery.webhook_id) ?? 1) - 1;
-        if (left === 0) this.inFlightPerWebhook.delete(delivery.webhook_id);
-        else this.inFlightPerWebhook.set(delivery.webhook_id, left);
-        this.wake?.();
+        lane.inFlight--;
+        this.pump();
+        if (this.results.length >= MAX_RESULTS_PER_WRITE) this.wake?.();
       });
     this.sending.add(sending);
   }
 
-  private async attempt(d: ClaimedRow): Promise<AttemptResult> {
+  private async attempt(lane: Lane, d: ClaimedRow): Promise<AttemptResult> {
     const base = { networkId: d.network_id, id: d.id, attempts: d.attempts };
     const retryDelay = retryDelayMs(d.attempts, this.config.webhookRetryMinMs);
     if (d.stopped !== null) return { ...base, delivered: false, final: true, statusCode: null, error: d.stopped, retryDelayMs: 0 };
-    const body = JSON.stringify({ id: d.event_id, type: d.event_type, network: d.network_id, occurredAt: d.occurred_at, data: d.data });
+    // The event's data goes out as the database keeps it: spliced in, never parsed and written again.
+    const head = JSON.stringify({ id: d.event_id, type: d.event_type, network: d.network_id, occurredAt: d.occurred_at });
+    const body = `${head.slice(0, -1)},"data":${d.data}}`;
     let secret: string;
     try {
-      secret = (this.box as SecretBox).open(d.secret_ciphertext, d.webhook_id);
+      secret = this.secretOf(d);
     } catch {
       const error = 'the signing secret cannot be opened (was WEBHOOK_SECRET_KEY or the admin key changed?)';
       return { ...base, delivered: false, final: false, statusCode: null, error, retryDelayMs: retryDelay };
@@ -133,8 +264,21 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
       'user-agent': 'SolidarityLedger-Webhooks/1',
     });
     const delivered = outcome.error === null;
-    this.stats.attempted(delivered, Number(process.hrtime.bigint() - started) / 1e9, delivered ? d.occurred_at : null);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    // How fast the webhook answers (a moving average) sets how many of its deliveries are claimed ahead.
+    lane.answerMs = 0.8 * lane.answerMs + 0.2 * seconds * 1000;
+    this.stats.attempted(delivered, seconds, delivered ? d.occurred_at : null);
     return { ...base, delivered, final: false, statusCode: outcome.statusCode, error: outcome.error, retryDelayMs: retryDelay };
+  }
+
+  /** Opening a sealed secret is an AES-GCM decryption: done once per webhook (and again if its sealed bytes change). */
+  private secretOf(d: ClaimedRow): string {
+    const known = this.secrets.get(d.webhook_id);
+    if (known && known.sealed.equals(d.secret_ciphertext)) return known.secret;
+    const secret = (this.box as SecretBox).open(d.secret_ciphertext, d.webhook_id);
+    if (this.secrets.size >= MAX_QUEUED) this.secrets.clear();
+    this.secrets.set(d.webhook_id, { sealed: d.secret_ciphertext, secret });
+    return secret;
   }
 
   private async flush(): Promise<void> {
@@ -150,9 +294,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   }
 
   private pause(ms: number): Promise<void> {
-    if (ms === 0 && this.inFlight < this.config.webhookConcurrency) return Promise.resolve();
+    if (ms === 0) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms === 0 ? this.config.webhookPollMs : ms);
+      const timer = setTimeout(done, ms);
       timer.unref();
       function done() {
         clearTimeout(timer);
@@ -164,4 +308,19 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
       };
     });
   }
+}
+
+/** A claim undone: not attempted, due again at once. */
+function released(d: ClaimedRow): AttemptResult {
+  return {
+    networkId: d.network_id,
+    id: d.id,
+    attempts: d.attempts,
+    delivered: false,
+    final: false,
+    statusCode: null,
+    error: null,
+    retryDelayMs: 0,
+    released: true,
+  };
 }

@@ -4,7 +4,7 @@ import { compareInstants } from '../common/instant';
 import { Database } from '../database/database';
 import type { Caller, Role } from '../identity/caller';
 import { ReadRules } from '../identity/read-rules';
-import { type ListenerRow, type PendingEventRow, WebhookRepository } from './webhook.repository';
+import { type ClaimedRow, type ListenerRow, type NewDelivery, type PendingEventRow, WebhookRepository } from './webhook.repository';
 
 /** Events fanned out per transaction: bounded, so one round never holds its locks for long. */
 const EVENTS_PER_ROUND = 500;
@@ -16,7 +16,9 @@ const EVENTS_PER_ROUND = 500;
  * accounts: the read rule of transactions and holds (`ReadRules`, SPEC B.1 and B.7), so a key is
  * sent exactly the events whose objects it may read through the API.
  * Events and deliveries change in one transaction, and SKIP LOCKED lets several instances fan
- * out side by side: an event is fanned out once.
+ * out side by side: an event is fanned out once. The instance that fans an event out also
+ * claims its deliveries (as far as it has room), so a delivery that succeeds at once is one row
+ * written and one update: no separate claim.
  */
 @Injectable()
 export class WebhookFanOut {
@@ -26,20 +28,29 @@ export class WebhookFanOut {
     private readonly rules: ReadRules,
   ) {}
 
-  /** Fans out one round; returns how many events it took (0: nothing was waiting). */
-  async round(): Promise<number> {
+  /**
+   * Fans out one round; returns how many events it took (0: nothing was waiting; `full`: a whole
+   * batch, more may wait) and the deliveries it claimed for this instance: those `claim` accepts
+   * are written as attempts under way (leased for `leaseMs`), so the first attempt of a delivery
+   * costs no claim of its own; the rest are left due for any instance.
+   */
+  async round(claim: (webhookId: string) => boolean, leaseMs: number): Promise<{ events: number; full: boolean; claimed: ClaimedRow[] }> {
     return this.db.transaction(async (tx) => {
-      const events = await this.webhooks.lockPendingEvents(tx, EVENTS_PER_ROUND);
-      if (events.length === 0) return 0;
+      const events = await this.webhooks.takePendingEvents(tx, EVENTS_PER_ROUND);
+      if (events.length === 0) return { events: 0, full: false, claimed: [] };
       const listeners = await this.webhooks.listeners(tx);
-      const deliveries: { webhook: ListenerRow; event: PendingEventRow; id: string }[] = [];
+      const deliveries: NewDelivery[] = [];
       for (const event of events) {
         for (const webhook of listeners) {
-          if (await this.matches(webhook, event)) deliveries.push({ webhook, event, id: randomUUID() });
+          if (await this.matches(webhook, event)) deliveries.push({ webhook, event, id: randomUUID(), claimed: claim(webhook.id) });
         }
       }
-      await this.webhooks.fanOut(tx, events, deliveries);
-      return events.length;
+      await this.webhooks.insertDeliveries(tx, deliveries, leaseMs);
+      return {
+        events: events.length,
+        full: events.length === EVENTS_PER_ROUND,
+        claimed: deliveries.filter((d) => d.claimed).map(claimedRow),
+      };
     });
   }
 
@@ -58,4 +69,20 @@ export class WebhookFanOut {
     // The read rule of transactions and holds themselves (one source: the API and the webhooks cannot drift apart).
     return this.rules.canRead(caller, { accountIds: event.account_ids });
   }
+}
+
+function claimedRow(d: NewDelivery): ClaimedRow {
+  return {
+    network_id: d.event.network_id,
+    id: d.id,
+    webhook_id: d.webhook.id,
+    attempts: 1,
+    url: d.webhook.url,
+    secret_ciphertext: d.webhook.secret_ciphertext,
+    stopped: null,
+    event_id: d.event.id,
+    event_type: d.event.type,
+    occurred_at: d.event.occurred_at,
+    data: d.event.data,
+  };
 }

@@ -61,7 +61,7 @@ function toDeliveryRecord(row: DeliveryRow): DeliveryRecord {
   };
 }
 
-/** A listening webhook with what fan-out needs of the key that created it. */
+/** A listening webhook with what fan-out needs of the key that created it, and what sending needs. */
 export interface ListenerRow {
   network_id: string;
   id: string;
@@ -71,14 +71,19 @@ export interface ListenerRow {
   api_key_id: string;
   role: string;
   party_id: string | null;
+  url: string;
+  secret_ciphertext: Buffer;
 }
 
+/** An event taken for fan-out, with its payload as the JSON text the database keeps (sent as it is). */
 export interface PendingEventRow {
   network_id: string;
   seq: string;
+  id: string;
   type: LedgerEventType;
   occurred_at: Date;
   account_ids: string[];
+  data: string;
 }
 
 /** A delivery taken by this instance, with everything needed to send it. */
@@ -94,7 +99,16 @@ export interface ClaimedRow {
   event_id: string;
   event_type: LedgerEventType;
   occurred_at: Date;
-  data: unknown;
+  /** The event's `data` as JSON text, spliced into the body without parsing. */
+  data: string;
+}
+
+/** A delivery fan-out makes: claimed (sent by this instance right away) or left due for any instance. */
+export interface NewDelivery {
+  readonly webhook: ListenerRow;
+  readonly event: PendingEventRow;
+  readonly id: string;
+  readonly claimed: boolean;
 }
 
 export interface AttemptResult {
@@ -109,6 +123,11 @@ export interface AttemptResult {
   readonly error: string | null;
   /** The retry delay, when not delivered. */
   readonly retryDelayMs: number;
+  /**
+   * Not attempted after all (it waited in this instance's queue too long, or the instance is
+   * stopping): the claim is undone, so the delivery is due again at once and its attempt not counted.
+   */
+  readonly released?: boolean;
 }
 
 const WEBHOOK_COLUMNS = 'network_id, id, url, events, account_id, description, api_key_id, created_at, deleted_at';
@@ -218,63 +237,76 @@ export class WebhookRepository {
 
   // --- fan-out: events of the outbox become deliveries ---
 
-  /** Takes the oldest events not yet fanned out; other instances skip them until this transaction ends. */
-  async lockPendingEvents(tx: Sql, limit: number): Promise<PendingEventRow[]> {
-    return tx.query<PendingEventRow>(
-      `SELECT network_id, seq::text AS seq, type, occurred_at, account_ids::text[] AS account_ids FROM ledger_events
-        WHERE NOT fanned_out ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+  /**
+   * Takes the oldest events not yet fanned out and marks them fanned out, in one statement;
+   * other instances skip them (SKIP LOCKED), and the caller's transaction writes their
+   * deliveries before it commits, so an event is fanned out exactly once or not at all.
+   */
+  async takePendingEvents(tx: Sql, limit: number): Promise<PendingEventRow[]> {
+    const rows = await tx.query<PendingEventRow>(
+      `UPDATE ledger_events e SET fanned_out = true
+         FROM (SELECT network_id, seq FROM ledger_events WHERE NOT fanned_out ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED) p
+        WHERE e.network_id = p.network_id AND e.seq = p.seq
+        RETURNING e.network_id, e.seq::text AS seq, e.id, e.type, e.occurred_at, e.account_ids::text[] AS account_ids, e.data::text AS data`,
       [limit],
     );
+    // RETURNING keeps no order: the outbox's order is the events' seq.
+    return rows.sort((x, y) => x.seq.length - y.seq.length || (x.seq < y.seq ? -1 : x.seq > y.seq ? 1 : 0));
   }
 
   /** Every live webhook whose creating key is not revoked. */
   async listeners(tx: Sql): Promise<ListenerRow[]> {
     return tx.query<ListenerRow>(
-      `SELECT w.network_id, w.id, w.events, w.account_id, w.created_at, k.id AS api_key_id, k.role, k.party_id
+      `SELECT w.network_id, w.id, w.events, w.account_id, w.created_at, k.id AS api_key_id, k.role, k.party_id, w.url, w.secret_ciphertext
          FROM webhooks w JOIN api_keys k ON k.network_id = w.network_id AND k.id = w.api_key_id
         WHERE w.deleted_at IS NULL AND k.revoked_at IS NULL`,
     );
   }
 
-  async fanOut(
-    tx: Sql,
-    events: readonly PendingEventRow[],
-    deliveries: readonly { webhook: ListenerRow; event: PendingEventRow; id: string }[],
-  ) {
+  /**
+   * Writes the deliveries of a fan-out. A claimed one is written as an attempt already under way
+   * (attempt 1, its lease), so this instance sends it without claiming it again; the others are
+   * due at once for any instance.
+   */
+  async insertDeliveries(tx: Sql, deliveries: readonly NewDelivery[], leaseMs: number): Promise<void> {
+    if (deliveries.length === 0) return;
     await tx.query(
-      `INSERT INTO webhook_deliveries (network_id, id, webhook_id, event_seq)
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[]) ON CONFLICT DO NOTHING`,
+      `INSERT INTO webhook_deliveries (network_id, id, webhook_id, event_seq, attempts, first_attempt_at, next_attempt_at)
+       SELECT n, i, w, s, CASE WHEN c THEN 1 ELSE 0 END, CASE WHEN c THEN now() END,
+              CASE WHEN c THEN now() + $6 * interval '1 millisecond' ELSE now() END
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::boolean[]) AS v(n, i, w, s, c)
+       ON CONFLICT DO NOTHING`,
       [
         deliveries.map((d) => d.event.network_id),
         deliveries.map((d) => d.id),
         deliveries.map((d) => d.webhook.id),
         deliveries.map((d) => d.event.seq),
+        deliveries.map((d) => d.claimed),
+        leaseMs,
       ],
-    );
-    await tx.query(
-      `UPDATE ledger_events e SET fanned_out = true FROM unnest($1::uuid[], $2::bigint[]) AS v(network_id, seq)
-        WHERE e.network_id = v.network_id AND e.seq = v.seq`,
-      [events.map((e) => e.network_id), events.map((e) => e.seq)],
     );
   }
 
   // --- dispatch ---
 
   /**
-   * Claims due deliveries for this instance: at most `limit`, at most `perWebhook` of one
-   * webhook, none of `busyWebhookIds` (already at their share here). Claiming counts the attempt
-   * and moves `next_attempt_at` past a lease, so a delivery whose instance dies is taken again
-   * when the lease ends; SKIP LOCKED lets instances claim side by side without waiting.
+   * Claims due deliveries for this instance: at most `limit`, at most `caps` of the webhooks it
+   * names (none of a webhook whose cap is 0) and `defaultCap` of any other. Claiming counts the
+   * attempt and moves `next_attempt_at` past a lease, so a delivery whose instance dies is taken
+   * again when the lease ends; SKIP LOCKED lets instances claim side by side without waiting.
    */
-  async claim(limit: number, perWebhook: number, busyWebhookIds: readonly string[], leaseMs: number): Promise<ClaimedRow[]> {
+  async claim(limit: number, defaultCap: number, caps: ReadonlyMap<string, number>, leaseMs: number): Promise<ClaimedRow[]> {
+    const full = [...caps].filter(([, n]) => n <= 0).map(([id]) => id);
     return this.db.query<ClaimedRow>(
       `WITH due AS (
          SELECT network_id, id, webhook_id, next_attempt_at FROM webhook_deliveries
           WHERE status = 'PENDING' AND next_attempt_at <= now() AND webhook_id <> ALL($3::uuid[])
           ORDER BY next_attempt_at LIMIT $1 * 4 FOR UPDATE SKIP LOCKED),
        picked AS (
-         SELECT network_id, id FROM (SELECT *, row_number() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at) AS rank FROM due) r
-          WHERE rank <= $2 ORDER BY next_attempt_at LIMIT $1),
+         SELECT r.network_id, r.id
+           FROM (SELECT *, row_number() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at) AS rank FROM due) r
+           LEFT JOIN unnest($5::uuid[], $6::integer[]) AS cap(webhook_id, n) ON cap.webhook_id = r.webhook_id
+          WHERE r.rank <= coalesce(cap.n, $2) ORDER BY r.next_attempt_at LIMIT $1),
        claimed AS (
          UPDATE webhook_deliveries d
             SET attempts = d.attempts + 1, next_attempt_at = now() + $4 * interval '1 millisecond',
@@ -284,12 +316,12 @@ export class WebhookRepository {
        SELECT c.network_id, c.id, c.webhook_id, c.attempts, w.url, w.secret_ciphertext,
               CASE WHEN w.deleted_at IS NOT NULL THEN 'the webhook was deleted'
                    WHEN k.revoked_at IS NOT NULL THEN 'the key that created the webhook was revoked' END AS stopped,
-              e.id AS event_id, e.type AS event_type, e.occurred_at, e.data
+              e.id AS event_id, e.type AS event_type, e.occurred_at, e.data::text AS data
          FROM claimed c
          JOIN webhooks w ON w.network_id = c.network_id AND w.id = c.webhook_id
          JOIN api_keys k ON k.network_id = w.network_id AND k.id = w.api_key_id
          JOIN ledger_events e ON e.network_id = c.network_id AND e.seq = c.event_seq`,
-      [limit, perWebhook, busyWebhookIds, leaseMs],
+      [limit, defaultCap, full, leaseMs, [...caps.keys()], [...caps.values()]],
     );
   }
 
@@ -299,19 +331,24 @@ export class WebhookRepository {
    */
   async record(results: readonly AttemptResult[], retryWindowMs: number): Promise<{ delivered: number; failed: number }> {
     if (results.length === 0) return { delivered: 0, failed: 0 };
-    const rows = await this.db.query<{ status: string }>(
+    const rows = await this.db.query<{ status: string; released: boolean }>(
       `UPDATE webhook_deliveries d
-          SET status = CASE WHEN v.delivered THEN 'DELIVERED'
+          SET status = CASE WHEN v.released THEN 'PENDING'
+                            WHEN v.delivered THEN 'DELIVERED'
                             WHEN v.final OR now() + v.delay_ms * interval '1 millisecond'
                                  >= d.first_attempt_at + $2 * interval '1 millisecond' THEN 'FAILED'
                             ELSE 'PENDING' END,
+              attempts = CASE WHEN v.released THEN d.attempts - 1 ELSE d.attempts END,
+              first_attempt_at = CASE WHEN v.released AND d.attempts = 1 THEN NULL ELSE d.first_attempt_at END,
               delivered_at = CASE WHEN v.delivered THEN now() END,
-              next_attempt_at = CASE WHEN v.delivered THEN d.next_attempt_at ELSE now() + v.delay_ms * interval '1 millisecond' END,
-              last_status_code = v.status_code, last_error = v.error
+              next_attempt_at = CASE WHEN v.released THEN now() WHEN v.delivered THEN d.next_attempt_at
+                                     ELSE now() + v.delay_ms * interval '1 millisecond' END,
+              last_status_code = CASE WHEN v.released THEN d.last_status_code ELSE v.status_code END,
+              last_error = CASE WHEN v.released THEN d.last_error ELSE v.error END
          FROM json_to_recordset($1::json) AS v(network_id uuid, id uuid, attempts integer, delivered boolean, final boolean,
-                                                status_code integer, error text, delay_ms bigint)
+                                                status_code integer, error text, delay_ms bigint, released boolean)
         WHERE d.network_id = v.network_id AND d.id = v.id AND d.status = 'PENDING' AND (v.delivered OR d.attempts = v.attempts)
-        RETURNING d.status`,
+        RETURNING d.status, v.released`,
       [
         JSON.stringify(
           results.map((r) => ({
@@ -323,12 +360,16 @@ export class WebhookRepository {
             status_code: r.statusCode,
             error: r.error,
             delay_ms: r.retryDelayMs,
+            released: r.released === true,
           })),
         ),
         retryWindowMs,
       ],
     );
-    return { delivered: rows.filter((r) => r.status === 'DELIVERED').length, failed: rows.filter((r) => r.status === 'FAILED').length };
+    return {
+      delivered: rows.filter((r) => r.status === 'DELIVERED').length,
+      failed: rows.filter((r) => r.status === 'FAILED' && !r.released).length,
+    };
   }
 
   async pendingCount(): Promise<number> {

@@ -1,0 +1,99 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Client } from 'pg';
+import type { RunningService } from '../scripts/lib/service-process';
+import { type Fixture, progress, runLoadProcess } from './common';
+import type { LoadSpec } from './load';
+import { cpuMs, loadAverage, postgresCpuMs } from './process-cpu';
+
+/** How long the deliveries of the webhook run may trail it. */
+const CATCH_UP_MS = 60_000;
+
+interface Statements {
+  readonly available: boolean;
+}
+
+/**
+ * `BENCH_CPU_WEBHOOK=1 npm run bench:cpu`: the CPU a transfer costs with no webhook and with one
+ * active webhook (a local receiver answering 200 at once), each process read from /proc; the
+ * webhook run counts until its last delivery arrived, so the dispatcher's trailing work is
+ * included. On a server with pg_stat_statements preloaded it also prints, per transfer, the
+ * calls and rows of each statement of each run (the webhook path's statements stand out).
+ */
+export async function measureWebhookCpu(
+  service: RunningService,
+  fixture: Fixture,
+  base: Omit<LoadSpec, 'label'>,
+  client: Client,
+  pgPid: number | undefined,
+): Promise<void> {
+  let received = 0;
+  const receiver = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      received++;
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
+  const statements = await statementsAvailable(client);
+  try {
+    const runOnce = async (label: string, waitFor: (posted: number) => boolean) => {
+      await resetStatements(client, statements);
+      const loadBefore = loadAverage();
+      const serviceBefore = cpuMs(service.process.pid);
+      const postgresBefore = postgresCpuMs(pgPid);
+      const load = await runLoadProcess({ ...base, label });
+      const deadline = Date.now() + CATCH_UP_MS;
+      while (!waitFor(load.requests) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const per = (ms: number) => Math.round((ms / Math.max(1, load.requests)) * 1000) / 1000;
+      const serviceMs = per(cpuMs(service.process.pid) - serviceBefore);
+      const postgresMs = per(postgresCpuMs(pgPid) - postgresBefore);
+      progress(
+        `${label}: ${load.requests} transfers, ${received} deliveries; CPU per transfer service ${serviceMs} ms, PostgreSQL ${postgresMs} ms, sum ${Math.round((serviceMs + postgresMs) * 1000) / 1000} ms; load generator ${per(load.cpuMs)} ms; load average ${loadBefore} -> ${loadAverage()}`,
+      );
+      await printStatements(client, statements, load.requests, label);
+    };
+    await runOnce('no webhook', () => true);
+    const created = await fixture.admin.ok(
+      'mutation($url: String!) { createWebhook(url: $url, events: [TRANSACTION_POSTED]) { webhook { id } } }',
+      {
+        url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
+      },
+    );
+    received = 0;
+    await runOnce('1 webhook', (posted) => received >= posted);
+    await fixture.admin.ok('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id: created.createWebhook.webhook.id });
+  } finally {
+    receiver.closeAllConnections();
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+  }
+}
+
+async function statementsAvailable(client: Client): Promise<Statements> {
+  try {
+    await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    await client.query('SELECT pg_stat_statements_reset()');
+    return { available: true };
+  } catch {
+    return { available: false };
+  }
+}
+
+async function resetStatements(client: Client, statements: Statements): Promise<void> {
+  if (statements.available) await client.query('SELECT pg_stat_statements_reset()');
+}
+
+async function printStatements(client: Client, statements: Statements, transfers: number, label: string): Promise<void> {
+  if (!statements.available) return;
+  const { rows } = await client.query<{ calls: string; rows: string; ms: number; query: string }>(
+    `SELECT calls::text, rows::text, total_exec_time AS ms, regexp_replace(query, '\\s+', ' ', 'g') AS query
+       FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%' AND calls > 0 ORDER BY total_exec_time DESC LIMIT 25`,
+  );
+  const n = Math.max(1, transfers);
+  progress(`${label}: statements per transfer (calls, rows, exec ms), top by time`);
+  for (const r of rows)
+    process.stdout.write(
+      `  ${(Number(r.calls) / n).toFixed(3)} calls  ${(Number(r.rows) / n).toFixed(3)} rows  ${(r.ms / n).toFixed(4)} ms  ${r.query.slice(0, 150)}\n`,
+    );
+}
