@@ -149,12 +149,9 @@ async function timed(samples: number, work: (i: number) => Promise<unknown>): Pr
   return { p50: percentile(times, 50), p99: percentile(times, 99) };
 }
 
-/** p50/p99 over HTTP of trialBalance, balanceAt and a 50-entry statement page at random points. */
-export async function measureReads(admin: GqlClient): Promise<ReadLatencies | undefined> {
+/** The reads the bench times, each one request at a random point of the loaded history. */
+export function readSamplers(admin: GqlClient) {
   if (!state) throw new Error('load the history first');
-  for (const name of ['trialBalance', 'balanceAt', 'statement', 'activity']) {
-    if (!(await hasOperation(admin, 'Query', name))) return undefined;
-  }
   const s = state;
   const loadedSpan = s.loadedTransactions * s.msPerTransaction;
   const randomAccount = () => s.accounts[Math.floor(Math.random() * s.accounts.length)] as string;
@@ -170,20 +167,30 @@ export async function measureReads(admin: GqlClient): Promise<ReadLatencies | un
     const from = s.start + Math.random() * (loadedSpan - monthMs);
     return { f: new Date(from).toISOString(), t: new Date(from + monthMs).toISOString() };
   };
-  const activity = (variables: Record<string, unknown>) => must(ACTIVITY, variables);
-  const sample = await activity(randomMonth());
   return {
-    trialBalance: await timed(SAMPLES, () => must('{ trialBalance(currency: "HIST") { total lines { balance account { id } } } }', {})),
-    balanceAt: await timed(SAMPLES, () =>
-      must('query($a: ID!, $t: DateTime!) { balanceAt(accountId: $a, asOf: $t) }', { a: randomAccount(), t: randomTime() }),
-    ),
-    statement: await timed(SAMPLES, () =>
+    trialBalance: () => must('{ trialBalance(currency: "HIST") { total lines { balance account { id } } } }', {}),
+    balanceAt: () => must('query($a: ID!, $t: DateTime!) { balanceAt(accountId: $a, asOf: $t) }', { a: randomAccount(), t: randomTime() }),
+    statement: () =>
       must(
         'query($a: ID!, $t: DateTime!) { statement(accountId: $a, from: $t, first: 50) { openingBalance closingBalance entries { edges { node { amount balance postedAt } } } } }',
         { a: randomAccount(), t: randomTime() },
       ),
-    ),
-    activity: await timed(SAMPLES, () => activity(randomMonth())),
+    activity: () => must(ACTIVITY, randomMonth()),
+  };
+}
+
+/** p50/p99 over HTTP of trialBalance, balanceAt and a 50-entry statement page at random points. */
+export async function measureReads(admin: GqlClient): Promise<ReadLatencies | undefined> {
+  for (const name of ['trialBalance', 'balanceAt', 'statement', 'activity']) {
+    if (!(await hasOperation(admin, 'Query', name))) return undefined;
+  }
+  const reads = readSamplers(admin);
+  const sample = await reads.activity();
+  return {
+    trialBalance: await timed(SAMPLES, reads.trialBalance),
+    balanceAt: await timed(SAMPLES, reads.balanceAt),
+    statement: await timed(SAMPLES, reads.statement),
+    activity: await timed(SAMPLES, reads.activity),
     activityMonthTransactions: Number(sample?.activity?.totals?.transactions ?? 0),
   };
 }

@@ -22,6 +22,12 @@ export function cpuMs(pid: number | undefined): number {
   return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * TICK_MS;
 }
 
+/** User and system CPU time of a process so far, in milliseconds (system time: the kernel's work for it, sockets included). */
+export function cpuSplitMs(pid: number | undefined): { user: number; system: number } {
+  const fields = pid === undefined ? [] : (statFields(pid) ?? []);
+  return { user: Number(fields[11] ?? 0) * TICK_MS, system: Number(fields[12] ?? 0) * TICK_MS };
+}
+
 /**
  * CPU time of a PostgreSQL server so far: the postmaster, its live children (backends, WAL
  * writer, checkpointer...) and the children that have exited (the postmaster's cutime/cstime).
@@ -52,4 +58,27 @@ export async function postmasterPid(client: Client): Promise<number | undefined>
 /** The 1-minute load average: above the core count, other work was competing with the bench. */
 export function loadAverage(): number {
   return Math.round((loadavg()[0] ?? 0) * 100) / 100;
+}
+
+/** CPU time so far of each thread of a process, by thread name and id (V8's GC helpers, libuv's pool...), in milliseconds. */
+export function threadCpuMs(pid: number | undefined): Map<string, number> {
+  const byName = new Map<string, number>();
+  if (pid === undefined) return byName;
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byName;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      byName.set(`${name}#${tid}`, (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * TICK_MS);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return byName;
 }

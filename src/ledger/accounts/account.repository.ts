@@ -6,7 +6,8 @@ import type { AccountStatus, CurrencyKind } from '../posting/posting.types';
 import type { AccountRecord } from './account.record';
 import type { AccountFilter } from '../../identity/directory';
 
-interface AccountRow {
+/** The columns of `SELECT_ACCOUNTS`, for a repository that reads an account in a statement of its own (a statement page). */
+export interface AccountRow {
   id: string;
   network_id: string;
   party_id: string;
@@ -27,7 +28,7 @@ interface AccountRow {
  * Reads subtract holds whose expiry has passed but which the sweeper has not released yet, so
  * no read ever shows an expired hold as pending.
  */
-const SELECT_ACCOUNTS = `
+export const SELECT_ACCOUNTS = `
   SELECT a.id, a.network_id, a.party_id, a.currency_code, c.scale, c.kind AS currency_kind, a.status, a.status_reason,
          a.credit_limit_minor, a.max_balance_minor, a.unlimited, a.posted_minor,
          a.pending_debits_minor - coalesce((SELECT sum(h.amount_minor) FROM holds h
@@ -38,7 +39,7 @@ const SELECT_ACCOUNTS = `
            AS pending_credits_minor
     FROM accounts a JOIN currencies c ON c.network_id = a.network_id AND c.code = a.currency_code`;
 
-function toAccountRecord(row: AccountRow): AccountRecord {
+export function toAccountRecord(row: AccountRow): AccountRecord {
   return {
     id: row.id,
     networkId: row.network_id,

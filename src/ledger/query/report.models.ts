@@ -3,6 +3,7 @@ import { Connection, type ConnectionShape } from '../../graphql/pagination';
 import { AmountScalar } from '../../graphql/scalars/amount.scalar';
 import { DateTimeScalar } from '../../graphql/scalars/date-time.scalar';
 import { Account } from '../accounts/account.model';
+import type { AccountRecord } from '../accounts/account.record';
 import { Currency } from '../currencies/currency.model';
 
 export enum ExportFormat {
@@ -54,13 +55,14 @@ export class Statement {
   entries!: ConnectionShape<StatementEntry>;
 }
 
-/** `account` is resolved (in batches) from `accountId`. */
+/** `account` is resolved from `accountRecord` when the report read it, else (in batches) from `accountId`. */
 @ObjectType()
 export class TrialBalanceLine {
   @Field(() => AmountScalar, { description: 'The posted balance at `asOf`.' })
   balance!: string;
 
   accountId!: string;
+  accountRecord?: AccountRecord;
 }
 
 @ObjectType({

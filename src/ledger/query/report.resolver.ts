@@ -8,6 +8,7 @@ import { AmountScalar } from '../../graphql/scalars/amount.scalar';
 import { DateTimeScalar } from '../../graphql/scalars/date-time.scalar';
 import { Account } from '../accounts/account.model';
 import { AccountRepository } from '../accounts/account.repository';
+import { toAccountModel } from '../accounts/account.mapper';
 import { loadAccount } from '../holds/hold.resolver';
 import { Transaction } from '../transactions/transaction.model';
 import { TransactionReader } from '../transactions/transaction.reader';
@@ -106,7 +107,8 @@ export class TrialBalanceLineResolver {
 
   @ResolveField(() => Account)
   @ReadRule(ReadKind.DIRECTORY)
-  account(@Parent() line: TrialBalanceLine, @Context() context: object): Promise<Account> {
-    return loadAccount(context, this.accounts, line.accountId);
+  account(@Parent() line: TrialBalanceLine, @Context() context: object): Account | Promise<Account> {
+    // A trial balance as of now read its accounts with its lines: no second query.
+    return line.accountRecord ? toAccountModel(line.accountRecord) : loadAccount(context, this.accounts, line.accountId);
   }
 }

@@ -15,6 +15,7 @@ import { csvRow, number, text } from './csv';
 import { type AccountSet, ReportRepository, type StatementRow } from './report.repository';
 import { toCurrencyModel } from '../currencies/currency.mapper';
 import type { CurrencyRecord } from '../currencies/currency.record';
+import type { AccountRecord } from '../accounts/account.record';
 
 const ACTIVITY_CSV_PAGE = 500;
 
@@ -68,19 +69,20 @@ export class ReportService {
     return fromMinor(await this.reports.balanceAt(network, account.id, asOf), currency.scale);
   }
 
+  /**
+   * One round trip to the database: the account, the window, both balances and the page come
+   * from one statement (ReportRepository.statement); the read rule is applied to the account
+   * before anything is returned.
+   */
   async statement(caller: Caller, args: StatementArgs): Promise<Statement> {
     const size = pageSize(args.first);
     if (args.from && args.to && compareInstants(args.from, args.to) >= 0) throw validationFailed('to', 'must be later than from');
-    const network = caller.networkId;
-    const account = await this.accounts.findById(network, checkId(args.accountId, 'accountId'));
-    if (!account) throw notFound('account', args.accountId);
+    const accountId = checkId(args.accountId, 'accountId');
+    const window = this.windowFromCursor(args.after) ?? { from: args.from ?? null, to: args.to ?? null };
+    const read = await this.reports.statement(caller.networkId, accountId, window, size + 1);
+    if (!read) throw notFound('account', args.accountId);
+    const account = read.account;
     await this.access.assertCanRead(caller, account);
-    const window = this.windowFromCursor(args.after) ?? (await this.newWindow(network, args.from ?? null, args.to ?? null));
-    const [opening, closing, rows] = await Promise.all([
-      this.reports.balanceAtSequence(network, account.id, window.lo),
-      this.reports.balanceAtSequence(network, account.id, window.hi),
-      this.reports.statementPage(network, account.id, window.after, window.hi, size + 1),
-    ]);
     const entry = (row: StatementRow): StatementEntry => ({
       transactionId: row.transactionId,
       amount: fromMinor(row.amountMinor, account.scale),
@@ -89,9 +91,9 @@ export class ReportService {
     });
     return {
       account,
-      openingBalance: fromMinor(opening, account.scale),
-      closingBalance: fromMinor(closing, account.scale),
-      entries: toConnection(rows, size, entry, (row) => [row.sequence.toString(), window.lo.toString(), window.hi.toString()]),
+      openingBalance: fromMinor(read.openingMinor, account.scale),
+      closingBalance: fromMinor(read.closingMinor, account.scale),
+      entries: toConnection(read.rows, size, entry, (row) => [row.sequence.toString(), read.lo.toString(), read.hi.toString()]),
     };
   }
 
@@ -100,7 +102,7 @@ export class ReportService {
     const currency = await this.currencyService.get(network, currencyCode);
     const accounts = await this.scope.accountsOf(caller, currency);
     let at: Date;
-    let rows: { accountId: string; balanceMinor: bigint }[];
+    let rows: { accountId: string; balanceMinor: bigint; account?: AccountRecord }[];
     if (asOf) {
       at = asOf;
       rows =
@@ -120,7 +122,11 @@ export class ReportService {
     return {
       currency: toCurrencyModel(currency),
       asOf: at,
-      lines: rows.map((row) => ({ accountId: row.accountId, balance: fromMinor(row.balanceMinor, currency.scale) })),
+      lines: rows.map((row) => ({
+        accountId: row.accountId,
+        accountRecord: row.account,
+        balance: fromMinor(row.balanceMinor, currency.scale),
+      })),
       total: fromMinor(total, currency.scale),
     };
   }

@@ -1,0 +1,110 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { GqlClient } from '../scripts/lib/gql-client';
+import { startService } from '../scripts/lib/service-process';
+import { CLIENTS, freshDatabase, measuredLoad, progress, runLoadProcess, serverUrl, setUp } from './common';
+import { loadHistory, readSamplers } from './history';
+import { cpuSplitMs, loadAverage, threadCpuMs } from './process-cpu';
+import { percentile } from './schema-probe';
+
+/**
+ * `npm run bench:request`: what one request costs the service, robust to a busy machine. On a
+ * fresh database with a short history (REQUEST_CPU_HISTORY postings, 100,000 by default), sends
+ * REQUEST_CPU_READS sequential requests of each read the bench times (trialBalance over 100
+ * accounts, balanceAt, a 50-entry statement page) and REQUEST_CPU_TRANSFERS transfers per
+ * connection over 32 connections, and prints the service's CPU per request (from /proc) with
+ * the reads' p50/p99 and the load average. BENCH_CPU_PROFILE=<dir> writes the service's V8 CPU
+ * profile; REQUEST_CPU_ONLY=reads or transfers runs one half, and REQUEST_CPU_READ=<name> one read (a
+ * profile of one kind of request).
+ */
+const HISTORY = Number(process.env.REQUEST_CPU_HISTORY ?? 100_000);
+const READS = Number(process.env.REQUEST_CPU_READS ?? 300);
+const TRANSFERS = Number(process.env.REQUEST_CPU_TRANSFERS ?? 150);
+const ONLY = process.env.REQUEST_CPU_ONLY;
+/** One read only (its name: trialBalance, balanceAt or statement), for a profile of it alone. */
+const READ = process.env.REQUEST_CPU_READ;
+
+async function timedReads(servicePid: number | undefined, name: string, read: () => Promise<unknown>): Promise<void> {
+  if (READ && !name.startsWith(READ)) return;
+  for (let i = 0; i < 30; i++) await read();
+  const times: number[] = [];
+  const load = loadAverage();
+  const before = cpuSplitMs(servicePid);
+  const threadsBefore = threadCpuMs(servicePid);
+  for (let i = 0; i < READS; i++) {
+    const t0 = process.hrtime.bigint();
+    await read();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  const after = cpuSplitMs(servicePid);
+  const threads = [...threadCpuMs(servicePid)]
+    .map(([thread, ms]) => [thread, (ms - (threadsBefore.get(thread) ?? 0)) / READS] as const)
+    .filter(([, ms]) => ms >= 0.01)
+    .map(([thread, ms]) => `${thread} ${ms.toFixed(3)}`)
+    .join(', ');
+  const user = (after.user - before.user) / READS;
+  const system = (after.system - before.system) / READS;
+  times.sort((a, b) => a - b);
+  progress(
+    `${name}: service CPU ${(user + system).toFixed(3)} ms/request (user ${user.toFixed(3)}, system ${system.toFixed(3)}); p50 ${percentile(times, 50)} ms, p99 ${percentile(times, 99)} ms; load average ${load} -> ${loadAverage()}; by thread (ms/request): ${threads}`,
+  );
+}
+
+async function main(): Promise<void> {
+  const server = await serverUrl();
+  const profileDir = process.env.BENCH_CPU_PROFILE;
+  const databaseUrl = await freshDatabase(server.url, 'ledger_bench_request');
+  const service = await startService(
+    databaseUrl,
+    { NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true', LOG_LEVEL: 'warn' },
+    `sl_bench_${randomBytes(16).toString('hex')}`,
+    profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+  );
+  const pid = service.process.pid;
+  try {
+    const fixture = await setUp(service);
+    if (ONLY !== 'transfers') {
+      const admin = new GqlClient(service.url, service.adminKey);
+      await loadHistory(databaseUrl, admin, HISTORY, HISTORY, () => undefined);
+      const pg = new Client({ connectionString: databaseUrl });
+      await pg.connect();
+      await pg.query('ANALYZE').finally(() => pg.end());
+      const reads = readSamplers(admin);
+      await timedReads(pid, 'trialBalance (100 accounts)', reads.trialBalance);
+      await timedReads(pid, 'balanceAt', reads.balanceAt);
+      await timedReads(pid, 'statement page (50 entries)', reads.statement);
+    }
+    if (ONLY !== 'reads') {
+      const base = {
+        url: service.url,
+        key: service.adminKey,
+        keys: fixture.keys,
+        connections: CLIENTS,
+        durationSec: 0,
+        pairs: fixture.pairs,
+      };
+      await runLoadProcess({ ...base, oneWay: false, requestsPerConnection: 50, label: 'warm-up' });
+      for (const oneWay of [false, true]) {
+        const pairs = oneWay ? fixture.pairs.map(([from]) => [from, fixture.hot] as [string, string]) : fixture.pairs;
+        const { load, cpu } = await measuredLoad(
+          { ...base, pairs, oneWay, requestsPerConnection: TRANSFERS, label: 'transfer' },
+          pid,
+          undefined,
+        );
+        progress(
+          `transfer ${oneWay ? 'into one hot account' : 'between distinct accounts'}: ${load.requests} sent, ${load.mismatches + load.non2xx + load.errors} not posted; service CPU ${cpu.serviceMsPerTransfer} ms/transfer; ${load.perSecond}/s; load average ${cpu.loadAverageBefore} -> ${cpu.loadAverageAfter}`,
+        );
+      }
+    }
+  } finally {
+    await service.stop();
+    await server.stop();
+  }
+  if (profileDir) progress(`the service's CPU profile is in ${profileDir}`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:request failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
