@@ -57,6 +57,13 @@ export interface AppConfig {
   /** Groups sent to the database at once by one instance (the next waits on the head lock). */
   readonly postingGroupsInFlight: number;
   readonly holdSweepIntervalMs: number;
+  /**
+   * How often this instance rolls closed days up for activity reports (ACTIVITY_ROLLUP_INTERVAL_MS,
+   * default 30 s); 0: never in this instance (another must). See docs/reports.md.
+   */
+  readonly activityRollupIntervalMs: number;
+  /** Most transactions one rolled-up period holds: a longer day is cut in several (bounds the worker's transaction). */
+  readonly activityRollupMaxTransactions: number;
   /** A provider's claim holds the receiver's hours this long at most, then expires (EXCHANGE_CLAIM_TTL_DAYS, default 14). */
   readonly exchangeClaimTtlMs: number;
   /** Pending claims one provider account may have at once (MAX_PENDING_CLAIMS, default 20). */
@@ -216,6 +223,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     postingGroupMax: intFrom(env, 'POSTING_GROUP_MAX', 200, 1, 2000),
     postingGroupsInFlight: intFrom(env, 'POSTING_GROUPS_IN_FLIGHT', 2, 1, 8),
     holdSweepIntervalMs: intFrom(env, 'HOLD_SWEEP_INTERVAL_MS', 1000, 50, 3_600_000),
+    activityRollupIntervalMs: intFrom(env, 'ACTIVITY_ROLLUP_INTERVAL_MS', 30_000, 0, 3_600_000),
+    activityRollupMaxTransactions: intFrom(env, 'ACTIVITY_ROLLUP_MAX_TRANSACTIONS', 100_000, 1, 10_000_000),
     exchangeClaimTtlMs: daysFrom(env, 'EXCHANGE_CLAIM_TTL_DAYS', 14, 365),
     maxPendingClaims: intFrom(env, 'MAX_PENDING_CLAIMS', 20, 1, 10_000),
     exportMaxStringBytes: intFrom(env, 'EXPORT_MAX_STRING_BYTES', 8 * 1024 * 1024, 1000, 256 * 1024 * 1024),

@@ -457,11 +457,13 @@ export class ReportRepository {
 
   /**
    * Activity over the postings with `lo` < sequence <= `hi`: totals over every account in scope
-   * and one keyset page of per-account lines. A whole currency reads one range of the
-   * `postings_sequence` index (the period's postings and nothing else, index only); a few
-   * accounts read their own ranges of `postings_account_sequence`. An account appears at most
-   * once per transaction (the posting rules refuse it twice), so its posting count is its
-   * transaction count, and distinct sequences are distinct transactions.
+   * and one keyset page of per-account lines. The whole periods of the rollup inside the window
+   * (activity_periods, written by the rollup worker) are read from their per-account and
+   * per-currency sums; the sequences no whole period covers (the partial days at the edges, and
+   * whatever is not rolled up yet) are read from the postings, so the answer is always exact and
+   * its cost grows with the accounts and days of the window, not with its postings (docs/reports.md).
+   * An account appears at most once per transaction (the posting rules refuse it twice), so its
+   * posting count is its transaction count, and distinct sequences are distinct transactions.
    */
   async activityPage(
     network: string,
@@ -471,11 +473,6 @@ export class ReportRepository {
     afterAccountId: string | null,
     limit: number,
   ): Promise<ActivityPage> {
-    const scoped = accounts.all
-      ? `SELECT p.account_id, p.amount_minor, p.sequence FROM postings p JOIN accounts a ON a.network_id = p.network_id AND a.id = p.account_id
-          WHERE p.network_id = $6 AND p.sequence > $1 AND p.sequence <= $2 AND a.currency_code = $3`
-      : `SELECT p.account_id, p.amount_minor, p.sequence FROM postings p
-          WHERE p.network_id = $6 AND p.account_id = ANY($3::uuid[]) AND p.sequence > $1 AND p.sequence <= $2`;
     const rows = await this.sql.query<{
       total_transactions: string;
       active: string;
@@ -484,21 +481,14 @@ export class ReportRepository {
       credited: string | null;
       debited: string | null;
       transactions: string | null;
-    }>(
-      `WITH scoped AS MATERIALIZED (${scoped}),
-            per AS (SELECT account_id,
-                           coalesce(sum(amount_minor) FILTER (WHERE amount_minor > 0), 0) AS credited,
-                           coalesce(-sum(amount_minor) FILTER (WHERE amount_minor < 0), 0) AS debited,
-                           count(*) AS transactions
-                      FROM scoped GROUP BY account_id)
-       SELECT (SELECT count(DISTINCT sequence) FROM scoped)::text AS total_transactions,
-              (SELECT count(*) FROM per)::text AS active,
-              (SELECT coalesce(sum(credited), 0) FROM per)::text AS volume,
-              page.account_id, page.credited::text AS credited, page.debited::text AS debited, page.transactions::text AS transactions
-         FROM (SELECT 1) AS one
-         LEFT JOIN LATERAL (SELECT * FROM per WHERE ($4::uuid IS NULL OR account_id > $4) ORDER BY account_id LIMIT $5) page ON true`,
-      [window.lo.toString(), window.hi.toString(), accounts.all ? currencyCode : accounts.ids, afterAccountId, limit, network],
-    );
+    }>(activitySql(accounts), [
+      window.lo.toString(),
+      window.hi.toString(),
+      accounts.all ? currencyCode : accounts.ids,
+      afterAccountId,
+      limit,
+      network,
+    ]);
     const first = rows[0];
     if (!first) throw new Error('the activity query returned no row');
     return {
@@ -519,4 +509,64 @@ export class ReportRepository {
       ),
     };
   }
+}
+
+/**
+ * The activity statement for a whole currency or a set of accounts. Parameters: $1 lo, $2 hi (the
+ * window, lo < sequence <= hi), $3 the currency code or the account ids, $4 the cursor's account,
+ * $5 the page size, $6 the network.
+ *
+ * `covered` is the run of whole rolled-up periods inside the window: the first period starting at
+ * or after lo to the last one ending at or before hi (periods follow each other without gap, so
+ * every sequence between is in one of them); two index probes of activity_periods. `ranges` are
+ * the sequences around it, read from the postings. A transaction lies in one period or in one
+ * range, never in both, so nothing is counted twice.
+ */
+function activitySql(accounts: AccountSet): string {
+  const edgePostings = accounts.all
+    ? `SELECT p.account_id, p.amount_minor, p.sequence FROM ranges r
+         JOIN LATERAL (SELECT p.account_id, p.amount_minor, p.sequence FROM postings p
+                        WHERE p.network_id = $6 AND p.sequence > r.lo AND p.sequence <= r.hi) p ON true
+         JOIN accounts a ON a.network_id = $6 AND a.id = p.account_id AND a.currency_code = $3`
+    : `SELECT p.account_id, p.amount_minor, p.sequence FROM ranges r CROSS JOIN unnest($3::uuid[]) AS acc(id)
+         JOIN LATERAL (SELECT p.account_id, p.amount_minor, p.sequence FROM postings p
+                        WHERE p.network_id = $6 AND p.account_id = acc.id AND p.sequence > r.lo AND p.sequence <= r.hi) p ON true`;
+  const rolled = accounts.all
+    ? `SELECT r.account_id, r.credited_minor AS credited, r.debited_minor AS debited, r.transactions FROM covered c
+         JOIN activity_period_accounts r ON r.network_id = $6 AND r.currency_code = $3 AND r.last_sequence > c.lo AND r.last_sequence <= c.hi`
+    : `SELECT r.account_id, r.credited_minor AS credited, r.debited_minor AS debited, r.transactions FROM covered c
+         JOIN activity_period_accounts r ON r.network_id = $6 AND r.account_id = ANY($3::uuid[]) AND r.last_sequence > c.lo AND r.last_sequence <= c.hi`;
+  // Distinct transactions: per currency the rollup keeps them; one account's are its lines'; a
+  // set of several accounts counts the distinct sequences of their own postings (index only),
+  // since a transaction between two of them is on both lines.
+  const transactions = accounts.all
+    ? `(SELECT coalesce(sum(t.transactions), 0) FROM covered c JOIN activity_period_currencies t
+          ON t.network_id = $6 AND t.currency_code = $3 AND t.last_sequence > c.lo AND t.last_sequence <= c.hi)
+       + (SELECT count(DISTINCT sequence) FROM edge)`
+    : `CASE WHEN cardinality($3::uuid[]) <= 1 THEN (SELECT coalesce(sum(transactions), 0) FROM per)
+            ELSE (SELECT count(DISTINCT p.sequence) FROM postings p
+                   WHERE p.network_id = $6 AND p.account_id = ANY($3::uuid[]) AND p.sequence > $1 AND p.sequence <= $2) END`;
+  return `WITH covered AS (
+       SELECT f.after_sequence AS lo, l.last_sequence AS hi
+         FROM (SELECT after_sequence FROM activity_periods WHERE network_id = $6 AND after_sequence >= $1
+                ORDER BY after_sequence LIMIT 1) f,
+              (SELECT last_sequence FROM activity_periods WHERE network_id = $6 AND last_sequence <= $2
+                ORDER BY last_sequence DESC LIMIT 1) l
+        WHERE f.after_sequence < l.last_sequence),
+     ranges AS (SELECT $1::bigint AS lo, coalesce((SELECT lo FROM covered), $2::bigint) AS hi
+                UNION ALL SELECT hi, $2::bigint FROM covered),
+     edge AS MATERIALIZED (${edgePostings}),
+     per AS (SELECT account_id, sum(credited) AS credited, sum(debited) AS debited, sum(transactions) AS transactions
+               FROM (${rolled}
+                     UNION ALL
+                     SELECT account_id, coalesce(sum(amount_minor) FILTER (WHERE amount_minor > 0), 0),
+                            coalesce(-sum(amount_minor) FILTER (WHERE amount_minor < 0), 0), count(*)
+                       FROM edge GROUP BY account_id) x
+              GROUP BY account_id)
+  SELECT (${transactions})::text AS total_transactions,
+         (SELECT count(*) FROM per)::text AS active,
+         (SELECT coalesce(sum(credited), 0) FROM per)::text AS volume,
+         page.account_id, page.credited::text AS credited, page.debited::text AS debited, page.transactions::text AS transactions
+    FROM (SELECT 1) AS one
+    LEFT JOIN LATERAL (SELECT * FROM per WHERE ($4::uuid IS NULL OR account_id > $4) ORDER BY account_id LIMIT $5) page ON true`;
 }
