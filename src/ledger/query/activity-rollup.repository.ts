@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Database, type Sql } from '../../database/database';
 
 /**
- * The SQL of the activity rollup (migrations/0016_activity_rollup.sql, docs/reports.md): closed
+ * The SQL of the activity rollup (migrations/0017_activity_rollup.sql, docs/reports.md): closed
  * days of a network's journal summed once per account and per currency, in periods of sequences
  * that follow each other from sequence 0. Written here, read by `ReportRepository.activityPage`.
  */
