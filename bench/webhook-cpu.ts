@@ -6,6 +6,8 @@ import { type Fixture, progress, runLoadProcess } from './common';
 import type { LoadSpec } from './load';
 import { cpuMs, loadAverage, postgresCpuMs } from './process-cpu';
 
+/** Rounds of each setting (BENCH_CPU_ROUNDS, default 2). */
+const ROUNDS = Number(process.env.BENCH_CPU_ROUNDS ?? 2);
 /** How long the deliveries of the webhook run may trail it. */
 const CATCH_UP_MS = 60_000;
 
@@ -53,17 +55,24 @@ export async function measureWebhookCpu(
         `${label}: ${load.requests} transfers, ${received} deliveries; CPU per transfer service ${serviceMs} ms, PostgreSQL ${postgresMs} ms, sum ${Math.round((serviceMs + postgresMs) * 1000) / 1000} ms; load generator ${per(load.cpuMs)} ms; load average ${loadBefore} -> ${loadAverage()}`,
       );
       await printStatements(client, statements, load.requests, label);
+      return serviceMs + postgresMs;
     };
-    await runOnce('no webhook', () => true);
-    const created = await fixture.admin.ok(
-      'mutation($url: String!) { createWebhook(url: $url, events: [TRANSACTION_POSTED]) { webhook { id } } }',
-      {
-        url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
-      },
+    // Interleaved, so that what the database accumulates over the runs weighs on both settings alike.
+    const sums = { none: 0, one: 0 };
+    for (let round = 1; round <= ROUNDS; round++) {
+      sums.none += await runOnce(`no webhook, round ${round}`, () => true);
+      const created = await fixture.admin.ok(
+        'mutation($url: String!) { createWebhook(url: $url, events: [TRANSACTION_POSTED]) { webhook { id } } }',
+        { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` },
+      );
+      received = 0;
+      sums.one += await runOnce(`1 webhook, round ${round}`, (posted) => received >= posted);
+      await fixture.admin.ok('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id: created.createWebhook.webhook.id });
+    }
+    const mean = (ms: number) => Math.round((ms / ROUNDS) * 1000) / 1000;
+    progress(
+      `CPU per transfer (service + PostgreSQL), mean of ${ROUNDS} rounds: no webhook ${mean(sums.none)} ms, 1 webhook ${mean(sums.one)} ms, the webhook's ${mean(sums.one - sums.none)} ms; ratio ${Math.round((sums.none / sums.one) * 1000) / 1000}`,
     );
-    received = 0;
-    await runOnce('1 webhook', (posted) => received >= posted);
-    await fixture.admin.ok('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id: created.createWebhook.webhook.id });
   } finally {
     receiver.closeAllConnections();
     await new Promise<void>((resolve) => receiver.close(() => resolve()));

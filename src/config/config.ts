@@ -86,6 +86,8 @@ export interface AppConfig {
   readonly webhookAllowPrivate: boolean;
   /** Key material for the webhook secrets at rest; defaults to the admin key (docs/webhooks.md). */
   readonly webhookSecretKey: string | undefined;
+  /** Delivered deliveries, and outbox events with nothing left to deliver, are deleted this long after (WEBHOOK_RETENTION_DAYS, default 7). */
+  readonly webhookRetentionMs: number;
   /**
    * LOG_FORMAT: `json` lines, or `pretty` text for a person. Default: pretty in development when
    * stdout is a terminal, JSON otherwise (production, tests, a pipe into a log shipper).
@@ -239,6 +241,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     webhookPollMs: intFrom(env, 'WEBHOOK_POLL_MS', 500, 10, 60_000),
     webhookAllowPrivate: boolFrom(env, 'WEBHOOK_ALLOW_PRIVATE', !isProduction),
     webhookSecretKey: secretKeyFrom(env),
+    webhookRetentionMs: daysFrom(env, 'WEBHOOK_RETENTION_DAYS', 7, 3650),
     commitCheckMs: intFrom(env, 'POSTING_COMMIT_CHECK_MS', 20_000, 100, 600_000),
   };
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { WebhookFanOut } from './webhook-fan-out';
+import { WebhookRetention } from './webhook-retention';
 import { WebhookSender } from './webhook-sender';
 import { signatureHeader } from './signature';
 import { type SecretBox, WEBHOOK_SECRET_BOX } from './webhook-secrets';
@@ -81,6 +82,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     private readonly webhooks: WebhookRepository,
     private readonly fanOut: WebhookFanOut,
     private readonly stats: WebhookStats,
+    private readonly retention: WebhookRetention,
   ) {
     // Sockets per origin: as many as deliveries in flight, since two webhooks may share a host (the per-webhook share is the dispatcher's).
     this.sender = new WebhookSender(config.webhookTimeoutMs, config.webhookAllowPrivate, config.webhookConcurrency);
@@ -141,7 +143,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
       this.dueBacklog = dueFull;
     }
     this.pump();
-    if (fanned.full || dueFull) return 'full';
+    const sweeping = await this.retention.step();
+    if (fanned.full || dueFull || sweeping) return 'full';
     return fanned.events > 0 || claimedDue > 0 ? 'some' : 'none';
   }
 

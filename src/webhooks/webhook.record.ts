@@ -20,7 +20,7 @@ export interface WebhookRecord {
 export interface DeliveryRecord {
   readonly networkId: string;
   readonly id: string;
-  /** Keyset order of a webhook's deliveries (BIGINT as decimal text). */
+  /** Keyset order of a webhook's deliveries: its event's seq (BIGINT as decimal text), one delivery per webhook and event. */
   readonly seq: string;
   readonly webhookId: string;
   readonly eventId: string;

@@ -131,7 +131,7 @@ export interface AttemptResult {
 }
 
 const WEBHOOK_COLUMNS = 'network_id, id, url, events, account_id, description, api_key_id, created_at, deleted_at';
-const DELIVERY_COLUMNS = `d.network_id, d.id, d.seq::text AS seq, d.webhook_id, e.id AS event_id, e.type AS event_type, d.status,
+const DELIVERY_COLUMNS = `d.network_id, d.id, d.event_seq::text AS seq, d.webhook_id, e.id AS event_id, e.type AS event_type, d.status,
   d.attempts, d.next_attempt_at, d.last_status_code, d.last_error, d.delivered_at`;
 
 /** The SQL of webhooks, their deliveries, and the outbox's fan-out. */
@@ -206,12 +206,12 @@ export class WebhookRepository {
     });
   }
 
-  /** Newest first, keyset on seq. */
+  /** Newest event first, keyset on the event's seq (one delivery per webhook and event: the unique index serves it). */
   async deliveries(networkId: string, webhookId: string, beforeSeq: string | null, limit: number): Promise<DeliveryRecord[]> {
     const rows = await this.db.query<DeliveryRow>(
       `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN ledger_events e ON e.network_id = d.network_id AND e.seq = d.event_seq
-        WHERE d.network_id = $1 AND d.webhook_id = $2 AND ($3::bigint IS NULL OR d.seq < $3)
-        ORDER BY d.seq DESC LIMIT $4`,
+        WHERE d.network_id = $1 AND d.webhook_id = $2 AND ($3::bigint IS NULL OR d.event_seq < $3)
+        ORDER BY d.event_seq DESC LIMIT $4`,
       [networkId, webhookId, beforeSeq, limit],
     );
     return rows.map(toDeliveryRecord);
@@ -347,7 +347,10 @@ export class WebhookRepository {
               last_error = CASE WHEN v.released THEN d.last_error ELSE v.error END
          FROM json_to_recordset($1::json) AS v(network_id uuid, id uuid, attempts integer, delivered boolean, final boolean,
                                                 status_code integer, error text, delay_ms bigint, released boolean)
-        WHERE d.network_id = v.network_id AND d.id = v.id AND d.status = 'PENDING' AND (v.delivered OR d.attempts = v.attempts)
+        WHERE d.network_id = v.network_id AND d.id = v.id AND (v.delivered OR d.attempts = v.attempts)
+          -- Written so that it does not match the due index's predicate: each row is found by its key,
+          -- never by walking the due index (and the entries its delivered rows left behind until vacuum).
+          AND d.status || '' = 'PENDING'
         RETURNING d.status, v.released`,
       [
         JSON.stringify(
@@ -370,6 +373,48 @@ export class WebhookRepository {
       delivered: rows.filter((r) => r.status === 'DELIVERED').length,
       failed: rows.filter((r) => r.status === 'FAILED' && !r.released).length,
     };
+  }
+
+  // --- retention ---
+
+  async networkIds(): Promise<string[]> {
+    return (await this.db.query<{ id: string }>('SELECT id FROM networks ORDER BY id')).map((r) => r.id);
+  }
+
+  /**
+   * One step of the retention sweep of a network, over its next `limit` events after `afterSeq`:
+   * of those older than the retention and fanned out (up to the first that is not), deletes the
+   * deliveries DELIVERED before the cutoff, then the events no remaining delivery names (the
+   * foreign key from deliveries refuses any other). Returns the last seq it went through (null:
+   * none was old enough) and whether the window was full (more may follow at once).
+   */
+  async sweep(
+    networkId: string,
+    afterSeq: string,
+    limit: number,
+    retentionMs: number,
+  ): Promise<{ last: string | null; full: boolean; deliveries: number; events: number }> {
+    const [row] = await this.db.query<{ last: string | null; seen: number; deliveries: number; events: number }>(
+      `WITH cutoff AS (SELECT now() - $4 * interval '1 millisecond' AS at),
+       win AS (SELECT seq, occurred_at, fanned_out FROM ledger_events WHERE network_id = $1 AND seq > $2 ORDER BY seq LIMIT $3),
+       young AS (SELECT min(seq) AS seq FROM win, cutoff WHERE NOT win.fanned_out OR win.occurred_at >= cutoff.at),
+       old AS (SELECT win.seq FROM win, young WHERE young.seq IS NULL OR win.seq < young.seq),
+       gone AS (
+         DELETE FROM webhook_deliveries d USING old, cutoff
+          WHERE d.network_id = $1 AND d.event_seq = old.seq AND d.status = 'DELIVERED' AND d.delivered_at < cutoff.at
+         RETURNING 1),
+       events_gone AS (
+         DELETE FROM ledger_events e USING old, cutoff
+          WHERE e.network_id = $1 AND e.seq = old.seq
+            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.network_id = $1 AND d.event_seq = e.seq
+                               AND NOT (d.status = 'DELIVERED' AND d.delivered_at < cutoff.at))
+         RETURNING 1)
+       SELECT (SELECT max(seq)::text FROM old) AS last, (SELECT count(*) FROM win)::int AS seen,
+              (SELECT count(*) FROM gone)::int AS deliveries, (SELECT count(*) FROM events_gone)::int AS events`,
+      [networkId, afterSeq, limit, retentionMs],
+    );
+    if (!row) throw new Error('the retention sweep returned no row');
+    return { last: row.last, full: row.seen === limit && row.last !== null, deliveries: row.deliveries, events: row.events };
   }
 
   async pendingCount(): Promise<number> {

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { WebhookDispatcher } from './webhook-dispatcher';
 import { WebhookFanOut } from './webhook-fan-out';
+import { WebhookRetention } from './webhook-retention';
 import { secretBoxFor, WEBHOOK_SECRET_BOX } from './webhook-secrets';
 import { WebhookStats } from './webhook-stats';
 import { WebhookRepository } from './webhook.repository';
@@ -17,6 +18,7 @@ export const WEBHOOK_RESOLVERS = [WebhookResolver];
     WebhookService,
     WebhookRepository,
     WebhookFanOut,
+    WebhookRetention,
     WebhookDispatcher,
     WebhookStats,
     { provide: WEBHOOK_SECRET_BOX, useFactory: (config: AppConfig) => secretBoxFor(config), inject: [APP_CONFIG] },

@@ -66,6 +66,24 @@ describe('webhook deliveries across restarts, crashes and instances', () => {
     expect(restarted.process.exitCode).toBeNull();
   });
 
+  it('sends a whole burst at least once after a SIGKILL while most of it waits claimed in the queue', async () => {
+    // Fan-out claims a burst's deliveries for its instance at once and sends them four at a time:
+    // the ones still queued when the instance dies come due again when their lease ends.
+    const service = services.at(-1) as RunningService;
+    receiver.on('/burst', () => 'hang');
+    const admin = new GqlClient(service.url, adminKey);
+    const created = dataOf(await createWebhook(admin, { url: receiver.url('/burst'), events: ['TRANSACTION_POSTED'] }));
+    const posted = await Promise.all(Array.from({ length: 40 }, () => pay(service)));
+    await waitUntil('the first sends in flight', () => receiver.at('/burst').length >= 1);
+    await service.kill();
+    receiver.on('/burst', () => 200);
+    const restarted = await start();
+    await waitUntil('every event of the burst delivered', () => posted.every((id) => ids('/burst').includes(id)), 30_000);
+    await new GqlClient(restarted.url, adminKey).ok('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', {
+      id: created.createWebhook.webhook.id,
+    });
+  });
+
   it('sends deliveries left pending by a stopped service once it is started again', async () => {
     const service = services.at(-1) as RunningService;
     const down = await new Receiver().start();
