@@ -356,6 +356,22 @@ describe('npm run restore refuses', () => {
     expect(await tablesIn(url)).toBe(0);
   });
 
+  it('a ledger whose checksums were rewritten after an account with postings was taken out: refused by the reference check, and nothing is left', async () => {
+    const forged = join(dir, 'no-account.slbackup');
+    await tamper(file, forged, 'accounts', (text, columns) => {
+      const id = columns.indexOf('id');
+      const lines = text.split('\n');
+      const kept = lines.filter((line) => line.split('\t')[id] !== drill.b);
+      expect(kept).toHaveLength(lines.length - 1);
+      return kept.join('\n');
+    });
+    const url = await createTestDatabase();
+    const run = await restoreInto(url, forged);
+    expect(run.code).toBe(1);
+    expect(run.output).toContain(`the loaded ledger is inconsistent: a posting names an account its network does not have (${drill.b})`);
+    expect(await tablesIn(url)).toBe(0);
+  });
+
   it('a ledger whose checksums were rewritten to match a changed transaction: verifyLedger fails after loading, and nothing is left', async () => {
     const forged = join(dir, 'forged.slbackup');
     await tamper(file, forged, 'transactions', (text, columns) => {
