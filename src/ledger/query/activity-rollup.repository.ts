@@ -88,20 +88,21 @@ export class ActivityRollupRepository {
       ...params,
       period.day,
     ]);
-    const postings = `SELECT p.account_id, a.currency_code, p.amount_minor, p.sequence
-                        FROM postings p JOIN accounts a ON a.network_id = p.network_id AND a.id = p.account_id
-                       WHERE p.network_id = $1 AND p.sequence > $2 AND p.sequence <= $3`;
+    // One read of the period's postings feeds both tables (a data-modifying CTE runs whether or
+    // not the outer statement reads it).
     await tx.query(
-      `INSERT INTO activity_period_accounts (network_id, last_sequence, currency_code, account_id, credited_minor, debited_minor, transactions)
-       SELECT $1, $3, x.currency_code, x.account_id,
-              coalesce(sum(x.amount_minor) FILTER (WHERE x.amount_minor > 0), 0),
-              coalesce(-sum(x.amount_minor) FILTER (WHERE x.amount_minor < 0), 0), count(*)
-         FROM (${postings}) x GROUP BY x.currency_code, x.account_id`,
-      params,
-    );
-    await tx.query(
-      `INSERT INTO activity_period_currencies (network_id, last_sequence, currency_code, transactions)
-       SELECT $1, $3, x.currency_code, count(DISTINCT x.sequence) FROM (${postings}) x GROUP BY x.currency_code`,
+      `WITH x AS MATERIALIZED (
+              SELECT p.account_id, a.currency_code, p.amount_minor, p.sequence
+                FROM postings p JOIN accounts a ON a.network_id = p.network_id AND a.id = p.account_id
+               WHERE p.network_id = $1 AND p.sequence > $2 AND p.sequence <= $3),
+            lines AS (
+              INSERT INTO activity_period_accounts (network_id, last_sequence, currency_code, account_id, credited_minor, debited_minor, transactions)
+              SELECT $1, $3, x.currency_code, x.account_id,
+                     coalesce(sum(x.amount_minor) FILTER (WHERE x.amount_minor > 0), 0),
+                     coalesce(-sum(x.amount_minor) FILTER (WHERE x.amount_minor < 0), 0), count(*)
+                FROM x GROUP BY x.currency_code, x.account_id)
+       INSERT INTO activity_period_currencies (network_id, last_sequence, currency_code, transactions)
+       SELECT $1, $3, x.currency_code, count(DISTINCT x.sequence) FROM x GROUP BY x.currency_code`,
       params,
     );
   }
