@@ -122,6 +122,8 @@ async function measureDepositCpu(
   };
   await send(-1);
   await analyzeDatabase(databaseUrl);
+  // Statistics reach the views up to a second after the backend goes idle (the warm-up's too).
+  await new Promise((resolve) => setTimeout(resolve, 1500));
   const functionsBefore = await functionTimes(databaseUrl);
   const serviceBefore = cpuMs(servicePid);
   const postgresBefore = postgresCpuMs(pgPid);
@@ -131,7 +133,6 @@ async function measureDepositCpu(
   progress(
     `${DEPOSIT_BATCHES} recordDeposits batches of ${BATCH}, one at a time: CPU per batch service ${perBatch(cpuMs(servicePid) - serviceBefore)} ms, PostgreSQL ${perBatch(postgresCpuMs(pgPid) - postgresBefore)} ms; wall ${perBatch(Date.now() - started)} ms; load average ${loadavg()[0]?.toFixed(2)}`,
   );
-  // Statistics reach the views up to a second after the backend goes idle.
   await new Promise((resolve) => setTimeout(resolve, 1500));
   const functionsAfter = await functionTimes(databaseUrl);
   for (const [name, after] of functionsAfter) {

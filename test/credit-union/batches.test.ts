@@ -201,7 +201,29 @@ describe('deposit batches: recordDeposits over HTTP', () => {
     expect(error.extensions?.index).toBe(0);
   });
 
+  it('stores references and keys holding quotes, backslashes, braces, commas and the word NULL exactly as sent', async () => {
+    // The group write sends its columns as PostgreSQL array literals: these are the characters that literal syntax gives meaning to.
+    const awkward = ['say "hi"', 'back\\slash\\', '{a,b}', 'NULL', 'two  spaces\nnew line\ttab', 'comma,here', 'ünïcødé ✓', '\\"{,}"\\'];
+    const batch = awkward.map((text, i) => ({
+      ...item(members[i] as string, i, 'awkward'),
+      externalRef: text,
+      idempotencyKey: `k ${text.replace(/[\n\t]/g, ' ')}`,
+    }));
+    const data = await integration.ok<{ recordDeposits: PostedTransaction[] }>(DEPOSITS, { batch });
+    expect(data.recordDeposits.map((tx) => tx.externalRef)).toEqual(awkward);
+    const stored = await Promise.all(
+      data.recordDeposits.map(
+        async (tx) =>
+          (await admin.ok('query($id: ID!) { transaction(id: $id) { externalRef } }', { id: tx.id })).transaction.externalRef as string,
+      ),
+    );
+    expect(stored).toEqual(awkward);
+    // The keys were stored as sent too: the same batch again is a replay, not new deposits.
+    const again = await integration.ok<{ recordDeposits: PostedTransaction[] }>(DEPOSITS, { batch });
+    expect(again.recordDeposits).toEqual(data.recordDeposits);
+  });
+
   it('leaves stored balances equal to the postings and the hash chain unbroken', async () => {
-    expect(await verifyLedger(admin)).toMatchObject({ ok: true, transactionsChecked: 2202, firstProblem: null });
+    expect(await verifyLedger(admin)).toMatchObject({ ok: true, transactionsChecked: 2210, firstProblem: null });
   });
 });

@@ -9,7 +9,7 @@ export type CutMode =
 /**
  * A TCP proxy between the service and PostgreSQL that cuts one connection at the COMMIT of a
  * posting group, deterministically: it reads the frontend protocol, and once armed, the next
- * `COMMIT` sent on a connection that wrote a posting group (`ledger_group_write_json`) since its
+ * `COMMIT` sent on a connection that wrote a posting group (`ledger_group_write`) since its
  * last COMMIT is either forwarded and the connection dropped before the answer comes back, or
  * never forwarded. `refuseNew` makes it refuse every new connection (the database unreachable).
  */
@@ -111,7 +111,7 @@ export class CommitCutter {
         }
         const type = String.fromCharCode(message[0] as number);
         const text = message.subarray(5).toString('utf8');
-        if ((type === 'Q' || type === 'P') && text.includes('ledger_group_write_json')) wroteGroup = true;
+        if ((type === 'Q' || type === 'P') && text.includes('ledger_group_write')) wroteGroup = true;
         const isCommit = type === 'Q' && text.replace(/\0/g, '').trim().toUpperCase() === 'COMMIT';
         if (isCommit && wroteGroup && this.armed) {
           const mode = this.armed;

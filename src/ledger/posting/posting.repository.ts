@@ -6,8 +6,8 @@ import type { AccountStatus, HoldRecord, HoldStatus, TransactionKind, Transactio
 
 /**
  * The SQL of a posting group and nothing else: one call reads and locks everything a group
- * needs (`ledger_group_load`), one call writes everything it decided (`ledger_group_write`),
- * defined in migrations/0011 (first 0005, 0006, 0008 and 0009). A group is of one network. With BEGIN and COMMIT a group
+ * needs (`ledger_group_load`, migrations/0013 and 0014), one call writes everything it decided
+ * (`ledger_group_write`, migrations/0017). A group is of one network. With BEGIN and COMMIT a group
  * costs four round trips however many commands it carries. Only the posting group calls these.
  */
 
@@ -250,35 +250,69 @@ export interface GroupWrites {
 
 const text = (value: bigint) => value.toString();
 
+const ARRAY_ESCAPE = /[\\"]/;
+
 /**
- * Writes a whole group in one call; transactions are NOTIFYed, delivered when the group commits.
- * Rows travel as JSON documents (bigints as strings), see migrations/0006.
+ * PostgreSQL's text form of a one-dimensional array, `{"a","b",NULL}`, built in one pass: every
+ * element quoted, and escaped only when it holds a quote or a backslash (ids, amounts, hashes and
+ * times never do). The group write sends some thirty such columns; node-postgres's own array
+ * encoding runs two regular-expression replacements per element, this one a test.
+ */
+export function arrayLiteral(values: readonly (string | null)[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (i > 0) out += ',';
+    if (value === null || value === undefined) out += 'NULL';
+    else out += ARRAY_ESCAPE.test(value) ? `"${value.replace(/[\\"]/g, '\\$&')}"` : `"${value}"`;
+  }
+  return `${out}}`;
+}
+
+/** One array literal per column of `rows`. */
+function columns<T>(rows: readonly T[], ...pick: ((row: T) => string | null)[]): string[] {
+  return pick.map((column) => arrayLiteral(rows.map(column)));
+}
+
+/**
+ * Writes a whole group in one call (`ledger_group_write`, migrations/0017); transactions are
+ * NOTIFYed, delivered when the group commits. Transactions, postings, balances and idempotency
+ * records travel as one array per column (bigints as decimal text), the few holds and events as
+ * JSON documents.
  */
 export async function writeGroup(tx: Sql, network: string, w: GroupWrites): Promise<void> {
-  const transactions = w.transactions.map((r) => ({
-    network_id: r.networkId,
-    id: r.id,
-    sequence: text(r.sequence),
-    kind: r.kind,
-    memo: r.memo,
-    metadata: r.metadataText,
-    external_ref: r.externalRef,
-    api_key_id: r.apiKeyId,
-    posted_at: isoMicros(r.postedAt),
-    previous_hash: r.previousHash,
-    hash: r.hash,
-    reverses_id: r.reversesId,
-    hash_version: r.hashVersion,
-  }));
-  const postings = w.transactions.flatMap((r) =>
-    r.postings.map((p, i) => ({ t: r.id, i, a: p.accountId, m: text(p.amountMinor), b: text(p.balanceAfterMinor), s: text(r.sequence) })),
+  const transactionColumns = columns(
+    w.transactions,
+    (r) => r.id,
+    (r) => text(r.sequence),
+    (r) => r.kind,
+    (r) => r.memo,
+    (r) => r.metadataText,
+    (r) => r.externalRef,
+    (r) => r.apiKeyId,
+    (r) => isoMicros(r.postedAt),
+    (r) => r.previousHash,
+    (r) => r.hash,
+    (r) => r.reversesId,
+    (r) => String(r.hashVersion),
   );
-  const accounts = w.accounts.map((a) => ({
-    id: a.id,
-    posted: text(a.postedMinor),
-    pending_debits: text(a.pendingDebitsMinor),
-    pending_credits: text(a.pendingCreditsMinor),
-  }));
+  const postings = w.transactions.flatMap((r) => r.postings.map((p, idx) => ({ r, p, idx })));
+  const postingColumns = columns(
+    postings,
+    ({ r }) => r.id,
+    ({ idx }) => String(idx),
+    ({ p }) => p.accountId,
+    ({ p }) => text(p.amountMinor),
+    ({ p }) => text(p.balanceAfterMinor),
+    ({ r }) => text(r.sequence),
+  );
+  const accountColumns = columns(
+    w.accounts,
+    (a) => a.id,
+    (a) => text(a.postedMinor),
+    (a) => text(a.pendingDebitsMinor),
+    (a) => text(a.pendingCreditsMinor),
+  );
   const newHolds = w.newHolds.map((h) => ({
     id: h.id,
     from_account_id: h.fromAccountId,
@@ -298,27 +332,29 @@ export async function writeGroup(tx: Sql, network: string, w: GroupWrites): Prom
     captured_minor: c.capturedMinor === null ? null : text(c.capturedMinor),
     resolved_at: c.resolvedAt,
   }));
-  const idempotency = w.idempotency.map((i) => ({
-    api_key_id: i.apiKeyId,
-    key: i.key,
-    request_hash: i.requestHash,
-    result_type: i.resultType,
-    result_id: i.resultId,
-    scope: i.scope,
-  }));
-  await tx.query('SELECT ledger_group_write_json($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)', [
+  const idempotencyColumns = columns(
+    w.idempotency,
+    (i) => i.apiKeyId,
+    (i) => i.key,
+    (i) => i.requestHash,
+    (i) => i.resultType,
+    (i) => i.resultId,
+    (i) => i.scope,
+  );
+  const params = [
     network,
-    JSON.stringify(transactions),
-    JSON.stringify(postings),
-    JSON.stringify(accounts),
+    ...transactionColumns,
+    ...postingColumns,
+    ...accountColumns,
     JSON.stringify(newHolds),
     JSON.stringify(holdChanges),
-    JSON.stringify(idempotency),
+    ...idempotencyColumns,
     w.head ? text(w.head.sequence) : null,
     w.head?.hash ?? null,
     w.head ? isoMicros(w.head.postedAt) : null,
     POSTED_CHANNEL,
     notifyPayloads(network, w.transactions),
     eventRowsJson(w.events),
-  ]);
+  ];
+  await tx.query(`SELECT ledger_group_write(${params.map((_, i) => `$${i + 1}`).join(', ')})`, params);
 }
