@@ -7,7 +7,7 @@ import type { AccountStatus, HoldRecord, HoldStatus, TransactionKind, Transactio
 /**
  * The SQL of a posting group and nothing else: one call reads and locks everything a group
  * needs (`ledger_group_load`, migrations/0013 and 0014), one call writes everything it decided
- * (`ledger_group_write`, migrations/0017). A group is of one network. With BEGIN and COMMIT a group
+ * (`ledger_group_write`, migrations/0019). A group is of one network. With BEGIN and COMMIT a group
  * costs four round trips however many commands it carries. Only the posting group calls these.
  */
 
@@ -275,7 +275,7 @@ function columns<T>(rows: readonly T[], ...pick: ((row: T) => string | null)[]):
 }
 
 /**
- * Writes a whole group in one call (`ledger_group_write`, migrations/0017); transactions are
+ * Writes a whole group in one call (`ledger_group_write`, migrations/0019); transactions are
  * NOTIFYed, delivered when the group commits. Transactions, postings, balances and idempotency
  * records travel as one array per column (bigints as decimal text), the few holds and events as
  * JSON documents.
