@@ -157,6 +157,40 @@ describe('posting rules (pure, no database)', () => {
     );
   });
 
+  it('writes exactly the canonical text of the first release for any value, so stored request hashes still match', () => {
+    // The first release's canonicalJson, kept here as the specification: idempotency records
+    // store a SHA-256 of this text, so a retry after an upgrade must hash to the same value.
+    const reference = (value: unknown): string => {
+      if (value === null || value === undefined) return 'null';
+      if (Array.isArray(value)) return `[${value.map(reference).join(',')}]`;
+      if (typeof value === 'object') {
+        const entries = Object.entries(value as Record<string, unknown>)
+          .filter(([, v]) => v !== undefined)
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${reference(v)}`).join(',')}}`;
+      }
+      if (typeof value === 'bigint') return JSON.stringify(value.toString());
+      return JSON.stringify(value);
+    };
+    const { value } = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.constant(undefined),
+        fc.constant(null),
+        fc.boolean(),
+        fc.double(),
+        fc.bigInt(),
+        fc.string({ unit: 'binary' }),
+        fc.array(tie('value')),
+        fc.dictionary(fc.string({ unit: 'binary' }), tie('value')),
+      ),
+    }));
+    fc.assert(
+      fc.property(value, (v) => canonicalJson(v) === reference(v)),
+      { numRuns: 2000 },
+    );
+  });
+
   it('chains hashes over a canonical text that any language can rebuild', () => {
     expect(canonicalJson({ b: 1, a: [true, null, 'x'], c: { z: 1, y: 2 } })).toBe('{"a":[true,null,"x"],"b":1,"c":{"y":2,"z":1}}');
     const tx = {

@@ -26,15 +26,29 @@ export interface HashableTransaction {
   readonly postings: readonly { readonly accountId: string; readonly amountMinor: bigint }[];
 }
 
-/** JSON with object keys sorted at every depth and no whitespace: one text per value. */
+/**
+ * JSON with object keys sorted at every depth (by UTF-16 code units, as `<` compares) and no
+ * whitespace: one text per value. Properties whose value is undefined are left out. Written as
+ * loops over sorted keys: it runs for every idempotent request (its request hash) and every
+ * transaction's metadata.
+ */
 export function canonicalJson(value: unknown): string {
   if (value === null || value === undefined) return 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalJson(value[i]);
+    return out + ']';
+  }
   if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    const object = value as Record<string, unknown>;
+    const keys = Object.keys(object).sort();
+    let out = '{';
+    for (const key of keys) {
+      const item = object[key];
+      if (item === undefined) continue;
+      out += (out.length === 1 ? '' : ',') + JSON.stringify(key) + ':' + canonicalJson(item);
+    }
+    return out + '}';
   }
   if (typeof value === 'bigint') return JSON.stringify(value.toString());
   return JSON.stringify(value);

@@ -8,6 +8,8 @@ import type { Actor, Command, ExpiryListener, Op, OpResult } from './posting.typ
 
 interface Waiting {
   readonly command: Command;
+  /** Its idempotency keys (API key and key), made once: a command may be looked at by several `takeGroup`s. */
+  readonly keys: readonly string[];
   readonly resolve: (results: OpResult[]) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -67,10 +69,10 @@ export class PostingService implements BeforeApplicationShutdown {
   /** Posts one command; resolves with one result per operation, or rejects with its refusal. */
   submit(command: Command): Promise<OpResult[]> {
     if (this.closed) return Promise.reject(new Error('The ledger is shutting down; retry with the same idempotency key'));
-    checkCommand(command);
+    const keys = checkCommand(command);
     if (this.queue.length >= MAX_QUEUE) return Promise.reject(new Error('The posting queue is full; retry shortly'));
     return new Promise<OpResult[]>((resolve, reject) => {
-      this.queue.push({ command, resolve, reject });
+      this.queue.push({ command, keys, resolve, reject });
       this.schedule();
     });
   }
@@ -172,7 +174,7 @@ export class PostingService implements BeforeApplicationShutdown {
         rest.push(waiting);
         continue;
       }
-      const commandKeys = idempotencyKeys(waiting.command);
+      const commandKeys = waiting.keys;
       const full =
         taken.length >= this.config.postingGroupMax || (taken.length > 0 && ops + waiting.command.ops.length > MAX_OPS_PER_GROUP);
       if (full || commandKeys.some((k) => keys.has(k))) {
@@ -286,10 +288,12 @@ function idempotencyKeys(command: Command): string[] {
   return command.ops.flatMap((op) => ('idempotency' in op && op.idempotency ? [`${command.apiKeyId}\u0000${op.idempotency.key}`] : []));
 }
 
-function checkCommand(command: Command): void {
+/** Refuses a command that cannot be posted at all; returns its idempotency keys. */
+function checkCommand(command: Command): string[] {
   if (command.ops.length === 0) throw validationFailed('ops', 'nothing to post');
   const keys = idempotencyKeys(command);
-  if (new Set(keys).size !== keys.length) {
+  if (keys.length > 1 && new Set(keys).size !== keys.length) {
     throw validationFailed('idempotencyKey', 'each item needs its own idempotency key');
   }
+  return keys;
 }
