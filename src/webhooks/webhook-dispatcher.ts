@@ -103,9 +103,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     this.sender.close();
   }
 
-  /** A queued delivery must start within the timeout; its lease covers that wait, one answer and a margin. */
+  /**
+   * A queued delivery must start within the timeout; its lease covers that wait, then connecting
+   * and the answer (each bounded by the timeout, webhook-sender.ts), and a margin.
+   */
   private get leaseMs(): number {
-    return 2 * this.config.webhookTimeoutMs + LEASE_MARGIN_MS;
+    return 3 * this.config.webhookTimeoutMs + LEASE_MARGIN_MS;
   }
 
   private async run(): Promise<void> {
