@@ -3,13 +3,14 @@ import { connect } from '../support/database';
 import type { GqlClient } from '../support/graphql';
 import { startService, type RunningService } from '../support/service';
 import { createCurrency, createKey, startLedger, type TestLedger } from '../support/ledger';
+import { DEFAULT_NETWORK_ID } from '../../src/identity/default-network';
 import { decimal } from './helpers';
 
 /**
  * The activity rollup (docs/reports.md, "How it stays fast"): closed days rolled up by workers
  * in other instances, the report read from a third that rolls nothing up. Whatever the rollup
  * has done so far (nothing, part, all, racing an import), every report equals the sums of the
- * postings; several workers never count a period twice.
+ * postings; several workers never count a period twice; networks are rolled up apart.
  */
 interface Line {
   account: { id: string };
@@ -49,14 +50,14 @@ describe('activity over rolled-up periods (SPEC B.5)', () => {
   let ids: Map<string, string>;
   let member0: GqlClient;
   let member1: GqlClient;
+  /** The ADMIN of a second network, with history on the same days. */
+  let other: { id: string; admin: GqlClient };
   let counter = 0;
 
-  beforeAll(async () => {
-    // This instance answers the reports and rolls nothing up; the workers start later.
-    ledger = await startLedger({ ACTIVITY_ROLLUP_INTERVAL_MS: '0' });
-    db = await connect(ledger.databaseUrl);
-    await createCurrency(ledger.admin, 'HOUR', 'TIME', 2);
-    await ledger.admin.ok('mutation($p: [ImportPartyInput!]!) { importParties(parties: $p) { created } }', {
+  /** The directory of a network: a pool, three members, a second account of member 0. */
+  async function setUpDirectory(admin: GqlClient): Promise<void> {
+    await createCurrency(admin, 'HOUR', 'TIME', 2);
+    await admin.ok('mutation($p: [ImportPartyInput!]!) { importParties(parties: $p) { created } }', {
       p: [
         { ref: 'pool', kind: 'COMMUNITY', name: 'Riverside Time Bank' },
         ...[0, 1, 2].map((i) => ({ ref: `m${i}`, kind: 'MEMBER', name: `Member ${i}` })),
@@ -64,16 +65,32 @@ describe('activity over rolled-up periods (SPEC B.5)', () => {
     });
     // One call per account, so that their creation order tells them apart.
     for (const ref of refs) {
-      await ledger.admin.ok('mutation($a: [ImportAccountInput!]!) { importAccounts(accounts: $a) { created } }', {
+      await admin.ok('mutation($a: [ImportAccountInput!]!) { importAccounts(accounts: $a) { created } }', {
         a: [{ ref, partyRef: ref === 'm0b' ? 'm0' : ref, currency: 'HOUR', creditLimit: '10000' }],
       });
     }
-    const rows = await db.query<{ id: string }>('SELECT id FROM accounts ORDER BY created_at');
+  }
+
+  beforeAll(async () => {
+    // This instance answers the reports and rolls nothing up; the workers start later.
+    ledger = await startLedger({ ACTIVITY_ROLLUP_INTERVAL_MS: '0' });
+    db = await connect(ledger.databaseUrl);
+    await setUpDirectory(ledger.admin);
+    const rows = await db.query<{ id: string }>('SELECT id FROM accounts WHERE network_id = $1 ORDER BY created_at', [DEFAULT_NETWORK_ID]);
     expect(rows.rows).toHaveLength(refs.length);
     ids = new Map(refs.map((ref, i) => [ref, rows.rows[i]!.id]));
-    const parties = await db.query<{ id: string; name: string }>(`SELECT id, name FROM parties WHERE name LIKE 'Member %' ORDER BY name`);
+    const parties = await db.query<{ id: string; name: string }>(
+      `SELECT id, name FROM parties WHERE network_id = $1 AND name LIKE 'Member %' ORDER BY name`,
+      [DEFAULT_NETWORK_ID],
+    );
     member0 = ledger.client(await createKey(ledger.admin, 'MEMBER', parties.rows[0]!.id));
     member1 = ledger.client(await createKey(ledger.admin, 'MEMBER', parties.rows[1]!.id));
+    const network = await ledger.admin.ok('mutation { createNetwork(slug: "upriver", name: "Upriver Time Bank") { id } }');
+    const key = await ledger.admin.ok('mutation($n: ID!) { createApiKey(role: ADMIN, networkId: $n) { secret } }', {
+      n: network.createNetwork.id,
+    });
+    other = { id: network.createNetwork.id, admin: ledger.client(key.createApiKey.secret) };
+    await setUpDirectory(other.admin);
   });
   afterAll(async () => {
     for (const worker of workers) await worker.stop();
@@ -82,7 +99,7 @@ describe('activity over rolled-up periods (SPEC B.5)', () => {
   });
 
   /** Imports one transaction at each of HOURS_OF_DAY on each day, from `fromHour` of the first day to before `untilHour` of the last. */
-  async function importDays(days: string[], fromHour = '00:00', untilHour = '24:00'): Promise<void> {
+  async function importDays(days: string[], fromHour = '00:00', untilHour = '24:00', admin = ledger.admin): Promise<void> {
     const pairs: [string, string, string][] = [
       ['pool', 'm0', 'ADJUSTMENT'],
       ['m0', 'm1', 'EXCHANGE'],
@@ -106,26 +123,26 @@ describe('activity over rolled-up periods (SPEC B.5)', () => {
         };
       }),
     );
-    await ledger.admin.ok('mutation($t: [ImportTransactionInput!]!) { importTransactions(transactions: $t) { created } }', {
+    await admin.ok('mutation($t: [ImportTransactionInput!]!) { importTransactions(transactions: $t) { created } }', {
       t: transactions,
     });
   }
 
   /** What the postings table says for [from, to): the numbers the report must equal. */
-  async function fromPostings(from: string, to: string, accountIds: string[] | null): Promise<Report> {
+  async function fromPostings(from: string, to: string, accountIds: string[] | null, network = DEFAULT_NETWORK_ID): Promise<Report> {
     const { rows } = await db.query<{ account_id: string; credited: string; debited: string; n: string }>(
       `SELECT p.account_id, coalesce(sum(p.amount_minor) FILTER (WHERE p.amount_minor > 0), 0)::text AS credited,
               coalesce(-sum(p.amount_minor) FILTER (WHERE p.amount_minor < 0), 0)::text AS debited, count(*)::text AS n
          FROM postings p JOIN transactions t ON t.id = p.transaction_id
-        WHERE t.posted_at >= $1 AND t.posted_at < $2 AND ($3::uuid[] IS NULL OR p.account_id = ANY($3))
+        WHERE t.posted_at >= $1 AND t.posted_at < $2 AND ($3::uuid[] IS NULL OR p.account_id = ANY($3)) AND p.network_id = $4
         GROUP BY p.account_id ORDER BY p.account_id`,
-      [from, to, accountIds],
+      [from, to, accountIds, network],
     );
     const [tx] = (
       await db.query<{ n: string }>(
         `SELECT count(DISTINCT p.transaction_id)::text AS n FROM postings p JOIN transactions t ON t.id = p.transaction_id
-          WHERE t.posted_at >= $1 AND t.posted_at < $2 AND ($3::uuid[] IS NULL OR p.account_id = ANY($3))`,
-        [from, to, accountIds],
+          WHERE t.posted_at >= $1 AND t.posted_at < $2 AND ($3::uuid[] IS NULL OR p.account_id = ANY($3)) AND p.network_id = $4`,
+        [from, to, accountIds, network],
       )
     ).rows;
     return {
@@ -173,23 +190,27 @@ describe('activity over rolled-up periods (SPEC B.5)', () => {
     }
   }
 
-  async function periods(): Promise<{ after: string; last: string; day: string }[]> {
+  async function periods(network = DEFAULT_NETWORK_ID): Promise<{ after: string; last: string; day: string }[]> {
     return (
       await db.query<{ after: string; last: string; day: string }>(
         `SELECT after_sequence::text AS after, last_sequence::text AS last, to_char(day, 'YYYY-MM-DD') AS day
-           FROM activity_periods ORDER BY last_sequence`,
+           FROM activity_periods WHERE network_id = $1 ORDER BY last_sequence`,
+        [network],
       )
     ).rows;
   }
 
   /** Waits until the workers have rolled up every transaction posted before `instant` (and no further than them). */
-  async function waitForRollup(instant: string): Promise<void> {
+  async function waitForRollup(instant: string, network = DEFAULT_NETWORK_ID): Promise<void> {
     const target = (
-      await db.query<{ s: string }>('SELECT coalesce(max(sequence), 0)::text AS s FROM transactions WHERE posted_at < $1', [instant])
+      await db.query<{ s: string }>(
+        'SELECT coalesce(max(sequence), 0)::text AS s FROM transactions WHERE network_id = $2 AND posted_at < $1',
+        [instant, network],
+      )
     ).rows[0]!.s;
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      const last = (await periods()).at(-1)?.last ?? '0';
+      const last = (await periods(network)).at(-1)?.last ?? '0';
       if (BigInt(last) >= BigInt(target)) return;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -198,16 +219,19 @@ describe('activity over rolled-up periods (SPEC B.5)', () => {
 
   /** Periods follow each other from 0 without gap or overlap, and their sums equal the postings of their sequences. */
   async function expectPeriodsExact(): Promise<void> {
-    const all = await periods();
-    all.forEach((period, i) => expect(period.after).toBe(i === 0 ? '0' : all[i - 1]!.last));
+    for (const network of [DEFAULT_NETWORK_ID, other.id]) {
+      const all = await periods(network);
+      all.forEach((period, i) => expect(period.after).toBe(i === 0 ? '0' : all[i - 1]!.last));
+    }
     const { rows } = await db.query<{ mismatches: string }>(
-      `WITH truth AS (SELECT pr.last_sequence, p.account_id,
+      `WITH truth AS (SELECT pr.network_id, pr.last_sequence, p.account_id,
                              coalesce(sum(p.amount_minor) FILTER (WHERE p.amount_minor > 0), 0) AS credited,
                              coalesce(-sum(p.amount_minor) FILTER (WHERE p.amount_minor < 0), 0) AS debited, count(*) AS n
-                        FROM activity_periods pr JOIN postings p ON p.sequence > pr.after_sequence AND p.sequence <= pr.last_sequence
-                       GROUP BY pr.last_sequence, p.account_id)
+                        FROM activity_periods pr
+                        JOIN postings p ON p.network_id = pr.network_id AND p.sequence > pr.after_sequence AND p.sequence <= pr.last_sequence
+                       GROUP BY pr.network_id, pr.last_sequence, p.account_id)
        SELECT count(*)::text AS mismatches FROM truth t
-         FULL JOIN activity_period_accounts r ON r.last_sequence = t.last_sequence AND r.account_id = t.account_id
+         FULL JOIN activity_period_accounts r ON r.network_id = t.network_id AND r.last_sequence = t.last_sequence AND r.account_id = t.account_id
         WHERE t.n IS NULL OR r.transactions IS NULL OR r.credited_minor <> t.credited OR r.debited_minor <> t.debited OR r.transactions <> t.n`,
     );
     expect(rows[0]!.mismatches).toBe('0');
@@ -216,6 +240,8 @@ describe('activity over rolled-up periods (SPEC B.5)', () => {
   it('equals the postings before any rollup, while workers in two instances roll up, and after they caught up', async () => {
     // Day 5 ends at 12:00 for now: the next import continues it.
     await importDays(['2025-01-01', '2025-01-02', '2025-01-03', '2025-01-04', '2025-01-05'], '00:00', '12:30');
+    // The other network's own history on the same days (its own sequences from 1).
+    await importDays(['2025-01-01', '2025-01-02', '2025-01-03', '2025-01-04'], '00:00', '24:00', other.admin);
     expect(await periods()).toEqual([]);
     await expectReportsEqualPostings();
 
@@ -230,6 +256,10 @@ describe('activity over rolled-up periods (SPEC B.5)', () => {
       );
     }
     await waitForRollup('2025-01-05T00:00:00Z');
+    await waitForRollup('2025-01-04T00:00:00Z', other.id);
+    expect((await periods(other.id)).map((p) => p.day)).not.toContain('2025-01-04');
+    const everything: [string, string] = ['2024-12-01T00:00:00Z', '2100-01-01T00:00:00Z'];
+    expect(await report(other.admin, ...everything)).toEqual(await fromPostings(...everything, null, other.id));
     // Days of six transactions are cut in periods of three, so windows also start and end inside periods.
     expect((await periods()).filter((p) => p.day === '2025-01-02')).toHaveLength(2);
     // Day 5 is not closed (nothing is posted after it yet), so it is not rolled up.
@@ -254,7 +284,8 @@ describe('activity over rolled-up periods (SPEC B.5)', () => {
   it('counts a live reversal of imported history, and closes the last imported day', async () => {
     const [tx] = (
       await db.query<{ id: string }>(
-        `SELECT id FROM transactions WHERE kind = 'TRANSFER' AND memo LIKE 'history %' ORDER BY sequence LIMIT 1`,
+        `SELECT id FROM transactions WHERE network_id = $1 AND kind = 'TRANSFER' AND memo LIKE 'history %' ORDER BY sequence LIMIT 1`,
+        [DEFAULT_NETWORK_ID],
       )
     ).rows;
     await ledger.admin.ok(
@@ -270,7 +301,11 @@ describe('activity over rolled-up periods (SPEC B.5)', () => {
     await expectReportsEqualPostings();
     const all = await report(ledger.admin, '2024-12-01T00:00:00Z', '2100-01-01T00:00:00Z');
     const imported = Number(
-      (await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM transactions WHERE memo LIKE 'history %'`)).rows[0]!.n,
+      (
+        await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM transactions WHERE network_id = $1 AND memo LIKE 'history %'`, [
+          DEFAULT_NETWORK_ID,
+        ])
+      ).rows[0]!.n,
     );
     expect(all.totals.transactions).toBe(imported + 1);
   });
