@@ -37,11 +37,12 @@ import { measureWebhookCost, type WebhookCost } from './webhooks';
  * version; BENCH_SOAK=<seconds> adds a soak measuring the service's memory. BENCH_ONLY=<section>
  * runs one section alone: `networks` (one network against four, bench/networks.ts), `reads`
  * (read latencies over a loaded history, bench/history.ts), `limits` (the security limits on
- * against off, bench/limits.ts) or `webhooks` (no webhook against one, bench/webhooks.ts).
+ * against off, bench/limits.ts), `webhooks` (no webhook against one, bench/webhooks.ts) or
+ * `deposits` (recordDeposits batches after a warm-up and ANALYZE, bench/deposits.ts).
  */
 const QUICK = process.env.BENCH_QUICK === '1';
 const ONLY = process.env.BENCH_ONLY ?? '';
-const SECTIONS = ['networks', 'reads', 'limits', 'webhooks'];
+const SECTIONS = ['networks', 'reads', 'limits', 'webhooks', 'deposits'];
 const LOAD_SECONDS = QUICK ? 10 : 30;
 const WARMUP_SECONDS = QUICK ? 3 : 10;
 /** A/B comparisons (limits, webhooks): shorter runs, repeated and interleaved. */
@@ -438,6 +439,16 @@ async function onlySection(
       return readRows(await measureHistory(server, progress));
     case 'limits':
       return limitsRows(await measureLimitsCost(server, AB_ROUNDS, AB_SECONDS, WARMUP_SECONDS, progress));
+    case 'deposits': {
+      // Warmed up and analysed first, as the full run's deposits are (after its transfer loads).
+      const deposits = await measureDeposits(new GqlClient(service.url, service.adminKey), QUICK ? 10 : 20, progress, {
+        seconds: WARMUP_SECONDS,
+        then: () => analyzeDatabase(benchUrl),
+      });
+      return [
+        ['recordDeposits, batches of 1000', `${deposits.postingsPerSecond} postings/s`, `${deposits.batches} batches (target >= 50000)`],
+      ];
+    }
     default:
       return webhookRows(await measureWebhookCost(server, AB_ROUNDS, AB_SECONDS, WARMUP_SECONDS, progress));
   }

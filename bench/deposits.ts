@@ -11,7 +11,12 @@ const BATCH = 1000;
 const SENDERS = 2;
 
 /** `recordDeposits` batches of 1000 from two senders for `seconds`; each deposit is two postings. */
-export async function measureDeposits(admin: GqlClient, seconds: number, progress: (m: string) => void): Promise<DepositResult> {
+export async function measureDeposits(
+  admin: GqlClient,
+  seconds: number,
+  progress: (m: string) => void,
+  warmUp?: { seconds: number; then: () => Promise<void> },
+): Promise<DepositResult> {
   if (!(await hasOperation(admin, 'Mutation', 'recordDeposits'))) {
     progress('recordDeposits is not in this build: deposits not measured');
     return { postingsPerSecond: 0, batches: 0, available: false };
@@ -32,24 +37,34 @@ export async function measureDeposits(admin: GqlClient, seconds: number, progres
     );
   }
   const mutation = 'mutation($batch: [DepositInput!]!) { recordDeposits(batch: $batch) { id } }';
-  let batches = 0;
+  /** Both senders post batches until the deadline; answers how many were posted. */
+  const run = async (runSeconds: number, label: string): Promise<number> => {
+    let batches = 0;
+    const deadline = Date.now() + runSeconds * 1000;
+    await Promise.all(
+      Array.from({ length: SENDERS }, async (_, sender) => {
+        for (let n = 0; Date.now() < deadline; n++) {
+          const batch = Array.from({ length: BATCH }, (_, i) => ({
+            accountId: accounts[i % accounts.length],
+            amount: '12.34',
+            externalRef: `bench-${label}-${sender}-${n}-${i}`,
+            idempotencyKey: `bench-deposit-${label}-${sender}-${n}-${i}`,
+          }));
+          const result = await admin.request(mutation, { batch });
+          if (result.errors) throw new Error(`recordDeposits refused: ${JSON.stringify(result.errors[0])}`);
+          batches++;
+        }
+      }),
+    );
+    return batches;
+  };
+  if (warmUp) {
+    progress(`warm-up: deposit batches for ${warmUp.seconds}s (not measured)`);
+    await run(warmUp.seconds, 'warm');
+    await warmUp.then();
+  }
   const started = Date.now();
-  const deadline = started + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: SENDERS }, async (_, sender) => {
-      for (let n = 0; Date.now() < deadline; n++) {
-        const batch = Array.from({ length: BATCH }, (_, i) => ({
-          accountId: accounts[i % accounts.length],
-          amount: '12.34',
-          externalRef: `bench-${sender}-${n}-${i}`,
-          idempotencyKey: `bench-deposit-${sender}-${n}-${i}`,
-        }));
-        const result = await admin.request(mutation, { batch });
-        if (result.errors) throw new Error(`recordDeposits refused: ${JSON.stringify(result.errors[0])}`);
-        batches++;
-      }
-    }),
-  );
+  const batches = await run(seconds, 'run');
   const elapsed = (Date.now() - started) / 1000;
   return { postingsPerSecond: Math.round((batches * BATCH * 2) / elapsed), batches, available: true };
 }
