@@ -35,24 +35,6 @@ export interface StatementRow {
   readonly postedAt: Date;
 }
 
-/**
- * Where a statement page reads: a new statement's period (its window is fixed by this read), or
- * the window a cursor carries (`lo` < sequence <= `hi`, continuing after `after`).
- */
-export type StatementWindow =
-  { readonly from: Date | null; readonly to: Date | null } | { readonly lo: bigint; readonly hi: bigint; readonly after: bigint };
-
-/** A statement page read in one statement: the account, the window, its balances and the page. */
-export interface StatementRead {
-  readonly account: AccountRecord;
-  /** Entries have lo < sequence <= hi; the opening balance is the one just after #lo. */
-  readonly lo: bigint;
-  readonly hi: bigint;
-  readonly openingMinor: bigint;
-  readonly closingMinor: bigint;
-  readonly rows: StatementRow[];
-}
-
 export interface ScopedAccountRow {
   readonly id: string;
   readonly partyId: string;
@@ -145,6 +127,16 @@ export class ReportRepository {
     return row ? { sequence: BigInt(row.sequence), postedAt: row.posted_at } : { sequence: 0n, postedAt: null };
   }
 
+  /** An account's posted balance just after transaction #`sequence`: one index probe. */
+  async balanceAtSequence(network: string, accountId: string, sequence: bigint): Promise<bigint> {
+    const [row] = await this.sql.query<{ balance: string }>(
+      `SELECT balance_after_minor AS balance FROM postings
+        WHERE network_id = $3 AND account_id = $1 AND sequence <= $2 ORDER BY sequence DESC LIMIT 1`,
+      [accountId, sequence.toString(), network],
+    );
+    return row ? BigInt(row.balance) : 0n;
+  }
+
   /**
    * An account's posted balance at an instant, in one statement of two index probes: the last
    * sequence posted at or before `asOf`, then the account's last posting at or before it.
@@ -178,82 +170,30 @@ export class ReportRepository {
   }
 
   /**
-   * A statement page in one round trip: the account (as AccountRepository reads it), the
-   * sequence window (from the period, as `sequenceBefore` and `head` find it, or from the
-   * cursor), the account's balance just after each end of it (one backward probe of
-   * `postings_account_sequence` each) and one keyset page of the entries in it (one range of
-   * that index, in posting order, each with its running balance). One statement, so one
-   * snapshot; the account's columns repeat on each entry row. Undefined when the account is not
-   * in `network`.
+   * One keyset page of an account's postings with `after` < sequence <= `until`, in posting order,
+   * each with its running balance. Reads one range of the (account_id, sequence) index.
    */
-  async statement(network: string, accountId: string, window: StatementWindow, limit: number): Promise<StatementRead | undefined> {
-    const period = 'from' in window ? window : { from: null, to: null };
-    const cursor = 'lo' in window ? window : undefined;
-    const rows = await this.sql.query<
-      AccountRow & {
-        lo: string;
-        hi: string;
-        opening: string;
-        closing: string;
-        transaction_id: string | null;
-        sequence: string | null;
-        amount_minor: string | null;
-        balance_after_minor: string | null;
-        posted_at: Date | null;
-      }
-    >(
-      `WITH acc AS (${SELECT_ACCOUNTS} WHERE a.network_id = $1 AND a.id = $2),
-       bounds AS (
-         SELECT coalesce($5::bigint, CASE WHEN $3::timestamptz IS NULL THEN 0 ELSE
-                  (SELECT t.sequence FROM transactions t WHERE t.network_id = $1 AND t.posted_at < $3::timestamptz
-                    ORDER BY t.posted_at DESC, t.sequence DESC LIMIT 1) END, 0) AS lo,
-                coalesce($6::bigint, CASE WHEN $4::timestamptz IS NULL
-                  THEN (SELECT t.sequence FROM transactions t WHERE t.network_id = $1 ORDER BY t.sequence DESC LIMIT 1)
-                  ELSE (SELECT t.sequence FROM transactions t WHERE t.network_id = $1 AND t.posted_at < $4::timestamptz
-                         ORDER BY t.posted_at DESC, t.sequence DESC LIMIT 1) END, 0) AS hi),
-       w AS (SELECT lo, greatest(lo, hi) AS hi, coalesce($7::bigint, lo) AS after FROM bounds)
-       SELECT acc.*, w.lo, w.hi,
-              coalesce((SELECT p.balance_after_minor FROM postings p WHERE p.network_id = $1 AND p.account_id = $2
-                          AND p.sequence <= w.lo ORDER BY p.sequence DESC LIMIT 1), 0) AS opening,
-              coalesce((SELECT p.balance_after_minor FROM postings p WHERE p.network_id = $1 AND p.account_id = $2
-                          AND p.sequence <= w.hi ORDER BY p.sequence DESC LIMIT 1), 0) AS closing,
-              e.transaction_id, e.sequence, e.amount_minor, e.balance_after_minor, e.posted_at
-         FROM acc CROSS JOIN w
-         LEFT JOIN LATERAL (
-           SELECT p.transaction_id, p.sequence, p.amount_minor, p.balance_after_minor, t.posted_at
-             FROM postings p JOIN transactions t ON t.network_id = p.network_id AND t.id = p.transaction_id
-            WHERE p.network_id = $1 AND p.account_id = $2 AND p.sequence > w.after AND p.sequence <= w.hi
-            ORDER BY p.sequence LIMIT $8) e ON true
-        ORDER BY e.sequence`,
-      [
-        network,
-        accountId,
-        period.from ? isoMicros(period.from) : null,
-        period.to ? isoMicros(period.to) : null,
-        cursor?.lo.toString() ?? null,
-        cursor?.hi.toString() ?? null,
-        cursor?.after.toString() ?? null,
-        limit,
-      ],
+  async statementPage(network: string, accountId: string, after: bigint, until: bigint, limit: number): Promise<StatementRow[]> {
+    const rows = await this.sql.query<{
+      transaction_id: string;
+      sequence: string;
+      amount_minor: string;
+      balance_after_minor: string;
+      posted_at: Date;
+    }>(
+      `SELECT p.transaction_id, p.sequence, p.amount_minor, p.balance_after_minor, t.posted_at
+         FROM postings p JOIN transactions t ON t.network_id = p.network_id AND t.id = p.transaction_id
+        WHERE p.network_id = $5 AND p.account_id = $1 AND p.sequence > $2 AND p.sequence <= $3
+        ORDER BY p.sequence LIMIT $4`,
+      [accountId, after.toString(), until.toString(), limit, network],
     );
-    const first = rows[0];
-    if (!first) return undefined;
-    return {
-      account: toAccountRecord(first),
-      lo: BigInt(first.lo),
-      hi: BigInt(first.hi),
-      openingMinor: BigInt(first.opening),
-      closingMinor: BigInt(first.closing),
-      rows: rows
-        .filter((r) => r.sequence !== null)
-        .map((r) => ({
-          transactionId: r.transaction_id as string,
-          sequence: BigInt(r.sequence as string),
-          amountMinor: BigInt(r.amount_minor as string),
-          balanceAfterMinor: BigInt(r.balance_after_minor as string),
-          postedAt: r.posted_at as Date,
-        })),
-    };
+    return rows.map((r) => ({
+      transactionId: r.transaction_id,
+      sequence: BigInt(r.sequence),
+      amountMinor: BigInt(r.amount_minor),
+      balanceAfterMinor: BigInt(r.balance_after_minor),
+      postedAt: r.posted_at,
+    }));
   }
 
   /** Current posted balances of a currency's accounts (a trial balance as of now). */

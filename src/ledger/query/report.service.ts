@@ -70,19 +70,28 @@ export class ReportService {
   }
 
   /**
-   * One round trip to the database: the account, the window, both balances and the page come
-   * from one statement (ReportRepository.statement); the read rule is applied to the account
-   * before anything is returned.
+   * Two waits on the database: the account and the window (its ends from the period, or the
+   * cursor's) are read at once, then both balances and the page at once. The read rule is
+   * applied to the account before anything is returned. (One statement for all of it was
+   * tried: PostgreSQL spent longer planning it than running the six small queries.)
    */
   async statement(caller: Caller, args: StatementArgs): Promise<Statement> {
     const size = pageSize(args.first);
     if (args.from && args.to && compareInstants(args.from, args.to) >= 0) throw validationFailed('to', 'must be later than from');
+    const network = caller.networkId;
     const accountId = checkId(args.accountId, 'accountId');
-    const window = this.windowFromCursor(args.after) ?? { from: args.from ?? null, to: args.to ?? null };
-    const read = await this.reports.statement(caller.networkId, accountId, window, size + 1);
-    if (!read) throw notFound('account', args.accountId);
-    const account = read.account;
+    const cursorWindow = this.windowFromCursor(args.after);
+    const [account, window] = await Promise.all([
+      this.accounts.findById(network, accountId),
+      cursorWindow ?? this.newWindow(network, args.from ?? null, args.to ?? null),
+    ]);
+    if (!account) throw notFound('account', args.accountId);
     await this.access.assertCanRead(caller, account);
+    const [opening, closing, rows] = await Promise.all([
+      this.reports.balanceAtSequence(network, account.id, window.lo),
+      this.reports.balanceAtSequence(network, account.id, window.hi),
+      this.reports.statementPage(network, account.id, window.after, window.hi, size + 1),
+    ]);
     const entry = (row: StatementRow): StatementEntry => ({
       transactionId: row.transactionId,
       amount: fromMinor(row.amountMinor, account.scale),
@@ -91,9 +100,9 @@ export class ReportService {
     });
     return {
       account,
-      openingBalance: fromMinor(read.openingMinor, account.scale),
-      closingBalance: fromMinor(read.closingMinor, account.scale),
-      entries: toConnection(read.rows, size, entry, (row) => [row.sequence.toString(), read.lo.toString(), read.hi.toString()]),
+      openingBalance: fromMinor(opening, account.scale),
+      closingBalance: fromMinor(closing, account.scale),
+      entries: toConnection(rows, size, entry, (row) => [row.sequence.toString(), window.lo.toString(), window.hi.toString()]),
     };
   }
 
