@@ -308,5 +308,14 @@ describe('activity over rolled-up periods (SPEC B.5)', () => {
       ).rows[0]!.n,
     );
     expect(all.totals.transactions).toBe(imported + 1);
+    // Each period was written by one instance: what the two workers say they rolled up adds up to the periods there are.
+    let rolled = 0;
+    for (const worker of workers) {
+      const text = await (await fetch(`${worker.baseUrl}/metrics`, { headers: { authorization: `Bearer ${worker.adminKey}` } })).text();
+      const line = text.split('\n').find((l) => l.startsWith('ledger_activity_periods_rolled_total '));
+      rolled += Number(line?.split(' ')[1]);
+    }
+    const stored = Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM activity_periods')).rows[0]!.n);
+    expect(rolled).toBe(stored);
   });
 });

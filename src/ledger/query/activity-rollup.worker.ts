@@ -1,5 +1,6 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
+import { Metrics } from '../../observability/metrics';
 import { ActivityRollupRepository } from './activity-rollup.repository';
 
 /** Networks looked at per tick at most; the next tick takes the rest. */
@@ -22,11 +23,26 @@ export class ActivityRollupWorker implements OnApplicationBootstrap, BeforeAppli
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
+  /** Periods this instance rolled up, and rounds that failed, for /metrics. */
+  private periods = 0;
+  private failures = 0;
 
   constructor(
     private readonly rollup: ActivityRollupRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    @Optional() metrics?: Metrics,
+  ) {
+    metrics?.registerCounter(
+      'ledger_activity_periods_rolled_total',
+      'Periods of closed days this instance rolled up for activity',
+      () => this.periods,
+    );
+    metrics?.registerCounter(
+      'ledger_activity_rollup_failures_total',
+      'Rounds of the activity rollup that failed (retried next round)',
+      () => this.failures,
+    );
+  }
 
   onApplicationBootstrap(): void {
     if (this.config.activityRollupIntervalMs > 0) this.schedule(0);
@@ -65,6 +81,7 @@ export class ActivityRollupWorker implements OnApplicationBootstrap, BeforeAppli
       return backlog;
     } catch (error) {
       // Nothing half-written stays: each period is its own transaction. The next tick goes on.
+      this.failures++;
       if (!this.stopped) this.logger.warn(`rolling up activity failed: ${(error as Error).message}`);
       return false;
     }
@@ -77,6 +94,7 @@ export class ActivityRollupWorker implements OnApplicationBootstrap, BeforeAppli
       const next = await this.rollup.rollUpNext(network, this.config.activityRollupMaxTransactions);
       // `busy`: another instance holds this network's lock and is rolling it up.
       if (next === null || next === 'busy') return false;
+      this.periods++;
     }
     return true;
   }
