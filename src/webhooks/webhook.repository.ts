@@ -348,9 +348,10 @@ export class WebhookRepository {
          FROM json_to_recordset($1::json) AS v(network_id uuid, id uuid, attempts integer, delivered boolean, final boolean,
                                                 status_code integer, error text, delay_ms bigint, released boolean)
         WHERE d.network_id = v.network_id AND d.id = v.id AND (v.delivered OR d.attempts = v.attempts)
-          -- Written so that it does not match the due index's predicate: each row is found by its key,
-          -- never by walking the due index (and the entries its delivered rows left behind until vacuum).
-          AND d.status || '' = 'PENDING'
+          -- Each row is found by its key (id = ANY walks the primary key): never by walking the due index
+          -- (and the entries delivered rows left in it until vacuum), whose predicate this is written not
+          -- to match, nor by a scan of the whole table.
+          AND d.id = ANY($3::uuid[]) AND d.status || '' = 'PENDING'
         RETURNING d.status, v.released`,
       [
         JSON.stringify(
@@ -367,6 +368,7 @@ export class WebhookRepository {
           })),
         ),
         retryWindowMs,
+        results.map((r) => r.id),
       ],
     );
     return {
@@ -402,6 +404,8 @@ export class WebhookRepository {
        gone AS (
          DELETE FROM webhook_deliveries d USING old, cutoff
           WHERE d.network_id = $1 AND d.event_seq = old.seq AND d.status = 'DELIVERED' AND d.delivered_at < cutoff.at
+            -- Looked up through the (network, webhook, event) index, never by a scan of every delivery.
+            AND d.event_seq = ANY (ARRAY(SELECT seq FROM old))
          RETURNING 1),
        events_gone AS (
          DELETE FROM ledger_events e USING old, cutoff
