@@ -313,24 +313,46 @@ export class PostingGroup {
     const sequence = this.head.sequence + 1n;
     const postedAt = this.nextPostedAt(importedAt);
     const metadataText = fields.metadata === null || fields.metadata === undefined ? null : jsonbText(fields.metadata);
-    const unhashed = {
+    // Object literals, not spreads: this runs for every transaction under the head lock.
+    const id = randomUUID();
+    const previousHash = this.head.hash;
+    const hash = transactionHashV2({
       networkId: this.network,
-      id: randomUUID(),
+      id,
       sequence,
       kind,
       postedAt,
-      previousHash: this.head.hash,
+      previousHash,
+      memo: fields.memo,
+      metadataText,
+      externalRef: fields.externalRef,
+      reversesId: fields.reversesId,
+      apiKeyId: this.apiKeyId,
+      postings: applied.map((p, idx) => ({
+        idx,
+        accountId: p.accountId,
+        amountMinor: p.amountMinor,
+        balanceAfterMinor: p.balanceAfterMinor,
+        sequence,
+      })),
+    });
+    const transaction: TransactionRecord = {
+      networkId: this.network,
+      id,
+      sequence,
+      kind,
+      postedAt,
+      previousHash,
       apiKeyId: this.apiKeyId,
       hashVersion: HASH_VERSION,
       metadataText,
-      ...fields,
+      memo: fields.memo,
+      metadata: fields.metadata,
+      externalRef: fields.externalRef,
+      reversesId: fields.reversesId,
       postings: applied,
+      hash,
     };
-    const hash = transactionHashV2({
-      ...unhashed,
-      postings: applied.map((p, idx) => ({ ...p, idx, sequence })),
-    });
-    const transaction: TransactionRecord = { ...unhashed, hash };
     this.head.sequence = sequence;
     this.head.hash = transaction.hash;
     this.scratch.transactions.push(transaction);

@@ -253,15 +253,16 @@ const text = (value: bigint) => value.toString();
 const ARRAY_ESCAPE = /[\\"]/;
 
 /**
- * PostgreSQL's text form of a one-dimensional array, `{"a","b",NULL}`, built in one pass: every
- * element quoted, and escaped only when it holds a quote or a backslash (ids, amounts, hashes and
- * times never do). The group write sends some thirty such columns; node-postgres's own array
- * encoding runs two regular-expression replacements per element, this one a test.
+ * PostgreSQL's text form of a one-dimensional array, `{"a","b",NULL}`, of `pick` applied to each
+ * row, built in one pass: every element quoted, and escaped only when it holds a quote or a
+ * backslash (ids, amounts, hashes and times never do). The group write sends some thirty such
+ * columns; node-postgres's own array encoding runs two regular-expression replacements per
+ * element, this one a test.
  */
-export function arrayLiteral(values: readonly (string | null)[]): string {
+export function arrayLiteral<T>(rows: readonly T[], pick: (row: T) => string | null): string {
   let out = '{';
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i];
+  for (let i = 0; i < rows.length; i++) {
+    const value = pick(rows[i] as T);
     if (i > 0) out += ',';
     if (value === null || value === undefined) out += 'NULL';
     else out += ARRAY_ESCAPE.test(value) ? `"${value.replace(/[\\"]/g, '\\$&')}"` : `"${value}"`;
@@ -271,7 +272,7 @@ export function arrayLiteral(values: readonly (string | null)[]): string {
 
 /** One array literal per column of `rows`. */
 function columns<T>(rows: readonly T[], ...pick: ((row: T) => string | null)[]): string[] {
-  return pick.map((column) => arrayLiteral(rows.map(column)));
+  return pick.map((column) => arrayLiteral(rows, column));
 }
 
 /**
