@@ -138,9 +138,11 @@ async function measureDepositCpu(
   for (const [name, after] of functionsAfter) {
     const before = functionsBefore.get(name) ?? { calls: 0, totalMs: 0, selfMs: 0 };
     if (after.calls === before.calls) continue;
-    const ms = (value: number) => (value / DEPOSIT_BATCHES).toFixed(1);
+    // Per call, not per batch: a backend may not have reported its last calls yet.
+    const calls = after.calls - before.calls;
+    const ms = (value: number) => (value / calls).toFixed(1);
     progress(
-      `  ${name}: ${after.calls - before.calls} calls, per batch ${ms(after.totalMs - before.totalMs)} ms in all, ${ms(after.selfMs - before.selfMs)} ms itself`,
+      `  ${name}: ${calls} calls, per call ${ms(after.totalMs - before.totalMs)} ms in all, ${ms(after.selfMs - before.selfMs)} ms itself`,
     );
   }
 }
