@@ -1,10 +1,9 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Client } from 'pg';
 import type { RunningService } from '../scripts/lib/service-process';
 import { type Fixture, progress, runLoadProcess } from './common';
 import type { LoadSpec } from './load';
 import { cpuMs, loadAverage, postgresCpuMs } from './process-cpu';
+import { startCountingReceiver } from './webhooks';
 
 /** Rounds of each setting (BENCH_CPU_ROUNDS, default 2). */
 const ROUNDS = Number(process.env.BENCH_CPU_ROUNDS ?? 2);
@@ -29,15 +28,7 @@ export async function measureWebhookCpu(
   client: Client,
   pgPid: number | undefined,
 ): Promise<void> {
-  let received = 0;
-  const receiver = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      received++;
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
+  const receiver = await startCountingReceiver();
   const statements = await statementsAvailable(client);
   try {
     const runOnce = async (label: string, waitFor: (posted: number) => boolean) => {
@@ -52,7 +43,7 @@ export async function measureWebhookCpu(
       const serviceMs = per(cpuMs(service.process.pid) - serviceBefore);
       const postgresMs = per(postgresCpuMs(pgPid) - postgresBefore);
       progress(
-        `${label}: ${load.requests} transfers, ${received} deliveries; CPU per transfer service ${serviceMs} ms, PostgreSQL ${postgresMs} ms, sum ${Math.round((serviceMs + postgresMs) * 1000) / 1000} ms; load generator ${per(load.cpuMs)} ms; load average ${loadBefore} -> ${loadAverage()}`,
+        `${label}: ${load.requests} transfers, ${receiver.received} deliveries; CPU per transfer service ${serviceMs} ms, PostgreSQL ${postgresMs} ms, sum ${Math.round((serviceMs + postgresMs) * 1000) / 1000} ms; load generator ${per(load.cpuMs)} ms; load average ${loadBefore} -> ${loadAverage()}`,
       );
       await printStatements(client, statements, load.requests, label);
       return serviceMs + postgresMs;
@@ -63,10 +54,10 @@ export async function measureWebhookCpu(
       sums.none += await runOnce(`no webhook, round ${round}`, () => true);
       const created = await fixture.admin.ok(
         'mutation($url: String!) { createWebhook(url: $url, events: [TRANSACTION_POSTED]) { webhook { id } } }',
-        { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` },
+        { url: receiver.url },
       );
-      received = 0;
-      sums.one += await runOnce(`1 webhook, round ${round}`, (posted) => received >= posted);
+      receiver.received = 0;
+      sums.one += await runOnce(`1 webhook, round ${round}`, (posted) => receiver.received >= posted);
       await fixture.admin.ok('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id: created.createWebhook.webhook.id });
     }
     const mean = (ms: number) => Math.round((ms / ROUNDS) * 1000) / 1000;
@@ -74,8 +65,7 @@ export async function measureWebhookCpu(
       `CPU per transfer (service + PostgreSQL), mean of ${ROUNDS} rounds: no webhook ${mean(sums.none)} ms, 1 webhook ${mean(sums.one)} ms, the webhook's ${mean(sums.one - sums.none)} ms; ratio ${Math.round((sums.none / sums.one) * 1000) / 1000}`,
     );
   } finally {
-    receiver.closeAllConnections();
-    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    await receiver.close();
   }
 }
 

@@ -35,16 +35,8 @@ export async function measureWebhookCost(
   warmupSeconds: number,
   say: (m: string) => void,
 ): Promise<WebhookCost> {
-  let received = 0;
-  const receiver = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      received++;
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
-  const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  const receiver = await startCountingReceiver();
+  const receiverUrl = receiver.url;
   const databaseUrl = await freshDatabase(url, 'ledger_bench_webhooks');
   const service = await startService(
     databaseUrl,
@@ -67,14 +59,16 @@ export async function measureWebhookCost(
         'mutation($url: String!) { createWebhook(url: $url, events: [TRANSACTION_POSTED]) { webhook { id } } }',
         { url: receiverUrl },
       );
-      received = 0;
+      receiver.received = 0;
       const withLoad = await runLoadProcess({ ...spec, durationSec: seconds, label: `1 webhook, round ${round}` });
       // Deliveries may trail the load a little; they never hold it up.
       const deadline = Date.now() + DELIVERY_CATCH_UP_MS;
-      while (received < withLoad.requests && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      while (receiver.received < withLoad.requests && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
       await fixture.admin.ok('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id: created.createWebhook.webhook.id });
-      say(`  1 webhook, round ${round}: ${withLoad.perSecond} tx/s, p99 ${withLoad.latencyP99Ms} ms, ${received} deliveries received`);
-      delivered += received;
+      say(
+        `  1 webhook, round ${round}: ${withLoad.perSecond} tx/s, p99 ${withLoad.latencyP99Ms} ms, ${receiver.received} deliveries received`,
+      );
+      delivered += receiver.received;
       one.push(withLoad);
     }
     const noneRuns = settingRuns('no webhook', none);
@@ -88,7 +82,33 @@ export async function measureWebhookCost(
     };
   } finally {
     await service.stop();
-    receiver.closeAllConnections();
-    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    await receiver.close();
   }
+}
+
+/** A local webhook receiver that answers 200 at once and counts what it got (`received` may be reset). */
+export interface CountingReceiver {
+  readonly url: string;
+  received: number;
+  close(): Promise<void>;
+}
+
+export async function startCountingReceiver(): Promise<CountingReceiver> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      receiver.received++;
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const receiver: CountingReceiver = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    received: 0,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  return receiver;
 }
