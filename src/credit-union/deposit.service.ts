@@ -10,7 +10,7 @@ import { idempotency } from '../ledger/posting/idempotency';
 import { PostingService } from '../ledger/posting/posting.service';
 import type { OpResult, PostOp } from '../ledger/posting/posting.types';
 import type { Transaction } from '../ledger/transactions/transaction.model';
-import { TransactionReader } from '../ledger/transactions/transaction.reader';
+import { fromRecordWithScales, TransactionReader } from '../ledger/transactions/transaction.reader';
 import { MAX_EXTERNAL_REF_LENGTH, TransactionService } from '../ledger/transactions/transaction.service';
 import { type AccountFacts, AccountReader, CurrencyReader } from '../ledger/ledger-readers';
 
@@ -57,8 +57,10 @@ export class DepositService {
 
   async record(caller: Caller, direction: Direction, request: DepositRequest): Promise<Transaction> {
     const accountId = checkId(request.accountId, 'accountId');
-    const facts = await this.accounts.factsOf(caller.networkId, [accountId]);
-    const { op } = await this.plan(caller, direction, request, accountId, facts, new Map(), (name) => name);
+    const account = (await this.accounts.factsOf(caller.networkId, [accountId])).get(accountId);
+    if (!account) throw notFound('account', accountId);
+    const issuance = await this.issuanceOf(caller, account.currencyCode);
+    const op = this.plan(direction, request, account, issuance, (name) => name);
     return this.transactions.transactionOf(caller.networkId, await this.posting.submitOne(op, caller));
   }
 
@@ -70,15 +72,23 @@ export class DepositService {
     const ids = batch.map((item, i) => inItem(i, () => checkId(item.accountId, `batch.${i}.accountId`)));
     checkDistinctKeys(batch);
     const facts = await this.accounts.factsOf(caller.networkId, ids);
-    const issuances = new Map<string, Promise<Issuance>>();
+    // Items are checked in order, so a refusal names the first bad item; the only waits are for a
+    // currency's issuance, once per currency (a batch usually has one), not once per item.
+    const issuances = new Map<string, Issuance>();
     const ops: PostOp[] = [];
     const scales = new Map<string, number>();
-    for (const [i, item] of batch.entries()) {
-      const planned = await inItemAsync(i, () =>
-        this.plan(caller, 'DEPOSIT', item, ids[i] as string, facts, issuances, (name) => `batch.${i}.${name}`),
-      );
-      ops.push(planned.op);
-      planned.op.postings.forEach((p) => scales.set(p.accountId, planned.scale));
+    for (let i = 0; i < batch.length; i++) {
+      const account = facts.get(ids[i] as string);
+      if (!account) throw atItem(notFound('account', ids[i] as string), i);
+      let issuance = issuances.get(account.currencyCode);
+      if (!issuance) {
+        issuance = await inItemAsync(i, () => this.issuanceOf(caller, account.currencyCode));
+        issuances.set(account.currencyCode, issuance);
+      }
+      const planned = issuance;
+      const op = inItem(i, () => this.plan('DEPOSIT', batch[i] as DepositRequest, account, planned, (name) => `batch.${i}.${name}`));
+      ops.push(op);
+      for (const p of op.postings) scales.set(p.accountId, issuance.scale);
     }
     let results: OpResult[];
     try {
@@ -90,24 +100,9 @@ export class DepositService {
     return this.transactionsOf(caller.networkId, results, scales);
   }
 
-  /** Checks one deposit or withdrawal and builds its posting operation. */
-  private async plan(
-    caller: Caller,
-    direction: Direction,
-    request: DepositRequest,
-    accountId: string,
-    facts: ReadonlyMap<string, AccountFacts>,
-    issuances: Map<string, Promise<Issuance>>,
-    field: FieldName,
-  ): Promise<{ op: PostOp; scale: number }> {
-    const account = facts.get(accountId);
-    if (!account) throw notFound('account', accountId);
-    let issuance = issuances.get(account.currencyCode);
-    if (!issuance) {
-      issuance = this.issuanceOf(caller, account.currencyCode);
-      issuances.set(account.currencyCode, issuance);
-    }
-    const { scale, issuanceAccountId } = await issuance;
+  /** Checks one deposit or withdrawal of an account whose issuance is known, and builds its posting operation. */
+  private plan(direction: Direction, request: DepositRequest, account: AccountFacts, issuance: Issuance, field: FieldName): PostOp {
+    const { scale, issuanceAccountId } = issuance;
     if (account.id === issuanceAccountId) {
       throw validationFailed(field('accountId'), 'deposits and withdrawals move money between the issuance account and another account');
     }
@@ -119,7 +114,7 @@ export class DepositService {
       { accountId: account.id, amountMinor: sign * amountMinor },
     ];
     const operation = direction === 'DEPOSIT' ? 'recordDeposit' : 'recordWithdrawal';
-    const op: PostOp = {
+    return {
       type: 'post',
       kind: direction,
       postings,
@@ -131,7 +126,6 @@ export class DepositService {
         field('idempotencyKey'),
       ),
     };
-    return { op, scale };
   }
 
   /** The caller may issue this currency, it is a local dollar, and this is its issuance account. */
@@ -157,16 +151,14 @@ export class DepositService {
   /** API objects for a batch's results in order: new ones from memory, replays in one read. */
   private async transactionsOf(network: string, results: readonly OpResult[], scales: ReadonlyMap<string, number>): Promise<Transaction[]> {
     const replayedIds = results.flatMap((r) => (r.type === 'transaction' && r.replayed ? [r.id] : []));
-    const byId = new Map((await this.reader.byIds(network, replayedIds)).map((t) => [t.id, t]));
-    return Promise.all(
-      results.map(async (result) => {
-        if (result.type !== 'transaction') throw new Error('a deposit produced something other than a transaction');
-        if (result.transaction && !result.replayed) return this.reader.fromRecord(result.transaction, scales);
-        const found = byId.get(result.id);
-        if (!found) throw new Error(`posted transaction ${result.id} is missing`);
-        return found;
-      }),
-    );
+    const byId = new Map(replayedIds.length === 0 ? [] : (await this.reader.byIds(network, replayedIds)).map((t) => [t.id, t]));
+    return results.map((result) => {
+      if (result.type !== 'transaction') throw new Error('a deposit produced something other than a transaction');
+      if (result.transaction && !result.replayed) return fromRecordWithScales(result.transaction, scales);
+      const found = byId.get(result.id);
+      if (!found) throw new Error(`posted transaction ${result.id} is missing`);
+      return found;
+    });
   }
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import Decimal from 'decimal.js';
 import { isoMicros } from '../../common/instant';
 
@@ -128,8 +128,9 @@ export function hashPayloadV2(tx: HashableTransactionV2): string {
 /** @deprecated name kept for version-1 callers: the payload of recipe version 1. */
 export const hashPayload = hashPayloadV1;
 
+/** One-shot (`crypto.hash`): no Hash object per call; it runs for every transaction and every idempotent request. */
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 export function transactionHash(tx: HashableTransaction): string {

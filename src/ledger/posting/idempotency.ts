@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import { validationFailed } from '../../common/domain-error';
 import { isWellFormedText } from '../../common/text';
-import { canonicalJson } from './hash-chain';
+import { canonicalJson, sha256Hex } from './hash-chain';
 import type { Idempotency } from './posting.types';
 
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 128;
@@ -23,8 +22,6 @@ export function idempotency(key: string, operation: string, input: unknown, fiel
   if (/[\u0000-\u001f\u007f]/.test(key) || !isWellFormedText(key)) {
     throw validationFailed(field, 'must be printable Unicode text without control characters');
   }
-  const requestHash = createHash('sha256')
-    .update(canonicalJson([operation, input]))
-    .digest('hex');
+  const requestHash = sha256Hex(canonicalJson([operation, input]));
   return { key, requestHash };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { assertUnreachable, atItem, DomainError, ErrorCode, validationFailed } from '../../common/domain-error';
+import { timeOrderedUuid } from '../../common/ids';
 import { epochMicros, fromEpochMicros, type PreciseDate } from '../../common/instant';
 import type { Sql } from '../../database/database';
 import { commandEvents, holdEvent, type LedgerEvent, type UnitOf } from '../events/ledger-events';
@@ -313,8 +314,9 @@ export class PostingGroup {
     const sequence = this.head.sequence + 1n;
     const postedAt = this.nextPostedAt(importedAt);
     const metadataText = fields.metadata === null || fields.metadata === undefined ? null : jsonbText(fields.metadata);
-    // Object literals, not spreads: this runs for every transaction under the head lock.
-    const id = randomUUID();
+    // Object literals, not spreads: this runs for every transaction under the head lock. The id is
+    // time-ordered, so the group's rows land together at the end of the id indexes.
+    const id = timeOrderedUuid();
     const previousHash = this.head.hash;
     const hash = transactionHashV2({
       networkId: this.network,

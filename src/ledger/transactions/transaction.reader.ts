@@ -135,28 +135,11 @@ export class TransactionReader {
    * (account id -> currency scale) spares a lookup per new account, for large batches.
    */
   async fromRecord(record: TransactionRecord, knownScales?: ReadonlyMap<string, number>): Promise<Transaction> {
-    const postings = await Promise.all(
-      record.postings.map(async (p) => ({
-        accountId: p.accountId,
-        amountMinor: p.amountMinor,
-        amount: fromMinor(p.amountMinor, knownScales?.get(p.accountId) ?? (await this.scaleOf(p.accountId))),
-      })),
-    );
-    return {
-      id: record.id,
-      sequence: record.sequence.toString(),
-      kind: record.kind,
-      memo: record.memo,
-      metadata: record.metadata ?? null,
-      externalRef: record.externalRef,
-      postings,
-      postedAt: record.postedAt,
-      hash: record.hash,
-      previousHash: record.previousHash,
-      hashVersion: record.hashVersion,
-      reversesId: record.reversesId,
-      apiKeyId: record.apiKeyId,
-    };
+    const scales = new Map(knownScales);
+    const missing = [...new Set(record.postings.map((p) => p.accountId).filter((id) => !scales.has(id)))];
+    const found = await Promise.all(missing.map((id) => this.scaleOf(id)));
+    missing.forEach((id, i) => scales.set(id, found[i] as number));
+    return fromRecordWithScales(record, scales);
   }
 
   /** An account's currency scale never changes; cached per account. */
@@ -172,4 +155,27 @@ export class TransactionReader {
     this.scales.set(accountId, row.scale);
     return row.scale;
   }
+}
+
+/** `fromRecord` when every posting's account scale is known: no wait, for the thousand records of a deposit batch. */
+export function fromRecordWithScales(record: TransactionRecord, scales: ReadonlyMap<string, number>): Transaction {
+  return {
+    id: record.id,
+    sequence: record.sequence.toString(),
+    kind: record.kind,
+    memo: record.memo,
+    metadata: record.metadata ?? null,
+    externalRef: record.externalRef,
+    postings: record.postings.map((p) => {
+      const scale = scales.get(p.accountId);
+      if (scale === undefined) throw new Error(`no currency scale for account ${p.accountId}`);
+      return { accountId: p.accountId, amountMinor: p.amountMinor, amount: fromMinor(p.amountMinor, scale) };
+    }),
+    postedAt: record.postedAt,
+    hash: record.hash,
+    previousHash: record.previousHash,
+    hashVersion: record.hashVersion,
+    reversesId: record.reversesId,
+    apiKeyId: record.apiKeyId,
+  };
 }
