@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { GqlClient } from '../scripts/lib/gql-client';
-import { startService } from '../scripts/lib/service-process';
+import { type RunningService, startService } from '../scripts/lib/service-process';
 import { CLIENTS, freshDatabase, measuredLoad, progress, runLoadProcess, serverUrl, setUp } from './common';
 import { loadHistory, readSamplers } from './history';
 import { cpuSplitMs, loadAverage, threadCpuMs } from './process-cpu';
@@ -24,10 +24,27 @@ const TRANSFERS = Number(process.env.REQUEST_CPU_TRANSFERS ?? 150);
 const ONLY = process.env.REQUEST_CPU_ONLY;
 /** One read only (its name: trialBalance, balanceAt or statement), for a profile of it alone. */
 const READ = process.env.REQUEST_CPU_READ;
+/** REQUEST_CPU_TRACE_GC=1: run the service with --trace-gc and print its collections during each read's run. */
+const TRACE_GC = process.env.REQUEST_CPU_TRACE_GC === '1';
 
-async function timedReads(servicePid: number | undefined, name: string, read: () => Promise<unknown>): Promise<void> {
+/** Collections the service logged (--trace-gc) in `text`: how many of each kind, their total and longest pause. */
+function gcSummary(text: string): string {
+  const kinds = new Map<string, { count: number; total: number; max: number }>();
+  for (const match of text.matchAll(/ms: (Scavenge|Mark-Compact|Mark-sweep|Minor Mark-Compact)[^,]*, ([\d.]+) \/ ([\d.]+) ms/g)) {
+    const kind = match[1] as string;
+    const pause = Number(match[2]);
+    const k = kinds.get(kind) ?? { count: 0, total: 0, max: 0 };
+    kinds.set(kind, { count: k.count + 1, total: k.total + pause, max: Math.max(k.max, pause) });
+  }
+  if (kinds.size === 0) return 'no collections';
+  return [...kinds].map(([kind, k]) => `${k.count} ${kind} (${k.total.toFixed(1)} ms in all, longest ${k.max.toFixed(2)} ms)`).join(', ');
+}
+
+async function timedReads(service: RunningService, name: string, read: () => Promise<unknown>): Promise<void> {
   if (READ && !name.startsWith(READ)) return;
+  const servicePid = service.process.pid;
   for (let i = 0; i < 30; i++) await read();
+  const outputBefore = service.output();
   const times: number[] = [];
   const load = loadAverage();
   const before = cpuSplitMs(servicePid);
@@ -45,9 +62,11 @@ async function timedReads(servicePid: number | undefined, name: string, read: ()
     .join(', ');
   const user = (after.user - before.user) / READS;
   const system = (after.system - before.system) / READS;
+  const output = service.output();
+  const gc = TRACE_GC ? `; service GC: ${gcSummary(output.slice(outputBefore.length))}` : '';
   times.sort((a, b) => a - b);
   progress(
-    `${name}: service CPU ${(user + system).toFixed(3)} ms/request (user ${user.toFixed(3)}, system ${system.toFixed(3)}); p50 ${percentile(times, 50)} ms, p99 ${percentile(times, 99)} ms; load average ${load} -> ${loadAverage()}; by thread (ms/request): ${threads}`,
+    `${name}: service CPU ${(user + system).toFixed(3)} ms/request (user ${user.toFixed(3)}, system ${system.toFixed(3)}); p50 ${percentile(times, 50)} ms, p99 ${percentile(times, 99)} ms, max ${percentile(times, 100)} ms; load average ${load} -> ${loadAverage()}; by thread (ms/request): ${threads}${gc}`,
   );
 }
 
@@ -59,7 +78,7 @@ async function main(): Promise<void> {
     databaseUrl,
     { NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true', LOG_LEVEL: 'warn' },
     `sl_bench_${randomBytes(16).toString('hex')}`,
-    profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(TRACE_GC ? ['--trace-gc'] : [])],
   );
   const pid = service.process.pid;
   try {
@@ -71,9 +90,9 @@ async function main(): Promise<void> {
       await pg.connect();
       await pg.query('ANALYZE').finally(() => pg.end());
       const reads = readSamplers(admin);
-      await timedReads(pid, 'trialBalance (100 accounts)', reads.trialBalance);
-      await timedReads(pid, 'balanceAt', reads.balanceAt);
-      await timedReads(pid, 'statement page (50 entries)', reads.statement);
+      await timedReads(service, 'trialBalance (100 accounts)', reads.trialBalance);
+      await timedReads(service, 'balanceAt', reads.balanceAt);
+      await timedReads(service, 'statement page (50 entries)', reads.statement);
     }
     if (ONLY !== 'reads') {
       const base = {
