@@ -367,6 +367,19 @@ describe('the database keeps rows of two networks apart', () => {
     expect(failed).toMatch(new RegExp(`^23503: a transaction names API key ${bKeyId}, which network [0-9a-f-]{36} does not have$`));
   });
 
+  it('refuses a transaction that reverses a transaction of another network, checked once for the whole statement', async () => {
+    // Two rows in one statement: the first reverses a's own transaction, the second b's.
+    const failed = await outcome(
+      `INSERT INTO transactions (network_id, id, sequence, kind, reverses_id, posted_at, previous_hash, hash, hash_version)
+       SELECT t.network_id, gen_random_uuid(), t.sequence + 1000000 + x.n, 'REVERSAL', x.id, t.posted_at, t.hash, t.hash, 2
+         FROM transactions t, (VALUES ($1::uuid, 0), ($2::uuid, 1)) AS x(id, n) WHERE t.id = $1`,
+      [a.transactionId, b.transactionId],
+    );
+    expect(failed).toMatch(
+      new RegExp(`^23503: a transaction reverses transaction ${b.transactionId}, which network [0-9a-f-]{36} does not have$`),
+    );
+  });
+
   it('keeps an account with postings from being deleted or re-keyed', async () => {
     const accountId = member(a, 0).accountId;
     // The message says which rule refused it (other tables' foreign keys would refuse it later with theirs).

@@ -98,7 +98,7 @@ async function gatherStatistics(client: Client, progress: BackupProgress): Promi
 
 /**
  * The ledger's own rows name accounts, transactions, API keys and networks through references the
- * database checks once per inserting statement (migration 0016), by triggers, not foreign keys:
+ * database checks once per inserting statement (migrations 0016 and 0022), by triggers, not foreign keys:
  * the load runs with triggers off, so re-adding the foreign keys does not check them. They are
  * checked here instead, over the whole tables, once the schema is at this version.
  */
@@ -114,6 +114,10 @@ const LEDGER_REFERENCES: readonly { what: string; sql: string }[] = [
   {
     what: 'a transaction names an API key its network does not have',
     sql: 'SELECT t.api_key_id::text AS id FROM transactions t WHERE t.api_key_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.network_id = t.network_id AND k.id = t.api_key_id) LIMIT 1',
+  },
+  {
+    what: 'a transaction reverses a transaction its network does not have',
+    sql: 'SELECT t.reverses_id::text AS id FROM transactions t WHERE t.reverses_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM transactions r WHERE r.network_id = t.network_id AND r.id = t.reverses_id) LIMIT 1',
   },
   {
     what: 'a transaction names a network that does not exist',

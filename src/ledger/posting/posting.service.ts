@@ -102,11 +102,16 @@ export class PostingService implements BeforeApplicationShutdown {
    * this very key wrote before idempotency was scoped.
    */
   async hasIdempotencyKey(actor: Actor, key: string): Promise<boolean> {
+    // Two probes, one per index (scoped records; legacy ones, migrations/0022): joined by one OR,
+    // PostgreSQL would read every record of the network.
     const rows = await this.db.query(
-      `SELECT 1 FROM api_keys k JOIN idempotency_keys i
-           ON i.network_id = k.network_id AND i.key = $2 AND (i.scope = CASE WHEN k.party_id IS NULL THEN 'network' ELSE 'party:' || k.party_id END
-                              OR (i.scope IS NULL AND i.api_key_id = k.id))
-        WHERE k.network_id = $3 AND k.id = $1 LIMIT 1`,
+      `SELECT 1 FROM api_keys k
+        WHERE k.network_id = $3 AND k.id = $1
+          AND (EXISTS (SELECT 1 FROM idempotency_keys i
+                        WHERE i.network_id = k.network_id AND i.key = $2
+                          AND i.scope = CASE WHEN k.party_id IS NULL THEN 'network' ELSE 'party:' || k.party_id END)
+               OR EXISTS (SELECT 1 FROM idempotency_keys i
+                           WHERE i.network_id = k.network_id AND i.api_key_id = k.id AND i.key = $2 AND i.scope IS NULL))`,
       [actor.apiKeyId, key, actor.networkId],
     );
     return rows.length > 0;
