@@ -6,7 +6,7 @@ import type { Caller, Role } from '../identity/caller';
 import { ReadRules } from '../identity/read-rules';
 import { type ClaimedRow, type ListenerRow, type NewDelivery, type PendingEventRow, WebhookRepository } from './webhook.repository';
 
-/** Events fanned out per transaction: bounded, so one round never holds its locks for long. */
+/** Events of one network fanned out per transaction: bounded, so one round never holds its locks for long. */
 const EVENTS_PER_ROUND = 500;
 
 /**
@@ -15,8 +15,9 @@ const EVENTS_PER_ROUND = 500;
  * (if it names one) is among the event's, and its creating key may read one of the event's
  * accounts: the read rule of transactions and holds (`ReadRules`, SPEC B.1 and B.7), so a key is
  * sent exactly the events whose objects it may read through the API.
- * Events and deliveries change in one transaction, and SKIP LOCKED lets several instances fan
- * out side by side: an event is fanned out once. The instance that fans an event out also
+ * Deliveries are written and the network's fan-out cursor moved past their events in one
+ * transaction, and SKIP LOCKED on the cursors lets several instances fan out side by side (each
+ * its own networks): an event is fanned out once. The instance that fans an event out also
  * claims its deliveries (as far as it has room), so a delivery that succeeds at once is one row
  * written and one update: no separate claim.
  */
@@ -48,9 +49,10 @@ export class WebhookFanOut {
         }
       }
       await this.webhooks.insertDeliveries(tx, deliveries, leaseMs);
+      await this.webhooks.advanceFanOut(tx, events);
       return {
         events: events.length,
-        full: events.length === EVENTS_PER_ROUND,
+        full: fullBatch(events),
         claimed: deliveries.filter((d) => d.claimed).map(claimedRow),
       };
     });
@@ -86,6 +88,13 @@ export class WebhookFanOut {
     // The read rule of transactions and holds themselves (one source: the API and the webhooks cannot drift apart).
     return this.rules.canRead(caller, { accountIds: [accountId] });
   }
+}
+
+/** Whether some network gave a whole batch (more of it may wait). */
+function fullBatch(events: readonly PendingEventRow[]): boolean {
+  const perNetwork = new Map<string, number>();
+  for (const e of events) perNetwork.set(e.network_id, (perNetwork.get(e.network_id) ?? 0) + 1);
+  return [...perNetwork.values()].some((n) => n >= EVENTS_PER_ROUND);
 }
 
 function claimedRow(d: NewDelivery): ClaimedRow {

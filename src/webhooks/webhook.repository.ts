@@ -163,6 +163,13 @@ export class WebhookRepository {
         [w.id, w.url, w.events, w.accountId, w.description, w.apiKeyId, w.sealedSecret],
       );
       if (!row) throw new Error(`api key ${w.apiKeyId} is missing`);
+      // The network's fan-out starts after its newest event (none of those is owed to this webhook):
+      // under the share lock no group of the network is writing, so every later event has a larger seq.
+      await tx.query(
+        `INSERT INTO webhook_fan_out (network_id, through_seq)
+         VALUES ($1, coalesce((SELECT max(seq) FROM ledger_events WHERE network_id = $1), 0)) ON CONFLICT DO NOTHING`,
+        [row.network_id],
+      );
       return toWebhookRecord(row);
     });
   }
@@ -238,20 +245,36 @@ export class WebhookRepository {
   // --- fan-out: events of the outbox become deliveries ---
 
   /**
-   * Takes the oldest events not yet fanned out and marks them fanned out, in one statement;
-   * other instances skip them (SKIP LOCKED), and the caller's transaction writes their
-   * deliveries before it commits, so an event is fanned out exactly once or not at all.
+   * Takes, of every network whose fan-out cursor no other instance holds (SKIP LOCKED), the
+   * next `limit` events after its cursor, oldest first. The cursor rows stay locked until the
+   * caller's transaction, which writes the events' deliveries, moves them (`advanceFanOut`):
+   * an event is fanned out exactly once or not at all. A network's events become visible in seq
+   * order (they are written under its head lock, migrations/0022), so none is passed over.
    */
   async takePendingEvents(tx: Sql, limit: number): Promise<PendingEventRow[]> {
-    const rows = await tx.query<PendingEventRow>(
-      `UPDATE ledger_events e SET fanned_out = true
-         FROM (SELECT network_id, seq FROM ledger_events WHERE NOT fanned_out ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED) p
-        WHERE e.network_id = p.network_id AND e.seq = p.seq
-        RETURNING e.network_id, e.seq::text AS seq, e.id, e.type, e.occurred_at, e.account_ids::text[] AS account_ids, e.data::text AS data`,
+    return tx.query<PendingEventRow>(
+      // Only cursors with an event after them are locked: an idle round writes nothing.
+      `WITH c AS (SELECT network_id, through_seq FROM webhook_fan_out f
+                   WHERE EXISTS (SELECT 1 FROM ledger_events e WHERE e.network_id = f.network_id AND e.seq > f.through_seq)
+                     FOR UPDATE SKIP LOCKED)
+       SELECT e.network_id, e.seq::text AS seq, e.id, e.type, e.occurred_at, e.account_ids::text[] AS account_ids, e.data::text AS data
+         FROM c CROSS JOIN LATERAL (
+           SELECT * FROM ledger_events e WHERE e.network_id = c.network_id AND e.seq > c.through_seq ORDER BY e.seq LIMIT $1) e
+        ORDER BY e.seq`,
       [limit],
     );
-    // RETURNING keeps no order: the outbox's order is the events' seq.
-    return rows.sort((x, y) => x.seq.length - y.seq.length || (x.seq < y.seq ? -1 : x.seq > y.seq ? 1 : 0));
+  }
+
+  /** Moves each network's cursor to the last event of it the caller fanned out. */
+  async advanceFanOut(tx: Sql, events: readonly PendingEventRow[]): Promise<void> {
+    const last = new Map<string, string>();
+    for (const e of events) last.set(e.network_id, e.seq);
+    if (last.size === 0) return;
+    await tx.query(
+      `UPDATE webhook_fan_out f SET through_seq = v.seq FROM unnest($1::uuid[], $2::bigint[]) AS v(network_id, seq)
+        WHERE f.network_id = v.network_id`,
+      [[...last.keys()], [...last.values()]],
+    );
   }
 
   /** Every live webhook whose creating key is not revoked. */
@@ -381,7 +404,7 @@ export class WebhookRepository {
 
   /**
    * One step of the retention sweep of a network, over its next `limit` events after `afterSeq`:
-   * of those older than the retention and fanned out (up to the first that is not), deletes the
+   * of those older than the retention and fanned out (at or below the network's fan-out cursor; up to the first that is not), deletes the
    * deliveries DELIVERED before the cutoff, then the events no remaining delivery names (the
    * foreign key from deliveries refuses any other). Returns the last seq it went through (null:
    * none was old enough) and whether the window was full (more may follow at once).
@@ -394,8 +417,10 @@ export class WebhookRepository {
   ): Promise<{ last: string | null; full: boolean; deliveries: number; events: number }> {
     const [row] = await this.db.query<{ last: string | null; seen: number; deliveries: number; events: number }>(
       `WITH cutoff AS (SELECT now() - $4 * interval '1 millisecond' AS at),
-       win AS (SELECT seq, occurred_at, fanned_out FROM ledger_events WHERE network_id = $1 AND seq > $2 ORDER BY seq LIMIT $3),
-       young AS (SELECT min(seq) AS seq FROM win, cutoff WHERE NOT win.fanned_out OR win.occurred_at >= cutoff.at),
+       -- Fanned out: at or below the network's cursor (a network without one owes its events to nobody).
+       fanned AS (SELECT coalesce((SELECT through_seq FROM webhook_fan_out WHERE network_id = $1), 9223372036854775807) AS seq),
+       win AS (SELECT seq, occurred_at FROM ledger_events WHERE network_id = $1 AND seq > $2 ORDER BY seq LIMIT $3),
+       young AS (SELECT min(win.seq) AS seq FROM win, cutoff, fanned WHERE win.seq > fanned.seq OR win.occurred_at >= cutoff.at),
        old AS (SELECT win.seq FROM win, young WHERE young.seq IS NULL OR win.seq < young.seq),
        gone AS (
          DELETE FROM webhook_deliveries d USING old, cutoff
