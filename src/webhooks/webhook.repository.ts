@@ -249,7 +249,7 @@ export class WebhookRepository {
    * next `limit` events after its cursor, oldest first. The cursor rows stay locked until the
    * caller's transaction, which writes the events' deliveries, moves them (`advanceFanOut`):
    * an event is fanned out exactly once or not at all. A network's events become visible in seq
-   * order (they are written under its head lock, migrations/0022), so none is passed over.
+   * order (they are written under its head lock, migrations/0023), so none is passed over.
    */
   async takePendingEvents(tx: Sql, limit: number): Promise<PendingEventRow[]> {
     return tx.query<PendingEventRow>(
