@@ -35,6 +35,20 @@ export interface StatementRow {
   readonly postedAt: Date;
 }
 
+/** A statement's first page names its period; the pages after it carry the window in their cursor. */
+export type StatementWindow =
+  { readonly from: Date | null; readonly to: Date | null } | { readonly lo: bigint; readonly hi: bigint; readonly after: bigint };
+
+export interface StatementPage {
+  /** Entries have lo < sequence <= hi; the opening balance is the balance just after #lo. */
+  readonly lo: bigint;
+  readonly hi: bigint;
+  readonly openingMinor: bigint;
+  readonly closingMinor: bigint;
+  /** Entries after the cursor (or lo), in posting order. */
+  readonly rows: StatementRow[];
+}
+
 export interface ScopedAccountRow {
   readonly id: string;
   readonly partyId: string;
@@ -127,16 +141,6 @@ export class ReportRepository {
     return row ? { sequence: BigInt(row.sequence), postedAt: row.posted_at } : { sequence: 0n, postedAt: null };
   }
 
-  /** An account's posted balance just after transaction #`sequence`: one index probe. */
-  async balanceAtSequence(network: string, accountId: string, sequence: bigint): Promise<bigint> {
-    const [row] = await this.sql.query<{ balance: string }>(
-      `SELECT balance_after_minor AS balance FROM postings
-        WHERE network_id = $3 AND account_id = $1 AND sequence <= $2 ORDER BY sequence DESC LIMIT 1`,
-      [accountId, sequence.toString(), network],
-    );
-    return row ? BigInt(row.balance) : 0n;
-  }
-
   /**
    * An account's posted balance at an instant, in one statement of two index probes: the last
    * sequence posted at or before `asOf`, then the account's last posting at or before it.
@@ -170,30 +174,55 @@ export class ReportRepository {
   }
 
   /**
-   * One keyset page of an account's postings with `after` < sequence <= `until`, in posting order,
-   * each with its running balance. Reads one range of the (account_id, sequence) index.
+   * One page of an account's statement in one call (`ledger_statement_page`, migration 0024): the
+   * window (from the period's instants on a first page, from the cursor after it), the balances
+   * just after its two ends, and up to `limit` postings with `after` < sequence <= hi in posting
+   * order, each with its running balance. The function's queries are planned once per
+   * connection, where six statements were planned on every call.
    */
-  async statementPage(network: string, accountId: string, after: bigint, until: bigint, limit: number): Promise<StatementRow[]> {
+  async statementPage(network: string, accountId: string, window: StatementWindow, limit: number): Promise<StatementPage> {
+    const cursor = 'lo' in window ? window : null;
+    const period = 'lo' in window ? null : window;
     const rows = await this.sql.query<{
-      transaction_id: string;
-      sequence: string;
-      amount_minor: string;
-      balance_after_minor: string;
-      posted_at: Date;
-    }>(
-      `SELECT p.transaction_id, p.sequence, p.amount_minor, p.balance_after_minor, t.posted_at
-         FROM postings p JOIN transactions t ON t.network_id = p.network_id AND t.id = p.transaction_id
-        WHERE p.network_id = $5 AND p.account_id = $1 AND p.sequence > $2 AND p.sequence <= $3
-        ORDER BY p.sequence LIMIT $4`,
-      [accountId, after.toString(), until.toString(), limit, network],
-    );
-    return rows.map((r) => ({
-      transactionId: r.transaction_id,
-      sequence: BigInt(r.sequence),
-      amountMinor: BigInt(r.amount_minor),
-      balanceAfterMinor: BigInt(r.balance_after_minor),
-      postedAt: r.posted_at,
-    }));
+      r_lo: string;
+      r_hi: string;
+      r_opening: string;
+      r_closing: string;
+      r_transaction_id: string | null;
+      r_sequence: string | null;
+      r_amount_minor: string | null;
+      r_balance_after_minor: string | null;
+      r_posted_at: Date | null;
+    }>('SELECT * FROM ledger_statement_page($1, $2, $3, $4, $5, $6, $7, $8)', [
+      network,
+      accountId,
+      period?.from ? isoMicros(period.from) : null,
+      period?.to ? isoMicros(period.to) : null,
+      cursor?.lo.toString() ?? null,
+      cursor?.hi.toString() ?? null,
+      cursor?.after.toString() ?? null,
+      limit,
+    ]);
+    const first = rows[0];
+    if (!first) throw new Error('ledger_statement_page returned no row');
+    const entries: StatementRow[] = [];
+    for (const r of rows) {
+      if (r.r_transaction_id === null) continue;
+      entries.push({
+        transactionId: r.r_transaction_id,
+        sequence: BigInt(r.r_sequence as string),
+        amountMinor: BigInt(r.r_amount_minor as string),
+        balanceAfterMinor: BigInt(r.r_balance_after_minor as string),
+        postedAt: r.r_posted_at as Date,
+      });
+    }
+    return {
+      lo: BigInt(first.r_lo),
+      hi: BigInt(first.r_hi),
+      openingMinor: BigInt(first.r_opening),
+      closingMinor: BigInt(first.r_closing),
+      rows: entries,
+    };
   }
 
   /** Current posted balances of a currency's accounts (a trial balance as of now). */
