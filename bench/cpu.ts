@@ -18,7 +18,7 @@ import { measureWebhookCpu } from './webhook-cpu';
 const PER_CONNECTION = Number(process.env.BENCH_CPU_TRANSFERS ?? 150);
 const WARMUP_PER_CONNECTION = 50;
 const DEPOSIT_BATCHES = Number(process.env.BENCH_CPU_BATCHES ?? 10);
-/** `deposits`: only the deposit batches (no transfer load), for work on the deposit path. */
+/** `deposits`: only the deposit batches (no transfer load); `transfers`: only the transfers. */
 const ONLY = process.env.BENCH_CPU_ONLY;
 const BATCH = 1000;
 
@@ -67,24 +67,29 @@ async function main(): Promise<void> {
     };
     if (ONLY !== 'deposits') {
       await runLoadProcess({ ...base, requestsPerConnection: WARMUP_PER_CONNECTION, label: 'warm-up' });
+      // As `npm run bench` does: without statistics, the posting group's statements may scan whole tables.
+      await analyzeDatabase(databaseUrl);
       if (process.env.BENCH_CPU_WEBHOOK === '1') {
-        await analyzeDatabase(databaseUrl);
         await measureWebhookCpu(service, fixture, { ...base, requestsPerConnection: PER_CONNECTION }, client, pgPid);
         return;
       }
+      const functionsBefore = await functionTimes(databaseUrl);
       const { load, cpu } = await measuredLoad(
         { ...base, requestsPerConnection: PER_CONNECTION, label: 'transfer' },
         service.process.pid,
         pgPid,
       );
       progress(
-        `${load.requests} transfers (${load.mismatches + load.non2xx + load.errors} not posted): CPU per transfer service ${cpu.serviceMsPerTransfer} ms, PostgreSQL ${cpu.postgresMsPerTransfer} ms, load generator ${cpu.loadGeneratorMsPerTransfer} ms; load average ${cpu.loadAverageBefore} -> ${cpu.loadAverageAfter}`,
+        `${load.requests} transfers (${load.mismatches + load.non2xx + load.errors} not posted), ${load.perSecond}/s, p50 ${load.latencyP50Ms} ms, p99 ${load.latencyP99Ms} ms: CPU per transfer service ${cpu.serviceMsPerTransfer} ms, PostgreSQL ${cpu.postgresMsPerTransfer} ms, load generator ${cpu.loadGeneratorMsPerTransfer} ms; load average ${cpu.loadAverageBefore} -> ${cpu.loadAverageAfter}`,
       );
+      await printFunctionTimes(databaseUrl, functionsBefore);
     }
-    await measureDepositCpu(fixture.admin, databaseUrl, service.process.pid, pgPid);
+    if (ONLY !== 'transfers') await measureDepositCpu(fixture.admin, databaseUrl, service.process.pid, pgPid);
   } finally {
     await client.end();
     await service.stop();
+    // POSTING_TRACE=1 (passed on to the service): its posting groups' timings, printed at shutdown.
+    for (const line of service.output().split('\n')) if (line.startsWith('posting trace:')) progress(line);
     await server.stop();
   }
   if (profileDir) progress(`the service's CPU profile is in ${profileDir}`);
@@ -133,6 +138,14 @@ async function measureDepositCpu(
   progress(
     `${DEPOSIT_BATCHES} recordDeposits batches of ${BATCH}, one at a time: CPU per batch service ${perBatch(cpuMs(servicePid) - serviceBefore)} ms, PostgreSQL ${perBatch(postgresCpuMs(pgPid) - postgresBefore)} ms; wall ${perBatch(Date.now() - started)} ms; load average ${loadavg()[0]?.toFixed(2)}`,
   );
+  await printFunctionTimes(databaseUrl, functionsBefore);
+}
+
+type FunctionTimes = Map<string, { calls: number; totalMs: number; selfMs: number }>;
+
+/** Time per call of each SQL function called since `functionsBefore` (the load's includes its wait for the head lock). */
+async function printFunctionTimes(databaseUrl: string, functionsBefore: FunctionTimes): Promise<void> {
+  // Statistics reach the views up to a second after the backend goes idle.
   await new Promise((resolve) => setTimeout(resolve, 1500));
   const functionsAfter = await functionTimes(databaseUrl);
   for (const [name, after] of functionsAfter) {
@@ -140,7 +153,7 @@ async function measureDepositCpu(
     if (after.calls === before.calls) continue;
     // Per call, not per batch: a backend may not have reported its last calls yet.
     const calls = after.calls - before.calls;
-    const ms = (value: number) => (value / calls).toFixed(1);
+    const ms = (value: number) => (value / calls).toFixed(2);
     progress(
       `  ${name}: ${calls} calls, per call ${ms(after.totalMs - before.totalMs)} ms in all, ${ms(after.selfMs - before.selfMs)} ms itself`,
     );
@@ -148,7 +161,7 @@ async function measureDepositCpu(
 }
 
 /** Calls and time of each PL/pgSQL function so far (track_functions), by name. */
-async function functionTimes(databaseUrl: string): Promise<Map<string, { calls: number; totalMs: number; selfMs: number }>> {
+async function functionTimes(databaseUrl: string): Promise<FunctionTimes> {
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
   try {

@@ -1,8 +1,9 @@
-import { type Pool, type PoolClient, types } from 'pg';
+import { type Pool, type PoolClient, type QueryResult, types } from 'pg';
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { parseInstant } from '../common/instant';
 import { withRetry } from '../common/retry';
+import { inlineParameters } from './sql-literal';
 
 // Every timestamptz keeps its microseconds (posting times are ordered and hashed at that precision).
 const parseTimestamptzMs = types.getTypeParser(types.builtins.TIMESTAMPTZ, 'text') as (text: string) => Date;
@@ -60,6 +61,44 @@ export class ClientSql implements Sql {
   constructor(private readonly client: Pick<PoolClient, 'query'>) {}
   async query<T>(text: string, params?: readonly unknown[]): Promise<T[]> {
     return (await this.client.query(text, params as unknown[] | undefined)).rows as T[];
+  }
+}
+
+/**
+ * The connection of a `Database.transaction`. `queryThenCommit` sends the transaction's last
+ * statement and its COMMIT in one message, for work that holds a lock others wait on (the
+ * posting group's head): the lock is released one round trip sooner, without the answer's trip
+ * back to this process and its wait in the event loop before COMMIT could be sent.
+ */
+export interface TransactionSql extends Sql {
+  queryThenCommit<T>(text: string, params: readonly unknown[]): Promise<T[]>;
+}
+
+class TransactionClient extends ClientSql implements TransactionSql {
+  /** Whether `queryThenCommit` committed: `transaction` then sends no COMMIT of its own. */
+  committed = false;
+
+  constructor(private readonly connection: Pick<PoolClient, 'query'>) {
+    super(connection);
+  }
+
+  /**
+   * Runs `text` (parameters as `$1`, `$2`...) then COMMIT, as one simple-protocol message: if the
+   * statement fails, PostgreSQL skips the COMMIT and the transaction rolls back as usual. When
+   * the answer is lost (the connection dropped), throws `CommitUnacknowledged` with no result:
+   * the caller, who knows what the work decided, adds it.
+   */
+  async queryThenCommit<T>(text: string, params: readonly unknown[]): Promise<T[]> {
+    const sql = `${inlineParameters(text, params)};\nCOMMIT`;
+    let results: QueryResult[];
+    try {
+      results = (await this.connection.query(sql)) as unknown as QueryResult[];
+    } catch (error) {
+      if (commitOutcomeOpen(error)) throw new CommitUnacknowledged(error, undefined);
+      throw error;
+    }
+    this.committed = true;
+    return (results[0]?.rows ?? []) as T[];
   }
 }
 
@@ -156,14 +195,16 @@ export class Database implements Sql {
    * deadlock (bounded, with jitter). `work` must therefore only touch the database through
    * `tx` and keep no side effects outside it until it returns.
    */
-  transaction<T>(work: (tx: Sql) => Promise<T>, attempts = 8): Promise<T> {
+  transaction<T>(work: (tx: TransactionSql) => Promise<T>, attempts = 8): Promise<T> {
     return withRetry(
       async () => {
         const client = await this.pool.connect();
         let broken = false;
         try {
           await client.query('BEGIN');
-          const result = await work(new ClientSql(client));
+          const tx = new TransactionClient(client);
+          const result = await work(tx);
+          if (tx.committed) return result;
           try {
             await client.query('COMMIT');
           } catch (error) {
@@ -175,6 +216,8 @@ export class Database implements Sql {
           }
           return result;
         } catch (error) {
+          // The work's own COMMIT (queryThenCommit) went unanswered: the connection is gone.
+          if (error instanceof CommitUnacknowledged) broken = true;
           if (!broken) {
             await client.query('ROLLBACK').catch(() => {
               broken = true;

@@ -10,7 +10,7 @@ export type CutMode =
  * A TCP proxy between the service and PostgreSQL that cuts one connection at the COMMIT of a
  * posting group, deterministically: it reads the frontend protocol, and once armed, the next
  * `COMMIT` sent on a connection that wrote a posting group (`ledger_group_write`) since its
- * last COMMIT is either forwarded and the connection dropped before the answer comes back, or
+ * last COMMIT (or in the same message) is either forwarded and the connection dropped before the answer comes back, or
  * never forwarded. `refuseNew` makes it refuse every new connection (the database unreachable).
  */
 export class CommitCutter {
@@ -112,7 +112,9 @@ export class CommitCutter {
         const type = String.fromCharCode(message[0] as number);
         const text = message.subarray(5).toString('utf8');
         if ((type === 'Q' || type === 'P') && text.includes('ledger_group_write')) wroteGroup = true;
-        const isCommit = type === 'Q' && text.replace(/\0/g, '').trim().toUpperCase() === 'COMMIT';
+        // COMMIT alone, or a posting group's write sent with its COMMIT in one message (queryThenCommit).
+        const statement = text.replace(/\0/g, '').trim().toUpperCase();
+        const isCommit = type === 'Q' && (statement === 'COMMIT' || statement.endsWith(';\nCOMMIT'));
         if (isCommit && wroteGroup && this.armed) {
           const mode = this.armed;
           this.armed = null;

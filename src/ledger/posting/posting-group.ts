@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { assertUnreachable, atItem, DomainError, ErrorCode, validationFailed } from '../../common/domain-error';
 import { timeOrderedUuid } from '../../common/ids';
 import { epochMicros, fromEpochMicros, type PreciseDate } from '../../common/instant';
-import type { Sql } from '../../database/database';
+import { CommitUnacknowledged, type TransactionSql } from '../../database/database';
 import { commandEvents, holdEvent, type LedgerEvent, type UnitOf } from '../events/ledger-events';
 import { MAX_POSTING_MINOR } from '../money/amount';
 import { HASH_VERSION, jsonbText, transactionHashV2 } from './hash-chain';
@@ -110,7 +110,7 @@ export class PostingGroup {
   private postedAt: Date | undefined = undefined;
 
   private constructor(
-    private readonly tx: Sql,
+    private readonly tx: TransactionSql,
     loaded: LoadedGroup,
     private readonly commands: readonly Command[],
     private readonly onExpired: ExpiryListener | undefined,
@@ -136,7 +136,7 @@ export class PostingGroup {
    * can still ask whether the group committed when the COMMIT's acknowledgement is lost.
    */
   static async run(
-    tx: Sql,
+    tx: TransactionSql,
     commands: readonly Command[],
     onLoaded?: (xid: string) => void,
     onExpired?: ExpiryListener,
@@ -151,7 +151,16 @@ export class PostingGroup {
   private async execute(): Promise<Outcome[]> {
     this.expireDueHolds();
     const outcomes = this.commands.map((command) => this.applyCommand(command));
-    await this.write();
+    if (this.writeIsLast(outcomes)) {
+      try {
+        await this.write(true);
+      } catch (error) {
+        if (error instanceof CommitUnacknowledged) throw new CommitUnacknowledged(error.cause, outcomes);
+        throw error;
+      }
+      return outcomes;
+    }
+    await this.write(false);
     // Before any command's own work, which may count on what the expiries ended (pending claims).
     if (this.expiredHolds.length > 0 && this.onExpired) await this.onExpired(this.tx, this.network, this.expiredHolds);
     for (const [index, command] of this.commands.entries()) {
@@ -159,6 +168,17 @@ export class PostingGroup {
       if (command.afterPost && outcome?.ok) await command.afterPost(this.tx, outcome.results);
     }
     return outcomes;
+  }
+
+  /**
+   * Whether nothing runs after the write in this transaction (no expiry listener, no command's
+   * `afterPost`, no history to close): the write then carries the COMMIT, and the head is
+   * released one round trip sooner.
+   */
+  private writeIsLast(outcomes: readonly Outcome[]): boolean {
+    if (this.expiredHolds.length > 0 && this.onExpired) return false;
+    if (this.historyOpenAtLoad && !this.head.historyOpen) return false;
+    return this.commands.every((command, index) => !command.afterPost || !outcomes[index]?.ok);
   }
 
   /** Releases the reservation of every pending hold whose time has passed. */
@@ -477,7 +497,8 @@ export class PostingGroup {
     return { type: 'hold', id: hold.id, replayed: false, hold: voided };
   }
 
-  private async write(): Promise<void> {
+  /** Writes the group; `commit`: with the transaction's COMMIT in the same round trip. */
+  private async write(commit: boolean): Promise<void> {
     const { transactions, newHolds, holdUpdates, idempotency } = this.written;
     const newHoldIds = new Set(newHolds.map((h) => h.id));
     const holdChanges: HoldChange[] = [...holdUpdates.values()]
@@ -489,7 +510,7 @@ export class PostingGroup {
         capturedMinor: h.capturedMinor,
         resolvedAt: h.resolvedAt ?? this.now,
       }));
-    await repo.writeGroup(this.tx, this.network, {
+    await repo.writeGroup(this.tx, this.network, commit, {
       transactions,
       accounts: [...this.accounts.touched].map((id) => this.accounts.get(id)),
       newHolds,

@@ -1,5 +1,5 @@
 import { isoMicros, parseInstant, type PreciseDate } from '../../common/instant';
-import type { Sql } from '../../database/database';
+import type { Sql, TransactionSql } from '../../database/database';
 import { eventRowsJson, type LedgerEvent } from '../events/ledger-events';
 import type { AccountState } from './posting.rules';
 import type { AccountStatus, HoldRecord, HoldStatus, TransactionKind, TransactionRecord } from './posting.types';
@@ -281,7 +281,8 @@ function columns<T>(rows: readonly T[], ...pick: ((row: T) => string | null)[]):
  * records travel as one array per column (bigints as decimal text), the few holds and events as
  * JSON documents.
  */
-export async function writeGroup(tx: Sql, network: string, w: GroupWrites): Promise<void> {
+/** `commit`: the write and the transaction's COMMIT in one round trip (`TransactionSql.queryThenCommit`). */
+export async function writeGroup(tx: TransactionSql, network: string, commit: boolean, w: GroupWrites): Promise<void> {
   const transactionColumns = columns(
     w.transactions,
     (r) => r.id,
@@ -357,5 +358,6 @@ export async function writeGroup(tx: Sql, network: string, w: GroupWrites): Prom
     notifyPayloads(network, w.transactions),
     eventRowsJson(w.events),
   ];
-  await tx.query(`SELECT ledger_group_write(${params.map((_, i) => `$${i + 1}`).join(', ')})`, params);
+  const statement = `SELECT ledger_group_write(${params.map((_, i) => `$${i + 1}`).join(', ')})`;
+  await (commit ? tx.queryThenCommit(statement, params) : tx.query(statement, params));
 }

@@ -2,8 +2,10 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nes
 import { DomainError, ErrorCode, validationFailed } from '../../common/domain-error';
 import { sleep } from '../../common/retry';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
-import { CommitUnacknowledged, Database, isRetryable } from '../../database/database';
+import { CommitUnacknowledged, Database, isRetryable, type TransactionSql } from '../../database/database';
+import { performance } from 'node:perf_hooks';
 import { type Outcome, PostingGroup } from './posting-group';
+import { PostingTrace } from './posting-trace';
 import type { Actor, Command, ExpiryListener, Op, OpResult } from './posting.types';
 
 interface Waiting {
@@ -12,6 +14,8 @@ interface Waiting {
   readonly keys: readonly string[];
   readonly resolve: (results: OpResult[]) => void;
   readonly reject: (error: unknown) => void;
+  /** When it was submitted (performance.now()), only while POSTING_TRACE is on. */
+  readonly at: number;
 }
 
 /** Counters read by /metrics. */
@@ -52,6 +56,7 @@ export class PostingService implements BeforeApplicationShutdown {
   private scheduled = false;
   private closed = false;
   private readonly expiryListeners: ExpiryListener[] = [];
+  private readonly trace = PostingTrace.fromEnv();
   readonly stats: PostingStats = {
     groups: 0,
     commands: 0,
@@ -72,7 +77,7 @@ export class PostingService implements BeforeApplicationShutdown {
     const keys = checkCommand(command);
     if (this.queue.length >= MAX_QUEUE) return Promise.reject(new Error('The posting queue is full; retry shortly'));
     return new Promise<OpResult[]>((resolve, reject) => {
-      this.queue.push({ command, keys, resolve, reject });
+      this.queue.push({ command, keys, resolve, reject, at: this.trace ? performance.now() : 0 });
       this.schedule();
     });
   }
@@ -123,6 +128,7 @@ export class PostingService implements BeforeApplicationShutdown {
     while (this.running.size > 0 || this.scheduled) {
       await Promise.all([...this.running, new Promise<void>((resolve) => setImmediate(resolve))]);
     }
+    if (this.trace) process.stderr.write(this.trace.summary());
   }
 
   /** Yields once before starting groups, so that requests arriving in the same tick join the first group. */
@@ -197,10 +203,11 @@ export class PostingService implements BeforeApplicationShutdown {
   private async post(group: Waiting[], lostCommits = 0): Promise<void> {
     let outcomes: Outcome[];
     let xid: string | null = null;
+    const trace = this.trace ? traced(this.trace, group) : undefined;
     try {
       outcomes = await this.db.transaction((tx) =>
         PostingGroup.run(
-          tx,
+          trace ? trace.wrap(tx) : tx,
           group.map((w) => w.command),
           (id) => {
             xid = id;
@@ -224,6 +231,7 @@ export class PostingService implements BeforeApplicationShutdown {
       group.forEach((w) => w.reject(error));
       return;
     }
+    trace?.done();
     this.settle(group, outcomes);
   }
 
@@ -286,6 +294,43 @@ export class PostingService implements BeforeApplicationShutdown {
       }
     });
   }
+}
+
+/** A group's timings for POSTING_TRACE: its first query is the load, its second the write. */
+function traced(trace: PostingTrace, group: readonly Waiting[]) {
+  const taken = performance.now();
+  const times: { start: number; end: number }[] = [];
+  let begun = 0;
+  return {
+    wrap(tx: TransactionSql): TransactionSql {
+      begun = performance.now();
+      const timed = async <T>(send: () => Promise<T[]>) => {
+        const time = { start: performance.now(), end: 0 };
+        times.push(time);
+        const rows = await send();
+        time.end = performance.now();
+        return rows;
+      };
+      return {
+        query: <T>(text: string, params?: readonly unknown[]) => timed(() => tx.query<T>(text, params)),
+        queryThenCommit: <T>(text: string, params: readonly unknown[]) => timed(() => tx.queryThenCommit<T>(text, params)),
+      };
+    },
+    done(): void {
+      const [load, write] = times;
+      if (!load || !write) return;
+      trace.record(group.length, {
+        queued: Math.min(...group.map((w) => w.at)),
+        taken,
+        begun,
+        loadSent: load.start,
+        loaded: load.end,
+        writeSent: write.start,
+        written: times.at(-1)?.end ?? write.end,
+        done: performance.now(),
+      });
+    },
+  };
 }
 
 function idempotencyKeys(command: Command): string[] {
