@@ -29,10 +29,23 @@ function microsOf(date: Date): number {
   return date instanceof PreciseDate ? date.microsOfMilli : 0;
 }
 
-/** `YYYY-MM-DDTHH:MM:SS.ffffffZ`: UTC with exactly six decimals. */
+/** The last millisecond `isoMicros` printed, and its text without the `Z`. */
+let lastMillisecond = NaN;
+let lastMillisecondText = '';
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS.ffffffZ`: UTC with exactly six decimals. The text of the last millisecond
+ * is kept: a posting group dates its transactions a microsecond apart, so a thousand of them
+ * share a millisecond or two, and each is printed twice (its hash, its row).
+ */
 export function isoMicros(date: Date): string {
-  const iso = date.toISOString();
-  return `${iso.slice(0, -1)}${microsOf(date).toString().padStart(3, '0')}Z`;
+  const ms = date.getTime();
+  if (ms !== lastMillisecond) {
+    lastMillisecondText = date.toISOString().slice(0, -1);
+    lastMillisecond = ms;
+  }
+  const micros = microsOf(date);
+  return `${lastMillisecondText}${micros < 10 ? '00' : micros < 100 ? '0' : ''}${micros}Z`;
 }
 
 /** Microseconds since 1970-01-01T00:00:00Z. */
