@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config';
-import { WebhookFanOut } from './webhook-fan-out';
+import { type FanOutLease, WebhookFanOut } from './webhook-fan-out';
 import { WebhookRetention } from './webhook-retention';
 import { WebhookSender } from './webhook-sender';
 import { signatureHeader } from './signature';
 import { type SecretBox, WEBHOOK_SECRET_BOX } from './webhook-secrets';
-import { type AttemptResult, type ClaimedRow, WebhookRepository } from './webhook.repository';
+import { type AttemptResult, type ClaimedRow, type RoundDelivery, WebhookRepository } from './webhook.repository';
 import { WebhookStats } from './webhook-stats';
 
 /** Longest delay between two attempts: later retries come hourly until the window closes. */
@@ -25,6 +25,12 @@ const MAX_LANES = 1000;
  * out, claimed and recorded in a few statements rather than a few statements each.
  */
 const GATHER_MS = 100;
+/**
+ * A fan-out round holds its networks' cursors leased at most this long waiting for the answers
+ * to the deliveries it claimed, then writes them (those still under way as attempts leased to
+ * this instance, recorded when answered, as a retry is).
+ */
+const ROUND_HOLD_MS = 250;
 /** The answer time assumed for a webhook this instance has not sent to yet. */
 const FIRST_ANSWER_MS = 50;
 
@@ -32,6 +38,13 @@ const FIRST_ANSWER_MS = 50;
 export function retryDelayMs(attempt: number, minMs: number, random: () => number = Math.random): number {
   const base = Math.min(MAX_RETRY_DELAY_MS, minMs * 2 ** Math.min(attempt - 1, 30));
   return Math.round(base * (1 + random() * 0.25));
+}
+
+/** A leased fan-out round whose claimed deliveries are being sent and are not written yet. */
+interface OpenRound {
+  readonly lease: FanOutLease;
+  readonly results: Map<string, AttemptResult>;
+  readonly openedMs: number;
 }
 
 interface Queued {
@@ -49,15 +62,18 @@ interface Lane {
 
 /**
  * Sends webhook deliveries; every instance runs one. Each turn of its loop writes the answers
- * received since the last turn (one statement), fans new outbox events out into deliveries and
- * claims them for itself (one transaction), and claims due retries (one statement), each for
- * as many deliveries as are waiting: the database work is per batch, not per event. Claimed
+ * received since the last turn (one statement), writes the fan-out rounds whose answers are in
+ * (one transaction each: their claimed deliveries inserted once, with their answers), fans new
+ * outbox events out into deliveries and claims them for itself (one transaction), and claims due
+ * retries (one statement), each for as many deliveries as are waiting: the database work is per
+ * batch, not per event. Claimed
  * deliveries wait in a queue per webhook and go out through at most
  * `webhookConcurrencyPerWebhook` sends per webhook and `webhookConcurrency` in all, so a slow or
  * dead receiver holds a few connections and never the rest; how many a webhook may have queued
  * follows how fast it answers, and one not started within the timeout is released to be claimed
  * again. The posting path never waits for any of this: it only wrote the events. A crash loses
- * nothing: claimed deliveries come due again when their lease ends (at least once).
+ * nothing: claimed deliveries come due again when their lease ends, and the events of a round
+ * not yet written are fanned out again when the round's lease ends (at least once).
  */
 @Injectable()
 export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -69,6 +85,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   private queued = 0;
   private inFlight = 0;
   private results: AttemptResult[] = [];
+  private rounds: OpenRound[] = [];
+  /** The open round of each delivery claimed by a fan-out round and not written yet, by delivery id. */
+  private readonly unwritten = new Map<string, OpenRound>();
   private lastDueClaimMs = 0;
   private dueBacklog = true;
   private stopped = false;
@@ -99,6 +118,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     await this.loop;
     for (const lane of this.lanes.values()) this.releaseAll(lane);
     await Promise.all(this.sending);
+    await this.endRounds(true);
     await this.flush().catch(() => undefined);
     this.sender.close();
   }
@@ -116,7 +136,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
       let pauseMs = this.config.webhookPollMs;
       try {
         const found = await this.turn();
-        if (found === 'full') pauseMs = 0;
+        // A round with every answer in is written at once, which frees its networks for the next round.
+        if (found === 'full' || this.rounds.some((r) => r.results.size === r.lease.deliveries.size)) pauseMs = 0;
         else if (found === 'some') pauseMs = Math.min(GATHER_MS, this.config.webhookPollMs);
       } catch (error) {
         this.logger.warn(`webhook dispatch: ${(error as Error).message}`);
@@ -127,9 +148,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
 
   /** One turn: whether it found a full batch (more may wait), some work, or none. */
   private async turn(): Promise<'full' | 'some' | 'none'> {
+    await this.endRounds(false);
     await this.flush();
     if (!this.box) return 'none';
     const fanned = await this.fanOut.round(this.reserver(), this.leaseMs);
+    if (fanned.lease) this.open(fanned.lease);
     this.enqueue(fanned.claimed);
     let claimedDue = 0;
     let dueFull = false;
@@ -221,12 +244,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     let expired = 0;
     while (expired < lane.queue.length && (lane.queue[expired] as Queued).sendByMs < now) expired++;
     if (expired === 0) return;
-    for (const { delivery } of lane.queue.splice(0, expired)) this.results.push(released(delivery));
+    for (const { delivery } of lane.queue.splice(0, expired)) this.report(released(delivery));
     this.queued -= expired;
   }
 
   private releaseAll(lane: Lane): void {
-    for (const { delivery } of lane.queue.splice(0)) this.results.push(released(delivery));
+    for (const { delivery } of lane.queue.splice(0)) this.report(released(delivery));
     this.queued = 0;
   }
 
@@ -234,9 +257,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     this.inFlight++;
     lane.inFlight++;
     const sending: Promise<void> = this.attempt(lane, delivery)
-      .then((result) => {
-        this.results.push(result);
-      })
+      .then((result) => this.report(result))
       .finally(() => {
         this.sending.delete(sending);
         this.inFlight--;
@@ -275,6 +296,58 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     lane.answerMs = 0.8 * lane.answerMs + 0.2 * seconds * 1000;
     this.stats.attempted(delivered, seconds, delivered ? d.occurred_at : null);
     return { ...base, delivered, final: false, statusCode: outcome.statusCode, error: outcome.error, retryDelayMs: retryDelay };
+  }
+
+  /** An answer (or a release) goes to the open round that holds its delivery unwritten, or is recorded on its row. */
+  private report(result: AttemptResult): void {
+    const round = this.unwritten.get(result.id);
+    if (!round) {
+      this.results.push(result);
+      return;
+    }
+    round.results.set(result.id, result);
+    // Every answer in: the round is written at once, and its networks' cursors freed for the next.
+    if (round.results.size === round.lease.deliveries.size) this.wake?.();
+  }
+
+  private open(lease: FanOutLease): void {
+    const round: OpenRound = { lease, results: new Map(), openedMs: Date.now() };
+    this.rounds.push(round);
+    for (const id of lease.deliveries.keys()) this.unwritten.set(id, round);
+  }
+
+  /**
+   * Writes the open rounds whose answers are all in, or that have waited ROUND_HOLD_MS (all of
+   * them when stopping): each claimed delivery once, with its answer, or as an attempt under way
+   * whose answer is then recorded on its row. A round whose write fails stays open and is written
+   * again at the next turn (until then its lease keeps other rounds off its events).
+   */
+  private async endRounds(all: boolean): Promise<void> {
+    const now = Date.now();
+    for (const round of [...this.rounds]) {
+      if (!all && round.results.size < round.lease.deliveries.size && now - round.openedMs < ROUND_HOLD_MS) continue;
+      const rows: RoundDelivery[] = [];
+      for (const delivery of round.lease.deliveries.values()) {
+        const result = round.results.get(delivery.id) ?? null;
+        // From here on an answer still to come is recorded on the row this write makes.
+        this.unwritten.delete(delivery.id);
+        const state = result === null ? 'sending' : result.released ? 'released' : result.delivered ? 'delivered' : 'failed';
+        rows.push({ ...delivery, state, result });
+      }
+      try {
+        const ended = await this.webhooks.endRound(
+          round.lease.id,
+          round.lease.through,
+          rows,
+          this.config.webhookRetryWindowMs,
+          this.leaseMs,
+        );
+        this.stats.recorded(ended);
+        this.rounds = this.rounds.filter((r) => r !== round);
+      } catch (error) {
+        this.logger.warn(`writing a webhook fan-out round of ${rows.length} deliveries failed: ${(error as Error).message}`);
+      }
+    }
   }
 
   /** Opening a sealed secret is an AES-GCM decryption: done once per webhook (and again if its sealed bytes change). */

@@ -4,7 +4,14 @@ import { compareInstants } from '../common/instant';
 import { Database } from '../database/database';
 import type { Caller, Role } from '../identity/caller';
 import { ReadRules } from '../identity/read-rules';
-import { type ClaimedRow, type ListenerRow, type NewDelivery, type PendingEventRow, WebhookRepository } from './webhook.repository';
+import {
+  type ClaimedRow,
+  type ListenerRow,
+  type NewDelivery,
+  type PendingEventRow,
+  type RoundDelivery,
+  WebhookRepository,
+} from './webhook.repository';
 
 /** Events of one network fanned out per transaction: bounded, so one round never holds its locks for long. */
 const EVENTS_PER_ROUND = 500;
@@ -31,14 +38,17 @@ export class WebhookFanOut {
 
   /**
    * Fans out one round; returns how many events it took (0: nothing was waiting; `full`: a whole
-   * batch, more may wait) and the deliveries it claimed for this instance: those `claim` accepts
-   * are written as attempts under way (leased for `leaseMs`), so the first attempt of a delivery
-   * costs no claim of its own; the rest are left due for any instance.
+   * batch, more may wait), the deliveries it claimed for this instance and, when it claimed any,
+   * the round's lease. Deliveries `claim` refuses are written due for any instance. Those it
+   * accepts are not written yet: the round's networks stay leased (their cursors unmoved) until
+   * the dispatcher writes each of them once with its answer (`WebhookRepository.endRound`), so a
+   * delivery answered within the round costs one row insert, no claim and no update; if this
+   * instance dies first, the lease ends and the events are fanned out again (at least once).
    */
-  async round(claim: (webhookId: string) => boolean, leaseMs: number): Promise<{ events: number; full: boolean; claimed: ClaimedRow[] }> {
+  async round(claim: (webhookId: string) => boolean, leaseMs: number): Promise<FanOutRound> {
     return this.db.transaction(async (tx) => {
       const events = await this.webhooks.takePendingEvents(tx, EVENTS_PER_ROUND);
-      if (events.length === 0) return { events: 0, full: false, claimed: [] };
+      if (events.length === 0) return { events: 0, full: false, claimed: [], lease: null };
       const listeners = await this.webhooks.listeners(tx);
       const deliveries: NewDelivery[] = [];
       const readable = new Map<string, boolean>();
@@ -48,13 +58,18 @@ export class WebhookFanOut {
             deliveries.push({ webhook, event, id: randomUUID(), claimed: claim(webhook.id) });
         }
       }
-      await this.webhooks.insertDeliveries(tx, deliveries, leaseMs);
-      await this.webhooks.advanceFanOut(tx, events);
-      return {
-        events: events.length,
-        full: fullBatch(events),
-        claimed: deliveries.filter((d) => d.claimed).map(claimedRow),
-      };
+      const claimed = deliveries.filter((d) => d.claimed);
+      await this.webhooks.insertDeliveries(
+        tx,
+        deliveries.filter((d) => !d.claimed),
+      );
+      let lease: FanOutLease | null = null;
+      if (claimed.length === 0) await this.webhooks.advanceFanOut(tx, events);
+      else {
+        lease = { id: randomUUID(), through: lastSeqs(events), deliveries: new Map(claimed.map((d) => [d.id, roundDelivery(d)])) };
+        await this.webhooks.leaseFanOut(tx, [...lease.through.keys()], lease.id, leaseMs);
+      }
+      return { events: events.length, full: fullBatch(events), claimed: claimed.map(claimedRow), lease };
     });
   }
 
@@ -88,6 +103,32 @@ export class WebhookFanOut {
     // The read rule of transactions and holds themselves (one source: the API and the webhooks cannot drift apart).
     return this.rules.canRead(caller, { accountIds: [accountId] });
   }
+}
+
+/** A round's lease on its networks' fan-out cursors, until its claimed deliveries are written. */
+export interface FanOutLease {
+  readonly id: string;
+  /** Each network's last event in the round: its cursor's place once the round is written. */
+  readonly through: ReadonlyMap<string, string>;
+  /** The claimed deliveries, by id, not written yet. */
+  readonly deliveries: ReadonlyMap<string, Omit<RoundDelivery, 'state' | 'result'>>;
+}
+
+export interface FanOutRound {
+  readonly events: number;
+  readonly full: boolean;
+  readonly claimed: ClaimedRow[];
+  readonly lease: FanOutLease | null;
+}
+
+function lastSeqs(events: readonly PendingEventRow[]): Map<string, string> {
+  const last = new Map<string, string>();
+  for (const e of events) last.set(e.network_id, e.seq);
+  return last;
+}
+
+function roundDelivery(d: NewDelivery): Omit<RoundDelivery, 'state' | 'result'> {
+  return { networkId: d.event.network_id, id: d.id, webhookId: d.webhook.id, eventSeq: d.event.seq };
 }
 
 /** Whether some network gave a whole batch (more of it may wait). */

@@ -111,6 +111,17 @@ export interface NewDelivery {
   readonly claimed: boolean;
 }
 
+/** A delivery a leased fan-out round claimed, as it is written when the round ends. */
+export interface RoundDelivery {
+  readonly networkId: string;
+  readonly id: string;
+  readonly webhookId: string;
+  readonly eventSeq: string;
+  /** Its attempt answered (delivered or failed), still under way, or released unattempted. */
+  readonly state: 'delivered' | 'failed' | 'sending' | 'released';
+  readonly result: AttemptResult | null;
+}
+
 export interface AttemptResult {
   readonly networkId: string;
   readonly id: string;
@@ -255,7 +266,8 @@ export class WebhookRepository {
     return tx.query<PendingEventRow>(
       // Only cursors with an event after them are locked: an idle round writes nothing.
       `WITH c AS (SELECT network_id, through_seq FROM webhook_fan_out f
-                   WHERE EXISTS (SELECT 1 FROM ledger_events e WHERE e.network_id = f.network_id AND e.seq > f.through_seq)
+                   WHERE (f.leased_until IS NULL OR f.leased_until < now())
+                     AND EXISTS (SELECT 1 FROM ledger_events e WHERE e.network_id = f.network_id AND e.seq > f.through_seq)
                      FOR UPDATE SKIP LOCKED)
        SELECT e.network_id, e.seq::text AS seq, e.id, e.type, e.occurred_at, e.account_ids::text[] AS account_ids, e.data::text AS data
          FROM c CROSS JOIN LATERAL (
@@ -265,7 +277,7 @@ export class WebhookRepository {
     );
   }
 
-  /** Moves each network's cursor to the last event of it the caller fanned out. */
+  /** Moves each network's cursor to the last event of it the caller fanned out (a round that claimed nothing). */
   async advanceFanOut(tx: Sql, events: readonly PendingEventRow[]): Promise<void> {
     const last = new Map<string, string>();
     for (const e of events) last.set(e.network_id, e.seq);
@@ -277,6 +289,76 @@ export class WebhookRepository {
     );
   }
 
+  /**
+   * Leases the cursors of a round's networks to the caller until it writes the round's claimed
+   * deliveries (`endRound`) or `leaseMs` passes: no other round takes their events meanwhile, and
+   * an instance that dies mid-round leaves the events to be fanned out again when the lease ends.
+   */
+  async leaseFanOut(tx: Sql, networkIds: readonly string[], leaseId: string, leaseMs: number): Promise<void> {
+    await tx.query(
+      `UPDATE webhook_fan_out SET lease_id = $2, leased_until = now() + $3 * interval '1 millisecond' WHERE network_id = ANY($1::uuid[])`,
+      [networkIds, leaseId, leaseMs],
+    );
+  }
+
+  /**
+   * Ends a leased round in one transaction: writes its claimed deliveries once, each with what
+   * became of its attempt (delivered, failed and due for a retry or FAILED, still being sent and
+   * leased, or released unattempted), and moves the cursors past the round's events, when the
+   * lease is still the caller's (otherwise another instance has taken the events again, and its
+   * own deliveries stand: the unique (network, webhook, event) key keeps one row per pair).
+   */
+  async endRound(
+    leaseId: string,
+    through: ReadonlyMap<string, string>,
+    rows: readonly RoundDelivery[],
+    retryWindowMs: number,
+    leaseMs: number,
+  ): Promise<{ delivered: number; failed: number }> {
+    return this.db.transaction(async (tx) => {
+      const written =
+        rows.length === 0
+          ? []
+          : await tx.query<{ status: string }>(
+              `INSERT INTO webhook_deliveries (network_id, id, webhook_id, event_seq, status, attempts, first_attempt_at, next_attempt_at,
+                                               last_status_code, last_error, delivered_at)
+               SELECT n, i, w, s,
+                      CASE WHEN r = 'delivered' THEN 'DELIVERED'
+                           WHEN r = 'failed' AND (fin OR delay_ms >= $10) THEN 'FAILED' ELSE 'PENDING' END,
+                      CASE WHEN r = 'released' THEN 0 ELSE 1 END,
+                      CASE WHEN r = 'released' THEN NULL ELSE now() END,
+                      now() + CASE r WHEN 'failed' THEN delay_ms WHEN 'sending' THEN $11 ELSE 0 END * interval '1 millisecond',
+                      code, err, CASE WHEN r = 'delivered' THEN now() END
+                 FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::boolean[], $7::integer[], $8::text[],
+                             $9::bigint[]) AS v(n, i, w, s, r, fin, code, err, delay_ms)
+               ON CONFLICT DO NOTHING
+               RETURNING status`,
+              [
+                rows.map((r) => r.networkId),
+                rows.map((r) => r.id),
+                rows.map((r) => r.webhookId),
+                rows.map((r) => r.eventSeq),
+                rows.map((r) => r.state),
+                rows.map((r) => r.result?.final ?? false),
+                rows.map((r) => r.result?.statusCode ?? null),
+                rows.map((r) => r.result?.error ?? null),
+                rows.map((r) => r.result?.retryDelayMs ?? 0),
+                retryWindowMs,
+                leaseMs,
+              ],
+            );
+      await tx.query(
+        `UPDATE webhook_fan_out f SET through_seq = greatest(f.through_seq, v.seq), lease_id = NULL, leased_until = NULL
+           FROM unnest($1::uuid[], $2::bigint[]) AS v(network_id, seq) WHERE f.network_id = v.network_id AND f.lease_id = $3`,
+        [[...through.keys()], [...through.values()], leaseId],
+      );
+      return {
+        delivered: written.filter((r) => r.status === 'DELIVERED').length,
+        failed: written.filter((r) => r.status === 'FAILED').length,
+      };
+    });
+  }
+
   /** Every live webhook whose creating key is not revoked. */
   async listeners(tx: Sql): Promise<ListenerRow[]> {
     return tx.query<ListenerRow>(
@@ -286,26 +368,18 @@ export class WebhookRepository {
     );
   }
 
-  /**
-   * Writes the deliveries of a fan-out. A claimed one is written as an attempt already under way
-   * (attempt 1, its lease), so this instance sends it without claiming it again; the others are
-   * due at once for any instance.
-   */
-  async insertDeliveries(tx: Sql, deliveries: readonly NewDelivery[], leaseMs: number): Promise<void> {
+  /** Writes the deliveries of a fan-out that no instance claimed: due at once for any instance. */
+  async insertDeliveries(tx: Sql, deliveries: readonly NewDelivery[]): Promise<void> {
     if (deliveries.length === 0) return;
     await tx.query(
-      `INSERT INTO webhook_deliveries (network_id, id, webhook_id, event_seq, attempts, first_attempt_at, next_attempt_at)
-       SELECT n, i, w, s, CASE WHEN c THEN 1 ELSE 0 END, CASE WHEN c THEN now() END,
-              CASE WHEN c THEN now() + $6 * interval '1 millisecond' ELSE now() END
-         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::boolean[]) AS v(n, i, w, s, c)
+      `INSERT INTO webhook_deliveries (network_id, id, webhook_id, event_seq)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[])
        ON CONFLICT DO NOTHING`,
       [
         deliveries.map((d) => d.event.network_id),
         deliveries.map((d) => d.id),
         deliveries.map((d) => d.webhook.id),
         deliveries.map((d) => d.event.seq),
-        deliveries.map((d) => d.claimed),
-        leaseMs,
       ],
     );
   }
