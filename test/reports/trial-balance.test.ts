@@ -83,6 +83,22 @@ describe('trial balance', () => {
     expect(tb.lines.length).toBe(members.length + 1 + crowd.length);
   });
 
+  it('lists an account whose postings net to zero and leaves out one without postings, now and as of now', async () => {
+    await createCurrency(ledger.admin, 'EVEN', 'TIME', 2);
+    const [back, forth, idle] = [
+      await openAccount(ledger.admin, await registerParty(ledger.admin, 'MEMBER', 'Back'), 'EVEN', '10'),
+      await openAccount(ledger.admin, await registerParty(ledger.admin, 'MEMBER', 'Forth'), 'EVEN', '10'),
+      await openAccount(ledger.admin, await registerParty(ledger.admin, 'MEMBER', 'Idle'), 'EVEN', '10'),
+    ];
+    await pay(ledger.admin, back!, forth!, '2.50');
+    await pay(ledger.admin, forth!, back!, '2.50');
+    const now = await trialBalance(ledger.admin, 'EVEN');
+    expect(now.lines.map((l) => l.account.id).sort()).toEqual([back, forth].sort());
+    expect(now.lines.map((l) => l.balance)).toEqual(['0.00', '0.00']);
+    expect(now.lines.some((l) => l.account.id === idle)).toBe(false);
+    expect((await trialBalance(ledger.admin, 'EVEN', now.asOf)).lines).toEqual(now.lines);
+  });
+
   it('refuses an unknown currency', async () => {
     expect(await ledger.admin.code('{ trialBalance(currency: "NOPE") { total } }')).toBe('NOT_FOUND');
   });

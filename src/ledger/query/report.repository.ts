@@ -239,13 +239,17 @@ export class ReportRepository {
     accounts: AccountSet,
   ): Promise<{ asOf: Date; rows: (AccountBalanceRow & { readonly account: AccountRecord })[] }> {
     // Each line carries its account as AccountRepository reads it, so that the lines' `account`
-    // fields need no second round trip.
+    // fields need no second round trip. An account with a posting is one whose stored balance is
+    // not zero (only the posting group writes it, with the postings) or, failing that, one with an
+    // entry in its postings index: the probe is made only for accounts at zero, where it was made
+    // for every account (100 index probes, most of the statement's execution).
     const rows = await this.sql.query<Partial<AccountRow> & { as_of: Date }>(
       `SELECT h.posted_at AS as_of, acc.*
          FROM ledger_head h
          LEFT JOIN LATERAL (${SELECT_ACCOUNTS}
                              WHERE a.network_id = h.network_id AND a.currency_code = $1 AND ($2::uuid[] IS NULL OR a.id = ANY($2::uuid[]))
-                               AND EXISTS (SELECT 1 FROM postings p WHERE p.network_id = a.network_id AND p.account_id = a.id)) acc ON true
+                               AND (a.posted_minor <> 0
+                                    OR EXISTS (SELECT 1 FROM postings p WHERE p.network_id = a.network_id AND p.account_id = a.id))) acc ON true
         WHERE h.network_id = $3
         ORDER BY acc.id`,
       [currencyCode, accounts.all ? null : accounts.ids, network],
