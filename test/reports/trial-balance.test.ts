@@ -90,8 +90,8 @@ describe('trial balance', () => {
       await openAccount(ledger.admin, await registerParty(ledger.admin, 'MEMBER', 'Forth'), 'EVEN', '10'),
       await openAccount(ledger.admin, await registerParty(ledger.admin, 'MEMBER', 'Idle'), 'EVEN', '10'),
     ];
-    await pay(ledger.admin, back!, forth!, '2.50');
-    await pay(ledger.admin, forth!, back!, '2.50');
+    await pay(ledger.admin, back, forth, '2.50');
+    await pay(ledger.admin, forth, back, '2.50');
     const now = await trialBalance(ledger.admin, 'EVEN');
     expect(now.lines.map((l) => l.account.id).sort()).toEqual([back, forth].sort());
     expect(now.lines.map((l) => l.balance)).toEqual(['0.00', '0.00']);
