@@ -8,7 +8,8 @@ export interface DepositResult {
 }
 
 const BATCH = 1000;
-const SENDERS = 2;
+/** Senders, each with one batch in flight; BENCH_DEPOSIT_SENDERS changes it (to see whether the load itself limits). */
+const SENDERS = Number(process.env.BENCH_DEPOSIT_SENDERS ?? 2);
 
 /** `recordDeposits` batches of 1000 from two senders for `seconds`; each deposit is two postings. */
 export async function measureDeposits(
