@@ -120,10 +120,19 @@ export function checkMaxBalance(account: AccountState, ceilingBeforeMinor: bigin
  * database as an internal error. The command's undo log restores the values.
  */
 export function checkStorable(account: AccountState): void {
-  const values = [account.postedMinor, account.pendingDebitsMinor, account.pendingCreditsMinor, availableMinor(account)];
-  if (values.some((v) => v > MAX_STORED_MINOR || v < MIN_STORED_MINOR)) {
+  // Four comparisons, no array: this runs for every posting of every group.
+  if (
+    !storable(account.postedMinor) ||
+    !storable(account.pendingDebitsMinor) ||
+    !storable(account.pendingCreditsMinor) ||
+    !storable(availableMinor(account))
+  ) {
     throw new DomainError(ErrorCode.INVALID_AMOUNT, `account ${account.id}: the balance would exceed what the ledger can store`);
   }
+}
+
+function storable(value: bigint): boolean {
+  return value <= MAX_STORED_MINOR && value >= MIN_STORED_MINOR;
 }
 
 export function mustHave<T>(map: ReadonlyMap<string, T>, id: string): T {
@@ -158,9 +167,10 @@ export class WorkingSet {
         pendingCreditsMinor: account.pendingCreditsMinor,
       });
     }
-    account.postedMinor += delta.postedMinor ?? 0n;
-    account.pendingDebitsMinor += delta.pendingDebitsMinor ?? 0n;
-    account.pendingCreditsMinor += delta.pendingCreditsMinor ?? 0n;
+    // Only the balances that change: each bigint sum is a new heap number.
+    if (delta.postedMinor !== undefined) account.postedMinor += delta.postedMinor;
+    if (delta.pendingDebitsMinor !== undefined) account.pendingDebitsMinor += delta.pendingDebitsMinor;
+    if (delta.pendingCreditsMinor !== undefined) account.pendingCreditsMinor += delta.pendingCreditsMinor;
     if (account.pendingDebitsMinor < 0n || account.pendingCreditsMinor < 0n) {
       throw new Error(`pending balance of account ${id} went negative: the hold bookkeeping is wrong`);
     }
