@@ -64,9 +64,16 @@ async function timedReads(service: RunningService, name: string, read: () => Pro
   const system = (after.system - before.system) / READS;
   const output = service.output();
   const gc = TRACE_GC ? `; service GC: ${gcSummary(output.slice(outputBefore.length))}` : '';
+  // Which requests were the slowest (in order sent): a cluster at the start is warm-up, spread-out ones are pauses.
+  const slowest = times
+    .map((ms, i) => [ms, i] as const)
+    .sort((a, b) => b[0] - a[0])
+    .slice(0, 5)
+    .map(([ms, i]) => `#${i} ${ms.toFixed(1)}`)
+    .join(', ');
   times.sort((a, b) => a - b);
   progress(
-    `${name}: service CPU ${(user + system).toFixed(3)} ms/request (user ${user.toFixed(3)}, system ${system.toFixed(3)}); p50 ${percentile(times, 50)} ms, p99 ${percentile(times, 99)} ms, max ${percentile(times, 100)} ms; load average ${load} -> ${loadAverage()}; by thread (ms/request): ${threads}${gc}`,
+    `${name}: service CPU ${(user + system).toFixed(3)} ms/request (user ${user.toFixed(3)}, system ${system.toFixed(3)}); p50 ${percentile(times, 50)} ms, p99 ${percentile(times, 99)} ms, max ${percentile(times, 100)} ms; load average ${load} -> ${loadAverage()}; by thread (ms/request): ${threads}; slowest (ms): ${slowest}${gc}`,
   );
 }
 

@@ -142,19 +142,18 @@ export class ReportRepository {
   }
 
   /**
-   * An account's posted balance at an instant, in one statement of two index probes: the last
-   * sequence posted at or before `asOf`, then the account's last posting at or before it.
+   * An account's posted balance at an instant: two index probes (the last sequence posted at or
+   * before `asOf`, then the account's last posting at or before it) in one call of
+   * `ledger_balance_at` (migration 0026), whose queries are planned once per connection.
    */
   async balanceAt(network: string, accountId: string, asOf: Date): Promise<bigint> {
-    const [row] = await this.sql.query<{ balance: string | null }>(
-      `SELECT (SELECT p.balance_after_minor FROM postings p
-                WHERE p.network_id = $3 AND p.account_id = $1
-                  AND p.sequence <= (SELECT t.sequence FROM transactions t WHERE t.network_id = $3 AND t.posted_at <= $2
-                                      ORDER BY t.posted_at DESC, t.sequence DESC LIMIT 1)
-                ORDER BY p.sequence DESC LIMIT 1) AS balance`,
-      [accountId, isoMicros(asOf), network],
-    );
-    return row?.balance ? BigInt(row.balance) : 0n;
+    const [row] = await this.sql.query<{ balance: string }>('SELECT ledger_balance_at($1, $2, $3) AS balance', [
+      network,
+      accountId,
+      isoMicros(asOf),
+    ]);
+    if (!row) throw new Error('ledger_balance_at returned no row');
+    return BigInt(row.balance);
   }
 
   /** Balances of many accounts just after #`sequence`, in batches; accounts without postings are 0. */
