@@ -45,6 +45,13 @@ import type {
  * survivors are written with one set-based statement per table, and the chain advances once.
  */
 
+/** What the caller of a group hears while it runs; `onExpired` runs in its transaction. */
+export interface GroupHooks {
+  readonly onLoaded?: (xid: string) => void;
+  readonly onWriting?: () => void;
+  readonly onExpired?: ExpiryListener;
+}
+
 export type Outcome = { readonly ok: true; readonly results: OpResult[] } | { readonly ok: false; readonly error: DomainError };
 
 /** What a group decided, and the id of its database transaction (to ask after a lost COMMIT acknowledgement). */
@@ -113,7 +120,7 @@ export class PostingGroup {
     private readonly tx: TransactionSql,
     loaded: LoadedGroup,
     private readonly commands: readonly Command[],
-    private readonly onExpired: ExpiryListener | undefined,
+    private readonly hooks: GroupHooks,
   ) {
     this.head = { sequence: loaded.sequence, hash: loaded.hash, historyOpen: loaded.historyOpen };
     this.historyOpenAtLoad = loaded.historyOpen;
@@ -133,24 +140,21 @@ export class PostingGroup {
   /**
    * Runs the group (commands of one network) inside `tx` and returns one outcome per command, in
    * order. `onLoaded` hears the database transaction's id as soon as it is known, so the caller
-   * can still ask whether the group committed when the COMMIT's acknowledgement is lost.
+   * can still ask whether the group committed when the COMMIT's acknowledgement is lost;
+   * `onWriting` hears that the group is about to send its write (the head is released soon).
    */
-  static async run(
-    tx: TransactionSql,
-    commands: readonly Command[],
-    onLoaded?: (xid: string) => void,
-    onExpired?: ExpiryListener,
-  ): Promise<Outcome[]> {
+  static async run(tx: TransactionSql, commands: readonly Command[], hooks: GroupHooks = {}): Promise<Outcome[]> {
     const network = commands[0]?.networkId;
     if (!network || commands.some((c) => c.networkId !== network)) throw new Error('a posting group is of one network');
     const loaded = await repo.loadGroup(tx, network, needsOf(commands));
-    onLoaded?.(loaded.xid);
-    return new PostingGroup(tx, loaded, commands, onExpired).execute();
+    hooks.onLoaded?.(loaded.xid);
+    return new PostingGroup(tx, loaded, commands, hooks).execute();
   }
 
   private async execute(): Promise<Outcome[]> {
     this.expireDueHolds();
     const outcomes = this.commands.map((command) => this.applyCommand(command));
+    this.hooks.onWriting?.();
     if (this.writeIsLast(outcomes)) {
       try {
         await this.write(true);
@@ -162,7 +166,7 @@ export class PostingGroup {
     }
     await this.write(false);
     // Before any command's own work, which may count on what the expiries ended (pending claims).
-    if (this.expiredHolds.length > 0 && this.onExpired) await this.onExpired(this.tx, this.network, this.expiredHolds);
+    if (this.expiredHolds.length > 0 && this.hooks.onExpired) await this.hooks.onExpired(this.tx, this.network, this.expiredHolds);
     for (const [index, command] of this.commands.entries()) {
       const outcome = outcomes[index];
       if (command.afterPost && outcome?.ok) await command.afterPost(this.tx, outcome.results);
@@ -176,7 +180,7 @@ export class PostingGroup {
    * released one round trip sooner.
    */
   private writeIsLast(outcomes: readonly Outcome[]): boolean {
-    if (this.expiredHolds.length > 0 && this.onExpired) return false;
+    if (this.expiredHolds.length > 0 && this.hooks.onExpired) return false;
     if (this.historyOpenAtLoad && !this.head.historyOpen) return false;
     return this.commands.every((command, index) => !command.afterPost || !outcomes[index]?.ok);
   }

@@ -53,6 +53,8 @@ export class PostingService implements BeforeApplicationShutdown {
   /** Groups being posted, and how many per network. */
   private readonly running = new Set<Promise<void>>();
   private readonly inFlight = new Map<string, number>();
+  /** Groups in flight per network that have not yet started their write. */
+  private readonly loading = new Map<string, number>();
   private scheduled = false;
   private closed = false;
   private readonly expiryListeners: ExpiryListener[] = [];
@@ -142,10 +144,13 @@ export class PostingService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Starts a group for each network with queued commands and a free lane. With two lanes per
-   * network the next group is already sent and waiting on the network's head while the
-   * previous one commits, which hides a round trip; the head lock still puts a network's
-   * groups in one order, so idempotency and limits hold across lanes.
+   * Starts a group for each network with queued commands and a free lane. A network's next group
+   * starts once every group of the network in flight has applied its commands and is sending its
+   * write: it then reaches the network's head just as the previous group releases it, which hides
+   * the round trips of its start (a pooled connection, BEGIN, sending the load) behind the
+   * previous group's write and COMMIT, while it gathers the commands that arrived meanwhile.
+   * Starting it sooner would only make it wait on the head with fewer commands. The head lock
+   * still puts a network's groups in one order, so idempotency and limits hold across lanes.
    */
   private pump(): void {
     const maxGroups = this.config.postingGroupsInFlight * MAX_NETWORKS_IN_FLIGHT;
@@ -154,17 +159,30 @@ export class PostingService implements BeforeApplicationShutdown {
       const network = group[0]?.command.networkId;
       if (network === undefined) return;
       this.inFlight.set(network, (this.inFlight.get(network) ?? 0) + 1);
-      const run: Promise<void> = this.post(group)
+      this.loading.set(network, (this.loading.get(network) ?? 0) + 1);
+      let writing = false;
+      const nowWriting = (): boolean => {
+        if (writing) return false;
+        writing = true;
+        decrement(this.loading, network);
+        return true;
+      };
+      const run: Promise<void> = this.post(group, 0, () => nowWriting() && this.pump())
         .catch((error: unknown) => group.forEach((w) => w.reject(error)))
         .finally(() => {
           this.running.delete(run);
-          const left = (this.inFlight.get(network) ?? 1) - 1;
-          if (left > 0) this.inFlight.set(network, left);
-          else this.inFlight.delete(network);
+          nowWriting();
+          decrement(this.inFlight, network);
           this.pump();
         });
       this.running.add(run);
     }
+  }
+
+  /** Whether a new group of this network may start now (see `pump`). */
+  private laneFree(network: string): boolean {
+    if ((this.inFlight.get(network) ?? 0) >= this.config.postingGroupsInFlight) return false;
+    return !this.loading.has(network);
   }
 
   /**
@@ -173,8 +191,7 @@ export class PostingService implements BeforeApplicationShutdown {
    * finds the first one's result.
    */
   private takeGroup(): Waiting[] {
-    const network = this.queue.find((w) => (this.inFlight.get(w.command.networkId) ?? 0) < this.config.postingGroupsInFlight)?.command
-      .networkId;
+    const network = this.queue.find((w) => this.laneFree(w.command.networkId))?.command.networkId;
     if (network === undefined) return [];
     const taken: Waiting[] = [];
     const rest: Waiting[] = [];
@@ -200,7 +217,7 @@ export class PostingService implements BeforeApplicationShutdown {
     return taken;
   }
 
-  private async post(group: Waiting[], lostCommits = 0): Promise<void> {
+  private async post(group: Waiting[], lostCommits = 0, onWriting?: () => void): Promise<void> {
     let outcomes: Outcome[];
     let xid: string | null = null;
     const trace = this.trace ? traced(this.trace, group) : undefined;
@@ -209,10 +226,13 @@ export class PostingService implements BeforeApplicationShutdown {
         PostingGroup.run(
           trace ? trace.wrap(tx) : tx,
           group.map((w) => w.command),
-          (id) => {
-            xid = id;
+          {
+            onLoaded: (id) => {
+              xid = id;
+            },
+            onWriting,
+            onExpired: this.runExpiryListeners,
           },
-          this.runExpiryListeners,
         ),
       );
     } catch (error) {
@@ -294,6 +314,12 @@ export class PostingService implements BeforeApplicationShutdown {
       }
     });
   }
+}
+
+function decrement(counts: Map<string, number>, network: string): void {
+  const left = (counts.get(network) ?? 1) - 1;
+  if (left > 0) counts.set(network, left);
+  else counts.delete(network);
 }
 
 /** A group's timings for POSTING_TRACE: its first query is the load, its second the write. */
