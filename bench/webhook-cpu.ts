@@ -33,6 +33,7 @@ export async function measureWebhookCpu(
   try {
     const runOnce = async (label: string, waitFor: (posted: number) => boolean) => {
       await resetStatements(client, statements);
+      const writesBefore = await writes(client);
       const loadBefore = loadAverage();
       const serviceBefore = cpuMs(service.process.pid);
       const postgresBefore = postgresCpuMs(pgPid);
@@ -42,8 +43,9 @@ export async function measureWebhookCpu(
       const per = (ms: number) => Math.round((ms / Math.max(1, load.requests)) * 1000) / 1000;
       const serviceMs = per(cpuMs(service.process.pid) - serviceBefore);
       const postgresMs = per(postgresCpuMs(pgPid) - postgresBefore);
+      const written = await writesSince(client, writesBefore, load.requests);
       progress(
-        `${label}: ${load.requests} transfers, ${receiver.received} deliveries; CPU per transfer service ${serviceMs} ms, PostgreSQL ${postgresMs} ms, sum ${Math.round((serviceMs + postgresMs) * 1000) / 1000} ms; load generator ${per(load.cpuMs)} ms; load average ${loadBefore} -> ${loadAverage()}`,
+        `${label}: ${load.requests} transfers, ${receiver.received} deliveries; per transfer ${written}; CPU per transfer service ${serviceMs} ms, PostgreSQL ${postgresMs} ms, sum ${Math.round((serviceMs + postgresMs) * 1000) / 1000} ms; load generator ${per(load.cpuMs)} ms; load average ${loadBefore} -> ${loadAverage()}`,
       );
       await printStatements(client, statements, load.requests, label);
       return serviceMs + postgresMs;
@@ -67,6 +69,35 @@ export async function measureWebhookCpu(
   } finally {
     await receiver.close();
   }
+}
+
+interface Writes {
+  readonly lsn: string;
+  readonly rows: { inserted: number; updated: number; deleted: number };
+}
+
+/** Rows written and WAL written by the bench's server (its only busy database is the bench's): counts, unlike CPU, that contention does not change. */
+async function writes(client: Client): Promise<Writes> {
+  // Statistics of other sessions reach the view when they are flushed (at most a second later).
+  await client.query('SELECT pg_stat_force_next_flush()').catch(() => undefined);
+  const { rows } = await client.query<{ lsn: string; inserted: string; updated: string; deleted: string }>(
+    `SELECT pg_current_wal_lsn()::text AS lsn, sum(tup_inserted)::text AS inserted, sum(tup_updated)::text AS updated,
+            sum(tup_deleted)::text AS deleted
+       FROM pg_stat_database`,
+  );
+  const row = rows[0] as { lsn: string; inserted: string; updated: string; deleted: string };
+  return { lsn: row.lsn, rows: { inserted: Number(row.inserted), updated: Number(row.updated), deleted: Number(row.deleted) } };
+}
+
+async function writesSince(client: Client, before: Writes, transfers: number): Promise<string> {
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const now = await writes(client);
+  const { rows } = await client.query<{ bytes: string }>('SELECT pg_wal_lsn_diff($1, $2)::text AS bytes', [now.lsn, before.lsn]);
+  const per = (n: number) => (n / Math.max(1, transfers)).toFixed(2);
+  return (
+    `rows inserted ${per(now.rows.inserted - before.rows.inserted)}, updated ${per(now.rows.updated - before.rows.updated)}, ` +
+    `deleted ${per(now.rows.deleted - before.rows.deleted)}, WAL ${Math.round(Number(rows[0]?.bytes ?? 0) / Math.max(1, transfers))} bytes`
+  );
 }
 
 async function statementsAvailable(client: Client): Promise<Statements> {
