@@ -5,7 +5,7 @@ import { GqlClient } from '../scripts/lib/gql-client';
 import { type RunningService, startService } from '../scripts/lib/service-process';
 import { CLIENTS, freshDatabase, measuredLoad, progress, runLoadProcess, serverUrl, setUp } from './common';
 import { loadHistory, readSamplers } from './history';
-import { cpuSplitMs, loadAverage, threadCpuMs } from './process-cpu';
+import { cpuSplitMs, loadAverage, postgresCpuMs, postmasterPid, threadCpuMs } from './process-cpu';
 import { percentile } from './schema-probe';
 
 /**
@@ -40,7 +40,12 @@ function gcSummary(text: string): string {
   return [...kinds].map(([kind, k]) => `${k.count} ${kind} (${k.total.toFixed(1)} ms in all, longest ${k.max.toFixed(2)} ms)`).join(', ');
 }
 
-async function timedReads(service: RunningService, name: string, read: () => Promise<unknown>): Promise<void> {
+async function timedReads(
+  service: RunningService,
+  postmaster: number | undefined,
+  name: string,
+  read: () => Promise<unknown>,
+): Promise<void> {
   if (READ && !name.startsWith(READ)) return;
   const servicePid = service.process.pid;
   for (let i = 0; i < 30; i++) await read();
@@ -48,6 +53,7 @@ async function timedReads(service: RunningService, name: string, read: () => Pro
   const times: number[] = [];
   const load = loadAverage();
   const before = cpuSplitMs(servicePid);
+  const postgresBefore = postgresCpuMs(postmaster);
   const threadsBefore = threadCpuMs(servicePid);
   for (let i = 0; i < READS; i++) {
     const t0 = process.hrtime.bigint();
@@ -55,6 +61,7 @@ async function timedReads(service: RunningService, name: string, read: () => Pro
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   const after = cpuSplitMs(servicePid);
+  const postgres = (postgresCpuMs(postmaster) - postgresBefore) / READS;
   const threads = [...threadCpuMs(servicePid)]
     .map(([thread, ms]) => [thread, (ms - (threadsBefore.get(thread) ?? 0)) / READS] as const)
     .filter(([, ms]) => ms >= 0.01)
@@ -73,7 +80,7 @@ async function timedReads(service: RunningService, name: string, read: () => Pro
     .join(', ');
   times.sort((a, b) => a - b);
   progress(
-    `${name}: service CPU ${(user + system).toFixed(3)} ms/request (user ${user.toFixed(3)}, system ${system.toFixed(3)}); p50 ${percentile(times, 50)} ms, p99 ${percentile(times, 99)} ms, max ${percentile(times, 100)} ms; load average ${load} -> ${loadAverage()}; by thread (ms/request): ${threads}; slowest (ms): ${slowest}${gc}`,
+    `${name}: service CPU ${(user + system).toFixed(3)} ms/request (user ${user.toFixed(3)}, system ${system.toFixed(3)}), PostgreSQL CPU ${postgres.toFixed(3)} ms/request; p50 ${percentile(times, 50)} ms, p99 ${percentile(times, 99)} ms, max ${percentile(times, 100)} ms; load average ${load} -> ${loadAverage()}; by thread (ms/request): ${threads}; slowest (ms): ${slowest}${gc}`,
   );
 }
 
@@ -95,11 +102,12 @@ async function main(): Promise<void> {
       await loadHistory(databaseUrl, admin, HISTORY, HISTORY, () => undefined);
       const pg = new Client({ connectionString: databaseUrl });
       await pg.connect();
+      const postmaster = await postmasterPid(pg);
       await pg.query('ANALYZE').finally(() => pg.end());
       const reads = readSamplers(admin);
-      await timedReads(service, 'trialBalance (100 accounts)', reads.trialBalance);
-      await timedReads(service, 'balanceAt', reads.balanceAt);
-      await timedReads(service, 'statement page (50 entries)', reads.statement);
+      await timedReads(service, postmaster, 'trialBalance (100 accounts)', reads.trialBalance);
+      await timedReads(service, postmaster, 'balanceAt', reads.balanceAt);
+      await timedReads(service, postmaster, 'statement page (50 entries)', reads.statement);
     }
     if (ONLY !== 'reads') {
       const base = {
