@@ -56,6 +56,15 @@ export function isRetryable(error: unknown): boolean {
   return state !== undefined && RETRYABLE_STATES.has(state);
 }
 
+export interface TransactionOptions {
+  /**
+   * Send BEGIN in one message with the work's first statement (its parameters written into the
+   * text: only for statements whose parameters are text, arrays, numbers or booleans), which saves
+   * a round trip before it (the posting group's load).
+   */
+  readonly beginWithFirstQuery?: boolean;
+}
+
 /** One connection as `Sql`: a pooled one in `transaction`, a restore's own client. */
 export class ClientSql implements Sql {
   constructor(private readonly client: Pick<PoolClient, 'query'>) {}
@@ -78,8 +87,19 @@ class TransactionClient extends ClientSql implements TransactionSql {
   /** Whether `queryThenCommit` committed: `transaction` then sends no COMMIT of its own. */
   committed = false;
 
-  constructor(private readonly connection: Pick<PoolClient, 'query'>) {
+  constructor(
+    private readonly connection: Pick<PoolClient, 'query'>,
+    /** BEGIN not yet sent: it goes out with the first statement (`beginWithFirstQuery`). */
+    private beginPending: boolean,
+  ) {
     super(connection);
+  }
+
+  override async query<T>(text: string, params?: readonly unknown[]): Promise<T[]> {
+    if (!this.beginPending) return super.query<T>(text, params);
+    this.beginPending = false;
+    const results = (await this.connection.query(`BEGIN;\n${inlineParameters(text, params ?? [])}`)) as unknown as QueryResult[];
+    return (results[1]?.rows ?? []) as T[];
   }
 
   /**
@@ -89,6 +109,7 @@ class TransactionClient extends ClientSql implements TransactionSql {
    * the caller, who knows what the work decided, adds it.
    */
   async queryThenCommit<T>(text: string, params: readonly unknown[]): Promise<T[]> {
+    if (this.beginPending) throw new Error('queryThenCommit before any statement of the transaction');
     const sql = `${inlineParameters(text, params)};\nCOMMIT`;
     let results: QueryResult[];
     try {
@@ -195,14 +216,15 @@ export class Database implements Sql {
    * deadlock (bounded, with jitter). `work` must therefore only touch the database through
    * `tx` and keep no side effects outside it until it returns.
    */
-  transaction<T>(work: (tx: TransactionSql) => Promise<T>, attempts = 8): Promise<T> {
+  transaction<T>(work: (tx: TransactionSql) => Promise<T>, attempts = 8, options: TransactionOptions = {}): Promise<T> {
     return withRetry(
       async () => {
         const client = await this.pool.connect();
         let broken = false;
         try {
-          await client.query('BEGIN');
-          const tx = new TransactionClient(client);
+          const beginWithFirstQuery = options.beginWithFirstQuery === true;
+          if (!beginWithFirstQuery) await client.query('BEGIN');
+          const tx = new TransactionClient(client, beginWithFirstQuery);
           const result = await work(tx);
           if (tx.committed) return result;
           try {

@@ -49,6 +49,17 @@ describe('parameters written into SQL text', () => {
     );
   });
 
+  it('reads back any array of text (idempotency keys travel so with the load)', async () => {
+    const text = fc.string({ unit: 'binary' }).filter((s) => !s.includes('\0'));
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.option(text, { nil: null }), { maxLength: 6 }), async (values) => {
+        const { rows } = await client.query<{ a: (string | null)[] }>(inlineParameters('SELECT $1::text[] AS a', [values]));
+        expect(rows[0]?.a).toEqual(values);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('sends null as NULL and arrays as the array literals node-postgres would bind', async () => {
     const { rows } = await client.query<{ a: string[]; n: string | null }>(
       inlineParameters('SELECT $1::text[] AS a, $2::text AS n', [['x', "y'z", 'back\\slash', null, '{brace}'], null]),

@@ -222,18 +222,21 @@ export class PostingService implements BeforeApplicationShutdown {
     let xid: string | null = null;
     const trace = this.trace ? traced(this.trace, group) : undefined;
     try {
-      outcomes = await this.db.transaction((tx) =>
-        PostingGroup.run(
-          trace ? trace.wrap(tx) : tx,
-          group.map((w) => w.command),
-          {
-            onLoaded: (id) => {
-              xid = id;
+      outcomes = await this.db.transaction(
+        (tx) =>
+          PostingGroup.run(
+            trace ? trace.wrap(tx) : tx,
+            group.map((w) => w.command),
+            {
+              onLoaded: (id) => {
+                xid = id;
+              },
+              onWriting,
+              onExpired: this.runExpiryListeners,
             },
-            onWriting,
-            onExpired: this.runExpiryListeners,
-          },
-        ),
+          ),
+        undefined,
+        { beginWithFirstQuery: true },
       );
     } catch (error) {
       if (error instanceof CommitUnacknowledged) {
