@@ -101,6 +101,8 @@ export class PostingGroup {
   private readonly holds: Map<string, HoldRecord>;
   private readonly reversible: Map<string, ReversibleTransaction>;
   private readonly existingKeys: Map<string, IdempotencyRow>;
+  /** Whether the load found records written before scopes: only then is a key also looked up by its API key. */
+  private readonly legacyLoaded: boolean;
   private readonly reversedInGroup = new Set<string>();
   private readonly written: Scratch = { transactions: [], newHolds: [], holdUpdates: new Map(), reversed: new Set(), idempotency: [] };
   /**
@@ -135,6 +137,7 @@ export class PostingGroup {
     this.holds = loaded.holds;
     this.reversible = loaded.reversible;
     this.existingKeys = new Map(loaded.idempotency.map((row) => [rowKey(row), row]));
+    this.legacyLoaded = loaded.idempotency.some((row) => row.scope === null);
   }
 
   /**
@@ -253,7 +256,10 @@ export class PostingGroup {
     const scope = this.scopes.get(this.apiKeyId);
     if (scope === undefined) throw new Error(`no idempotency scope was loaded for API key ${this.apiKeyId}`);
     // The party's scope first, then a record the same key wrote before scopes existed.
-    const existing = this.existingKeys.get(scopedKey(scope, idem.key)) ?? this.existingKeys.get(legacyKey(this.apiKeyId, idem.key));
+    // (A group writes scoped records only, so a legacy record can only have come from the load.)
+    const existing =
+      this.existingKeys.get(scopedKey(scope, idem.key)) ??
+      (this.legacyLoaded ? this.existingKeys.get(legacyKey(this.apiKeyId, idem.key)) : undefined);
     if (existing) {
       if (existing.requestHash !== idem.requestHash) {
         throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, `idempotency key "${idem.key}" was already used for a different request`);
