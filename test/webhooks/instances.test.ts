@@ -1,4 +1,4 @@
-import { createTestDatabase } from '../support/database';
+import { connect, createTestDatabase } from '../support/database';
 import { GqlClient } from '../support/graphql';
 import { transfer } from '../support/ledger';
 import { startService, type RunningService } from '../support/service';
@@ -82,6 +82,44 @@ describe('webhook deliveries across restarts, crashes and instances', () => {
     await new GqlClient(restarted.url, adminKey).ok('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', {
       id: created.createWebhook.webhook.id,
     });
+  });
+
+  it('fans a round out again after a SIGKILL before the round wrote the deliveries it claimed', async () => {
+    // A fan-out round writes the deliveries it claimed once they are answered (or after 250 ms),
+    // its network's cursor leased meanwhile: an instance killed before that wrote none of them,
+    // and when the lease ends the events are fanned out and sent again.
+    const service = services.at(-1) as RunningService;
+    receiver.on('/round', () => 'hang');
+    const created = dataOf(
+      await createWebhook(new GqlClient(service.url, adminKey), { url: receiver.url('/round'), events: ['TRANSACTION_POSTED'] }),
+    );
+    const webhookId = created.createWebhook.webhook.id;
+    const db = await connect(databaseUrl);
+    try {
+      const unwritten = async () => {
+        const { rows } = await db.query<{ leased: boolean; written: number }>(
+          `SELECT EXISTS (SELECT 1 FROM webhook_fan_out WHERE leased_until > now()) AS leased,
+                  (SELECT count(*)::int FROM webhook_deliveries WHERE webhook_id = $1) AS written`,
+          [webhookId],
+        );
+        return rows[0] as { leased: boolean; written: number };
+      };
+      const posted = [await pay(service), await pay(service)];
+      // Polled tightly: the round stays open (its receiver never answers) for 250 ms.
+      const deadline = Date.now() + 15_000;
+      for (let state = await unwritten(); !(state.leased && state.written === 0); state = await unwritten()) {
+        if (Date.now() > deadline) throw new Error('no round was seen under way');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await service.kill();
+      expect((await unwritten()).written).toBe(0);
+      receiver.on('/round', () => 200);
+      const restarted = await start();
+      await waitUntil('both events delivered after the lease', () => posted.every((id) => ids('/round').includes(id)), 30_000);
+      await new GqlClient(restarted.url, adminKey).ok('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id: webhookId });
+    } finally {
+      await db.end();
+    }
   });
 
   it('sends deliveries left pending by a stopped service once it is started again', async () => {
