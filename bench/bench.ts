@@ -35,14 +35,14 @@ import { measureWebhookCost, type WebhookCost } from './webhooks';
  * `npm run bench`: measures the service and its raw-SQL baseline in one run on this machine and
  * prints a table with the ratios; writes bench/results/latest.json. BENCH_QUICK=1 is a short
  * version; BENCH_SOAK=<seconds> adds a soak measuring the service's memory. BENCH_ONLY=<section>
- * runs one section alone: `networks` (one network against four, bench/networks.ts), `reads`
+ * runs one section alone: `transfers` (pgbench and the GraphQL transfer, distinct and hot), `networks` (one network against four, bench/networks.ts), `reads`
  * (read latencies over a loaded history, bench/history.ts), `limits` (the security limits on
  * against off, bench/limits.ts), `webhooks` (no webhook against one, bench/webhooks.ts) or
  * `deposits` (recordDeposits batches after a warm-up and ANALYZE, bench/deposits.ts).
  */
 const QUICK = process.env.BENCH_QUICK === '1';
 const ONLY = process.env.BENCH_ONLY ?? '';
-const SECTIONS = ['networks', 'reads', 'limits', 'webhooks', 'deposits'];
+const SECTIONS = ['transfers', 'networks', 'reads', 'limits', 'webhooks', 'deposits'];
 const LOAD_SECONDS = QUICK ? 10 : 30;
 const WARMUP_SECONDS = QUICK ? 3 : 10;
 /** A/B comparisons (limits, webhooks): shorter runs, repeated and interleaved. */
@@ -112,47 +112,9 @@ async function main(): Promise<void> {
       printRows(await onlySection(ONLY, service, benchUrl, server.url));
       return;
     }
-    progress(`service up at ${service.url}; creating ${2 * CLIENTS + 1} accounts`);
-    const fixture = await setUp(service);
-
-    const rawUrl = await freshDatabase(server.url, 'ledger_bench_raw');
-    await prepareRawSchema(rawUrl);
-    progress(`raw SQL baseline, distinct accounts, ${CLIENTS} clients, ${LOAD_SECONDS}s`);
-    const raw: RawResult = await runRawSql(rawUrl, false, CLIENTS, LOAD_SECONDS);
-    progress(`  ${raw.perSecond} tx/s (${raw.tool})`);
-    progress(`raw SQL baseline, one hot account, ${LOAD_SECONDS}s`);
-    const rawHot: RawResult = await runRawSql(rawUrl, true, CLIENTS, LOAD_SECONDS);
-    progress(`  ${rawHot.perSecond} tx/s (${rawHot.tool})`);
-
-    const base = { url: service.url, key: service.adminKey, keys: fixture.keys, connections: CLIENTS, durationSec: LOAD_SECONDS };
-    const pgPid = await postgresPid(server.url);
-    // JIT, caches and the pool warm up outside the measured runs.
-    progress(`warm-up: GraphQL transfers for ${WARMUP_SECONDS}s (not measured)`);
-    await runLoadProcess({ ...base, durationSec: WARMUP_SECONDS, pairs: fixture.pairs, oneWay: false, label: 'warm-up' });
-    await analyzeDatabase(benchUrl);
-    progress(`GraphQL transfer over HTTP, distinct accounts, ${CLIENTS} connections, ${LOAD_SECONDS}s`);
-    const distinct = await measuredLoad(
-      { ...base, pairs: fixture.pairs, oneWay: false, label: 'transfer, distinct accounts' },
-      service.process.pid,
-      pgPid,
-    );
+    const { fixture, base, raw, rawHot, distinct, hotRun } = await measureTransfers(service, benchUrl, server.url);
     const transfer = distinct.load;
-    progress(
-      `  ${transfer.perSecond} tx/s, ${transfer.errors} errors, ${transfer.mismatches} refused, ${transfer.non2xx} non-2xx; ${describeCpu(distinct.cpu)}`,
-    );
-    progress(`GraphQL transfer over HTTP, all paying one co-op account, ${LOAD_SECONDS}s`);
-    const hotRun = await measuredLoad(
-      {
-        ...base,
-        pairs: fixture.pairs.map(([from]) => [from, fixture.hot] as [string, string]),
-        oneWay: true,
-        label: 'transfer, one hot account',
-      },
-      service.process.pid,
-      pgPid,
-    );
     const hot = hotRun.load;
-    progress(`  ${hot.perSecond} tx/s, ${hot.errors} errors, ${hot.mismatches} refused, ${hot.non2xx} non-2xx; ${describeCpu(hotRun.cpu)}`);
     const serviceCpuMsPerTransfer = distinct.cpu.serviceMsPerTransfer;
     progress('recordDeposits, batches of 1000');
     const deposits: DepositResult = await measureDeposits(fixture.admin, QUICK ? 10 : 20, progress);
@@ -425,6 +387,56 @@ function limitsRows(cost: LimitsCost): [string, string, string][] {
   ];
 }
 
+/**
+ * The transfer section: pgbench's raw-SQL transfer (distinct accounts, one hot account), then after
+ * a warm-up and ANALYZE the GraphQL transfer between distinct accounts and into one hot account,
+ * each with CPU per transfer by process. `BENCH_ONLY=transfers` runs it alone.
+ */
+async function measureTransfers(service: RunningService, benchUrl: string, server: string) {
+  progress(`service up at ${service.url}; creating ${2 * CLIENTS + 1} accounts`);
+  const fixture = await setUp(service);
+
+  const rawUrl = await freshDatabase(server, 'ledger_bench_raw');
+  await prepareRawSchema(rawUrl);
+  progress(`raw SQL baseline, distinct accounts, ${CLIENTS} clients, ${LOAD_SECONDS}s`);
+  const raw: RawResult = await runRawSql(rawUrl, false, CLIENTS, LOAD_SECONDS);
+  progress(`  ${raw.perSecond} tx/s (${raw.tool})`);
+  progress(`raw SQL baseline, one hot account, ${LOAD_SECONDS}s`);
+  const rawHot: RawResult = await runRawSql(rawUrl, true, CLIENTS, LOAD_SECONDS);
+  progress(`  ${rawHot.perSecond} tx/s (${rawHot.tool})`);
+
+  const base = { url: service.url, key: service.adminKey, keys: fixture.keys, connections: CLIENTS, durationSec: LOAD_SECONDS };
+  const pgPid = await postgresPid(server);
+  // JIT, caches and the pool warm up outside the measured runs.
+  progress(`warm-up: GraphQL transfers for ${WARMUP_SECONDS}s (not measured)`);
+  await runLoadProcess({ ...base, durationSec: WARMUP_SECONDS, pairs: fixture.pairs, oneWay: false, label: 'warm-up' });
+  await analyzeDatabase(benchUrl);
+  progress(`GraphQL transfer over HTTP, distinct accounts, ${CLIENTS} connections, ${LOAD_SECONDS}s`);
+  const distinct = await measuredLoad(
+    { ...base, pairs: fixture.pairs, oneWay: false, label: 'transfer, distinct accounts' },
+    service.process.pid,
+    pgPid,
+  );
+  progress(
+    `  ${distinct.load.perSecond} tx/s, ${distinct.load.errors} errors, ${distinct.load.mismatches} refused, ${distinct.load.non2xx} non-2xx; ${describeCpu(distinct.cpu)}`,
+  );
+  progress(`GraphQL transfer over HTTP, all paying one co-op account, ${LOAD_SECONDS}s`);
+  const hotRun = await measuredLoad(
+    {
+      ...base,
+      pairs: fixture.pairs.map(([from]) => [from, fixture.hot] as [string, string]),
+      oneWay: true,
+      label: 'transfer, one hot account',
+    },
+    service.process.pid,
+    pgPid,
+  );
+  progress(
+    `  ${hotRun.load.perSecond} tx/s, ${hotRun.load.errors} errors, ${hotRun.load.mismatches} refused, ${hotRun.load.non2xx} non-2xx; ${describeCpu(hotRun.cpu)}`,
+  );
+  return { fixture, base, raw, rawHot, distinct, hotRun };
+}
+
 /** BENCH_ONLY=<section>: one section alone, for trying a change to it (with BENCH_QUICK=1, small sizes). */
 async function onlySection(
   section: string,
@@ -433,6 +445,27 @@ async function onlySection(
   server: string,
 ): Promise<[string, string, string][]> {
   switch (section) {
+    case 'transfers': {
+      const { raw, rawHot, distinct, hotRun } = await measureTransfers(service, benchUrl, server);
+      return [
+        [`raw SQL transfer (${raw.tool}), distinct / one hot account`, `${raw.perSecond} / ${rawHot.perSecond} tx/s`, ''],
+        [
+          'GraphQL transfer, distinct accounts',
+          `${distinct.load.perSecond} tx/s`,
+          `ratio to raw SQL ${ratio(distinct.load.perSecond, raw.perSecond)}; p50 ${distinct.load.latencyP50Ms} ms; ${describeCpu(distinct.cpu)}`,
+        ],
+        [
+          'GraphQL transfer, one hot account',
+          `${hotRun.load.perSecond} tx/s`,
+          `ratio to distinct ${ratio(hotRun.load.perSecond, distinct.load.perSecond)}; ${describeCpu(hotRun.cpu)}`,
+        ],
+        [
+          'errors (distinct / hot)',
+          `${distinct.load.errors + distinct.load.mismatches + distinct.load.non2xx} / ${hotRun.load.errors + hotRun.load.mismatches + hotRun.load.non2xx}`,
+          '',
+        ],
+      ];
+    }
     case 'networks':
       return networksRows(await measureNetworks(service, benchUrl, CLIENTS, LOAD_SECONDS, runLoadProcess, progress));
     case 'reads':
