@@ -223,7 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     metricsEnabled: boolFrom(env, 'METRICS_ENABLED', true),
     metricsPublic: boolFrom(env, 'METRICS_PUBLIC', false),
     postingGroupMax: intFrom(env, 'POSTING_GROUP_MAX', 200, 1, 2000),
-    postingGroupsInFlight: intFrom(env, 'POSTING_GROUPS_IN_FLIGHT', 2, 1, 8),
+    postingGroupsInFlight: intFrom(env, 'POSTING_GROUPS_IN_FLIGHT', 1, 1, 8),
     holdSweepIntervalMs: intFrom(env, 'HOLD_SWEEP_INTERVAL_MS', 1000, 50, 3_600_000),
     activityRollupIntervalMs: intFrom(env, 'ACTIVITY_ROLLUP_INTERVAL_MS', 30_000, 0, 3_600_000),
     activityRollupMaxTransactions: intFrom(env, 'ACTIVITY_ROLLUP_MAX_TRANSACTIONS', 100_000, 1, 10_000_000),

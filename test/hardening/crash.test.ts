@@ -91,7 +91,9 @@ describe('crash safety', () => {
 
   it('loses nothing and posts nothing twice while the service is SIGKILLed 4 times and PostgreSQL restarts once under load', async () => {
     database = await startOwnDatabase(dataDir, 50_000 + Math.floor(Math.random() * 5000));
-    const env = { DATABASE_POOL_SIZE: '6' };
+    // Two groups of the network in flight (the default is one, which every other test runs): the
+    // second lane's overlap with the first's write must lose and double nothing either.
+    const env = { DATABASE_POOL_SIZE: '6', POSTING_GROUPS_IN_FLIGHT: '2' };
     service = await startService(database.url, env);
     const adminKey = service.adminKey;
     const admin = () => new GqlClient(service.url, adminKey);
