@@ -99,6 +99,47 @@ describe('trial balance', () => {
     expect((await trialBalance(ledger.admin, 'EVEN', now.asOf)).lines).toEqual(now.lines);
   });
 
+  it("gives each line's account as the account query reads it: status, bounds, holds pending and holds past their expiry", async () => {
+    await createCurrency(ledger.admin, 'HELD', 'TIME', 2);
+    const [payer, payee, lapsing, frozen] = [
+      await openAccount(ledger.admin, await registerParty(ledger.admin, 'MEMBER', 'Payer'), 'HELD', '10'),
+      await openAccount(ledger.admin, await registerParty(ledger.admin, 'MEMBER', 'Payee'), 'HELD', '10'),
+      await openAccount(ledger.admin, await registerParty(ledger.admin, 'MEMBER', 'Lapsing'), 'HELD', '10'),
+      await openAccount(ledger.admin, await registerParty(ledger.admin, 'MEMBER', 'Frozen'), 'HELD', '10'),
+    ];
+    for (const account of [payer, lapsing, frozen]) await pay(ledger.admin, account, payee, '1.00');
+    await ledger.admin.ok(
+      'mutation($f: ID!, $t: ID!) { createHold(from: $f, to: $t, amount: "2.50", idempotencyKey: "tb-held-1") { id } }',
+      { f: payer, t: payee },
+    );
+    const expiresAt = new Date(Date.now() + 1_000).toISOString();
+    await ledger.admin.ok(
+      'mutation($f: ID!, $t: ID!, $at: DateTime) { createHold(from: $f, to: $t, amount: "3.00", expiresAt: $at, idempotencyKey: "tb-held-2") { id } }',
+      { f: lapsing, t: payee, at: expiresAt },
+    );
+    await ledger.admin.ok('mutation($a: ID!) { freezeAccount(accountId: $a, reason: "audit") { id } }', { a: frozen });
+    const fields = 'id status unlimited creditLimit maxBalance posted pendingDebits pendingCredits available';
+    const accountOf = async (id: string) =>
+      (await ledger.admin.ok<{ account: Record<string, unknown> }>(`query($id: ID!) { account(id: $id) { ${fields} } }`, { id })).account;
+    // Wait until the lapsing hold's expiry has passed (reads leave it out from then on, swept or not).
+    const deadline = Date.now() + 20_000;
+    while ((await accountOf(lapsing)).pendingDebits !== '0.00') {
+      if (Date.now() > deadline) throw new Error('the hold never lapsed');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const tb = await ledger.admin.ok<{ trialBalance: { lines: { account: Record<string, unknown> }[] } }>(
+      `{ trialBalance(currency: "HELD") { lines { account { ${fields} } } } }`,
+    );
+    const lines = tb.trialBalance.lines.map((l) => l.account);
+    expect(lines.map((a) => a.id).sort()).toEqual([payer, payee, lapsing, frozen].sort());
+    for (const account of lines) expect(account).toEqual(await accountOf(account.id as string));
+    const byId = new Map(lines.map((a) => [a.id, a]));
+    expect(byId.get(payer)).toMatchObject({ pendingDebits: '2.50', available: '-3.50', creditLimit: '10.00' });
+    expect(byId.get(payee)).toMatchObject({ pendingCredits: '2.50', posted: '3.00' });
+    expect(byId.get(lapsing)).toMatchObject({ pendingDebits: '0.00', posted: '-1.00' });
+    expect(byId.get(frozen)).toMatchObject({ status: 'FROZEN' });
+  });
+
   it('refuses an unknown currency', async () => {
     expect(await ledger.admin.code('{ trialBalance(currency: "NOPE") { total } }')).toBe('NOT_FOUND');
   });

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { isoMicros } from '../../common/instant';
 import { Database, type Sql } from '../../database/database';
-import { type AccountRow, SELECT_ACCOUNTS, toAccountRecord } from '../accounts/account.repository';
 import type { AccountRecord } from '../accounts/account.record';
-import type { TransactionKind } from '../posting/posting.types';
+import type { AccountStatus, TransactionKind } from '../posting/posting.types';
+import type { CurrencyRecord } from '../currencies/currency.record';
 
 /**
  * The SQL of statements, point-in-time balances, trial balances and exports. Every query is an
@@ -83,6 +83,21 @@ export interface ExportTransactionRow {
   readonly reversesId: string | null;
   /** Every posting of the transaction, in every currency, in posting order. */
   readonly postings: ExportPostingRow[];
+}
+
+/** A row of `ledger_trial_balance`: the first carries only the instant, the others only an account. */
+interface TrialBalanceRow {
+  readonly r_as_of: Date | null;
+  readonly r_id: string | null;
+  readonly r_party_id: string | null;
+  readonly r_status: string | null;
+  readonly r_status_reason: string | null;
+  readonly r_credit_limit_minor: string | null;
+  readonly r_max_balance_minor: string | null;
+  readonly r_unlimited: boolean | null;
+  readonly r_posted_minor: string | null;
+  readonly r_pending_debits_minor: string | null;
+  readonly r_pending_credits_minor: string | null;
 }
 
 export interface ActivityRow {
@@ -224,46 +239,50 @@ export class ReportRepository {
     };
   }
 
-  /** Current posted balances of a currency's accounts (a trial balance as of now). */
   /**
-   * The current balances and the instant they stand at, from one snapshot (one statement): the
-   * stored balance of every account of the network with a posting, and the posting time of the
-   * network's last transaction (its head's, the epoch before any). Every later transaction is
-   * posted strictly after that instant, so `balancesAt` of it gives exactly these lines, however
-   * often it is asked.
+   * The current balances and the instant they stand at, from one snapshot: the stored balance of
+   * every account of the currency with a posting, and the posting time of the network's last
+   * transaction (its head's, the epoch before any). Every later transaction is posted strictly
+   * after that instant, so `balancesAt` of it gives exactly these lines, however often it is
+   * asked. One call of `ledger_trial_balance` (migration 0027), whose queries are planned once
+   * per connection; each line carries its account, so the lines' `account` fields need no
+   * second round trip. The currency's columns come from `currency`, not from every row.
    */
   async currentBalances(
     network: string,
-    currencyCode: string,
+    currency: CurrencyRecord,
     accounts: AccountSet,
   ): Promise<{ asOf: Date; rows: (AccountBalanceRow & { readonly account: AccountRecord })[] }> {
-    // Each line carries its account as AccountRepository reads it, so that the lines' `account`
-    // fields need no second round trip. An account with a posting is one whose stored balance is
-    // not zero (only the posting group writes it, with the postings) or, failing that, one with an
-    // entry in its postings index: the probe is made only for accounts at zero, where it was made
-    // for every account (100 index probes, most of the statement's execution).
-    const rows = await this.sql.query<Partial<AccountRow> & { as_of: Date }>(
-      `SELECT h.posted_at AS as_of, acc.*
-         FROM ledger_head h
-         LEFT JOIN LATERAL (${SELECT_ACCOUNTS}
-                             WHERE a.network_id = h.network_id AND a.currency_code = $1 AND ($2::uuid[] IS NULL OR a.id = ANY($2::uuid[]))
-                               AND (a.posted_minor <> 0
-                                    OR EXISTS (SELECT 1 FROM postings p WHERE p.network_id = a.network_id AND p.account_id = a.id))) acc ON true
-        WHERE h.network_id = $3
-        ORDER BY acc.id`,
-      [currencyCode, accounts.all ? null : accounts.ids, network],
-    );
-    const asOf = rows[0]?.as_of;
+    const rows = await this.sql.query<TrialBalanceRow>('SELECT * FROM ledger_trial_balance($1, $2, $3)', [
+      network,
+      currency.code,
+      accounts.all ? null : accounts.ids,
+    ]);
+    const asOf = rows[0]?.r_as_of;
     if (!asOf) throw new Error('the ledger head is missing: have the migrations run?');
-    return {
-      asOf,
-      rows: rows
-        .filter((r): r is AccountRow & { as_of: Date } => r.id !== null && r.id !== undefined)
-        .map((r) => {
-          const account = toAccountRecord(r);
-          return { accountId: account.id, balanceMinor: account.postedMinor, account };
-        }),
-    };
+    const lines: (AccountBalanceRow & { readonly account: AccountRecord })[] = [];
+    for (let i = 1; i < rows.length; i++) {
+      const r = rows[i] as TrialBalanceRow & { r_id: string };
+      const postedMinor = BigInt(r.r_posted_minor as string);
+      const account: AccountRecord = {
+        id: r.r_id,
+        networkId: network,
+        partyId: r.r_party_id as string,
+        currencyCode: currency.code,
+        scale: currency.scale,
+        currencyKind: currency.kind,
+        status: r.r_status as AccountStatus,
+        statusReason: r.r_status_reason,
+        creditLimitMinor: BigInt(r.r_credit_limit_minor as string),
+        maxBalanceMinor: r.r_max_balance_minor === null ? null : BigInt(r.r_max_balance_minor),
+        unlimited: r.r_unlimited as boolean,
+        postedMinor,
+        pendingDebitsMinor: BigInt(r.r_pending_debits_minor as string),
+        pendingCreditsMinor: BigInt(r.r_pending_credits_minor as string),
+      };
+      lines.push({ accountId: r.r_id, balanceMinor: postedMinor, account });
+    }
+    return { asOf, rows: lines };
   }
 
   /**

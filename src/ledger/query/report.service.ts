@@ -120,7 +120,7 @@ export class ReportService {
       // balance of each account, read in one snapshot with the posting time of the last
       // transaction in it. Every later transaction is posted strictly after that instant, so
       // asking again with this asOf gives the same lines, always.
-      const current = await this.reports.currentBalances(network, currency.code, accounts);
+      const current = await this.reports.currentBalances(network, currency, accounts);
       at = current.asOf;
       rows = current.rows;
     }
