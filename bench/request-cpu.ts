@@ -5,6 +5,7 @@ import { GqlClient } from '../scripts/lib/gql-client';
 import { type RunningService, startService } from '../scripts/lib/service-process';
 import { CLIENTS, freshDatabase, measuredLoad, progress, runLoadProcess, serverUrl, setUp } from './common';
 import { loadHistory, readSamplers } from './history';
+import { ReadClient } from './read-client';
 import { cpuSplitMs, loadAverage, postgresCpuMs, postmasterPid, threadCpuMs } from './process-cpu';
 import { percentile } from './schema-probe';
 
@@ -104,10 +105,12 @@ async function main(): Promise<void> {
       await pg.connect();
       const postmaster = await postmasterPid(pg);
       await pg.query('ANALYZE').finally(() => pg.end());
-      const reads = readSamplers(admin);
+      const client = new ReadClient(service.url, service.adminKey);
+      const reads = readSamplers(client);
       await timedReads(service, postmaster, 'trialBalance (100 accounts)', reads.trialBalance);
       await timedReads(service, postmaster, 'balanceAt', reads.balanceAt);
       await timedReads(service, postmaster, 'statement page (50 entries)', reads.statement);
+      client.close();
     }
     if (ONLY !== 'reads') {
       const base = {
