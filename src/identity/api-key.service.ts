@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { hash as oneShotHash, randomBytes, randomUUID } from 'node:crypto';
 import { Injectable, Optional } from '@nestjs/common';
 import { DomainError, ErrorCode, notFound, validationFailed } from '../common/domain-error';
 import { NotificationHub } from '../database/notification-hub';
@@ -26,8 +26,9 @@ export interface ApiKeyRequest {
 /** Secrets are 256 random bits with a recognisable prefix, so leaked keys can be found by scanners. */
 const SECRET_PREFIX = 'sl_';
 
+/** One-shot (`crypto.hash`): no Hash object per request; the guard hashes every request's key. */
 export function hashSecret(secret: string): Buffer {
-  return createHash('sha256').update(secret, 'utf8').digest();
+  return oneShotHash('sha256', secret, 'buffer') as unknown as Buffer;
 }
 
 /** The key of an `Authorization: Bearer <key>` value. */

@@ -55,7 +55,18 @@ export class AuthGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType<string>() !== 'graphql') return true;
     const ctx = GqlExecutionContext.create(context).getContext<LedgerContext>();
-    if (ctx.caller) return this.allowed(context, ctx.caller);
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, [context.getHandler(), context.getClass()]);
+    const caller = this.authorize(ctx, roles);
+    return caller instanceof Promise ? caller.then(() => true) : true;
+  }
+
+  /**
+   * What the guard decides for one root field, for resolvers that graphql-js calls directly
+   * (see `resolveDirectly`): the request's caller, once it is authenticated, within its rate
+   * limit and of one of `roles`; otherwise the same refusal the guard throws.
+   */
+  authorize(ctx: LedgerContext, roles: readonly Role[] | undefined): Caller | Promise<Caller> {
+    if (ctx.caller) return this.allowed(roles, ctx.caller);
     // One authentication per request: every alias of `me` waits on the same lookup, or its refusal.
     if (!ctx.authenticating) {
       const address = ctx.req?.ip ?? ctx.address ?? 'unknown';
@@ -65,15 +76,15 @@ export class AuthGuard implements CanActivate {
         known = this.keys.authenticate(secretOf(ctx), () => this.limiter.checkAnonymous(address));
       } catch (error) {
         ctx.authenticating = Promise.reject(this.refusal(error, address));
-        return ctx.authenticating.then(() => true);
+        return ctx.authenticating;
       }
-      if (!(known instanceof Promise)) return this.allowed(context, this.admit(ctx, known));
+      if (!(known instanceof Promise)) return this.allowed(roles, this.admit(ctx, known));
       ctx.authenticating = known.then(
         (caller) => this.admit(ctx, caller),
         (error: unknown) => Promise.reject(this.refusal(error, address)),
       );
     }
-    return ctx.authenticating.then((caller) => this.allowed(context, caller));
+    return ctx.authenticating.then((caller) => this.allowed(roles, caller));
   }
 
   /** The request's caller, once: logs name its key, and the key's rate limit is taken once per request. */
@@ -106,12 +117,11 @@ export class AuthGuard implements CanActivate {
     return error.code === ErrorCode.RATE_LIMITED ? domainErrorToGraphQL(error) : error;
   }
 
-  private allowed(context: ExecutionContext, caller: Caller): boolean {
-    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, [context.getHandler(), context.getClass()]);
+  private allowed(roles: readonly Role[] | undefined, caller: Caller): Caller {
     if (!roles?.includes(caller.role)) {
       throw new DomainError(ErrorCode.FORBIDDEN, `A ${caller.role} key may not do this`);
     }
-    return true;
+    return caller;
   }
 }
 

@@ -24,8 +24,10 @@ export const IDENTITY_RESOLVERS = [ApiKeyResolver, MeResolver, NetworkResolver];
     AccessService,
     ReadRules,
     RateLimiter,
-    { provide: APP_GUARD, useClass: AuthGuard },
+    AuthGuard,
+    // One guard object: resolvers that graphql-js calls directly ask it too (AuthGuard.authorize).
+    { provide: APP_GUARD, useExisting: AuthGuard },
   ],
-  exports: [ApiKeyService, AccessService, ReadRules, RateLimiter],
+  exports: [ApiKeyService, AccessService, ReadRules, RateLimiter, AuthGuard],
 })
 export class IdentityModule {}

@@ -1,5 +1,21 @@
-import { Args, ArgsType, Context, ID, Mutation, Parent, Query, ResolveField, Resolver, InputType, Field } from '@nestjs/graphql';
-import { Allow, contextNetwork, CurrentCaller, type LedgerContext } from '../../identity/auth.guard';
+import { type OnApplicationBootstrap } from '@nestjs/common';
+import { ModuleRef, Reflector } from '@nestjs/core';
+import {
+  Args,
+  ArgsType,
+  Context,
+  GraphQLSchemaHost,
+  ID,
+  Mutation,
+  Parent,
+  Query,
+  ResolveField,
+  Resolver,
+  InputType,
+  Field,
+} from '@nestjs/graphql';
+import { Allow, AuthGuard, contextNetwork, CurrentCaller, type LedgerContext, ROLES_KEY } from '../../identity/auth.guard';
+import { resolveDirectly } from '../../graphql/direct-resolver';
 import { ReadKind, ReadRule, ReadRules } from '../../identity/read-rules';
 import { type Caller, READERS, Role } from '../../identity/caller';
 import { ApiKeyService } from '../../identity/api-key.service';
@@ -52,13 +68,32 @@ export class TransferArgs {
 const MOVERS = [Role.ADMIN, Role.MEMBER, Role.TREASURER];
 
 @Resolver(() => Transaction)
-export class TransactionResolver {
+export class TransactionResolver implements OnApplicationBootstrap {
   constructor(
     private readonly transactionService: TransactionService,
     private readonly reader: TransactionReader,
     private readonly rules: ReadRules,
     private readonly keys: ApiKeyService,
+    private readonly guard: AuthGuard,
+    private readonly reflector: Reflector,
+    private readonly moduleRef: ModuleRef,
   ) {}
+
+  /**
+   * `transfer` is called by graphql-js directly (see resolveDirectly), without Nest's per-call
+   * pipeline: it authorizes its caller itself, with the roles its method declares below.
+   */
+  onApplicationBootstrap(): void {
+    const roles = this.reflector.get<Role[] | undefined>(ROLES_KEY, TransactionResolver.prototype.transfer);
+    // GraphQLModule, imported by AppModule, holds the schema that Apollo and graphql-ws execute.
+    const { schema } = this.moduleRef.get(GraphQLSchemaHost, { strict: false });
+    resolveDirectly<LedgerContext>(schema, 'Mutation', 'transfer', (_root, args, context) => {
+      const caller = this.guard.authorize(context, roles);
+      return caller instanceof Promise
+        ? caller.then((known) => this.transfer(known, args as TransferArgs))
+        : this.transfer(caller, args as TransferArgs);
+    });
+  }
 
   /** Who posted it (SPEC B.2): the API key, for admins and auditors only; null for others and for the service's own work. */
   @ResolveField(() => ApiKey, { nullable: true, description: 'The API key that posted it (admins and auditors only; null for others).' })
