@@ -1,3 +1,5 @@
+import type { ModuleRef } from '@nestjs/core';
+import { GraphQLSchemaHost } from '@nestjs/graphql';
 import type { GraphQLFieldResolver, GraphQLSchema } from 'graphql';
 
 /**
@@ -23,4 +25,18 @@ export function resolveDirectly<TContext>(
   const field = root?.getFields()[fieldName];
   if (!field) throw new Error(`${type}.${fieldName} is not in the schema`);
   field.resolve = resolve as GraphQLFieldResolver<unknown, unknown>;
+}
+
+/**
+ * The schema that Apollo and graphql-ws execute (GraphQLModule, imported by AppModule), or
+ * undefined in an application context without GraphQL (the services' own tests, scripts).
+ */
+export function graphqlSchema(moduleRef: ModuleRef): GraphQLSchema | undefined {
+  let host: GraphQLSchemaHost;
+  try {
+    host = moduleRef.get(GraphQLSchemaHost, { strict: false });
+  } catch {
+    return undefined;
+  }
+  return host.schema;
 }

@@ -56,6 +56,8 @@ export class PostingService implements BeforeApplicationShutdown {
   /** Groups in flight per network that have not yet started their write. */
   private readonly loading = new Map<string, number>();
   private scheduled = false;
+  /** Posted groups whose callers are answered in the next turn (`settleSoon`). */
+  private settling = 0;
   private closed = false;
   private readonly expiryListeners: ExpiryListener[] = [];
   private readonly trace = PostingTrace.fromEnv();
@@ -127,7 +129,7 @@ export class PostingService implements BeforeApplicationShutdown {
   /** Refuses new commands and waits until every queued one is posted or refused. */
   async beforeApplicationShutdown(): Promise<void> {
     this.closed = true;
-    while (this.running.size > 0 || this.scheduled) {
+    while (this.running.size > 0 || this.scheduled || this.settling > 0) {
       await Promise.all([...this.running, new Promise<void>((resolve) => setImmediate(resolve))]);
     }
     if (this.trace) process.stderr.write(this.trace.summary());
@@ -255,7 +257,23 @@ export class PostingService implements BeforeApplicationShutdown {
       return;
     }
     trace?.done();
-    this.settle(group, outcomes);
+    this.settleSoon(group, outcomes);
+  }
+
+  /**
+   * Answers a posted group's callers in the next turn of the event loop, not in this one. The
+   * group's lane is freed as this turn ends (`pump`'s `finally`), and the next group's start (a
+   * pooled connection, BEGIN and its load, which pg-pool hands over with process.nextTick) then
+   * runs before the callers' responses: resolving them here ran their whole responses (graphql-js,
+   * Apollo, the HTTP write, for every transfer of the group) as microtasks first, while the
+   * network's head waited, idle, for the next load.
+   */
+  private settleSoon(group: Waiting[], outcomes: Outcome[]): void {
+    this.settling++;
+    setImmediate(() => {
+      this.settling--;
+      this.settle(group, outcomes);
+    });
   }
 
   /**
@@ -363,8 +381,13 @@ function traced(trace: PostingTrace, group: readonly Waiting[]) {
 }
 
 function idempotencyKeys(command: Command): string[] {
-  if (!command.apiKeyId) return [];
-  return command.ops.flatMap((op) => ('idempotency' in op && op.idempotency ? [`${command.apiKeyId}\u0000${op.idempotency.key}`] : []));
+  const keys: string[] = [];
+  if (!command.apiKeyId) return keys;
+  // A loop, not flatMap: it runs for every command, and flatMap allocates an array per operation.
+  for (const op of command.ops) {
+    if ('idempotency' in op && op.idempotency) keys.push(`${command.apiKeyId}\u0000${op.idempotency.key}`);
+  }
+  return keys;
 }
 
 /** Refuses a command that cannot be posted at all; returns its idempotency keys. */

@@ -15,7 +15,7 @@ import {
   Field,
 } from '@nestjs/graphql';
 import { Allow, AuthGuard, contextNetwork, CurrentCaller, type LedgerContext, ROLES_KEY } from '../../identity/auth.guard';
-import { resolveDirectly } from '../../graphql/direct-resolver';
+import { graphqlSchema, resolveDirectly } from '../../graphql/direct-resolver';
 import { ReadKind, ReadRule, ReadRules } from '../../identity/read-rules';
 import { type Caller, READERS, Role } from '../../identity/caller';
 import { ApiKeyService } from '../../identity/api-key.service';
@@ -85,8 +85,8 @@ export class TransactionResolver implements OnApplicationBootstrap {
    */
   onApplicationBootstrap(): void {
     const roles = this.reflector.get<Role[] | undefined>(ROLES_KEY, TransactionResolver.prototype.transfer);
-    // GraphQLModule, imported by AppModule, holds the schema that Apollo and graphql-ws execute.
-    const { schema } = this.moduleRef.get(GraphQLSchemaHost, { strict: false });
+    const schema = graphqlSchema(this.moduleRef);
+    if (!schema) return;
     resolveDirectly<LedgerContext>(schema, 'Mutation', 'transfer', (_root, args, context) => {
       const caller = this.guard.authorize(context, roles);
       return caller instanceof Promise
