@@ -28,7 +28,7 @@ const SECRET_PREFIX = 'sl_';
 
 /** One-shot (`crypto.hash`): no Hash object per request; the guard hashes every request's key. */
 export function hashSecret(secret: string): Buffer {
-  return oneShotHash('sha256', secret, 'buffer') as unknown as Buffer;
+  return oneShotHash('sha256', secret, 'buffer');
 }
 
 /** The key of an `Authorization: Bearer <key>` value. */

@@ -1,19 +1,6 @@
 import { type OnApplicationBootstrap } from '@nestjs/common';
 import { ModuleRef, Reflector } from '@nestjs/core';
-import {
-  Args,
-  ArgsType,
-  Context,
-  GraphQLSchemaHost,
-  ID,
-  Mutation,
-  Parent,
-  Query,
-  ResolveField,
-  Resolver,
-  InputType,
-  Field,
-} from '@nestjs/graphql';
+import { Args, ArgsType, Context, ID, Mutation, Parent, Query, ResolveField, Resolver, InputType, Field } from '@nestjs/graphql';
 import { Allow, AuthGuard, contextNetwork, CurrentCaller, type LedgerContext, ROLES_KEY } from '../../identity/auth.guard';
 import { graphqlSchema, resolveDirectly } from '../../graphql/direct-resolver';
 import { ReadKind, ReadRule, ReadRules } from '../../identity/read-rules';
@@ -84,6 +71,8 @@ export class TransactionResolver implements OnApplicationBootstrap {
    * pipeline: it authorizes its caller itself, with the roles its method declares below.
    */
   onApplicationBootstrap(): void {
+    // The metadata of the method itself, as Nest's guard reads it; it is not called from here.
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- read for its metadata, never called unbound
     const roles = this.reflector.get<Role[] | undefined>(ROLES_KEY, TransactionResolver.prototype.transfer);
     const schema = graphqlSchema(this.moduleRef);
     if (!schema) return;
