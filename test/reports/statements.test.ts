@@ -160,6 +160,56 @@ describe('statements and point-in-time balances', () => {
     });
   });
 
+  it("gives the statement's account as the account query reads it: holds pending and lapsed, status, bounds", async () => {
+    const [payer, lapsing] = [
+      await openAccount(ledger.admin, await registerParty(ledger.admin, 'MEMBER', 'Dee'), 'HOUR', '50'),
+      await openAccount(ledger.admin, await registerParty(ledger.admin, 'MEMBER', 'Eli'), 'HOUR', '50'),
+    ];
+    await pay(ledger.admin, payer, lapsing, '4.00');
+    await ledger.admin.ok(
+      'mutation($f: ID!, $t: ID!) { createHold(from: $f, to: $t, amount: "1.50", idempotencyKey: "st-held-1") { id } }',
+      {
+        f: payer,
+        t: lapsing,
+      },
+    );
+    await ledger.admin.ok(
+      'mutation($f: ID!, $t: ID!, $at: DateTime) { createHold(from: $f, to: $t, amount: "2.00", expiresAt: $at, idempotencyKey: "st-held-2") { id } }',
+      { f: lapsing, t: payer, at: new Date(Date.now() + 1_000).toISOString() },
+    );
+    await ledger.admin.ok('mutation($a: ID!) { freezeAccount(accountId: $a, reason: "review") { id } }', { a: payer });
+    const fields = 'id status unlimited creditLimit maxBalance posted pendingDebits pendingCredits available';
+    const accountOf = async (id: string) =>
+      (await ledger.admin.ok<{ account: Record<string, unknown> }>(`query($id: ID!) { account(id: $id) { ${fields} } }`, { id })).account;
+    const statementAccount = async (id: string) =>
+      (
+        await ledger.admin.ok<{ statement: { account: Record<string, unknown> } }>(
+          `query($id: ID!) { statement(accountId: $id) { account { ${fields} } } }`,
+          { id },
+        )
+      ).statement.account;
+    // Wait until the lapsing hold's expiry has passed (reads leave it out from then on, swept or not).
+    const deadline = Date.now() + 20_000;
+    while ((await accountOf(lapsing)).pendingDebits !== '0.00') {
+      if (Date.now() > deadline) throw new Error('the hold never lapsed');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    for (const id of [payer, lapsing]) expect(await statementAccount(id)).toEqual(await accountOf(id));
+    expect(await statementAccount(payer)).toMatchObject({
+      status: 'FROZEN',
+      posted: '-4.00',
+      pendingDebits: '1.50',
+      pendingCredits: '0.00',
+      creditLimit: '50.00',
+    });
+    expect(await statementAccount(lapsing)).toMatchObject({
+      status: 'OPEN',
+      posted: '4.00',
+      pendingDebits: '0.00',
+      pendingCredits: '1.50',
+    });
+  });
+
   it('refuses a period that ends before it starts, a forged cursor, and an unknown account', async () => {
     expect(await ledger.admin.code(STATEMENT, { id: ana, from: '2024-02-01T00:00:00Z', to: '2024-01-01T00:00:00Z' })).toBe(
       'VALIDATION_FAILED',

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { isoMicros } from '../../common/instant';
 import { Database, type Sql } from '../../database/database';
 import type { AccountRecord } from '../accounts/account.record';
-import type { AccountStatus, TransactionKind } from '../posting/posting.types';
+import type { AccountStatus, CurrencyKind, TransactionKind } from '../posting/posting.types';
 import type { CurrencyRecord } from '../currencies/currency.record';
 
 /**
@@ -83,6 +83,31 @@ export interface ExportTransactionRow {
   readonly reversesId: string | null;
   /** Every posting of the transaction, in every currency, in posting order. */
   readonly postings: ExportPostingRow[];
+}
+
+/** A row of `ledger_statement`: the first carries the account, the window and its balances; the others an entry each. */
+interface StatementFunctionRow {
+  readonly r_party_id: string | null;
+  readonly r_currency_code: string | null;
+  readonly r_scale: number | null;
+  readonly r_currency_kind: string | null;
+  readonly r_status: string | null;
+  readonly r_status_reason: string | null;
+  readonly r_credit_limit_minor: string | null;
+  readonly r_max_balance_minor: string | null;
+  readonly r_unlimited: boolean | null;
+  readonly r_posted_minor: string | null;
+  readonly r_pending_debits_minor: string | null;
+  readonly r_pending_credits_minor: string | null;
+  readonly r_lo: string | null;
+  readonly r_hi: string | null;
+  readonly r_opening: string | null;
+  readonly r_closing: string | null;
+  readonly r_transaction_id: string | null;
+  readonly r_sequence: string | null;
+  readonly r_amount_minor: string | null;
+  readonly r_balance_after_minor: string | null;
+  readonly r_posted_at: Date | null;
 }
 
 /** A row of `ledger_trial_balance`: the first carries only the instant, the others only an account. */
@@ -188,26 +213,21 @@ export class ReportRepository {
   }
 
   /**
-   * One page of an account's statement in one call (`ledger_statement_page`, migration 0024): the
-   * window (from the period's instants on a first page, from the cursor after it), the balances
-   * just after its two ends, and up to `limit` postings with `after` < sequence <= hi in posting
-   * order, each with its running balance. The function's queries are planned once per
-   * connection, where six statements were planned on every call.
+   * An account and one page of its statement in one call (`ledger_statement`, migration 0028),
+   * whose queries are planned once per connection, in one snapshot: the account, the window
+   * (from the period's instants on a first page, from the cursor after it), the balances just
+   * after its two ends, and up to `limit` postings with `after` < sequence <= hi in posting
+   * order, each with its running balance. Undefined when the account is not in the network.
    */
-  async statementPage(network: string, accountId: string, window: StatementWindow, limit: number): Promise<StatementPage> {
+  async statementPage(
+    network: string,
+    accountId: string,
+    window: StatementWindow,
+    limit: number,
+  ): Promise<(StatementPage & { readonly account: AccountRecord }) | undefined> {
     const cursor = 'lo' in window ? window : null;
     const period = 'lo' in window ? null : window;
-    const rows = await this.sql.query<{
-      r_lo: string;
-      r_hi: string;
-      r_opening: string;
-      r_closing: string;
-      r_transaction_id: string | null;
-      r_sequence: string | null;
-      r_amount_minor: string | null;
-      r_balance_after_minor: string | null;
-      r_posted_at: Date | null;
-    }>('SELECT * FROM ledger_statement_page($1, $2, $3, $4, $5, $6, $7, $8)', [
+    const rows = await this.sql.query<StatementFunctionRow>('SELECT * FROM ledger_statement($1, $2, $3, $4, $5, $6, $7, $8)', [
       network,
       accountId,
       period?.from ? isoMicros(period.from) : null,
@@ -218,23 +238,40 @@ export class ReportRepository {
       limit,
     ]);
     const first = rows[0];
-    if (!first) throw new Error('ledger_statement_page returned no row');
+    if (!first) return undefined;
     const entries: StatementRow[] = [];
-    for (const r of rows) {
-      if (r.r_transaction_id === null) continue;
+    for (let i = 1; i < rows.length; i++) {
+      const r = rows[i] as StatementFunctionRow;
       entries.push({
-        transactionId: r.r_transaction_id,
+        transactionId: r.r_transaction_id as string,
         sequence: BigInt(r.r_sequence as string),
         amountMinor: BigInt(r.r_amount_minor as string),
         balanceAfterMinor: BigInt(r.r_balance_after_minor as string),
         postedAt: r.r_posted_at as Date,
       });
     }
+    const account: AccountRecord = {
+      id: accountId,
+      networkId: network,
+      partyId: first.r_party_id as string,
+      currencyCode: first.r_currency_code as string,
+      scale: first.r_scale as number,
+      currencyKind: first.r_currency_kind as CurrencyKind,
+      status: first.r_status as AccountStatus,
+      statusReason: first.r_status_reason,
+      creditLimitMinor: BigInt(first.r_credit_limit_minor as string),
+      maxBalanceMinor: first.r_max_balance_minor === null ? null : BigInt(first.r_max_balance_minor),
+      unlimited: first.r_unlimited as boolean,
+      postedMinor: BigInt(first.r_posted_minor as string),
+      pendingDebitsMinor: BigInt(first.r_pending_debits_minor as string),
+      pendingCreditsMinor: BigInt(first.r_pending_credits_minor as string),
+    };
     return {
-      lo: BigInt(first.r_lo),
-      hi: BigInt(first.r_hi),
-      openingMinor: BigInt(first.r_opening),
-      closingMinor: BigInt(first.r_closing),
+      account,
+      lo: BigInt(first.r_lo as string),
+      hi: BigInt(first.r_hi as string),
+      openingMinor: BigInt(first.r_opening as string),
+      closingMinor: BigInt(first.r_closing as string),
       rows: entries,
     };
   }

@@ -70,10 +70,10 @@ export class ReportService {
   }
 
   /**
-   * One wait on the database: the account, and the whole page (its window, from the period or
-   * the cursor, both balances and the entries: one function call, see
-   * `ReportRepository.statementPage`), are read at once. The read rule is applied to the account
-   * before anything of the page is returned.
+   * One wait on the database: the account and the whole page (its window, from the period or
+   * the cursor, both balances and the entries) are one function call, see
+   * `ReportRepository.statementPage`. The read rule is applied to the account before anything
+   * of the page is returned.
    */
   async statement(caller: Caller, args: StatementArgs): Promise<Statement> {
     const size = pageSize(args.first);
@@ -81,11 +81,9 @@ export class ReportService {
     const network = caller.networkId;
     const accountId = checkId(args.accountId, 'accountId');
     const window = this.windowFromCursor(args.after) ?? { from: args.from ?? null, to: args.to ?? null };
-    const [account, page] = await Promise.all([
-      this.accounts.findById(network, accountId),
-      this.reports.statementPage(network, accountId, window, size + 1),
-    ]);
-    if (!account) throw notFound('account', args.accountId);
+    const page = await this.reports.statementPage(network, accountId, window, size + 1);
+    if (!page) throw notFound('account', args.accountId);
+    const account = page.account;
     await this.access.assertCanRead(caller, account);
     const entry = (row: StatementRow): StatementEntry => ({
       transactionId: row.transactionId,
