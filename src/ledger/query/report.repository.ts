@@ -213,7 +213,7 @@ export class ReportRepository {
   }
 
   /**
-   * An account and one page of its statement in one call (`ledger_statement`, migration 0028),
+   * An account and one page of its statement in one call (`ledger_statement`, migration 0029),
    * whose queries are planned once per connection, in one snapshot: the account, the window
    * (from the period's instants on a first page, from the cursor after it), the balances just
    * after its two ends, and up to `limit` postings with `after` < sequence <= hi in posting
