@@ -72,6 +72,32 @@ describe('webhook delivery to a real HTTP receiver', () => {
     dataOf(await ledger.admin.request('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id: created.webhook.id }));
   });
 
+  it('a 2xx answer with a body far over 64 KiB is delivered, its body not read to the end', async () => {
+    const BODY_BYTES = 64 * 1024 * 1024;
+    receiver.answerBody('/big-answer', BODY_BYTES);
+    const created = dataOf(
+      await createWebhook(ledger.admin, { url: receiver.url('/big-answer'), events: ['TRANSACTION_POSTED'] }),
+    ).createWebhook;
+    const first = await pay();
+    const second = await pay();
+    const list = await waitFor('both deliveries recorded DELIVERED', async () => {
+      const found = await deliveries(ledger.admin, created.webhook.id);
+      return found.length === 2 && found.every((d) => d.status === 'DELIVERED') ? found : undefined;
+    });
+    expect(list.map((d) => [d.attempts, d.lastStatusCode, d.lastError])).toEqual([
+      [1, 200, null],
+      [1, 200, null],
+    ]);
+    const got = receiver.at('/big-answer').map((r) => r.body.data.transaction.id);
+    expect(got.sort()).toEqual([first.id, second.id].sort());
+    // The sender dropped each connection soon after 64 KiB of the answer rather than reading (or buffering) 64 MiB:
+    // what its socket took is its limit plus the kernel's socket buffers.
+    await waitUntil('both answers ended', () => (receiver.bodyBytesTaken.get('/big-answer') ?? []).length === 2);
+    const taken = receiver.bodyBytesTaken.get('/big-answer') ?? [];
+    for (const bytes of taken) expect(bytes).toBeLessThan(BODY_BYTES / 4);
+    dataOf(await ledger.admin.request('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id: created.webhook.id }));
+  });
+
   it('retries a failing receiver with growing delays until it answers 2xx', async () => {
     receiver.on('/flaky', (_request, count) => (count <= 3 ? 500 : 204));
     const created = dataOf(

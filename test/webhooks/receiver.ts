@@ -21,6 +21,9 @@ export type Behaviour = (request: Received, count: number) => number | 'hang';
 export class Receiver {
   readonly received: Received[] = [];
   private readonly behaviours = new Map<string, Behaviour>();
+  private readonly bodySizes = new Map<string, number>();
+  /** By path, for answers given a long body: the bytes of each that the sender's socket took before the answer ended or the connection closed. */
+  readonly bodyBytesTaken = new Map<string, number[]>();
   private readonly hanging: ServerResponse[] = [];
   private server: Server | null = null;
   port = 0;
@@ -45,6 +48,11 @@ export class Receiver {
     this.behaviours.set(path, behaviour);
   }
 
+  /** Answers to `path` carry a body of `bytes` bytes (instead of "ok"), written only as fast as the sender reads it. */
+  answerBody(path: string, bytes: number): void {
+    this.bodySizes.set(path, bytes);
+  }
+
   at(path: string): Received[] {
     return this.received.filter((r) => r.path === path);
   }
@@ -57,6 +65,28 @@ export class Receiver {
     this.hanging.splice(0).forEach((res) => res.destroy());
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /**
+   * Writes `size` bytes in 64 KiB chunks, each only once the socket took the one before (its
+   * write callback: handed to the kernel), and returns how many it took before the end or a
+   * closed connection. A sender that stops reading leaves it at its own limit plus what the
+   * sockets' buffers hold.
+   */
+  private async writeLong(res: ServerResponse, size: number): Promise<number> {
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    let taken = 0;
+    while (taken < size && !res.destroyed) {
+      const ok = await new Promise<boolean>((resolve) => {
+        res.once('close', () => resolve(false));
+        res.write(chunk, (error) => resolve(!error));
+      });
+      res.removeAllListeners('close');
+      if (!ok) break;
+      taken += chunk.length;
+    }
+    if (!res.destroyed) res.end();
+    return taken;
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -78,7 +108,13 @@ export class Receiver {
         this.hanging.push(res);
         return;
       }
-      res.writeHead(answer, answer >= 300 && answer < 400 ? { location: 'http://127.0.0.1:1/elsewhere' } : {}).end('ok');
+      const status = answer >= 300 && answer < 400 ? { location: 'http://127.0.0.1:1/elsewhere' } : {};
+      const size = this.bodySizes.get(path);
+      if (size === undefined) res.writeHead(answer, status).end('ok');
+      else
+        void this.writeLong(res.writeHead(answer, status), size).then((taken) =>
+          this.bodyBytesTaken.set(path, [...(this.bodyBytesTaken.get(path) ?? []), taken]),
+        );
     });
   }
 }
