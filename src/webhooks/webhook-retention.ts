@@ -13,8 +13,11 @@ const MAX_SWEEP_INTERVAL_MS = 60_000;
  * PENDING and FAILED deliveries (and their events) are kept, so a failure can still be looked at
  * and replayed. The dispatcher of every instance calls `step` once per turn: it does one small
  * batch per network when a sweep is due, and goes on batch by batch (one per turn) while there
- * is a backlog. Each network is walked in event order from where the last step stopped (from the
- * start again after a restart); two instances sweeping at once delete each row once.
+ * is a backlog. Each sweep walks each network in event order, step after step from where the
+ * last one stopped, and the next sweep starts from the network's first event again: an event
+ * kept by one sweep (a delivery still pending, or delivered less than the period ago although
+ * its event is older, as a late retry is) is looked at again by the next. Two instances sweeping
+ * at once delete each row once.
  */
 @Injectable()
 export class WebhookRetention {
@@ -39,7 +42,9 @@ export class WebhookRetention {
     try {
       for (const network of await this.webhooks.networkIds()) {
         const swept = await this.webhooks.sweep(network, this.after.get(network) ?? '0', EVENTS_PER_STEP, this.config.webhookRetentionMs);
-        if (swept.last !== null) this.after.set(network, swept.last);
+        // A full batch: more waits after it, for the next step. Otherwise this sweep is done with the network.
+        if (swept.full && swept.last !== null) this.after.set(network, swept.last);
+        else this.after.delete(network);
         backlog ||= swept.full;
       }
     } catch (error) {
