@@ -188,13 +188,6 @@ export class Database implements Sql {
     return (await this.pool.query(text, params as unknown[] | undefined)).rows as T[];
   }
 
-  /** The pool's connection string (a worker thread opens its own pool with it: webhook-worker.ts). */
-  get poolUrl(): string {
-    const url = (this.primary.options as { url?: string }).url;
-    if (!url) throw new Error('the primary data source has no url');
-    return url;
-  }
-
   /**
    * The primary's connection string for connections outside the pool (LISTEN): DATABASE_DIRECT_URL
    * when the pool goes through a pooler in transaction mode, else the pool's own.

@@ -33,13 +33,3 @@ const LOOKUPS = [
   exports: [PartyRepository, CurrencyRepository, AccountRepository, TransactionReader, PostingService, ...LOOKUPS],
 })
 export class LedgerDataModule {}
-
-/**
- * The stores and the lookups alone, without the writer: for an application context of its own
- * beside the main one (the webhook dispatch worker thread, which scopes events by read rules).
- */
-@Module({
-  providers: [PartyRepository, CurrencyRepository, AccountRepository, ...LOOKUPS],
-  exports: [PartyRepository, CurrencyRepository, AccountRepository, ...LOOKUPS],
-})
-export class LedgerLookupsModule {}

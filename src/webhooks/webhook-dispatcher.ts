@@ -6,7 +6,7 @@ import { WebhookSender } from './webhook-sender';
 import { signatureHeader } from './signature';
 import { type SecretBox, WEBHOOK_SECRET_BOX } from './webhook-secrets';
 import { type AttemptResult, type ClaimedRow, type RoundDelivery, WebhookRepository } from './webhook.repository';
-import { DispatchStats } from './webhook-stats';
+import { WebhookStats } from './webhook-stats';
 
 /** Longest delay between two attempts: later retries come hourly until the window closes. */
 const MAX_RETRY_DELAY_MS = 3_600_000;
@@ -100,7 +100,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     @Inject(WEBHOOK_SECRET_BOX) private readonly box: SecretBox | null,
     private readonly webhooks: WebhookRepository,
     private readonly fanOut: WebhookFanOut,
-    private readonly stats: DispatchStats,
+    private readonly stats: WebhookStats,
     private readonly retention: WebhookRetention,
   ) {
     // Sockets per origin: as many as deliveries in flight, since two webhooks may share a host (the per-webhook share is the dispatcher's).

@@ -3,27 +3,13 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import { Metrics } from '../observability/metrics';
 import { WebhookRepository } from './webhook.repository';
 
-/** What a dispatcher tells the metrics: attempts as they end, and deliveries ended by its writes. */
-export abstract class DispatchStats {
-  abstract attempted(delivered: boolean, seconds: number, occurredAt: Date | null): void;
-  abstract recorded(ended: { delivered: number; failed: number }): void;
-}
-
-/** What the dispatch worker sends to the main thread's metrics since its last batch (webhook-worker.ts). */
-export interface StatsBatch {
-  /** Per attempt: delivered, the receiver's answer time and (delivered only) the event's age, in seconds (-1: none). */
-  readonly attempts: readonly (readonly [boolean, number, number])[];
-  readonly delivered: number;
-  readonly failed: number;
-}
-
 /**
  * Webhook metrics in the instance's Prometheus registry: deliveries pending (deployment-wide,
  * read when scraped), attempts by outcome, the time a receiver took to answer, and the time
  * from an event to its delivery.
  */
 @Injectable()
-export class WebhookStats implements DispatchStats {
+export class WebhookStats {
   private readonly attempts: Counter<'outcome'>;
   private readonly answerSeconds: Histogram;
   private readonly lagSeconds: Histogram;
@@ -71,18 +57,8 @@ export class WebhookStats implements DispatchStats {
   }
 
   attempted(delivered: boolean, seconds: number, occurredAt: Date | null): void {
-    this.observe(delivered, seconds, occurredAt ? Math.max(0, (Date.now() - occurredAt.getTime()) / 1000) : -1);
-  }
-
-  /** A batch relayed from the dispatch worker. */
-  apply(batch: StatsBatch): void {
-    for (const [delivered, seconds, lagSeconds] of batch.attempts) this.observe(delivered, seconds, lagSeconds);
-    this.recorded(batch);
-  }
-
-  private observe(delivered: boolean, seconds: number, lagSeconds: number): void {
     this.attempts.inc({ outcome: delivered ? 'delivered' : 'failed' });
     this.answerSeconds.observe(seconds);
-    if (lagSeconds >= 0) this.lagSeconds.observe(lagSeconds);
+    if (occurredAt) this.lagSeconds.observe(Math.max(0, (Date.now() - occurredAt.getTime()) / 1000));
   }
 }

@@ -1,24 +1,25 @@
 import { Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config';
+import { WebhookDispatcher } from './webhook-dispatcher';
+import { WebhookFanOut } from './webhook-fan-out';
+import { WebhookRetention } from './webhook-retention';
 import { secretBoxFor, WEBHOOK_SECRET_BOX } from './webhook-secrets';
 import { WebhookStats } from './webhook-stats';
-import { WebhookWorkerHost } from './webhook-worker-host';
 import { WebhookRepository } from './webhook.repository';
 import { WebhookResolver } from './webhook.resolver';
 import { WebhookService } from './webhook.service';
 
 export const WEBHOOK_RESOLVERS = [WebhookResolver];
 
-/**
- * Webhooks: registration and metrics here; the outbox's fan-out and the dispatcher every instance
- * runs live in a worker thread of their own (WebhookWorkerHost, WebhookDispatchModule; docs/webhooks.md).
- */
+/** Webhooks: registration, the outbox's fan-out and the dispatcher every instance runs (docs/webhooks.md). */
 @Module({
   providers: [
     ...WEBHOOK_RESOLVERS,
     WebhookService,
     WebhookRepository,
-    WebhookWorkerHost,
+    WebhookFanOut,
+    WebhookRetention,
+    WebhookDispatcher,
     WebhookStats,
     { provide: WEBHOOK_SECRET_BOX, useFactory: (config: AppConfig) => secretBoxFor(config), inject: [APP_CONFIG] },
   ],
