@@ -85,12 +85,9 @@ export interface ExportTransactionRow {
   readonly postings: ExportPostingRow[];
 }
 
-/** A row of `ledger_statement`: the first carries the account, the window and its balances; the others an entry each. */
-interface StatementFunctionRow {
+/** An account's own columns, as `ledger_statement` and `ledger_trial_balance` return them. */
+interface AccountColumns {
   readonly r_party_id: string | null;
-  readonly r_currency_code: string | null;
-  readonly r_scale: number | null;
-  readonly r_currency_kind: string | null;
   readonly r_status: string | null;
   readonly r_status_reason: string | null;
   readonly r_credit_limit_minor: string | null;
@@ -99,6 +96,13 @@ interface StatementFunctionRow {
   readonly r_posted_minor: string | null;
   readonly r_pending_debits_minor: string | null;
   readonly r_pending_credits_minor: string | null;
+}
+
+/** A row of `ledger_statement`: the first carries the account, the window and its balances; the others an entry each. */
+interface StatementFunctionRow extends AccountColumns {
+  readonly r_currency_code: string | null;
+  readonly r_scale: number | null;
+  readonly r_currency_kind: string | null;
   readonly r_lo: string | null;
   readonly r_hi: string | null;
   readonly r_opening: string | null;
@@ -111,18 +115,34 @@ interface StatementFunctionRow {
 }
 
 /** A row of `ledger_trial_balance`: the first carries only the instant, the others only an account. */
-interface TrialBalanceRow {
+interface TrialBalanceRow extends AccountColumns {
   readonly r_as_of: Date | null;
   readonly r_id: string | null;
-  readonly r_party_id: string | null;
-  readonly r_status: string | null;
-  readonly r_status_reason: string | null;
-  readonly r_credit_limit_minor: string | null;
-  readonly r_max_balance_minor: string | null;
-  readonly r_unlimited: boolean | null;
-  readonly r_posted_minor: string | null;
-  readonly r_pending_debits_minor: string | null;
-  readonly r_pending_credits_minor: string | null;
+}
+
+/** The account of a row of `ledger_statement` or `ledger_trial_balance`, in the given network and currency. */
+function accountOf(
+  r: AccountColumns,
+  id: string,
+  networkId: string,
+  currency: { readonly code: string; readonly scale: number; readonly kind: CurrencyKind },
+): AccountRecord {
+  return {
+    id,
+    networkId,
+    partyId: r.r_party_id as string,
+    currencyCode: currency.code,
+    scale: currency.scale,
+    currencyKind: currency.kind,
+    status: r.r_status as AccountStatus,
+    statusReason: r.r_status_reason,
+    creditLimitMinor: BigInt(r.r_credit_limit_minor as string),
+    maxBalanceMinor: r.r_max_balance_minor === null ? null : BigInt(r.r_max_balance_minor),
+    unlimited: r.r_unlimited as boolean,
+    postedMinor: BigInt(r.r_posted_minor as string),
+    pendingDebitsMinor: BigInt(r.r_pending_debits_minor as string),
+    pendingCreditsMinor: BigInt(r.r_pending_credits_minor as string),
+  };
 }
 
 export interface ActivityRow {
@@ -250,22 +270,11 @@ export class ReportRepository {
         postedAt: r.r_posted_at as Date,
       });
     }
-    const account: AccountRecord = {
-      id: accountId,
-      networkId: network,
-      partyId: first.r_party_id as string,
-      currencyCode: first.r_currency_code as string,
+    const account = accountOf(first, accountId, network, {
+      code: first.r_currency_code as string,
       scale: first.r_scale as number,
-      currencyKind: first.r_currency_kind as CurrencyKind,
-      status: first.r_status as AccountStatus,
-      statusReason: first.r_status_reason,
-      creditLimitMinor: BigInt(first.r_credit_limit_minor as string),
-      maxBalanceMinor: first.r_max_balance_minor === null ? null : BigInt(first.r_max_balance_minor),
-      unlimited: first.r_unlimited as boolean,
-      postedMinor: BigInt(first.r_posted_minor as string),
-      pendingDebitsMinor: BigInt(first.r_pending_debits_minor as string),
-      pendingCreditsMinor: BigInt(first.r_pending_credits_minor as string),
-    };
+      kind: first.r_currency_kind as CurrencyKind,
+    });
     return {
       account,
       lo: BigInt(first.r_lo as string),
@@ -300,24 +309,8 @@ export class ReportRepository {
     const lines: (AccountBalanceRow & { readonly account: AccountRecord })[] = [];
     for (let i = 1; i < rows.length; i++) {
       const r = rows[i] as TrialBalanceRow & { r_id: string };
-      const postedMinor = BigInt(r.r_posted_minor as string);
-      const account: AccountRecord = {
-        id: r.r_id,
-        networkId: network,
-        partyId: r.r_party_id as string,
-        currencyCode: currency.code,
-        scale: currency.scale,
-        currencyKind: currency.kind,
-        status: r.r_status as AccountStatus,
-        statusReason: r.r_status_reason,
-        creditLimitMinor: BigInt(r.r_credit_limit_minor as string),
-        maxBalanceMinor: r.r_max_balance_minor === null ? null : BigInt(r.r_max_balance_minor),
-        unlimited: r.r_unlimited as boolean,
-        postedMinor,
-        pendingDebitsMinor: BigInt(r.r_pending_debits_minor as string),
-        pendingCreditsMinor: BigInt(r.r_pending_credits_minor as string),
-      };
-      lines.push({ accountId: r.r_id, balanceMinor: postedMinor, account });
+      const account = accountOf(r, r.r_id, network, currency);
+      lines.push({ accountId: r.r_id, balanceMinor: account.postedMinor, account });
     }
     return { asOf, rows: lines };
   }
