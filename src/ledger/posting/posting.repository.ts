@@ -8,7 +8,7 @@ import type { AccountStatus, HoldRecord, HoldStatus, TransactionKind, Transactio
  * The SQL of a posting group and nothing else: one call reads and locks everything a group
  * needs (`ledger_group_load`, migrations/0013, 0014, 0028 and 0030), one call writes everything it decided
  * (`ledger_group_write`, migrations/0019 and 0028). A group is of one network. With BEGIN and COMMIT a group
- * costs two round trips however many commands it carries when nothing runs after the write (BEGIN travels with the load, COMMIT with the write), three when something does. Only the posting group calls these.
+ * costs two round trips however many commands it carries when nothing runs after the write (BEGIN travels with the load, COMMIT with the write), more when something does (its own queries, then COMMIT). Only the posting group calls these.
  */
 
 export interface IdempotencyRow {
