@@ -29,6 +29,38 @@ function microsOf(date: Date): number {
   return date instanceof PreciseDate ? date.microsOfMilli : 0;
 }
 
+/**
+ * An instant read as its canonical text (`isoMicros`'s form, which the report functions write,
+ * migration 0031), which it keeps: `isoMicros` returns that text instead of printing the date
+ * again. Only while the date still holds that instant (a `Date` can be set to another).
+ */
+class TextInstant extends PreciseDate {
+  constructor(
+    epochMs: number,
+    microsOfMilli: number,
+    readonly text: string,
+  ) {
+    super(epochMs, microsOfMilli);
+    this.textMs = epochMs;
+  }
+
+  /** The instant `text` names (the date's own may be set to another later). */
+  readonly textMs: number;
+}
+
+/** `YYYY-MM-DDTHH:MM:SS.ffffffZ`, years 0001 to 9999. */
+const ISO_MICROS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+/**
+ * The instant of a canonical text (`isoMicros`'s form), keeping the text for `isoMicros`; any
+ * other text is refused (callers pass only text the database wrote in that form).
+ */
+export function instantOfIsoMicros(text: string): PreciseDate {
+  const ms = ISO_MICROS.test(text) ? Date.parse(`${text.slice(0, 23)}Z`) : NaN;
+  if (Number.isNaN(ms)) throw new Error(`not an instant in the form YYYY-MM-DDTHH:MM:SS.ffffffZ: ${text.slice(0, 40)}`);
+  return new TextInstant(ms, Number(text.slice(23, 26)), text);
+}
+
 /** The last millisecond `isoMicros` printed, and its text without the `Z`. */
 let lastMillisecond = NaN;
 let lastMillisecondText = '';
@@ -40,6 +72,7 @@ let lastMillisecondText = '';
  */
 export function isoMicros(date: Date): string {
   const ms = date.getTime();
+  if (date instanceof TextInstant && ms === date.textMs) return date.text;
   if (ms !== lastMillisecond) {
     lastMillisecondText = date.toISOString().slice(0, -1);
     lastMillisecond = ms;

@@ -5,7 +5,7 @@ interface Entry {
   amount: string;
   balance: string;
   postedAt: string;
-  transaction: { id: string; sequence: string };
+  transaction: { id: string; sequence: string; postedAt: string };
 }
 
 interface StatementPage {
@@ -18,7 +18,7 @@ const STATEMENT = `query($id: ID!, $from: DateTime, $to: DateTime, $first: Int, 
   statement(accountId: $id, from: $from, to: $to, first: $first, after: $after) {
     account { id }
     openingBalance closingBalance
-    entries { edges { cursor node { amount balance postedAt transaction { id sequence } } } pageInfo { hasNextPage endCursor } }
+    entries { edges { cursor node { amount balance postedAt transaction { id sequence postedAt } } } pageInfo { hasNextPage endCursor } }
   }
 }`;
 
@@ -75,6 +75,18 @@ describe('statements and point-in-time balances', () => {
     expect(await balanceAt(ledger.admin, ben, between)).toBe('2.50');
     expect(await balanceAt(ledger.admin, ana, new Date(Date.now() + 1000).toISOString())).toBe('-1.25');
     expect(await balanceAt(ledger.admin, cleo, new Date().toISOString())).toBe('0.00');
+  });
+
+  it("gives each entry's posting time as its transaction's, to the microsecond", async () => {
+    // Entries' times are written by the database as text (migration 0031), transactions' are read
+    // as timestamps and printed by the service: both must be the same instant, printed alike.
+    for (let i = 0; i < 3; i++) await pay(ledger.admin, ben, cleo, '0.01');
+    const page = await statementPage({ id: cleo, first: 50 });
+    expect(page.entries.edges.length).toBeGreaterThanOrEqual(3);
+    for (const { node } of page.entries.edges) {
+      expect(node.postedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
+      expect(node.postedAt).toBe(node.transaction.postedAt);
+    }
   });
 
   it('pages a statement while transfers keep arriving: no entry lost or repeated, opening plus entries equals closing', async () => {

@@ -51,6 +51,16 @@ describe('trial balance', () => {
     expect(tb.lines.find((l) => l.account.id === issuance)?.balance).toBe(decimal(-circulation, 2));
   });
 
+  it("as of now stands at the last transaction's posting time, to the microsecond", async () => {
+    const last = await post(ledger.admin, 'TRANSFER', [
+      { accountId: members[1]!, amount: '-0.25' },
+      { accountId: members[2]!, amount: '0.25' },
+    ]);
+    const tb = await trialBalance(ledger.admin, 'HOUR');
+    expect(tb.asOf).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
+    expect(tb.asOf).toBe(last.postedAt);
+  });
+
   it('as of a past instant gives each balance of that instant, leaves out accounts opened later, and still totals zero', async () => {
     const before = await trialBalance(ledger.admin, 'HOUR');
     const asOf = before.asOf;

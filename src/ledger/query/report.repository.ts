@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { isoMicros } from '../../common/instant';
+import { instantOfIsoMicros, isoMicros } from '../../common/instant';
 import { Database, type Sql } from '../../database/database';
 import type { AccountRecord } from '../accounts/account.record';
 import type { AccountStatus, CurrencyKind, TransactionKind } from '../posting/posting.types';
@@ -85,44 +85,39 @@ export interface ExportTransactionRow {
   readonly postings: ExportPostingRow[];
 }
 
-/** An account's own columns, as `ledger_statement` and `ledger_trial_balance` return them. */
-interface AccountColumns {
-  readonly r_party_id: string | null;
-  readonly r_status: string | null;
-  readonly r_status_reason: string | null;
-  readonly r_credit_limit_minor: string | null;
-  readonly r_max_balance_minor: string | null;
-  readonly r_unlimited: boolean | null;
-  readonly r_posted_minor: string | null;
-  readonly r_pending_debits_minor: string | null;
-  readonly r_pending_credits_minor: string | null;
-}
+/**
+ * An account's own columns as `ledger_statement_json` and `ledger_trial_balance_json` write them
+ * (migration 0031): party id, status, status reason, credit limit, maximum balance, unlimited,
+ * posted, pending debits, pending credits; every BIGINT as a string.
+ */
+type AccountColumns = [string, string, string | null, string, string | null, boolean, string, string, string];
 
-/** A row of `ledger_statement`: the first carries the account, the window and its balances; the others an entry each. */
-interface StatementFunctionRow extends AccountColumns {
-  readonly r_currency_code: string | null;
-  readonly r_scale: number | null;
-  readonly r_currency_kind: string | null;
-  readonly r_lo: string | null;
-  readonly r_hi: string | null;
-  readonly r_opening: string | null;
-  readonly r_closing: string | null;
-  readonly r_transaction_id: string | null;
-  readonly r_sequence: string | null;
-  readonly r_amount_minor: string | null;
-  readonly r_balance_after_minor: string | null;
-  readonly r_posted_at: Date | null;
-}
+/** The first element of `ledger_statement_json`: the account (its currency's code, scale and kind among its columns), the window and both balances. */
+type StatementHead = [
+  partyId: string,
+  currencyCode: string,
+  scale: number,
+  currencyKind: string,
+  status: string,
+  statusReason: string | null,
+  creditLimit: string,
+  maxBalance: string | null,
+  unlimited: boolean,
+  posted: string,
+  pendingDebits: string,
+  pendingCredits: string,
+  lo: string,
+  hi: string,
+  opening: string,
+  closing: string,
+];
 
-/** A row of `ledger_trial_balance`: the first carries only the instant, the others only an account. */
-interface TrialBalanceRow extends AccountColumns {
-  readonly r_as_of: Date | null;
-  readonly r_id: string | null;
-}
+/** Every other element of `ledger_statement_json`: one entry. */
+type StatementEntryColumns = [transactionId: string, sequence: string, amountMinor: string, balanceAfterMinor: string, postedAt: string];
 
-/** The account of a row of `ledger_statement` or `ledger_trial_balance`, in the given network and currency. */
+/** The account of a trial balance line or a statement, in the given network and currency. */
 function accountOf(
-  r: AccountColumns,
+  [partyId, status, statusReason, creditLimit, maxBalance, unlimited, posted, pendingDebits, pendingCredits]: AccountColumns,
   id: string,
   networkId: string,
   currency: { readonly code: string; readonly scale: number; readonly kind: CurrencyKind },
@@ -130,18 +125,18 @@ function accountOf(
   return {
     id,
     networkId,
-    partyId: r.r_party_id as string,
+    partyId,
     currencyCode: currency.code,
     scale: currency.scale,
     currencyKind: currency.kind,
-    status: r.r_status as AccountStatus,
-    statusReason: r.r_status_reason,
-    creditLimitMinor: BigInt(r.r_credit_limit_minor as string),
-    maxBalanceMinor: r.r_max_balance_minor === null ? null : BigInt(r.r_max_balance_minor),
-    unlimited: r.r_unlimited as boolean,
-    postedMinor: BigInt(r.r_posted_minor as string),
-    pendingDebitsMinor: BigInt(r.r_pending_debits_minor as string),
-    pendingCreditsMinor: BigInt(r.r_pending_credits_minor as string),
+    status: status as AccountStatus,
+    statusReason,
+    creditLimitMinor: BigInt(creditLimit),
+    maxBalanceMinor: maxBalance === null ? null : BigInt(maxBalance),
+    unlimited,
+    postedMinor: BigInt(posted),
+    pendingDebitsMinor: BigInt(pendingDebits),
+    pendingCreditsMinor: BigInt(pendingCredits),
   };
 }
 
@@ -233,11 +228,12 @@ export class ReportRepository {
   }
 
   /**
-   * An account and one page of its statement in one call (`ledger_statement`, migration 0029),
-   * whose queries are planned once per connection, in one snapshot: the account, the window
-   * (from the period's instants on a first page, from the cursor after it), the balances just
-   * after its two ends, and up to `limit` postings with `after` < sequence <= hi in posting
-   * order, each with its running balance. Undefined when the account is not in the network.
+   * An account and one page of its statement in one call (`ledger_statement`, migration 0029,
+   * read as one JSON value by `ledger_statement_json`, 0031), whose queries are planned once per
+   * connection, in one snapshot: the account, the window (from the period's instants on a first
+   * page, from the cursor after it), the balances just after its two ends, and up to `limit`
+   * postings with `after` < sequence <= hi in posting order, each with its running balance.
+   * Undefined when the account is not in the network.
    */
   async statementPage(
     network: string,
@@ -247,41 +243,38 @@ export class ReportRepository {
   ): Promise<(StatementPage & { readonly account: AccountRecord }) | undefined> {
     const cursor = 'lo' in window ? window : null;
     const period = 'lo' in window ? null : window;
-    const rows = await this.sql.query<StatementFunctionRow>('SELECT * FROM ledger_statement($1, $2, $3, $4, $5, $6, $7, $8)', [
-      network,
-      accountId,
-      period?.from ? isoMicros(period.from) : null,
-      period?.to ? isoMicros(period.to) : null,
-      cursor?.lo.toString() ?? null,
-      cursor?.hi.toString() ?? null,
-      cursor?.after.toString() ?? null,
-      limit,
-    ]);
-    const first = rows[0];
-    if (!first) return undefined;
-    const entries: StatementRow[] = [];
-    for (let i = 1; i < rows.length; i++) {
-      const r = rows[i] as StatementFunctionRow;
-      entries.push({
-        transactionId: r.r_transaction_id as string,
-        sequence: BigInt(r.r_sequence as string),
-        amountMinor: BigInt(r.r_amount_minor as string),
-        balanceAfterMinor: BigInt(r.r_balance_after_minor as string),
-        postedAt: r.r_posted_at as Date,
-      });
-    }
-    const account = accountOf(first, accountId, network, {
-      code: first.r_currency_code as string,
-      scale: first.r_scale as number,
-      kind: first.r_currency_kind as CurrencyKind,
-    });
+    const [row] = await this.sql.query<{ page: [StatementHead, ...StatementEntryColumns[]] | null }>(
+      'SELECT ledger_statement_json($1, $2, $3, $4, $5, $6, $7, $8) AS page',
+      [
+        network,
+        accountId,
+        period?.from ? isoMicros(period.from) : null,
+        period?.to ? isoMicros(period.to) : null,
+        cursor?.lo.toString() ?? null,
+        cursor?.hi.toString() ?? null,
+        cursor?.after.toString() ?? null,
+        limit,
+      ],
+    );
+    const page = row?.page;
+    if (!page) return undefined;
+    const [head, ...entries] = page;
+    const [partyId, code, scale, kind, status, statusReason, creditLimit, maxBalance, unlimited, posted, debits, credits] = head;
+    const [lo, hi, opening, closing] = head.slice(12) as string[];
+    const columns: AccountColumns = [partyId, status, statusReason, creditLimit, maxBalance, unlimited, posted, debits, credits];
     return {
-      account,
-      lo: BigInt(first.r_lo as string),
-      hi: BigInt(first.r_hi as string),
-      openingMinor: BigInt(first.r_opening as string),
-      closingMinor: BigInt(first.r_closing as string),
-      rows: entries,
+      account: accountOf(columns, accountId, network, { code, scale, kind: kind as CurrencyKind }),
+      lo: BigInt(lo as string),
+      hi: BigInt(hi as string),
+      openingMinor: BigInt(opening as string),
+      closingMinor: BigInt(closing as string),
+      rows: entries.map(([transactionId, sequence, amount, balanceAfter, postedAt]) => ({
+        transactionId,
+        sequence: BigInt(sequence),
+        amountMinor: BigInt(amount),
+        balanceAfterMinor: BigInt(balanceAfter),
+        postedAt: instantOfIsoMicros(postedAt),
+      })),
     };
   }
 
@@ -290,8 +283,9 @@ export class ReportRepository {
    * every account of the currency with a posting, and the posting time of the network's last
    * transaction (its head's, the epoch before any). Every later transaction is posted strictly
    * after that instant, so `balancesAt` of it gives exactly these lines, however often it is
-   * asked. One call of `ledger_trial_balance` (migration 0027), whose queries are planned once
-   * per connection; each line carries its account, so the lines' `account` fields need no
+   * asked. One call of `ledger_trial_balance` (migration 0027, read as one JSON value by
+   * `ledger_trial_balance_json`, 0031), whose queries are planned once per connection; each line
+   * carries its account, so the lines' `account` fields need no
    * second round trip. The currency's columns come from `currency`, not from every row.
    */
   async currentBalances(
@@ -299,20 +293,19 @@ export class ReportRepository {
     currency: CurrencyRecord,
     accounts: AccountSet,
   ): Promise<{ asOf: Date; rows: (AccountBalanceRow & { readonly account: AccountRecord })[] }> {
-    const rows = await this.sql.query<TrialBalanceRow>('SELECT * FROM ledger_trial_balance($1, $2, $3)', [
-      network,
-      currency.code,
-      accounts.all ? null : accounts.ids,
-    ]);
-    const asOf = rows[0]?.r_as_of;
-    if (!asOf) throw new Error('the ledger head is missing: have the migrations run?');
-    const lines: (AccountBalanceRow & { readonly account: AccountRecord })[] = [];
-    for (let i = 1; i < rows.length; i++) {
-      const r = rows[i] as TrialBalanceRow & { r_id: string };
-      const account = accountOf(r, r.r_id, network, currency);
-      lines.push({ accountId: r.r_id, balanceMinor: account.postedMinor, account });
-    }
-    return { asOf, rows: lines };
+    const [row] = await this.sql.query<{ balances: [[string], ...[string, ...AccountColumns][]] | null }>(
+      'SELECT ledger_trial_balance_json($1, $2, $3) AS balances',
+      [network, currency.code, accounts.all ? null : accounts.ids],
+    );
+    const [head, ...lines] = row?.balances ?? [];
+    if (!head) throw new Error('the ledger head is missing: have the migrations run?');
+    return {
+      asOf: instantOfIsoMicros(head[0]),
+      rows: lines.map(([id, ...columns]) => {
+        const account = accountOf(columns, id, network, currency);
+        return { accountId: id, balanceMinor: account.postedMinor, account };
+      }),
+    };
   }
 
   /**
