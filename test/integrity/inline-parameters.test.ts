@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import type { Client } from 'pg';
 import { inlineParameters } from '../../src/database/sql-literal';
+import { arrayLiteral } from '../../src/ledger/posting/posting.repository';
 import { connect, serverUrl } from '../support/database';
 
 /**
@@ -65,6 +66,18 @@ describe('parameters written into SQL text', () => {
       inlineParameters('SELECT $1::text[] AS a, $2::text AS n', [['x', "y'z", 'back\\slash', null, '{brace}'], null]),
     );
     expect(rows[0]).toEqual({ a: ['x', "y'z", 'back\\slash', null, '{brace}'], n: null });
+  });
+
+  it("reads back the posting group's own array literals (arrayLiteral) exactly: nulls, empty arrays, hostile text", async () => {
+    const text = fc.string({ unit: 'binary' }).filter((s) => !s.includes('\0'));
+    const check = async (values: (string | null)[]) => {
+      const literal = arrayLiteral(values, (v) => v);
+      const { rows } = await client.query<{ a: (string | null)[] }>(inlineParameters('SELECT $1::text[] AS a', [literal]));
+      expect(rows[0]?.a).toEqual(values);
+    };
+    await check([]);
+    await check([null, 'NULL', '', '"', '\\', '{a,b}', ' spaced ', "it's"]);
+    await fc.assert(fc.asyncProperty(fc.array(fc.option(text, { nil: null }), { maxLength: 8 }), check), { numRuns: 200 });
   });
 
   it('refuses text with a NUL, which PostgreSQL text cannot hold', () => {
