@@ -2,7 +2,7 @@ import type { Client } from 'pg';
 import type { RunningService } from '../scripts/lib/service-process';
 import { type Fixture, progress, runLoadProcess } from './common';
 import type { LoadSpec } from './load';
-import { cpuMs, loadAverage, postgresCpuMs } from './process-cpu';
+import { cpuMs, cpuSplitMs, loadAverage, postgresCpuMs } from './process-cpu';
 import { startCountingReceiver } from './webhooks';
 
 /** Rounds of each setting (BENCH_CPU_ROUNDS, default 2). */
@@ -36,16 +36,24 @@ export async function measureWebhookCpu(
       const writesBefore = await writes(client);
       const loadBefore = loadAverage();
       const serviceBefore = cpuMs(service.process.pid);
+      const serviceSplitBefore = cpuSplitMs(service.process.pid);
+      const receiverSplitBefore = cpuSplitMs(process.pid);
       const postgresBefore = postgresCpuMs(pgPid);
+      // The receiver runs in this process: its CPU is this process's (nothing else here is busy meanwhile).
+      const receiverBefore = cpuMs(process.pid);
       const load = await runLoadProcess({ ...base, label });
       const deadline = Date.now() + CATCH_UP_MS;
       while (!waitFor(load.requests) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       const per = (ms: number) => Math.round((ms / Math.max(1, load.requests)) * 1000) / 1000;
       const serviceMs = per(cpuMs(service.process.pid) - serviceBefore);
       const postgresMs = per(postgresCpuMs(pgPid) - postgresBefore);
+      const receiverMs = per(cpuMs(process.pid) - receiverBefore);
+      const serviceSplit = cpuSplitMs(service.process.pid);
+      const receiverSplit = cpuSplitMs(process.pid);
+      const kernel = `kernel share of it: service ${per(serviceSplit.system - serviceSplitBefore.system)} ms, receiver ${per(receiverSplit.system - receiverSplitBefore.system)} ms`;
       const written = await writesSince(client, writesBefore, load.requests);
       progress(
-        `${label}: ${load.requests} transfers, ${receiver.received} deliveries; per transfer ${written}; CPU per transfer service ${serviceMs} ms, PostgreSQL ${postgresMs} ms, sum ${Math.round((serviceMs + postgresMs) * 1000) / 1000} ms; load generator ${per(load.cpuMs)} ms; load average ${loadBefore} -> ${loadAverage()}`,
+        `${label}: ${load.requests} transfers, ${receiver.received} deliveries in ${receiver.reads} reads; per transfer ${written}; CPU per transfer service ${serviceMs} ms, PostgreSQL ${postgresMs} ms, sum ${Math.round((serviceMs + postgresMs) * 1000) / 1000} ms; receiver (this process) ${receiverMs} ms; load generator ${per(load.cpuMs)} ms (${kernel}); load average ${loadBefore} -> ${loadAverage()}`,
       );
       await printStatements(client, statements, load.requests, label);
       return serviceMs + postgresMs;
@@ -59,6 +67,7 @@ export async function measureWebhookCpu(
         { url: receiver.url },
       );
       receiver.received = 0;
+      receiver.reads = 0;
       sums.one += await runOnce(`1 webhook, round ${round}`, (posted) => receiver.received >= posted);
       await fixture.admin.ok('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id: created.createWebhook.webhook.id });
     }

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { startService } from '../scripts/lib/service-process';
 import { analyzeDatabase, CLIENTS, freshDatabase, runLoadProcess, type SettingRuns, settingRuns, setUp } from './common';
 import type { LoadResult } from './load';
@@ -90,25 +89,111 @@ export async function measureWebhookCost(
 export interface CountingReceiver {
   readonly url: string;
   received: number;
+  /** Reads that brought requests (received / reads: how many requests a read brought, on average). */
+  reads: number;
   close(): Promise<void>;
 }
 
+const HEAD_END = Buffer.from('\r\n\r\n');
+const OK = Buffer.from('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n', 'latin1');
+const OK_CLOSE = Buffer.from('HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n', 'latin1');
+const LENGTH_REQUIRED = Buffer.from('HTTP/1.1 411 Length Required\r\ncontent-length: 0\r\nconnection: close\r\n\r\n', 'latin1');
+const BAD_REQUEST = Buffer.from('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n', 'latin1');
+/** A request head longer than this is refused (400), as servers limit theirs. */
+const MAX_HEAD_BYTES = 16 * 1024;
+
+/**
+ * The bench's webhook receiver: a minimal HTTP/1.1 responder on node:net. It stands for the
+ * customer's server, which in production runs on another machine; here it shares the bench's
+ * two cores with the service and PostgreSQL, so what it spends per request is taken from the
+ * throughput being measured. node:http's server cost about as much CPU per delivery as the
+ * service's own sending (bench:cpu, docs/performance.md), so the bench would measure node:http
+ * rather than the service. This one does what a receiver must and nothing more: it frames each
+ * request by its head and `Content-Length` (a request without one, chunked, is answered 411 and
+ * the connection closed; a malformed or oversized head 400), answers each `200` with keep-alive
+ * (`connection: close` when the request asked for it), in order, the answers to the requests one
+ * read brought written together (HTTP/1.1 pipelining), and counts the requests it answered.
+ */
 export async function startCountingReceiver(): Promise<CountingReceiver> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      receiver.received++;
-      res.writeHead(200).end();
+  const sockets = new Set<Socket>();
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    let pending: Buffer | null = null;
+    /** Body bytes of the current request still to come (its head already read). */
+    let bodyLeft = 0;
+    socket.on('data', (chunk: Buffer) => {
+      const buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
+      pending = null;
+      const answers: Buffer[] = [];
+      receiver.reads++;
+      let at = 0;
+      let close = false;
+      while (at < buffer.length && !close) {
+        if (bodyLeft > 0) {
+          const taken = Math.min(bodyLeft, buffer.length - at);
+          bodyLeft -= taken;
+          at += taken;
+          if (bodyLeft > 0) break;
+          continue;
+        }
+        const end = buffer.indexOf(HEAD_END, at);
+        if (end < 0) {
+          if (buffer.length - at > MAX_HEAD_BYTES) {
+            answers.push(BAD_REQUEST);
+            close = true;
+          }
+          break;
+        }
+        const head = buffer.toString('latin1', at, end);
+        at = end + HEAD_END.length;
+        const answer = answerTo(head);
+        answers.push(answer.reply);
+        if (answer.reply === OK || answer.reply === OK_CLOSE) receiver.received++;
+        close = answer.close;
+        bodyLeft = answer.bodyBytes;
+      }
+      if (!close && at < buffer.length) pending = buffer.subarray(at);
+      if (answers.length === 1) socket.write(answers[0] as Buffer);
+      else if (answers.length > 1) socket.write(Buffer.concat(answers));
+      if (close) socket.end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const receiver: CountingReceiver = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
     received: 0,
+    reads: 0,
     close: async () => {
-      server.closeAllConnections();
+      for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
   return receiver;
+}
+
+/** The answer to one request head (request line and header fields, without the blank line), and how many body bytes follow it. */
+function answerTo(head: string): { reply: Buffer; close: boolean; bodyBytes: number } {
+  const lines = head.split('\r\n');
+  if (!/^[A-Z]+ \S+ HTTP\/1\.[01]$/.test(lines[0] ?? '')) return { reply: BAD_REQUEST, close: true, bodyBytes: 0 };
+  let length: number | null = null;
+  let chunked = false;
+  let close = (lines[0] as string).endsWith('1.0');
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i] as string;
+    const colon = line.indexOf(':');
+    if (colon <= 0) return { reply: BAD_REQUEST, close: true, bodyBytes: 0 };
+    const name = line.slice(0, colon).toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (name === 'content-length') {
+      if (!/^\d{1,15}$/.test(value) || (length !== null && length !== Number(value)))
+        return { reply: BAD_REQUEST, close: true, bodyBytes: 0 };
+      length = Number(value);
+    } else if (name === 'transfer-encoding') chunked = true;
+    else if (name === 'connection') close = /\bclose\b/i.test(value) || (close && !/\bkeep-alive\b/i.test(value));
+  }
+  if (chunked) return { reply: LENGTH_REQUIRED, close: true, bodyBytes: 0 };
+  return { reply: close ? OK_CLOSE : OK, close, bodyBytes: length ?? 0 };
 }

@@ -33,6 +33,12 @@ const GATHER_MS = 100;
 const ROUND_HOLD_MS = 250;
 /** The answer time assumed for a webhook this instance has not sent to yet. */
 const FIRST_ANSWER_MS = 50;
+/**
+ * A webhook answering faster than this (moving average) gets its sends pipelined on one
+ * connection, a slower one a connection per send in flight (webhook-sender.ts): a receiver that
+ * takes its time may answer pipelined requests one after the other.
+ */
+const PIPELINE_BELOW_MS = 20;
 
 /** Retry n (1 for the first retry): doubling from the minimum, capped, with up to 25 % jitter on top. */
 export function retryDelayMs(attempt: number, minMs: number, random: () => number = Math.random): number {
@@ -103,8 +109,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     private readonly stats: WebhookStats,
     private readonly retention: WebhookRetention,
   ) {
-    // Sockets per origin: as many as deliveries in flight, since two webhooks may share a host (the per-webhook share is the dispatcher's).
-    this.sender = new WebhookSender(config.webhookTimeoutMs, config.webhookAllowPrivate, config.webhookConcurrency);
+    // Connections per webhook: as many as its sends in flight, pipelined on one while the receiver keeps up.
+    this.sender = new WebhookSender(config.webhookTimeoutMs, config.webhookAllowPrivate, config.webhookConcurrencyPerWebhook);
   }
 
   onApplicationBootstrap(): void {
@@ -283,13 +289,27 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
       return { ...base, delivered: false, final: false, statusCode: null, error, retryDelayMs: retryDelay };
     }
     const started = process.hrtime.bigint();
-    const outcome = await this.sender.send(d.url, body, {
-      'ledger-signature': signatureHeader(secret, body, Math.floor(Date.now() / 1000)),
-      'ledger-event-id': d.event_id,
-      'ledger-event-type': d.event_type,
-      'ledger-delivery-attempt': String(d.attempts),
-      'user-agent': 'SolidarityLedger-Webhooks/1',
-    });
+    // Name, value, name, value: the form undici takes without building an object per request.
+    const outcome = await this.sender.send(
+      d.webhook_id,
+      d.url,
+      body,
+      [
+        'content-type',
+        'application/json',
+        'ledger-signature',
+        signatureHeader(secret, body, Math.floor(Date.now() / 1000)),
+        'ledger-event-id',
+        d.event_id,
+        'ledger-event-type',
+        d.event_type,
+        'ledger-delivery-attempt',
+        String(d.attempts),
+        'user-agent',
+        'SolidarityLedger-Webhooks/1',
+      ],
+      lane.answerMs < PIPELINE_BELOW_MS,
+    );
     const delivered = outcome.error === null;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     // How fast the webhook answers (a moving average) sets how many of its deliveries are claimed ahead.

@@ -1,4 +1,5 @@
-import { Agent, type Dispatcher } from 'undici';
+import type { Socket } from 'node:net';
+import { buildConnector, type Dispatcher, Pool } from 'undici';
 import { guardedLookup, type ParsedTarget, parseTarget, publicAddresses } from './ssrf';
 
 export interface SendOutcome {
@@ -10,41 +11,53 @@ export interface SendOutcome {
 const MAX_RESPONSE_BYTES = 64 * 1024;
 /** Webhook URLs whose parsed form is kept (parsing one again for every delivery costs more than the request's own work). */
 const MAX_PARSED_TARGETS = 1000;
+/** Webhooks whose connections are kept; beyond this the idle ones are closed. */
+const MAX_POOLS = 1000;
 
 /**
  * POSTs one delivery. A 2xx is delivered; redirects are not followed (a 3xx is a failed attempt).
  * The timeout bounds each phase: connecting, the answer's status and headers after the request
  * was sent, and each wait for more of its body (undici's own timers: an AbortSignal per request
- * cost as much CPU as the rest of the request). Connections are kept alive per receiver, through
- * undici's client, which spends less CPU per request than node:http (every delivery is one
- * request, most of what a webhook costs the service). With private receivers refused, every new
+ * cost as much CPU as the rest of the request). With private receivers refused, every new
  * connection resolves the host through `guardedLookup`, and an address literal is checked before
  * connecting.
+ *
+ * Each webhook has its own connections (an undici pool per webhook, kept alive), so a slow
+ * receiver holds only its own webhook's, even when several webhooks share a host. A webhook's
+ * sends in flight (at most `perWebhook`, the dispatcher's bound) are pipelined on one kept-alive
+ * connection (HTTP/1.1 requires servers to answer pipelined requests in order; the body's event
+ * id makes a delivery safe to send again, so undici may pipeline a POST), and the requests started
+ * in one turn of the event loop go out in one write: every delivery is one request, and the
+ * system calls and wake-ups of one write and one read per request, on both sides, were most of
+ * what a webhook cost the service and its receiver (docs/webhooks.md, "Cost").
  */
 export class WebhookSender {
-  private readonly agent: Agent;
+  private readonly pools = new Map<string, { pool: Pool; sockets: Set<Socket> }>();
   private readonly targets = new Map<string, ParsedTarget>();
+  private readonly connect: buildConnector.connector;
+  private readonly corked = new Set<Socket>();
+  private uncorkScheduled = false;
 
   constructor(
-    timeoutMs: number,
+    private readonly timeoutMs: number,
     private readonly allowPrivate: boolean,
-    connections: number,
+    private readonly perWebhook: number,
   ) {
     // The guard has the shape of dns.lookup's callback form, which is what net.connect calls.
     const lookup = allowPrivate ? undefined : guardedLookup();
-    this.agent = new Agent({
-      connections,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      connect: { timeout: timeoutMs, ...(lookup ? { lookup } : {}) },
-    });
+    this.connect = buildConnector({ timeout: timeoutMs, ...(lookup ? { lookup } : {}) });
   }
 
-  async send(target: string, body: string, headers: Record<string, string>): Promise<SendOutcome> {
+  /**
+   * Sends one delivery of `webhookId` to `target`: `pipelined` on one connection (a receiver that
+   * answers fast), or on a connection of its own among up to `perWebhook` (a slow one, which may
+   * answer pipelined requests one after the other).
+   */
+  async send(webhookId: string, target: string, body: string, headers: string[], pipelined: boolean): Promise<SendOutcome> {
     try {
       const { url, host } = this.parsed(target);
       if (!this.allowPrivate) await publicAddresses(host);
-      const statusCode = await this.post(url, body, headers);
+      const statusCode = await this.post(webhookId, url, body, headers, pipelined);
       return { statusCode, error: statusCode >= 200 && statusCode < 300 ? null : `the receiver answered ${statusCode}` };
     } catch (error) {
       return { statusCode: null, error: messageOf(error) };
@@ -61,29 +74,88 @@ export class WebhookSender {
     return parsed;
   }
 
+  /** The webhook's connections to its URL's origin (a webhook's URL never changes; the origin is part of the key all the same). */
+  private poolOf(webhookId: string, origin: string, pipelined: boolean): { pool: Pool; sockets: Set<Socket> } {
+    const key = `${webhookId} ${origin} ${pipelined ? 'pipelined' : 'parallel'}`;
+    let entry = this.pools.get(key);
+    if (!entry) {
+      if (this.pools.size >= MAX_POOLS) this.closeIdle();
+      const sockets = new Set<Socket>();
+      const pool = new Pool(origin, {
+        connections: pipelined ? 1 : this.perWebhook,
+        pipelining: pipelined ? this.perWebhook : 1,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+        connect: (options, callback) =>
+          this.connect(options, (...answer) => {
+            const socket = answer[1];
+            // Kept so that the requests of one turn can be corked together (post).
+            if (socket) {
+              sockets.add(socket);
+              socket.once('close', () => sockets.delete(socket));
+            }
+            callback(...answer);
+          }),
+      });
+      entry = { pool, sockets };
+      this.pools.set(key, entry);
+    }
+    return entry;
+  }
+
+  /** Closes the connections of webhooks with nothing in flight (kept beyond MAX_POOLS). */
+  private closeIdle(): void {
+    for (const [key, { pool }] of this.pools) {
+      if (pool.stats.pending + pool.stats.running > 0) continue;
+      this.pools.delete(key);
+      void pool.close().catch(() => undefined);
+    }
+  }
+
   /**
    * One POST through undici's dispatch with a handler that keeps only the status: no response
    * stream, no parsed headers, no async resource per request (what `agent.request` builds for
    * every call, most of the CPU a delivery cost the service). The body is read and dropped, so the
-   * connection is reused; past MAX_RESPONSE_BYTES the connection is closed instead.
+   * connection is reused; past MAX_RESPONSE_BYTES the connection is closed instead. The webhook's
+   * sockets stay corked until the end of this turn of the event loop, so the requests started in
+   * it leave in one write.
    */
-  private post(url: URL, body: string, headers: Record<string, string>): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.agent.dispatch(
-        {
-          origin: url.origin,
-          path: `${url.pathname}${url.search}`,
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...headers },
-          body,
-        },
+  private post(webhookId: string, url: URL, body: string, headers: string[], pipelined: boolean): Promise<number> {
+    const { pool, sockets } = this.poolOf(webhookId, url.origin, pipelined);
+    this.cork(sockets);
+    const answered = new Promise<number>((resolve, reject) => {
+      pool.dispatch(
+        { path: `${url.pathname}${url.search}`, method: 'POST', headers, body, idempotent: true, blocking: false },
         new StatusOnly(resolve, reject),
       );
+    });
+    // Scheduled after the dispatch: undici writes to a kept-alive idle socket from an immediate of its own (it first looks for
+    // bytes the server sent unasked), which must run before this one.
+    this.uncorkSoon();
+    return answered;
+  }
+
+  private cork(sockets: Set<Socket>): void {
+    for (const socket of sockets) {
+      if (this.corked.has(socket) || socket.destroyed) continue;
+      socket.cork();
+      this.corked.add(socket);
+    }
+  }
+
+  private uncorkSoon(): void {
+    if (this.uncorkScheduled || this.corked.size === 0) return;
+    this.uncorkScheduled = true;
+    setImmediate(() => {
+      this.uncorkScheduled = false;
+      for (const socket of this.corked) socket.uncork();
+      this.corked.clear();
     });
   }
 
   close(): void {
-    void this.agent.destroy().catch(() => undefined);
+    for (const { pool } of this.pools.values()) void pool.destroy().catch(() => undefined);
+    this.pools.clear();
   }
 }
 
