@@ -13,7 +13,7 @@ import { DatabaseModule } from './database/database.module';
 import { ExplorerAssets } from './explorer/explorer-assets';
 import { ExplorerModule } from './explorer/explorer.module';
 import { explorerLandingPage } from './explorer/explorer.plugin';
-import { graphqlContext, graphqlWsOptions } from './graphql/context';
+import { graphqlContext, graphqlWsOptions, operationLimits } from './graphql/context';
 import { WsSessions } from './graphql/ws-sessions';
 import { formatError } from './graphql/error-mapping';
 import { queryCostPlugin } from './graphql/query-cost';
@@ -85,7 +85,7 @@ export class AppModule {
           graphiql: false,
           plugins: [
             graphqlOperationPlugin(logger),
-            queryCostPlugin({ maxDepth: config.maxQueryDepth, maxCost: config.maxQueryComplexity, maxVisits: config.maxQueryTokens }),
+            queryCostPlugin(operationLimits(config)),
             ...(explorer ? [explorerLandingPage(explorer)] : []),
             // Apollo installs cache-control hints on every field of every request unless told not to; the
             // ledger sends no cache hints. Usage and schema reporting would send data to Apollo's service
@@ -103,12 +103,7 @@ export class AppModule {
           context: graphqlContext,
           subscriptions: {
             'graphql-ws': graphqlWsOptions(
-              {
-                maxDepth: config.maxQueryDepth,
-                maxCost: config.maxQueryComplexity,
-                maxVisits: config.maxQueryTokens,
-                maxTokens: config.maxQueryTokens,
-              },
+              operationLimits(config),
               { isProduction: config.isProduction, introspection: config.introspection },
               wsSessions,
               (e) => errorLog.error(e),

@@ -2,7 +2,9 @@ import 'reflect-metadata';
 import type { Server } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { GraphQLModule } from '@nestjs/graphql';
+import { GraphQLModule, GraphQLSchemaHost } from '@nestjs/graphql';
+import { operationLimits } from './graphql/context';
+import { installDirectGraphQL } from './graphql/direct-http';
 import { limitWebSocketMessages } from './graphql/ws-sessions';
 import { installHttpSecurity } from './graphql/http-security';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -89,6 +91,7 @@ async function main(): Promise<void> {
   installRequestLogging(fastify, logger, app.get(Metrics), lifecycle);
   installBodyParsing(fastify, config.maxBodyBytes);
   installHttpSecurity(fastify, config.corsOrigins);
+  if (config.graphqlDirectHttp) installDirectPath(app, logger, config);
 
   const admin = await adminSecret(config);
   if (admin) await app.get(ApiKeyService).ensureAdmin(admin.secret);
@@ -146,6 +149,27 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/**
+ * Plain GraphQL POSTs are served without Apollo's per-request pipeline (graphql/direct-http.ts);
+ * installed before the application starts, when Apollo's route is registered.
+ */
+function installDirectPath(app: NestFastifyApplication, logger: JsonLogger, config: AppConfig): void {
+  const direct = installDirectGraphQL(app.getHttpAdapter().getInstance(), '/graphql', {
+    schema: () => app.get(GraphQLSchemaHost).schema,
+    limits: operationLimits(config),
+    introspection: config.introspection,
+    isProduction: config.isProduction,
+    logger,
+  });
+  app
+    .get(Metrics)
+    .registerCounter(
+      'ledger_graphql_direct_requests_total',
+      "GraphQL requests served without Apollo's per-request pipeline (the others go through Apollo)",
+      direct.served,
+    );
 }
 
 /** A crash is logged as one JSON line before the process ends (a supervisor restarts it). */

@@ -30,6 +30,12 @@ export interface AppConfig {
   readonly maxQueryComplexity: number;
   /** Lexical tokens one GraphQL document may hold, so parsing and validation stay cheap. */
   readonly maxQueryTokens: number;
+  /**
+   * Serve plain GraphQL POSTs (a JSON body, a document that parsed and validated before) without
+   * Apollo's per-request pipeline (src/graphql/direct-http.ts); everything else goes to Apollo.
+   * On by default; GRAPHQL_DIRECT_HTTP=false sends every request through Apollo.
+   */
+  readonly graphqlDirectHttp: boolean;
   readonly maxBodyBytes: number;
   /** Requests per second allowed per API key; 0 turns rate limiting off. */
   readonly rateLimitPerSecond: number;
@@ -207,6 +213,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     maxQueryDepth: intFrom(env, 'GRAPHQL_MAX_DEPTH', 10, 2, 50),
     maxQueryComplexity: intFrom(env, 'GRAPHQL_MAX_COMPLEXITY', 5000, 10, 1_000_000),
     maxQueryTokens: intFrom(env, 'GRAPHQL_MAX_TOKENS', 20_000, 100, 1_000_000),
+    graphqlDirectHttp: boolFrom(env, 'GRAPHQL_DIRECT_HTTP', true),
     maxBodyBytes: intFrom(env, 'MAX_BODY_BYTES', 2_000_000, 1_000, 100_000_000),
     // On by default, high enough that a busy credit-union integration never meets it; 0 turns every limit off (benchmarks).
     rateLimitPerSecond: intFrom(env, 'RATE_LIMIT_PER_SECOND', 1000, 0, 1_000_000),

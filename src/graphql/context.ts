@@ -16,6 +16,7 @@ import {
   validate,
 } from 'graphql';
 import { DomainError, ErrorCode } from '../common/domain-error';
+import type { AppConfig } from '../config/config';
 import { formatError } from './error-mapping';
 import { measureOperation, type QueryLimits } from './query-cost';
 import type { WsConnection, WsSessions } from './ws-sessions';
@@ -58,8 +59,18 @@ export function graphqlContext(input: HttpRequest | { connectionParams?: Readonl
 const PARSE_FAILED = 'GRAPHQL_PARSE_FAILED';
 const INVALID_REQUEST = 'GRAPHQL_VALIDATION_FAILED';
 
-export interface WsLimits extends QueryLimits {
+/** The limits of one GraphQL operation, over HTTP and WebSocket: its tokens, then its depth and cost. */
+export interface OperationLimits extends QueryLimits {
   readonly maxTokens: number;
+}
+
+export function operationLimits(config: AppConfig): OperationLimits {
+  return {
+    maxDepth: config.maxQueryDepth,
+    maxCost: config.maxQueryComplexity,
+    maxVisits: config.maxQueryTokens,
+    maxTokens: config.maxQueryTokens,
+  };
 }
 
 /**
@@ -79,7 +90,7 @@ export interface WsLimits extends QueryLimits {
  * - `onNext` formats the errors of each result (a refused subscribe, a field refused in an event).
  */
 export function graphqlWsOptions(
-  limits: WsLimits,
+  limits: OperationLimits,
   options: { isProduction: boolean; introspection: boolean },
   sessions: WsSessions,
   log: (error: unknown) => void,

@@ -279,23 +279,34 @@ export function measureOperation(
 }
 
 /**
- * Applies the limits to every operation once Apollo has parsed, validated and resolved it.
- * A refusal is a 400 with code QUERY_TOO_COMPLEX (errors raised here would otherwise be 500s).
+ * Applies the limits to an operation once it is parsed, validated and resolved, as Apollo's
+ * plugin and the direct HTTP path (direct-http.ts) both do. A refusal is a GraphQL error with
+ * HTTP status 400 and code QUERY_TOO_COMPLEX (errors raised here would otherwise be 500s).
  */
+export function enforceLimits(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Readonly<Record<string, unknown>> | undefined,
+  limits: QueryLimits,
+): void {
+  try {
+    measureOperation(schema, document, operation, variables, limits);
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    throw new GraphQLError(error.message, { originalError: error, extensions: { http: { status: 400 } } });
+  }
+}
+
 export type ApolloPlugin = NonNullable<ApolloDriverConfig['plugins']>[number];
 
+/** Applies the limits to every operation Apollo serves (over HTTP), once it has resolved it. */
 export function queryCostPlugin(limits: QueryLimits): ApolloPlugin {
   return {
     requestDidStart() {
       return Promise.resolve({
         didResolveOperation({ schema, document, operation, request }) {
-          if (!operation) return Promise.resolve();
-          try {
-            measureOperation(schema, document, operation, request.variables, limits);
-          } catch (error) {
-            if (!(error instanceof DomainError)) throw error;
-            throw new GraphQLError(error.message, { originalError: error, extensions: { http: { status: 400 } } });
-          }
+          if (operation) enforceLimits(schema, document, operation, request.variables, limits);
           return Promise.resolve();
         },
       });
