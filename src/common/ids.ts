@@ -21,8 +21,19 @@ export function checkIds(ids: readonly string[], field: string): string[] {
  * deposit batch. It tells no more than the row's own time (a transaction's `postedAt`).
  */
 export function timeOrderedUuid(nowMs: number = Date.now()): string {
-  const time = nowMs.toString(16).padStart(12, '0');
-  const random = randomUUID();
   // random is xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx: keep its variant and random bits, version 7.
-  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${random.slice(15)}`;
+  return `${timePrefix(nowMs)}${randomUUID().slice(15)}`;
+}
+
+let lastPrefixMs = -1;
+let lastPrefix = '';
+
+/** `tttttttt-tttt-7` for a millisecond; kept for the last one (a deposit batch makes a thousand ids in a few). */
+function timePrefix(nowMs: number): string {
+  if (nowMs !== lastPrefixMs) {
+    const time = nowMs.toString(16).padStart(12, '0');
+    lastPrefix = `${time.slice(0, 8)}-${time.slice(8, 12)}-7`;
+    lastPrefixMs = nowMs;
+  }
+  return lastPrefix;
 }

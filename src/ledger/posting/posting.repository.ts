@@ -278,6 +278,13 @@ class ArrayText {
   }
 }
 
+/** The array literal of values that never hold a quote or a backslash (the NOTIFY payloads: ids and separators). */
+function plainArray(values: readonly string[]): string {
+  const column = new ArrayText(true);
+  for (const value of values) column.push(value);
+  return column.text();
+}
+
 /**
  * PostgreSQL's text form of a one-dimensional array, `{"a","b",NULL}`, of `pick` applied to each
  * row, built in one pass: every element quoted, and escaped only when it holds a quote or a
@@ -407,7 +414,7 @@ export async function writeGroup(tx: TransactionSql, network: string, commit: bo
     w.head?.hash ?? null,
     w.head ? isoMicros(w.head.postedAt) : null,
     POSTED_CHANNEL,
-    notifyPayloads(network, w.transactions),
+    plainArray(notifyPayloads(network, w.transactions)),
     eventRowsJson(w.events),
   ];
   const statement = `SELECT ledger_group_write(${params.map((_, i) => `$${i + 1}`).join(', ')})`;
