@@ -223,7 +223,20 @@ describe('deposit batches: recordDeposits over HTTP', () => {
     expect(again.recordDeposits).toEqual(data.recordDeposits);
   });
 
+  it('posts three different batches of 1000 sent at once, each deposit once, whichever group carries each', async () => {
+    const batches = ['c1', 'c2', 'c3'].map((prefix) => members.map((accountId, i) => item(accountId, i, prefix)));
+    const before = await postedBalances(admin);
+    const answers = await Promise.all(batches.map((batch) => integration.ok<{ recordDeposits: PostedTransaction[] }>(DEPOSITS, { batch })));
+    const ids = answers.flatMap((a) => a.recordDeposits.map((tx) => tx.id));
+    expect(new Set(ids).size).toBe(3000);
+    answers.forEach((a, b) => expect(a.recordDeposits.map((tx) => tx.externalRef)).toEqual(batches[b]?.map((d) => d.externalRef)));
+    const after = await postedBalances(admin);
+    const cents = (text: string | undefined) => BigInt((text ?? '0').replace('.', ''));
+    // Each member got item i of each batch: three times its amount.
+    members.forEach((accountId, i) => expect(cents(after.get(accountId)) - cents(before.get(accountId))).toBe(3n * (100n + BigInt(i))));
+  });
+
   it('leaves stored balances equal to the postings and the hash chain unbroken', async () => {
-    expect(await verifyLedger(admin)).toMatchObject({ ok: true, transactionsChecked: 2210, firstProblem: null });
+    expect(await verifyLedger(admin)).toMatchObject({ ok: true, transactionsChecked: 5210, firstProblem: null });
   });
 });
