@@ -112,14 +112,16 @@ export interface HashablePostingV2 {
  * written out directly (it runs for every posted transaction); docs/hash-chain.md has a worked example.
  */
 export function hashPayloadV2(tx: HashableTransactionV2): string {
+  // A posting's sequence is its transaction's: its text is made once (a bigint's text is not cheap).
+  const sequence = tx.sequence.toString();
   let postings = '';
   for (const p of tx.postings) {
     postings +=
       `${postings.length === 0 ? '' : ','}[${p.idx},${JSON.stringify(p.accountId)},"${p.amountMinor.toString()}",` +
-      `"${p.balanceAfterMinor.toString()}","${p.sequence.toString()}"]`;
+      `"${p.balanceAfterMinor.toString()}","${p.sequence === tx.sequence ? sequence : p.sequence.toString()}"]`;
   }
   return (
-    `[2,${JSON.stringify(tx.networkId)},"${tx.sequence.toString()}",${JSON.stringify(tx.id)},${JSON.stringify(tx.kind)},"${isoMicros(tx.postedAt)}",` +
+    `[2,${JSON.stringify(tx.networkId)},"${sequence}",${JSON.stringify(tx.id)},${JSON.stringify(tx.kind)},"${isoMicros(tx.postedAt)}",` +
     `${JSON.stringify(tx.previousHash)},${nullableString(tx.memo)},${nullableString(tx.metadataText)},` +
     `${nullableString(tx.externalRef)},${nullableString(tx.reversesId)},${nullableString(tx.apiKeyId)},[${postings}]]`
   );
