@@ -43,10 +43,9 @@ function metric(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-/** The JSON log lines a service wrote after `from` characters of its output. */
-function logLines(output: string, from: number): Record<string, unknown>[] {
+/** The JSON log lines in a service's output (the most recent 200,000 characters of it). */
+function logLines(output: string): Record<string, unknown>[] {
   return output
-    .slice(from)
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -191,6 +190,19 @@ describe('the direct HTTP path answers exactly as Apollo does', () => {
     }
   });
 
+  it('keeps its document cache bounded: long texts go to Apollo, and an evicted text is served again', async () => {
+    // Over 10,000 characters: not kept, so Apollo's (the same answer).
+    const long = `{ me { role } }${' '.repeat(10_001)}`;
+    expect((await same({ query: long }, { direct: false })).body.data.me.role).toBe('ADMIN');
+    // More distinct texts than the cache keeps (500): the first one is forgotten, then parsed and served again.
+    const first = '{ first: me { role } }';
+    await same({ query: first }, { direct: true });
+    const before = await served();
+    for (let i = 0; i < 510; i++) await postRaw(direct.url, JSON.stringify({ query: `{ a${i}: me { role } }` }), adminKey);
+    expect((await served()) - before).toBe(510);
+    expect((await same({ query: first }, { direct: true })).body.data).toEqual({ first: { role: 'ADMIN' } });
+  });
+
   it('CSRF: only a JSON content type is served directly; simple requests are refused by Apollo as before', async () => {
     const body = JSON.stringify({ query: '{ me { role } }' });
     await same(body, { headers: { 'content-type': 'application/json; charset=utf-8' }, direct: true });
@@ -230,7 +242,6 @@ describe('the direct HTTP path answers exactly as Apollo does', () => {
       'ledger_http_request_duration_seconds_count{operation="transfer"}',
     ];
     const count = (text: string) => series.map((name) => metric(text, name) ?? 0);
-    const outputFrom = { direct: direct.output().length, apollo: apollo.output().length };
     const before = { direct: count(await metricsOf(direct)), apollo: count(await metricsOf(apollo)) };
     const send = async (service: RunningService, id: string) => {
       const variables = { from, to, amount: '0.25', key: `logged-${id}` };
@@ -239,18 +250,18 @@ describe('the direct HTTP path answers exactly as Apollo does', () => {
       await postRaw(service.url, JSON.stringify({ query: '{ me { role } }' }), undefined, { 'x-request-id': `${id}-anonymous` });
     };
     const servedBefore = await served();
-    await send(direct, 'direct');
+    await send(direct, 'logged-direct');
     expect((await served()) - servedBefore).toBe(3);
-    await send(apollo, 'apollo');
+    await send(apollo, 'logged-apollo');
     const after = { direct: count(await metricsOf(direct)), apollo: count(await metricsOf(apollo)) };
     const delta = (now: number[], then: number[]) => now.map((value, i) => value - (then[i] ?? 0));
     expect(delta(after.direct, before.direct)).toEqual([1, 1, 1, 1]);
     expect(delta(after.apollo, before.apollo)).toEqual([1, 1, 1, 1]);
     // The request lines, but for what differs by nature (ids, timing, process).
-    const requestLines = async (service: RunningService, from: number, prefix: string) => {
+    const requestLines = async (service: RunningService, prefix: string) => {
       let lines: Record<string, unknown>[] = [];
       for (let i = 0; i < 50 && lines.length < 3; i++) {
-        lines = logLines(service.output(), from).filter((line) => line.msg === 'request' && String(line.reqId).startsWith(prefix));
+        lines = logLines(service.output()).filter((line) => line.msg === 'request' && String(line.reqId).startsWith(prefix));
         if (lines.length < 3) await new Promise((resolve) => setTimeout(resolve, 100));
       }
       return lines.map(({ reqId, durationMs, time, pid, ...rest }) => ({
@@ -261,9 +272,9 @@ describe('the direct HTTP path answers exactly as Apollo does', () => {
         pid: typeof pid,
       }));
     };
-    const directLines = await requestLines(direct, outputFrom.direct, 'direct');
+    const directLines = await requestLines(direct, 'logged-direct');
     expect(directLines).toHaveLength(3);
-    expect(directLines).toEqual(await requestLines(apollo, outputFrom.apollo, 'apollo'));
+    expect(directLines).toEqual(await requestLines(apollo, 'logged-apollo'));
     expect(directLines[0]).toMatchObject({ operation: 'transfer', outcome: 'ok', status: 200, path: '/graphql', method: 'POST' });
     expect(directLines[1]).toMatchObject({ operation: 'accounts', outcome: 'QUERY_TOO_COMPLEX', status: 400 });
   });
