@@ -26,16 +26,20 @@ export interface AccountRow {
 
 /**
  * Reads subtract holds whose expiry has passed but which the sweeper has not released yet, so
- * no read ever shows an expired hold as pending.
+ * no read ever shows an expired hold as pending. The holds are looked at only when something is
+ * pending: a pending amount of zero has no PENDING hold under it (the posting group keeps each
+ * equal to the sum of the account's PENDING holds, and verifyLedger checks it), and the probe
+ * reads every hold the account ever had (`holds_from` / `holds_to` lead with the account and
+ * `created_at`, not the status). ledger_trial_balance_json (migration 0032) applies the same rule.
  */
 export const SELECT_ACCOUNTS = `
   SELECT a.id, a.network_id, a.party_id, a.currency_code, c.scale, c.kind AS currency_kind, a.status, a.status_reason,
          a.credit_limit_minor, a.max_balance_minor, a.unlimited, a.posted_minor,
-         a.pending_debits_minor - coalesce((SELECT sum(h.amount_minor) FROM holds h
-            WHERE h.status = 'PENDING' AND h.expires_at <= now() AND h.network_id = a.network_id AND h.from_account_id = a.id), 0)
+         CASE WHEN a.pending_debits_minor = 0 THEN 0 ELSE a.pending_debits_minor - coalesce((SELECT sum(h.amount_minor) FROM holds h
+            WHERE h.status = 'PENDING' AND h.expires_at <= now() AND h.network_id = a.network_id AND h.from_account_id = a.id), 0) END
            AS pending_debits_minor,
-         a.pending_credits_minor - coalesce((SELECT sum(h.amount_minor) FROM holds h
-            WHERE h.status = 'PENDING' AND h.expires_at <= now() AND h.network_id = a.network_id AND h.to_account_id = a.id), 0)
+         CASE WHEN a.pending_credits_minor = 0 THEN 0 ELSE a.pending_credits_minor - coalesce((SELECT sum(h.amount_minor) FROM holds h
+            WHERE h.status = 'PENDING' AND h.expires_at <= now() AND h.network_id = a.network_id AND h.to_account_id = a.id), 0) END
            AS pending_credits_minor
     FROM accounts a JOIN currencies c ON c.network_id = a.network_id AND c.code = a.currency_code`;
 
