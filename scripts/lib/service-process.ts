@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/common/project-root';
 
@@ -14,6 +15,12 @@ export interface RunningService {
 }
 
 const ROOT = projectRoot();
+/**
+ * The service built beside this script when it runs from a build (so a copy of an older build,
+ * kept to compare against, starts its own service, not the tree's current one), else the tree's.
+ */
+const BUILT_BESIDE = join(__dirname, '..', '..', 'src', 'main.js');
+const SERVICE_MAIN = existsSync(BUILT_BESIDE) ? BUILT_BESIDE : join(ROOT, 'dist/src/main.js');
 
 /**
  * What `npm start` gives node (package.json's `start` script says the same; a test checks they
@@ -32,7 +39,7 @@ export async function startService(
   /** Options for node itself (the bench's `--cpu-prof`). */
   nodeArgs: readonly string[] = [],
 ): Promise<RunningService> {
-  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...nodeArgs, join(ROOT, 'dist/src/main.js')], {
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...nodeArgs, SERVICE_MAIN], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, ADMIN_API_KEY: adminKey, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
