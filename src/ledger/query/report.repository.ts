@@ -283,10 +283,9 @@ export class ReportRepository {
    * every account of the currency with a posting, and the posting time of the network's last
    * transaction (its head's, the epoch before any). Every later transaction is posted strictly
    * after that instant, so `balancesAt` of it gives exactly these lines, however often it is
-   * asked. One call of `ledger_trial_balance` (migration 0027, read as one JSON value by
-   * `ledger_trial_balance_json`, 0031), whose queries are planned once per connection; each line
-   * carries its account, so the lines' `account` fields need no
-   * second round trip. The currency's columns come from `currency`, not from every row.
+   * asked. One call of `ledger_trial_balance_json` (migration 0032: one JSON value, its query
+   * planned once per connection); each line carries its account, so the lines' `account` fields
+   * need no second round trip. The currency's columns come from `currency`, not from every row.
    */
   async currentBalances(
     network: string,
