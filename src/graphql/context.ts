@@ -14,6 +14,7 @@ import {
   Kind,
   parse,
   validate,
+  type ValidationRule,
 } from 'graphql';
 import { DomainError, ErrorCode } from '../common/domain-error';
 import type { AppConfig } from '../config/config';
@@ -74,6 +75,15 @@ export function operationLimits(config: AppConfig): OperationLimits {
 }
 
 /**
+ * The rules a document is validated by, wherever this service runs operations itself (graphql-ws,
+ * the direct HTTP path): graphql-js's own and, unless introspection is allowed, no introspection
+ * (Apollo refuses the same `__schema` and `__type` fields for its own requests).
+ */
+export function validationRules(introspection: boolean): readonly ValidationRule[] {
+  return introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
+}
+
+/**
  * graphql-ws runs operations itself, outside Apollo's plugins, error formatting and parse
  * options; these options give WebSocket operations the same limits, logs, metrics and error
  * mapping as HTTP (SPEC B.1):
@@ -107,7 +117,7 @@ export function graphqlWsOptions(
       );
     });
   const parseLimited = (source: string) => parse(source, { maxTokens: limits.maxTokens });
-  const rules = options.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
+  const rules = validationRules(options.introspection);
   /** Runs an operation within the limits, then logs and counts it. */
   const run =
     (operate: (args: ExecutionArgs) => unknown) =>

@@ -8,17 +8,15 @@ import {
   type GraphQLFormattedError,
   type GraphQLSchema,
   Kind,
-  NoSchemaIntrospectionCustomRule,
   type OperationDefinitionNode,
   OperationTypeNode,
   parse,
-  specifiedRules,
   validate,
   type ValidationRule,
 } from 'graphql';
 import { noteOperation, noteOutcome } from '../observability/graphql-operation.plugin';
 import type { Logger } from '../observability/logger';
-import { graphqlContext, type OperationLimits } from './context';
+import { graphqlContext, type OperationLimits, validationRules } from './context';
 import { formatError } from './error-mapping';
 import { enforceLimits } from './query-cost';
 
@@ -136,10 +134,8 @@ class DirectGraphQL {
 
   constructor(private readonly options: DirectHttpOptions) {
     this.schema = options.schema();
-    // Apollo's rules: graphql-js's own, and no introspection unless allowed (its NoIntrospection
-    // refuses the same __schema and __type fields). A document either refuses goes to Apollo.
-    const rules = options.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
-    this.documents = new Documents(this.schema, rules, options.limits.maxTokens);
+    // Apollo's rules; a document they refuse goes to Apollo.
+    this.documents = new Documents(this.schema, validationRules(options.introspection), options.limits.maxTokens);
   }
 
   /** The plan for a request this path serves exactly as Apollo would, or undefined: Apollo's. */
