@@ -259,15 +259,31 @@ export class ReportRepository {
     const page = row?.page;
     if (!page) return undefined;
     const [head, ...entries] = page;
-    const [partyId, code, scale, kind, status, statusReason, creditLimit, maxBalance, unlimited, posted, debits, credits] = head;
-    const [lo, hi, opening, closing] = head.slice(12) as string[];
+    const [
+      partyId,
+      code,
+      scale,
+      kind,
+      status,
+      statusReason,
+      creditLimit,
+      maxBalance,
+      unlimited,
+      posted,
+      debits,
+      credits,
+      lo,
+      hi,
+      opening,
+      closing,
+    ] = head;
     const columns: AccountColumns = [partyId, status, statusReason, creditLimit, maxBalance, unlimited, posted, debits, credits];
     return {
       account: accountOf(columns, accountId, network, { code, scale, kind: kind as CurrencyKind }),
-      lo: BigInt(lo as string),
-      hi: BigInt(hi as string),
-      openingMinor: BigInt(opening as string),
-      closingMinor: BigInt(closing as string),
+      lo: BigInt(lo),
+      hi: BigInt(hi),
+      openingMinor: BigInt(opening),
+      closingMinor: BigInt(closing),
       rows: entries.map(([transactionId, sequence, amount, balanceAfter, postedAt]) => ({
         transactionId,
         sequence: BigInt(sequence),
