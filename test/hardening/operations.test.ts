@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase } from '../support/database';
+import { connect, createTestDatabase } from '../support/database';
 import { GqlClient } from '../support/graphql';
 import { postRaw, rawRequest } from '../support/http';
 import { createCurrency, openAccount, registerParty, startLedger, type TestLedger, transfer, verifyLedger } from '../support/ledger';
@@ -170,8 +170,18 @@ describe('a graceful stop (SIGTERM)', () => {
       }
     });
     await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Requests must be in flight when the signal comes, whatever the scheduling of this process:
+    // the ledger head is held locked from outside, so the clients' next transfers wait in a
+    // posting group, and it is released only once the instance has logged the signal.
+    const holder = await connect(databaseUrl);
+    await holder.query('BEGIN');
+    await holder.query('SELECT 1 FROM ledger_head FOR UPDATE');
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const exited = new Promise<number | null>((resolve) => service.process.once('exit', (code) => resolve(code)));
     service.process.kill('SIGTERM');
+    while (!service.output().includes('SIGTERM received')) await new Promise((resolve) => setTimeout(resolve, 20));
+    await holder.query('COMMIT');
+    await holder.end();
     await Promise.all(clients);
     stopped = true;
     expect(await exited).toBe(0);
