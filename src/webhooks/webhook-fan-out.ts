@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { timeOrderedUuid } from '../common/ids';
 import { compareInstants } from '../common/instant';
 import { Database } from '../database/database';
 import type { Caller, Role } from '../identity/caller';
@@ -54,8 +55,9 @@ export class WebhookFanOut {
       const readable = new Map<string, boolean>();
       for (const event of events) {
         for (const webhook of listeners) {
+          // Time-ordered ids: the deliveries' primary key grows at its right edge, not at a random page per row.
           if (await this.matches(webhook, event, readable))
-            deliveries.push({ webhook, event, id: randomUUID(), claimed: claim(webhook.id) });
+            deliveries.push({ webhook, event, id: timeOrderedUuid(), claimed: claim(webhook.id) });
         }
       }
       const claimed = deliveries.filter((d) => d.claimed);

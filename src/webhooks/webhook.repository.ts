@@ -305,8 +305,8 @@ export class WebhookRepository {
    * Ends a leased round in one transaction: writes its claimed deliveries once, each with what
    * became of its attempt (delivered, failed and due for a retry or FAILED, still being sent and
    * leased, or released unattempted), and moves the cursors past the round's events, when the
-   * lease is still the caller's (otherwise another instance has taken the events again, and its
-   * own deliveries stand: the unique (network, webhook, event) key keeps one row per pair).
+   * lease is still the caller's and its cursor below them (otherwise another instance has taken
+   * the events again, and its own deliveries stand: this round's are not written).
    */
   async endRound(
     leaseId: string,
@@ -320,7 +320,13 @@ export class WebhookRepository {
         rows.length === 0
           ? []
           : await tx.query<{ status: string }>(
-              `INSERT INTO webhook_deliveries (network_id, id, webhook_id, event_seq, status, attempts, first_attempt_at, next_attempt_at,
+              // Only into networks whose cursor is still leased to the caller and below the round's events
+              // (locked until the cursor moves, below): nothing else writes deliveries of those events
+              // meanwhile, and the retention sweep never deletes an event above a cursor. An event
+              // another instance has fanned out again since gets that instance's deliveries.
+              `WITH mine AS (SELECT network_id, through_seq FROM webhook_fan_out WHERE network_id = ANY($12::uuid[]) AND lease_id = $13
+                               FOR UPDATE)
+               INSERT INTO webhook_deliveries (network_id, id, webhook_id, event_seq, status, attempts, first_attempt_at, next_attempt_at,
                                                last_status_code, last_error, delivered_at)
                SELECT n, i, w, s,
                       CASE WHEN r = 'delivered' THEN 'DELIVERED'
@@ -331,6 +337,7 @@ export class WebhookRepository {
                       code, err, CASE WHEN r = 'delivered' THEN now() END
                  FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::boolean[], $7::integer[], $8::text[],
                              $9::bigint[]) AS v(n, i, w, s, r, fin, code, err, delay_ms)
+                 JOIN mine ON mine.network_id = v.n AND v.s > mine.through_seq
                ON CONFLICT DO NOTHING
                RETURNING status`,
               [
@@ -345,6 +352,8 @@ export class WebhookRepository {
                 rows.map((r) => r.result?.retryDelayMs ?? 0),
                 retryWindowMs,
                 leaseMs,
+                [...through.keys()],
+                leaseId,
               ],
             );
       await tx.query(
@@ -479,9 +488,9 @@ export class WebhookRepository {
   /**
    * One step of the retention sweep of a network, over its next `limit` events after `afterSeq`:
    * of those older than the retention and fanned out (at or below the network's fan-out cursor; up to the first that is not), deletes the
-   * deliveries DELIVERED before the cutoff, then the events no remaining delivery names (the
-   * foreign key from deliveries refuses any other). Returns the last seq it went through (null:
-   * none was old enough) and whether the window was full (more may follow at once).
+   * deliveries DELIVERED before the cutoff, then the events no remaining delivery names. Returns
+   * the last seq it went through (null: none was old enough) and whether the window was full
+   * (more may follow at once).
    */
   async sweep(
     networkId: string,
@@ -501,12 +510,15 @@ export class WebhookRepository {
           WHERE d.network_id = $1 AND d.event_seq = old.seq AND d.status = 'DELIVERED' AND d.delivered_at < cutoff.at
             -- Looked up through the (network, webhook, event) index, never by a scan of every delivery.
             AND d.event_seq = ANY (ARRAY(SELECT seq FROM old))
-         RETURNING 1),
+         RETURNING d.id),
+       -- An event goes only when every delivery naming it went in "gone" (no foreign key keeps it,
+       -- migrations/0033). "gone" holds the rows actually deleted: a delivery a replay made PENDING
+       -- after this statement's snapshot is rechecked by its DELETE and kept, and so is its event.
        events_gone AS (
-         DELETE FROM ledger_events e USING old, cutoff
+         DELETE FROM ledger_events e USING old
           WHERE e.network_id = $1 AND e.seq = old.seq
             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.network_id = $1 AND d.event_seq = e.seq
-                               AND NOT (d.status = 'DELIVERED' AND d.delivered_at < cutoff.at))
+                               AND d.id <> ALL (ARRAY(SELECT id FROM gone)))
          RETURNING 1)
        SELECT (SELECT max(seq)::text FROM old) AS last, (SELECT count(*) FROM win)::int AS seen,
               (SELECT count(*) FROM gone)::int AS deliveries, (SELECT count(*) FROM events_gone)::int AS events`,

@@ -24,7 +24,7 @@ const handlers = {
   },
 
   /** Migrates the database and builds the modules the services live in. */
-  async start({ databaseUrl, env }) {
+  async start({ databaseUrl, env, providers = [] }) {
     require('reflect-metadata');
     const { Global, Module } = require('@nestjs/common');
     const { NestFactory } = require('@nestjs/core');
@@ -47,7 +47,7 @@ const handlers = {
         dist('src/credit-union/credit-union.module.js').CreditUnionModule,
         dist('src/timebank/timebank.module.js').TimebankModule,
       ],
-      providers: [{ provide: APP_CONFIG, useValue: config }],
+      providers: [{ provide: APP_CONFIG, useValue: config }, ...providers.map(({ module, name }) => dist(module)[name])],
       exports: [APP_CONFIG],
     })(MediumModule);
     app = await NestFactory.createApplicationContext(MediumModule, { logger: false });

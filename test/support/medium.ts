@@ -29,6 +29,13 @@ export interface Medium {
   close(): Promise<void>;
 }
 
+/** A class outside the medium's modules to provide as well (a repository a module would bring with more than the test wants). */
+export interface MediumProvider {
+  /** A path under src/, without .ts. */
+  readonly module: string;
+  readonly name: string;
+}
+
 /** Talks to test/support/medium-worker.js: one request, one answer. */
 function channel(worker: Worker) {
   let next = 0;
@@ -58,12 +65,12 @@ function channel(worker: Worker) {
  * start the built service. The modules run from dist/ (`npm test` builds first) in a worker
  * thread: see medium-worker.js for why.
  */
-export async function newMedium(env: Record<string, string> = {}): Promise<Medium> {
+export async function newMedium(env: Record<string, string> = {}, providers: readonly MediumProvider[] = []): Promise<Medium> {
   const worker = new Worker(join(__dirname, 'medium-worker.js'), { workerData: { root: ROOT } });
   const send = channel(worker);
   const databaseUrl = await createTestDatabase();
   try {
-    await send('start', { databaseUrl, env });
+    await send('start', { databaseUrl, env, providers: providers.map((p) => ({ module: `src/${p.module}.js`, name: p.name })) });
   } catch (error) {
     await worker.terminate();
     throw error;
