@@ -86,6 +86,12 @@ export interface AppConfig {
   /** Deliveries in flight per instance, and per webhook (so one slow receiver never takes them all). */
   readonly webhookConcurrency: number;
   readonly webhookConcurrencyPerWebhook: number;
+  /**
+   * Requests one fast receiver may have outstanding on its one pipelined connection
+   * (WEBHOOK_PIPELINE_DEPTH): the connection counts once against WEBHOOK_CONCURRENCY, and a
+   * receiver that slows down goes back to WEBHOOK_CONCURRENCY_PER_WEBHOOK connections of its own.
+   */
+  readonly webhookPipelineDepth: number;
   /** How often an idle dispatcher looks for new events and due deliveries. */
   readonly webhookPollMs: number;
   /** Loopback, private and link-local receivers; refused in production unless set. */
@@ -245,6 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     webhookTimeoutMs: intFrom(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
     webhookConcurrency: intFrom(env, 'WEBHOOK_CONCURRENCY', 16, 1, 256),
     webhookConcurrencyPerWebhook: intFrom(env, 'WEBHOOK_CONCURRENCY_PER_WEBHOOK', 4, 1, 64),
+    webhookPipelineDepth: intFrom(env, 'WEBHOOK_PIPELINE_DEPTH', 32, 1, 256),
     webhookPollMs: intFrom(env, 'WEBHOOK_POLL_MS', 500, 10, 60_000),
     webhookAllowPrivate: boolFrom(env, 'WEBHOOK_ALLOW_PRIVATE', !isProduction),
     webhookSecretKey: secretKeyFrom(env),

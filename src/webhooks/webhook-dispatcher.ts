@@ -63,6 +63,8 @@ interface Queued {
 interface Lane {
   readonly queue: Queued[];
   inFlight: number;
+  /** Of `inFlight`, the sends outstanding on the webhook's one pipelined connection. */
+  pipelined: number;
   answerMs: number;
 }
 
@@ -74,8 +76,9 @@ interface Lane {
  * retries (one statement), each for as many deliveries as are waiting: the database work is per
  * batch, not per event. Claimed
  * deliveries wait in a queue per webhook and go out through at most
- * `webhookConcurrencyPerWebhook` sends per webhook and `webhookConcurrency` in all, so a slow or
- * dead receiver holds a few connections and never the rest; how many a webhook may have queued
+ * `webhookConcurrencyPerWebhook` connections per webhook (or one pipelined connection carrying up
+ * to `webhookPipelineDepth` sends, for a receiver that answers fast) and `webhookConcurrency` in
+ * all, so a slow or dead receiver holds a few connections and never the rest; how many a webhook may have queued
  * follows how fast it answers, and one not started within the timeout is released to be claimed
  * again. The posting path never waits for any of this: it only wrote the events. A crash loses
  * nothing: claimed deliveries come due again when their lease ends, and the events of a round
@@ -90,6 +93,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   private readonly secrets = new Map<string, { sealed: Buffer; secret: string }>();
   private queued = 0;
   private inFlight = 0;
+  /** Connections busy: one per send on a connection of its own, one per webhook with pipelined sends outstanding. */
+  private connections = 0;
   private results: AttemptResult[] = [];
   private rounds: OpenRound[] = [];
   /** The open round of each delivery claimed by a fan-out round and not written yet, by delivery id. */
@@ -109,8 +114,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     private readonly stats: WebhookStats,
     private readonly retention: WebhookRetention,
   ) {
-    // Connections per webhook: as many as its sends in flight, pipelined on one while the receiver keeps up.
-    this.sender = new WebhookSender(config.webhookTimeoutMs, config.webhookAllowPrivate, config.webhookConcurrencyPerWebhook);
+    // Connections per webhook: as many as its sends in flight, or one with its sends pipelined while the receiver keeps up.
+    this.sender = new WebhookSender(
+      config.webhookTimeoutMs,
+      config.webhookAllowPrivate,
+      config.webhookConcurrencyPerWebhook,
+      config.webhookPipelineDepth,
+    );
   }
 
   onApplicationBootstrap(): void {
@@ -214,7 +224,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   private lane(webhookId: string): Lane {
     let lane = this.lanes.get(webhookId);
     if (!lane) {
-      lane = { queue: [], inFlight: 0, answerMs: FIRST_ANSWER_MS };
+      lane = { queue: [], inFlight: 0, pipelined: 0, answerMs: FIRST_ANSWER_MS };
       this.lanes.set(webhookId, lane);
     }
     return lane;
@@ -232,11 +242,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     const now = Date.now();
     for (const [webhookId, lane] of this.lanes) {
       this.releaseExpired(lane, now);
-      while (
-        lane.queue.length > 0 &&
-        lane.inFlight < this.config.webhookConcurrencyPerWebhook &&
-        this.inFlight < this.config.webhookConcurrency
-      ) {
+      while (lane.queue.length > 0 && this.mayStart(lane)) {
         const next = lane.queue.shift() as Queued;
         this.queued--;
         this.start(lane, next.delivery);
@@ -259,22 +265,40 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     this.queued = 0;
   }
 
+  /**
+   * A webhook that answers fast has its sends pipelined on one connection, up to
+   * `webhookPipelineDepth` outstanding, which takes one of the instance's `webhookConcurrency`
+   * connections however many it carries: the deeper the pipeline, the more requests leave in one
+   * write and are answered in one read. A slower one has at most `webhookConcurrencyPerWebhook`
+   * sends in flight, each on a connection of its own. A fast receiver that turns slow goes back to
+   * that bound as its answer time rises (one slow answer in five moves the average past the mark).
+   */
+  private mayStart(lane: Lane): boolean {
+    const { webhookConcurrency, webhookConcurrencyPerWebhook, webhookPipelineDepth } = this.config;
+    if (lane.answerMs < PIPELINE_BELOW_MS)
+      return lane.inFlight < webhookPipelineDepth && (lane.pipelined > 0 || this.connections < webhookConcurrency);
+    return lane.inFlight < webhookConcurrencyPerWebhook && this.connections < webhookConcurrency;
+  }
+
   private start(lane: Lane, delivery: ClaimedRow): void {
+    const pipelined = lane.answerMs < PIPELINE_BELOW_MS;
     this.inFlight++;
     lane.inFlight++;
-    const sending: Promise<void> = this.attempt(lane, delivery)
+    if (!pipelined || lane.pipelined++ === 0) this.connections++;
+    const sending: Promise<void> = this.attempt(lane, delivery, pipelined)
       .then((result) => this.report(result))
       .finally(() => {
         this.sending.delete(sending);
         this.inFlight--;
         lane.inFlight--;
+        if (!pipelined || --lane.pipelined === 0) this.connections--;
         this.pump();
         if (this.results.length >= MAX_RESULTS_PER_WRITE) this.wake?.();
       });
     this.sending.add(sending);
   }
 
-  private async attempt(lane: Lane, d: ClaimedRow): Promise<AttemptResult> {
+  private async attempt(lane: Lane, d: ClaimedRow, pipelined: boolean): Promise<AttemptResult> {
     const base = { networkId: d.network_id, id: d.id, attempts: d.attempts };
     const retryDelay = retryDelayMs(d.attempts, this.config.webhookRetryMinMs);
     if (d.stopped !== null) return { ...base, delivered: false, final: true, statusCode: null, error: d.stopped, retryDelayMs: 0 };
@@ -308,7 +332,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
         'user-agent',
         'SolidarityLedger-Webhooks/1',
       ],
-      lane.answerMs < PIPELINE_BELOW_MS,
+      pipelined,
     );
     const delivered = outcome.error === null;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -23,8 +23,8 @@ const MAX_POOLS = 1000;
  * connecting.
  *
  * Each webhook has its own connections (an undici pool per webhook, kept alive), so a slow
- * receiver holds only its own webhook's, even when several webhooks share a host. A webhook's
- * sends in flight (at most `perWebhook`, the dispatcher's bound) are pipelined on one kept-alive
+ * receiver holds only its own webhook's, even when several webhooks share a host. A fast
+ * webhook's sends in flight (at most `pipelineDepth`, the dispatcher's bound) are pipelined on one kept-alive
  * connection (HTTP/1.1 requires servers to answer pipelined requests in order; the body's event
  * id makes a delivery safe to send again, so undici may pipeline a POST), and the requests started
  * in one turn of the event loop go out in one write: every delivery is one request, and the
@@ -32,7 +32,7 @@ const MAX_POOLS = 1000;
  * what a webhook cost the service and its receiver (docs/webhooks.md, "Cost").
  */
 export class WebhookSender {
-  private readonly pools = new Map<string, { pool: Pool; sockets: Set<Socket> }>();
+  private readonly pools = new Map<string, PoolEntry>();
   private readonly targets = new Map<string, ParsedTarget>();
   private readonly connect: buildConnector.connector;
   private readonly corked = new Set<Socket>();
@@ -42,6 +42,7 @@ export class WebhookSender {
     private readonly timeoutMs: number,
     private readonly allowPrivate: boolean,
     private readonly perWebhook: number,
+    private readonly pipelineDepth: number,
   ) {
     // The guard has the shape of dns.lookup's callback form, which is what net.connect calls.
     const lookup = allowPrivate ? undefined : guardedLookup();
@@ -49,9 +50,9 @@ export class WebhookSender {
   }
 
   /**
-   * Sends one delivery of `webhookId` to `target`: `pipelined` on one connection (a receiver that
-   * answers fast), or on a connection of its own among up to `perWebhook` (a slow one, which may
-   * answer pipelined requests one after the other).
+   * Sends one delivery of `webhookId` to `target`: `pipelined` on one connection with up to
+   * `pipelineDepth` outstanding (a receiver that answers fast), or on a connection of its own among
+   * up to `perWebhook` (a slow one, which may answer pipelined requests one after the other).
    */
   async send(webhookId: string, target: string, body: string, headers: string[], pipelined: boolean): Promise<SendOutcome> {
     try {
@@ -75,7 +76,7 @@ export class WebhookSender {
   }
 
   /** The webhook's connections to its URL's origin (a webhook's URL never changes; the origin is part of the key all the same). */
-  private poolOf(webhookId: string, origin: string, pipelined: boolean): { pool: Pool; sockets: Set<Socket> } {
+  private poolOf(webhookId: string, origin: string, pipelined: boolean): PoolEntry {
     const key = `${webhookId} ${origin} ${pipelined ? 'pipelined' : 'parallel'}`;
     let entry = this.pools.get(key);
     if (!entry) {
@@ -83,7 +84,7 @@ export class WebhookSender {
       const sockets = new Set<Socket>();
       const pool = new Pool(origin, {
         connections: pipelined ? 1 : this.perWebhook,
-        pipelining: pipelined ? this.perWebhook : 1,
+        pipelining: pipelined ? this.pipelineDepth : 1,
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
         connect: (options, callback) =>
@@ -97,7 +98,7 @@ export class WebhookSender {
             callback(...answer);
           }),
       });
-      entry = { pool, sockets };
+      entry = { key, pool, sockets };
       this.pools.set(key, entry);
     }
     return entry;
@@ -121,18 +122,32 @@ export class WebhookSender {
    * it leave in one write.
    */
   private post(webhookId: string, url: URL, body: string, headers: string[], pipelined: boolean): Promise<number> {
-    const { pool, sockets } = this.poolOf(webhookId, url.origin, pipelined);
-    this.cork(sockets);
+    const entry = this.poolOf(webhookId, url.origin, pipelined);
+    this.cork(entry.sockets);
     const answered = new Promise<number>((resolve, reject) => {
-      pool.dispatch(
+      entry.pool.dispatch(
         { path: `${url.pathname}${url.search}`, method: 'POST', headers, body, idempotent: true, blocking: false },
-        new StatusOnly(resolve, reject),
+        new StatusOnly(resolve, pipelined ? (error) => this.dropPipeline(entry, error, reject) : reject),
       );
     });
     // Scheduled after the dispatch: undici writes to a kept-alive idle socket from an immediate of its own (it first looks for
     // bytes the server sent unasked), which must run before this one.
     this.uncorkSoon();
     return answered;
+  }
+
+  /**
+   * A pipelined send that failed (a timeout, a dropped connection) fails every send outstanding on
+   * its connection at once: undici would fail only the first and send the others again one after
+   * the other, each waiting out its own timeout, so a receiver gone silent would hold a pipeline of
+   * deliveries for its depth times the timeout. They are failed attempts, retried as any other.
+   */
+  private dropPipeline(entry: PoolEntry, error: Error, reject: (error: Error) => void): void {
+    reject(error);
+    if (this.pools.get(entry.key) !== entry) return;
+    this.pools.delete(entry.key);
+    // After undici's own handling of the failure (it is reporting it from inside its close handler, and sets the others up to be sent again).
+    setImmediate(() => void entry.pool.destroy(error).catch(() => undefined));
   }
 
   private cork(sockets: Set<Socket>): void {
@@ -157,6 +172,12 @@ export class WebhookSender {
     for (const { pool } of this.pools.values()) void pool.destroy().catch(() => undefined);
     this.pools.clear();
   }
+}
+
+interface PoolEntry {
+  readonly key: string;
+  readonly pool: Pool;
+  readonly sockets: Set<Socket>;
 }
 
 function messageOf(error: unknown): string {
