@@ -114,6 +114,19 @@ describe('offline verification of an exported journal', () => {
     expect(missed).toEqual([]);
   });
 
+  it('refuses a transaction time of the right shape that names no date (month 13, hour 29), whatever the day the test runs', () => {
+    const times = [...new Set(journal.match(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z/g) ?? [])];
+    expect(times.length).toBeGreaterThan(0);
+    const time = times[0] as string;
+    for (const impossible of [`${time.slice(0, 5)}13${time.slice(7)}`, `${time.slice(0, 11)}29${time.slice(13)}`]) {
+      const changed = journal.split(time).join(impossible);
+      for (const candidate of [changed, reseal(changed)]) {
+        const result = verifyJournal(candidate);
+        expect([impossible, result.ok]).toEqual([impossible, false]);
+      }
+    }
+  });
+
   it('still catches a forger who recomputes the seal, for every byte hledger reads or the chain covers', () => {
     const bytes = Buffer.from(journal, 'utf8');
     const start = bytes.indexOf('decimal-mark .');

@@ -436,7 +436,7 @@ class JournalChecker {
     const [, networkId, ...rest] = all;
     if (typeof networkId !== 'string' || !UUID.test(networkId)) return bad('network');
     const fields = [2, ...rest];
-    const common = this.commonFields(fields, bad, (t) => ISO_MICROS.test(t) && isoMicros(parseInstant(t)) === t);
+    const common = this.commonFields(fields, bad, exactIsoMicros);
     const [, , , , , , , metadataText, externalRef, reversesId, apiKeyId, postings] = fields;
     if (metadataText !== null && (typeof metadataText !== 'string' || !isJson(metadataText))) bad('metadata');
     const ref = this.optionalText(externalRef, bad, 'external reference');
@@ -501,4 +501,15 @@ class JournalChecker {
       }
     }
   }
+}
+
+/**
+ * Whether a text is an instant printed exactly as `isoMicros` prints it. A text of the right
+ * shape may still name no date (a changed byte can make the day 91 or the hour 29): that is a
+ * refusal, like any other bad field, and never an exception from printing an invalid date.
+ */
+function exactIsoMicros(text: string): boolean {
+  if (!ISO_MICROS.test(text)) return false;
+  const instant = parseInstant(text);
+  return !Number.isNaN(instant.getTime()) && isoMicros(instant) === text;
 }
