@@ -283,13 +283,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
    */
   private mayStart(lane: Lane): boolean {
     const { webhookConcurrency, webhookConcurrencyPerWebhook, webhookPipelineDepth } = this.config;
-    if (lane.answerMs < PIPELINE_BELOW_MS)
-      return lane.inFlight < webhookPipelineDepth && (lane.pipelined > 0 || this.connections < webhookConcurrency);
+    if (pipelines(lane)) return lane.inFlight < webhookPipelineDepth && (lane.pipelined > 0 || this.connections < webhookConcurrency);
     return lane.inFlight < webhookConcurrencyPerWebhook && this.connections < webhookConcurrency;
   }
 
   private start(lane: Lane, delivery: ClaimedRow): void {
-    const pipelined = lane.answerMs < PIPELINE_BELOW_MS;
+    const pipelined = pipelines(lane);
     this.inFlight++;
     lane.inFlight++;
     if (!pipelined || lane.pipelined++ === 0) this.connections++;
@@ -440,6 +439,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
       };
     });
   }
+}
+
+/** Whether a webhook's sends go pipelined on its one connection: it answers fast (moving average). */
+function pipelines(lane: Lane): boolean {
+  return lane.answerMs < PIPELINE_BELOW_MS;
 }
 
 const NOTHING_FANNED: FanOutRound = { events: 0, full: false, claimed: [], lease: null };
