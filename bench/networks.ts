@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { GqlClient } from '../scripts/lib/gql-client';
 import type { RunningService } from '../scripts/lib/service-process';
+import { clientKeys } from './common';
 import type { LoadResult, LoadSpec } from './load';
 
 /**
@@ -16,6 +17,8 @@ const SAMPLE_MS = 100;
 export interface NetworkFixture {
   readonly slug: string;
   readonly key: string;
+  /** One ADMIN key of the network per connection, as in the main transfer load (bench/common.ts). */
+  readonly keys: string[];
   readonly pairs: [string, string][];
 }
 
@@ -33,6 +36,8 @@ export interface NetworksRun {
   readonly networks: number;
   readonly totalPerSecond: number;
   readonly perNetwork: { slug: string; perSecond: number; p99Ms: number; errors: number }[];
+  /** Requests refused with 429 (rate limited), in all: the per-key limit must not be what is measured. */
+  readonly refused429: number;
   readonly p99Ms: number;
   readonly locks: LockSamples;
 }
@@ -42,7 +47,7 @@ export interface NetworksResult {
   readonly four: NetworksRun;
 }
 
-/** A network with its own ADMIN key, a HOUR currency and `pairs` pairs of accounts. */
+/** A network with its own ADMIN key, a HOUR currency, `pairs` pairs of accounts and an ADMIN key per pair (per connection). */
 async function networkFixture(deploymentAdmin: GqlClient, slug: string, pairs: number): Promise<NetworkFixture> {
   const network = await deploymentAdmin.ok<{ createNetwork: { id: string } }>(
     'mutation($s: String!) { createNetwork(slug: $s, name: $s) { id } }',
@@ -73,7 +78,7 @@ async function networkFixture(deploymentAdmin: GqlClient, slug: string, pairs: n
   };
   const made: [string, string][] = [];
   for (let i = 0; i < pairs; i++) made.push([await account(`${slug} member ${2 * i}`), await account(`${slug} member ${2 * i + 1}`)]);
-  return { slug, key, pairs: made };
+  return { slug, key, keys: await clientKeys(admin, pairs), pairs: made };
 }
 
 /** Samples lock waits of the service's posting groups until `stop` is called. */
@@ -139,6 +144,7 @@ export async function measureNetworks(
         runLoad({
           url: service.url,
           key: f.key,
+          keys: f.keys,
           connections: perFixture,
           durationSec,
           pairs: f.pairs,
@@ -158,6 +164,7 @@ export async function measureNetworks(
         errors: r.errors + r.mismatches + r.non2xx,
       })),
       p99Ms: Math.max(...results.map((r) => r.latencyP99Ms)),
+      refused429: results.reduce((sum, r) => sum + r.refused429, 0),
       locks,
     };
   };
@@ -183,11 +190,15 @@ export function networksRows(result: NetworksResult): [string, string, string][]
         .join(', ') || 'none'
     })`;
   return [
-    ['transfer, 1 network', `${result.one.totalPerSecond} tx/s`, `p99 ${result.one.p99Ms} ms; ${locks(result.one.locks)}`],
+    [
+      'transfer, 1 network',
+      `${result.one.totalPerSecond} tx/s`,
+      `p99 ${result.one.p99Ms} ms; 429: ${result.one.refused429}; ${locks(result.one.locks)}`,
+    ],
     [
       `transfer, ${result.four.networks} networks at once`,
       `${result.four.totalPerSecond} tx/s`,
-      `per network ${result.four.perNetwork.map((n) => `${n.perSecond} (p99 ${n.p99Ms} ms)`).join(', ')}; ${locks(result.four.locks)}`,
+      `per network ${result.four.perNetwork.map((n) => `${n.perSecond} (p99 ${n.p99Ms} ms)`).join(', ')}; 429: ${result.four.refused429}; ${locks(result.four.locks)}`,
     ],
   ];
 }
