@@ -20,6 +20,8 @@ import {
   serverUrl,
   type SettingRuns,
   setUp,
+  type Spread,
+  spread,
 } from './common';
 import { loadHistory, measureReads, type ReadLatencies } from './history';
 import type { LoadResult } from './load';
@@ -44,6 +46,9 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const ONLY = process.env.BENCH_ONLY ?? '';
 const SECTIONS = ['transfers', 'networks', 'reads', 'limits', 'webhooks', 'deposits'];
 const LOAD_SECONDS = QUICK ? 10 : 30;
+/** The transfer section's interleaved rounds (raw SQL, GraphQL distinct, GraphQL hot) and their length. */
+const TRANSFER_ROUNDS = QUICK ? 1 : 3;
+const TRANSFER_SECONDS = QUICK ? 10 : 15;
 const WARMUP_SECONDS = QUICK ? 3 : 10;
 /** A/B comparisons (limits, webhooks): shorter runs, repeated and interleaved. */
 const AB_ROUNDS = 3;
@@ -112,7 +117,7 @@ async function main(): Promise<void> {
       printRows(await onlySection(ONLY, service, benchUrl, server.url));
       return;
     }
-    const { fixture, base, raw, rawHot, distinct, hotRun } = await measureTransfers(service, benchUrl, server.url);
+    const { fixture, base, raw, rawHot, distinct, hotRun, spreads } = await measureTransfers(service, benchUrl, server.url);
     const transfer = distinct.load;
     const hot = hotRun.load;
     const serviceCpuMsPerTransfer = distinct.cpu.serviceMsPerTransfer;
@@ -146,6 +151,8 @@ async function main(): Promise<void> {
       transfer_tps: transfer.perSecond,
       raw_sql_tps: raw.perSecond,
       ratio: ratio(transfer.perSecond, raw.perSecond),
+      // Medians of TRANSFER_ROUNDS interleaved rounds (raw SQL, GraphQL distinct, GraphQL hot) and their ranges.
+      transfer_rounds: { rounds: TRANSFER_ROUNDS, seconds: TRANSFER_SECONDS, ...spreads },
       hot_tps: hot.perSecond,
       hot_ratio: ratio(hot.perSecond, transfer.perSecond),
       raw_sql_hot_tps: rawHot.perSecond,
@@ -286,6 +293,7 @@ function printTable(
   result: {
     ratio: number;
     hot_ratio: number;
+    transfer_rounds: { rounds: number; seconds: number; raw: Spread; distinct: Spread; hot: Spread };
     service_cpu_ms_per_transfer: number;
     cpu_ms_per_transfer: { distinct: CpuSplit };
     load_average: { at_start: number; at_end: number; cores: number };
@@ -303,7 +311,11 @@ function printTable(
   networks: NetworksResult,
 ): void {
   const rows: [string, string, string][] = [
-    [`raw SQL transfer (${raw.tool}), distinct accounts`, `${raw.perSecond} tx/s`, ''],
+    [
+      `raw SQL transfer (${raw.tool}), distinct accounts`,
+      `${raw.perSecond} tx/s`,
+      rounds(result.transfer_rounds, result.transfer_rounds.raw),
+    ],
     [
       'service CPU per GraphQL transfer',
       `${result.service_cpu_ms_per_transfer} ms`,
@@ -323,12 +335,12 @@ function printTable(
     [
       'GraphQL transfer over HTTP, distinct accounts',
       `${transfer.perSecond} tx/s`,
-      `ratio to raw SQL ${result.ratio} (target >= 1.0); errors ${transfer.errors + transfer.mismatches + transfer.non2xx}; p50 ${transfer.latencyP50Ms} ms, p99 ${transfer.latencyP99Ms} ms`,
+      `ratio to raw SQL ${result.ratio} (target >= 1.0); ${rounds(result.transfer_rounds, result.transfer_rounds.distinct)}; errors ${transfer.errors + transfer.mismatches + transfer.non2xx}; p50 ${transfer.latencyP50Ms} ms, p99 ${transfer.latencyP99Ms} ms (median round)`,
     ],
     [
       'GraphQL transfer over HTTP, one hot account',
       `${hot.perSecond} tx/s`,
-      `ratio to distinct ${result.hot_ratio} (target >= 0.8); errors ${hot.errors + hot.mismatches + hot.non2xx}`,
+      `ratio to distinct ${result.hot_ratio} (target >= 0.8); ${rounds(result.transfer_rounds, result.transfer_rounds.hot)}; errors ${hot.errors + hot.mismatches + hot.non2xx}`,
     ],
     ['recordDeposits, batches of 1000', `${deposits.postingsPerSecond} postings/s`, `${deposits.batches} batches (target >= 50000)`],
     ...networksRows(networks),
@@ -343,6 +355,11 @@ function printTable(
       `slope ${soakResult.slopeMbPerMinute} MB/min over ${soakResult.seconds}s`,
     ]);
   printRows(rows);
+}
+
+/** "median of 3 interleaved rounds of 15 s, range a–b". */
+function rounds(r: { rounds: number; seconds: number }, s: Spread): string {
+  return `median of ${r.rounds} interleaved rounds of ${r.seconds} s, range ${s.min}–${s.max}`;
 }
 
 function readRows(reads: Record<string, ReadLatencies>): [string, string, string][] {
@@ -391,9 +408,14 @@ function limitsRows(cost: LimitsCost): [string, string, string][] {
 }
 
 /**
- * The transfer section: pgbench's raw-SQL transfer (distinct accounts, one hot account), then after
- * a warm-up and ANALYZE the GraphQL transfer between distinct accounts and into one hot account,
- * each with CPU per transfer by process. `BENCH_ONLY=transfers` runs it alone.
+ * The transfer section. pgbench's raw-SQL transfer into one hot account once (a baseline for
+ * reference); then, after a warm-up and ANALYZE, `TRANSFER_ROUNDS` rounds of pgbench's
+ * distinct-accounts transfer, the GraphQL transfer between distinct accounts and the GraphQL
+ * transfer into one hot account, one after the other, each with CPU per transfer by process.
+ * The ratios compare medians over the rounds: this machine's speed drifts between runs a minute
+ * apart (the same build's GraphQL transfer measured 2,641 and 4,127 tx/s in two runs of one
+ * afternoon, its CPU per transfer moving with it), and interleaving puts the drift on both sides
+ * of each ratio alike. `BENCH_ONLY=transfers` runs it alone.
  */
 async function measureTransfers(service: RunningService, benchUrl: string, server: string) {
   progress(`service up at ${service.url}; creating ${2 * CLIENTS + 1} accounts`);
@@ -401,43 +423,95 @@ async function measureTransfers(service: RunningService, benchUrl: string, serve
 
   const rawUrl = await freshDatabase(server, 'ledger_bench_raw');
   await prepareRawSchema(rawUrl);
-  progress(`raw SQL baseline, distinct accounts, ${CLIENTS} clients, ${LOAD_SECONDS}s`);
-  const raw: RawResult = await runRawSql(rawUrl, false, CLIENTS, LOAD_SECONDS);
-  progress(`  ${raw.perSecond} tx/s (${raw.tool})`);
-  progress(`raw SQL baseline, one hot account, ${LOAD_SECONDS}s`);
-  const rawHot: RawResult = await runRawSql(rawUrl, true, CLIENTS, LOAD_SECONDS);
+  progress(`raw SQL baseline, one hot account, ${CLIENTS} clients, ${TRANSFER_SECONDS}s`);
+  const rawHot: RawResult = await runRawSql(rawUrl, true, CLIENTS, TRANSFER_SECONDS);
   progress(`  ${rawHot.perSecond} tx/s (${rawHot.tool})`);
 
-  const base = { url: service.url, key: service.adminKey, keys: fixture.keys, connections: CLIENTS, durationSec: LOAD_SECONDS };
+  const base = { url: service.url, key: service.adminKey, keys: fixture.keys, connections: CLIENTS, durationSec: TRANSFER_SECONDS };
   const pgPid = await postgresPid(server);
   // JIT, caches and the pool warm up outside the measured runs.
   progress(`warm-up: GraphQL transfers for ${WARMUP_SECONDS}s (not measured)`);
   await runLoadProcess({ ...base, durationSec: WARMUP_SECONDS, pairs: fixture.pairs, oneWay: false, label: 'warm-up' });
   await analyzeDatabase(benchUrl);
-  progress(`GraphQL transfer over HTTP, distinct accounts, ${CLIENTS} connections, ${LOAD_SECONDS}s`);
-  const distinct = await measuredLoad(
-    { ...base, pairs: fixture.pairs, oneWay: false, label: 'transfer, distinct accounts' },
-    service.process.pid,
-    pgPid,
-  );
-  progress(
-    `  ${distinct.load.perSecond} tx/s, ${distinct.load.errors} errors, ${distinct.load.mismatches} refused, ${distinct.load.non2xx} non-2xx; ${describeCpu(distinct.cpu)}`,
-  );
-  progress(`GraphQL transfer over HTTP, all paying one co-op account, ${LOAD_SECONDS}s`);
-  const hotRun = await measuredLoad(
-    {
-      ...base,
-      pairs: fixture.pairs.map(([from]) => [from, fixture.hot] as [string, string]),
-      oneWay: true,
-      label: 'transfer, one hot account',
+  const hotPairs = fixture.pairs.map(([from]) => [from, fixture.hot] as [string, string]);
+  const raws: RawResult[] = [];
+  const distincts: MeasuredLoad[] = [];
+  const hots: MeasuredLoad[] = [];
+  for (let round = 1; round <= TRANSFER_ROUNDS; round++) {
+    progress(
+      `round ${round} of ${TRANSFER_ROUNDS}: raw SQL, GraphQL distinct accounts, GraphQL one hot account, ${TRANSFER_SECONDS}s each`,
+    );
+    const raw = await runRawSql(rawUrl, false, CLIENTS, TRANSFER_SECONDS);
+    raws.push(raw);
+    progress(`  raw SQL (${raw.tool}), distinct accounts: ${raw.perSecond} tx/s`);
+    const distinct = await measuredLoad(
+      { ...base, pairs: fixture.pairs, oneWay: false, label: 'transfer, distinct accounts' },
+      service.process.pid,
+      pgPid,
+    );
+    distincts.push(distinct);
+    progress(`  GraphQL, distinct accounts: ${describeLoad(distinct)}`);
+    const hot = await measuredLoad(
+      { ...base, pairs: hotPairs, oneWay: true, label: 'transfer, one hot account' },
+      service.process.pid,
+      pgPid,
+    );
+    hots.push(hot);
+    progress(`  GraphQL, one hot account: ${describeLoad(hot)}`);
+  }
+  const raw: RawResult = { ...raws[0]!, perSecond: spread(raws.map((r) => r.perSecond)).median };
+  return {
+    fixture,
+    base,
+    raw,
+    rawHot,
+    distinct: combined(distincts),
+    hotRun: combined(hots),
+    spreads: {
+      raw: spread(raws.map((r) => r.perSecond)),
+      distinct: spread(distincts.map((r) => r.load.perSecond)),
+      hot: spread(hots.map((r) => r.load.perSecond)),
     },
-    service.process.pid,
-    pgPid,
-  );
-  progress(
-    `  ${hotRun.load.perSecond} tx/s, ${hotRun.load.errors} errors, ${hotRun.load.mismatches} refused, ${hotRun.load.non2xx} non-2xx; ${describeCpu(hotRun.cpu)}`,
-  );
-  return { fixture, base, raw, rawHot, distinct, hotRun };
+  };
+}
+
+type MeasuredLoad = Awaited<ReturnType<typeof measuredLoad>>;
+
+function describeLoad(run: MeasuredLoad): string {
+  const { load } = run;
+  return `${load.perSecond} tx/s, ${load.errors} errors, ${load.mismatches} refused, ${load.non2xx} non-2xx (429: ${load.refused429}); ${describeCpu(run.cpu)}`;
+}
+
+/**
+ * Rounds of one load as one result: the median round's throughput and latencies, every round's
+ * requests and errors, and CPU per transfer over all rounds (each round weighted by its transfers).
+ */
+function combined(runs: readonly MeasuredLoad[]): MeasuredLoad {
+  const sorted = [...runs].sort((a, b) => a.load.perSecond - b.load.perSecond);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const sum = (pick: (run: MeasuredLoad) => number) => runs.reduce((total, run) => total + pick(run), 0);
+  const requests = sum((r) => r.load.requests);
+  const perTransfer = (pick: (cpu: CpuSplit) => number) =>
+    Math.round((sum((r) => pick(r.cpu) * r.load.requests) / Math.max(1, requests)) * 1000) / 1000;
+  return {
+    load: {
+      ...median.load,
+      perSecond: spread(runs.map((r) => r.load.perSecond)).median,
+      requests,
+      errors: sum((r) => r.load.errors),
+      mismatches: sum((r) => r.load.mismatches),
+      non2xx: sum((r) => r.load.non2xx),
+      refused429: sum((r) => r.load.refused429),
+      cpuMs: sum((r) => r.load.cpuMs),
+    },
+    cpu: {
+      serviceMsPerTransfer: perTransfer((c) => c.serviceMsPerTransfer),
+      postgresMsPerTransfer: perTransfer((c) => c.postgresMsPerTransfer),
+      loadGeneratorMsPerTransfer: perTransfer((c) => c.loadGeneratorMsPerTransfer),
+      loadAverageBefore: runs[0]!.cpu.loadAverageBefore,
+      loadAverageAfter: runs.at(-1)!.cpu.loadAverageAfter,
+    },
+  };
 }
 
 /** BENCH_ONLY=<section>: one section alone, for trying a change to it (with BENCH_QUICK=1, small sizes). */
@@ -449,18 +523,23 @@ async function onlySection(
 ): Promise<[string, string, string][]> {
   switch (section) {
     case 'transfers': {
-      const { raw, rawHot, distinct, hotRun } = await measureTransfers(service, benchUrl, server);
+      const { raw, rawHot, distinct, hotRun, spreads } = await measureTransfers(service, benchUrl, server);
+      const roundsOf = { rounds: TRANSFER_ROUNDS, seconds: TRANSFER_SECONDS };
       return [
-        [`raw SQL transfer (${raw.tool}), distinct / one hot account`, `${raw.perSecond} / ${rawHot.perSecond} tx/s`, ''],
+        [
+          `raw SQL transfer (${raw.tool}), distinct / one hot account`,
+          `${raw.perSecond} / ${rawHot.perSecond} tx/s`,
+          `distinct: ${rounds(roundsOf, spreads.raw)}`,
+        ],
         [
           'GraphQL transfer, distinct accounts',
           `${distinct.load.perSecond} tx/s`,
-          `ratio to raw SQL ${ratio(distinct.load.perSecond, raw.perSecond)}; p50 ${distinct.load.latencyP50Ms} ms; ${describeCpu(distinct.cpu)}`,
+          `ratio to raw SQL ${ratio(distinct.load.perSecond, raw.perSecond)}; ${rounds(roundsOf, spreads.distinct)}; p50 ${distinct.load.latencyP50Ms} ms; ${describeCpu(distinct.cpu)}`,
         ],
         [
           'GraphQL transfer, one hot account',
           `${hotRun.load.perSecond} tx/s`,
-          `ratio to distinct ${ratio(hotRun.load.perSecond, distinct.load.perSecond)}; ${describeCpu(hotRun.cpu)}`,
+          `ratio to distinct ${ratio(hotRun.load.perSecond, distinct.load.perSecond)}; ${rounds(roundsOf, spreads.hot)}; ${describeCpu(hotRun.cpu)}`,
         ],
         [
           'errors (distinct / hot)',
