@@ -91,7 +91,9 @@ export class Connection {
       this.answer();
     });
     const fail = (error: Error) => {
-      if (this.socket === socket) this.socket = null;
+      // A connection already dropped (closed here, or replaced) fails nothing: the request now waiting is another connection's.
+      if (this.socket !== socket) return;
+      this.socket = null;
       const waiting = this.waiting;
       this.waiting = null;
       waiting?.reject(error);
@@ -115,12 +117,11 @@ export class Connection {
       used = headEnd + 4 + Number(length[1]);
       body = this.pending.length >= used ? this.pending.subarray(headEnd + 4, used) : null;
     } else if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
-      ({ body, used } = dechunk(this.pending, headEnd + 4));
+      const chunked = dechunk(this.pending, headEnd + 4);
+      if (chunked instanceof Error) return this.refuse(chunked);
+      ({ body, used } = chunked);
     } else {
-      this.waiting.reject(new Error(`an answer with neither Content-Length nor chunks: ${head.split('\r\n')[0]}`));
-      this.waiting = null;
-      this.close();
-      return;
+      return this.refuse(new Error(`an answer with neither Content-Length nor chunks: ${head.split('\r\n')[0]}`));
     }
     if (!body) return;
     const text = body.toString('utf8');
@@ -130,16 +131,25 @@ export class Connection {
     this.waiting = null;
     waiting.resolve({ status, body: text });
   }
+
+  /** Fails the request waiting on an answer it cannot frame, and drops the connection (its bytes are out of step). */
+  private refuse(error: Error): void {
+    const waiting = this.waiting;
+    this.waiting = null;
+    this.close();
+    waiting?.reject(error);
+  }
 }
 
-/** A chunked body starting at `at`: the body and where the answer ends, or a null body while it is incomplete. */
-function dechunk(buffer: Buffer, at: number): { body: Buffer | null; used: number } {
+/** A chunked body starting at `at`: the body and where the answer ends, a null body while it is incomplete, or an Error when it is malformed. */
+function dechunk(buffer: Buffer, at: number): { body: Buffer | null; used: number } | Error {
   const parts: Buffer[] = [];
   for (;;) {
     const lineEnd = buffer.indexOf(CRLF, at);
     if (lineEnd < 0) return { body: null, used: 0 };
-    const size = parseInt(buffer.toString('latin1', at, lineEnd), 16);
-    if (Number.isNaN(size)) throw new Error('a malformed chunk size');
+    const sizeText = buffer.toString('latin1', at, lineEnd);
+    if (!/^[0-9a-fA-F]{1,8}$/.test(sizeText)) return new Error('an answer with a malformed chunk size');
+    const size = parseInt(sizeText, 16);
     const start = lineEnd + 2;
     if (buffer.length < start + size + 2) return { body: null, used: 0 };
     if (size === 0) return { body: Buffer.concat(parts), used: start + 2 };

@@ -101,12 +101,16 @@ describe('the bench load client', () => {
     connection.close();
   });
 
-  it('fails a request whose connection dies before its answer, and one answered without framing', async () => {
+  it('fails a request whose connection dies before its answer, and one answered without framing or with a bad chunk, then goes on', async () => {
     const connection = new Connection('127.0.0.1', port);
     answers = ['HTTP/1.1 200 OK\r\ncontent-length: 10\r\nconnection: close\r\n\r\nshort'];
     await expect(connection.send(requestBytes(url(), 'k', 'a'))).rejects.toThrow('closed the connection');
     answers = ['HTTP/1.1 200 OK\r\n\r\nno framing'];
     await expect(connection.send(requestBytes(url(), 'k', 'b'))).rejects.toThrow('neither Content-Length nor chunks');
+    answers = ['HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n'];
+    await expect(connection.send(requestBytes(url(), 'k', 'c'))).rejects.toThrow('malformed chunk size');
+    answers = ['HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok'];
+    expect(await connection.send(requestBytes(url(), 'k', 'd'))).toEqual({ status: 200, body: 'ok' });
     connection.close();
   });
 });
