@@ -117,7 +117,7 @@ async function main(): Promise<void> {
       printRows(await onlySection(ONLY, service, benchUrl, server.url));
       return;
     }
-    const { fixture, base, raw, rawHot, distinct, hotRun, spreads } = await measureTransfers(service, benchUrl, server.url);
+    const { fixture, base, raw, rawHot, distinct, hotRun, transferRounds } = await measureTransfers(service, benchUrl, server.url);
     const transfer = distinct.load;
     const hot = hotRun.load;
     const serviceCpuMsPerTransfer = distinct.cpu.serviceMsPerTransfer;
@@ -152,7 +152,7 @@ async function main(): Promise<void> {
       raw_sql_tps: raw.perSecond,
       ratio: ratio(transfer.perSecond, raw.perSecond),
       // Medians of TRANSFER_ROUNDS interleaved rounds (raw SQL, GraphQL distinct, GraphQL hot) and their ranges.
-      transfer_rounds: { rounds: TRANSFER_ROUNDS, seconds: TRANSFER_SECONDS, ...spreads },
+      transfer_rounds: transferRounds,
       hot_tps: hot.perSecond,
       hot_ratio: ratio(hot.perSecond, transfer.perSecond),
       raw_sql_hot_tps: rawHot.perSecond,
@@ -293,7 +293,7 @@ function printTable(
   result: {
     ratio: number;
     hot_ratio: number;
-    transfer_rounds: { rounds: number; seconds: number; raw: Spread; distinct: Spread; hot: Spread };
+    transfer_rounds: TransferRounds;
     service_cpu_ms_per_transfer: number;
     cpu_ms_per_transfer: { distinct: CpuSplit };
     load_average: { at_start: number; at_end: number; cores: number };
@@ -314,7 +314,7 @@ function printTable(
     [
       `raw SQL transfer (${raw.tool}), distinct accounts`,
       `${raw.perSecond} tx/s`,
-      rounds(result.transfer_rounds, result.transfer_rounds.raw),
+      describeRounds(result.transfer_rounds, result.transfer_rounds.raw),
     ],
     [
       'service CPU per GraphQL transfer',
@@ -335,12 +335,12 @@ function printTable(
     [
       'GraphQL transfer over HTTP, distinct accounts',
       `${transfer.perSecond} tx/s`,
-      `ratio to raw SQL ${result.ratio} (target >= 1.0); ${rounds(result.transfer_rounds, result.transfer_rounds.distinct)}; errors ${transfer.errors + transfer.mismatches + transfer.non2xx}; p50 ${transfer.latencyP50Ms} ms, p99 ${transfer.latencyP99Ms} ms (median round)`,
+      `ratio to raw SQL ${result.ratio} (target >= 1.0); ${describeRounds(result.transfer_rounds, result.transfer_rounds.distinct)}; errors ${transfer.errors + transfer.mismatches + transfer.non2xx}; p50 ${transfer.latencyP50Ms} ms, p99 ${transfer.latencyP99Ms} ms (median round)`,
     ],
     [
       'GraphQL transfer over HTTP, one hot account',
       `${hot.perSecond} tx/s`,
-      `ratio to distinct ${result.hot_ratio} (target >= 0.8); ${rounds(result.transfer_rounds, result.transfer_rounds.hot)}; errors ${hot.errors + hot.mismatches + hot.non2xx}`,
+      `ratio to distinct ${result.hot_ratio} (target >= 0.8); ${describeRounds(result.transfer_rounds, result.transfer_rounds.hot)}; errors ${hot.errors + hot.mismatches + hot.non2xx}`,
     ],
     ['recordDeposits, batches of 1000', `${deposits.postingsPerSecond} postings/s`, `${deposits.batches} batches (target >= 50000)`],
     ...networksRows(networks),
@@ -357,8 +357,17 @@ function printTable(
   printRows(rows);
 }
 
+/** The transfer section's rounds: how many, how long, and each load's throughput over them. */
+interface TransferRounds {
+  readonly rounds: number;
+  readonly seconds: number;
+  readonly raw: Spread;
+  readonly distinct: Spread;
+  readonly hot: Spread;
+}
+
 /** "median of 3 interleaved rounds of 15 s, range a–b". */
-function rounds(r: { rounds: number; seconds: number }, s: Spread): string {
+function describeRounds(r: TransferRounds, s: Spread): string {
   return `median of ${r.rounds} interleaved rounds of ${r.seconds} s, range ${s.min}–${s.max}`;
 }
 
@@ -459,20 +468,15 @@ async function measureTransfers(service: RunningService, benchUrl: string, serve
     hots.push(hot);
     progress(`  GraphQL, one hot account: ${describeLoad(hot)}`);
   }
-  const raw: RawResult = { ...raws[0]!, perSecond: spread(raws.map((r) => r.perSecond)).median };
-  return {
-    fixture,
-    base,
-    raw,
-    rawHot,
-    distinct: combined(distincts),
-    hotRun: combined(hots),
-    spreads: {
-      raw: spread(raws.map((r) => r.perSecond)),
-      distinct: spread(distincts.map((r) => r.load.perSecond)),
-      hot: spread(hots.map((r) => r.load.perSecond)),
-    },
+  const transferRounds: TransferRounds = {
+    rounds: TRANSFER_ROUNDS,
+    seconds: TRANSFER_SECONDS,
+    raw: spread(raws.map((r) => r.perSecond)),
+    distinct: spread(distincts.map((r) => r.load.perSecond)),
+    hot: spread(hots.map((r) => r.load.perSecond)),
   };
+  const raw: RawResult = { ...raws[0]!, perSecond: transferRounds.raw.median };
+  return { fixture, base, raw, rawHot, distinct: combined(distincts), hotRun: combined(hots), transferRounds };
 }
 
 type MeasuredLoad = Awaited<ReturnType<typeof measuredLoad>>;
@@ -523,23 +527,22 @@ async function onlySection(
 ): Promise<[string, string, string][]> {
   switch (section) {
     case 'transfers': {
-      const { raw, rawHot, distinct, hotRun, spreads } = await measureTransfers(service, benchUrl, server);
-      const roundsOf = { rounds: TRANSFER_ROUNDS, seconds: TRANSFER_SECONDS };
+      const { raw, rawHot, distinct, hotRun, transferRounds } = await measureTransfers(service, benchUrl, server);
       return [
         [
           `raw SQL transfer (${raw.tool}), distinct / one hot account`,
           `${raw.perSecond} / ${rawHot.perSecond} tx/s`,
-          `distinct: ${rounds(roundsOf, spreads.raw)}`,
+          `distinct: ${describeRounds(transferRounds, transferRounds.raw)}`,
         ],
         [
           'GraphQL transfer, distinct accounts',
           `${distinct.load.perSecond} tx/s`,
-          `ratio to raw SQL ${ratio(distinct.load.perSecond, raw.perSecond)}; ${rounds(roundsOf, spreads.distinct)}; p50 ${distinct.load.latencyP50Ms} ms; ${describeCpu(distinct.cpu)}`,
+          `ratio to raw SQL ${ratio(distinct.load.perSecond, raw.perSecond)}; ${describeRounds(transferRounds, transferRounds.distinct)}; p50 ${distinct.load.latencyP50Ms} ms; ${describeCpu(distinct.cpu)}`,
         ],
         [
           'GraphQL transfer, one hot account',
           `${hotRun.load.perSecond} tx/s`,
-          `ratio to distinct ${ratio(hotRun.load.perSecond, distinct.load.perSecond)}; ${rounds(roundsOf, spreads.hot)}; ${describeCpu(hotRun.cpu)}`,
+          `ratio to distinct ${ratio(hotRun.load.perSecond, distinct.load.perSecond)}; ${describeRounds(transferRounds, transferRounds.hot)}; ${describeCpu(hotRun.cpu)}`,
         ],
         [
           'errors (distinct / hot)',
