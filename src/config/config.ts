@@ -96,6 +96,12 @@ export interface AppConfig {
   readonly webhookPollMs: number;
   /** Loopback, private and link-local receivers; refused in production unless set. */
   readonly webhookAllowPrivate: boolean;
+  /**
+   * TRANSACTION_POSTED outbox rows name their transaction rather than carry a copy of it
+   * (WEBHOOK_EVENTS_BY_REFERENCE, default true; migrations/0034). Set false while instances of a
+   * version before 0034 still run (a rolling upgrade, docs/operations.md): they cannot read such rows.
+   */
+  readonly webhookEventsByReference: boolean;
   /** Key material for the webhook secrets at rest; defaults to the admin key (docs/webhooks.md). */
   readonly webhookSecretKey: string | undefined;
   /** Delivered deliveries, and outbox events with nothing left to deliver, are deleted this long after (WEBHOOK_RETENTION_DAYS, default 7). */
@@ -254,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     webhookPipelineDepth: intFrom(env, 'WEBHOOK_PIPELINE_DEPTH', 32, 1, 256),
     webhookPollMs: intFrom(env, 'WEBHOOK_POLL_MS', 500, 10, 60_000),
     webhookAllowPrivate: boolFrom(env, 'WEBHOOK_ALLOW_PRIVATE', !isProduction),
+    webhookEventsByReference: boolFrom(env, 'WEBHOOK_EVENTS_BY_REFERENCE', true),
     webhookSecretKey: secretKeyFrom(env),
     webhookRetentionMs: daysFrom(env, 'WEBHOOK_RETENTION_DAYS', 7, 3650),
     commitCheckMs: intFrom(env, 'POSTING_COMMIT_CHECK_MS', 20_000, 100, 600_000),

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Database, type Sql } from '../database/database';
 import type { LedgerEventType } from '../ledger/events/ledger-events';
+import { AccountUnits, withPostedData } from './transaction-events';
 import type { DeliveryRecord, WebhookRecord } from './webhook.record';
 
 interface WebhookRow {
@@ -141,6 +142,13 @@ export interface AttemptResult {
   readonly released?: boolean;
 }
 
+/** A row as read, before `withPostedData` fills the payload of an event written by reference (its transaction's sequence). */
+type ByReference<T extends { data: string }> = Omit<T, 'data' | 'account_ids'> & {
+  data: string | null;
+  account_ids: string[] | null;
+  transaction_sequence: string | null;
+};
+
 const WEBHOOK_COLUMNS = 'network_id, id, url, events, account_id, description, api_key_id, created_at, deleted_at';
 const DELIVERY_COLUMNS = `d.network_id, d.id, d.event_seq::text AS seq, d.webhook_id, e.id AS event_id, e.type AS event_type, d.status,
   d.attempts, d.next_attempt_at, d.last_status_code, d.last_error, d.delivered_at`;
@@ -148,6 +156,9 @@ const DELIVERY_COLUMNS = `d.network_id, d.id, d.event_seq::text AS seq, d.webhoo
 /** The SQL of webhooks, their deliveries, and the outbox's fan-out. */
 @Injectable()
 export class WebhookRepository {
+  /** The currencies of the accounts of events written by reference (their payloads are built here). */
+  private readonly units = new AccountUnits();
+
   constructor(private readonly db: Database) {}
 
   async insert(w: {
@@ -263,18 +274,20 @@ export class WebhookRepository {
    * order (they are written under its head lock, migrations/0023), so none is passed over.
    */
   async takePendingEvents(tx: Sql, limit: number): Promise<PendingEventRow[]> {
-    return tx.query<PendingEventRow>(
+    const rows = await tx.query<ByReference<PendingEventRow>>(
       // Only cursors with an event after them are locked: an idle round writes nothing.
       `WITH c AS (SELECT network_id, through_seq FROM webhook_fan_out f
                    WHERE (f.leased_until IS NULL OR f.leased_until < now())
                      AND EXISTS (SELECT 1 FROM ledger_events e WHERE e.network_id = f.network_id AND e.seq > f.through_seq)
                      FOR UPDATE SKIP LOCKED)
-       SELECT e.network_id, e.seq::text AS seq, e.id, e.type, e.occurred_at, e.account_ids::text[] AS account_ids, e.data::text AS data
+       SELECT e.network_id, e.seq::text AS seq, e.id, e.type, e.occurred_at, e.account_ids::text[] AS account_ids, e.data::text AS data,
+              e.transaction_sequence::text AS transaction_sequence
          FROM c CROSS JOIN LATERAL (
            SELECT * FROM ledger_events e WHERE e.network_id = c.network_id AND e.seq > c.through_seq ORDER BY e.seq LIMIT $1) e
         ORDER BY e.seq`,
       [limit],
     );
+    return withPostedData(tx, this.units, rows);
   }
 
   /** Moves each network's cursor to the last event of it the caller fanned out (a round that claimed nothing). */
@@ -403,7 +416,7 @@ export class WebhookRepository {
    */
   async claim(limit: number, defaultCap: number, caps: ReadonlyMap<string, number>, leaseMs: number): Promise<ClaimedRow[]> {
     const full = [...caps].filter(([, n]) => n <= 0).map(([id]) => id);
-    return this.db.query<ClaimedRow>(
+    const rows = await this.db.query<ByReference<ClaimedRow> & { account_ids: null }>(
       `WITH due AS (
          SELECT network_id, id, webhook_id, next_attempt_at FROM webhook_deliveries
           WHERE status = 'PENDING' AND next_attempt_at <= now() AND webhook_id <> ALL($3::uuid[])
@@ -422,13 +435,15 @@ export class WebhookRepository {
        SELECT c.network_id, c.id, c.webhook_id, c.attempts, w.url, w.secret_ciphertext,
               CASE WHEN w.deleted_at IS NOT NULL THEN 'the webhook was deleted'
                    WHEN k.revoked_at IS NOT NULL THEN 'the key that created the webhook was revoked' END AS stopped,
-              e.id AS event_id, e.type AS event_type, e.occurred_at, e.data::text AS data
+              e.id AS event_id, e.type AS event_type, e.occurred_at, e.data::text AS data, NULL AS account_ids,
+              e.transaction_sequence::text AS transaction_sequence
          FROM claimed c
          JOIN webhooks w ON w.network_id = c.network_id AND w.id = c.webhook_id
          JOIN api_keys k ON k.network_id = w.network_id AND k.id = w.api_key_id
          JOIN ledger_events e ON e.network_id = c.network_id AND e.seq = c.event_seq`,
       [limit, defaultCap, full, leaseMs, [...caps.keys()], [...caps.values()]],
     );
+    return withPostedData(this.db, this.units, rows);
   }
 
   /**

@@ -22,9 +22,22 @@ interface EventRow {
   data: Record<string, Record<string, unknown>>;
 }
 
+/** Events with their payloads, however written (migrations/0034: TRANSACTION_POSTED by reference). */
 async function eventsSince(db: Client, seq: string): Promise<(EventRow & { seq: string })[]> {
   const { rows } = await db.query<EventRow & { seq: string }>(
-    'SELECT seq::text, type, account_ids::text[] AS account_ids, data FROM ledger_events WHERE seq > $1 ORDER BY seq',
+    'SELECT seq::text, type, account_ids::text[] AS account_ids, data FROM ledger_events_with_data WHERE seq > $1 ORDER BY seq',
+    [seq],
+  );
+  return rows;
+}
+
+/** How the outbox row of each event since `seq` was written: naming a transaction, or as a document. */
+async function storedSince(
+  db: Client,
+  seq: string,
+): Promise<{ type: string; id: string; transaction_sequence: string | null; document: boolean }[]> {
+  const { rows } = await db.query<{ type: string; id: string; transaction_sequence: string | null; document: boolean }>(
+    `SELECT type, id::text, transaction_sequence::text, data IS NOT NULL AS document FROM ledger_events WHERE seq > $1 ORDER BY seq`,
     [seq],
   );
   return rows;
@@ -88,6 +101,10 @@ describe('the webhook outbox: events written in the posting transaction', () => 
         { accountId: ben.accountId, amount: '1.50', currency: 'HOUR' },
       ]);
       expect(new Set(events[0]?.account_ids)).toEqual(new Set([ana.accountId, ben.accountId]));
+      // A group whose only events are transactions posted names each transaction; the event's id is the transaction's.
+      expect(await storedSince(db, from)).toEqual([
+        { type: 'TRANSACTION_POSTED', id: posted.id, transaction_sequence: posted.sequence, document: false },
+      ]);
     });
 
     it('writes no event for a refused transfer, and none twice for an idempotent repeat', async () => {
@@ -113,6 +130,15 @@ describe('the webhook outbox: events written in the posting transaction', () => 
         ['HOLD_CREATED', 'PENDING'],
         ['HOLD_RESOLVED', 'VOIDED'],
       ]);
+      // The capture's group has a hold event too: every event of it is written as a document, in order.
+      expect((await storedSince(db, from)).map((e) => [e.type, e.document])).toEqual([
+        ['HOLD_CREATED', true],
+        ['HOLD_RESOLVED', true],
+        ['TRANSACTION_POSTED', true],
+        ['HOLD_CREATED', true],
+        ['HOLD_RESOLVED', true],
+      ]);
+      expect(events[2]?.data.transaction).toMatchObject({ id: capture.transaction.id });
       expect(events[1]?.data.hold).toEqual({
         id: captured.id,
         fromAccountId: ana.accountId,
@@ -201,5 +227,37 @@ describe('the webhook outbox: events written in the posting transaction', () => 
     } finally {
       await group.end();
     }
+  });
+});
+
+describe('the webhook outbox with WEBHOOK_EVENTS_BY_REFERENCE=false (a rolling upgrade from before migration 0034)', () => {
+  let ledger: TestLedger;
+  let db: Client;
+
+  beforeAll(async () => {
+    ledger = await startLedger({ WEBHOOK_EVENTS_BY_REFERENCE: 'false' });
+    db = await connect(ledger.databaseUrl);
+  });
+  afterAll(async () => {
+    await db.end();
+    await ledger.stop();
+  });
+
+  it('writes TRANSACTION_POSTED as a document carrying its payload, as versions before 0034 read it', async () => {
+    await setUpHours(ledger.admin);
+    const ana = await newMember(ledger.admin, 'Ana', { creditLimit: '20' });
+    const ben = await newMember(ledger.admin, 'Ben');
+    dataOf(await createWebhook(ledger.admin, { url: 'http://127.0.0.1:9/hook', events: ['TRANSACTION_POSTED'] }));
+    const from = await lastSeq(db);
+    const posted = dataOf(await transfer(ledger.client(ana.key), ana.accountId, ben.accountId, '2.00', 'as-document')).transfer;
+    expect(await storedSince(db, from)).toEqual([
+      { type: 'TRANSACTION_POSTED', id: posted.id, transaction_sequence: null, document: true },
+    ]);
+    const [stored] = await eventsSince(db, from);
+    expect(stored?.data.transaction).toMatchObject({ id: posted.id, sequence: posted.sequence });
+    expect(stored?.data.transaction?.postings).toEqual([
+      { accountId: ana.accountId, amount: '-2.00', currency: 'HOUR' },
+      { accountId: ben.accountId, amount: '2.00', currency: 'HOUR' },
+    ]);
   });
 });

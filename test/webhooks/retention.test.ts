@@ -22,12 +22,12 @@ describe('webhook retention: delivered deliveries and spent events are deleted a
   let ben: Member;
   let carol: Member;
 
-  /** Each outbox event of these transactions, with the status of its delivery to the webhook (null: none). */
+  /** Each outbox event of these transactions (its id is the transaction's), with the status of its delivery to the webhook (null: none). */
   async function rows(transactionIds: readonly string[], webhookId: string): Promise<Row[]> {
     const { rows: found } = await db.query<Row>(
       `SELECT e.seq::text AS seq, d.status FROM ledger_events e
          LEFT JOIN webhook_deliveries d ON d.network_id = e.network_id AND d.event_seq = e.seq AND d.webhook_id = $2
-        WHERE e.data -> 'transaction' ->> 'id' = ANY($1::text[]) ORDER BY e.seq`,
+        WHERE e.type = 'TRANSACTION_POSTED' AND e.id = ANY($1::uuid[]) ORDER BY e.seq`,
       [transactionIds, webhookId],
     );
     return found;

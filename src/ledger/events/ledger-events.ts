@@ -32,28 +32,58 @@ export interface AccountUnit {
 
 export type UnitOf = (accountId: string) => AccountUnit;
 
-export function transactionPosted(t: TransactionRecord, unitOf: UnitOf): LedgerEvent {
+/** What a TRANSACTION_POSTED event tells of its transaction, as the API writes it. */
+export interface PostedFacts {
+  readonly id: string;
+  /** Decimal text. */
+  readonly sequence: string;
+  readonly kind: string;
+  readonly memo: string | null;
+  /** ISO 8601 to the microsecond, as the API shows it: passed back as a bound, it means exactly this transaction. */
+  readonly postedAt: string;
+  readonly hash: string;
+  readonly postings: readonly { readonly accountId: string; readonly amountMinor: bigint }[];
+}
+
+/**
+ * The `data` of TRANSACTION_POSTED. Built from the group's record when the event is written as a
+ * document, and from the ledger's rows when it was written by reference (webhooks/transaction-events.ts):
+ * the same function, so both give the same payload.
+ */
+export function transactionPostedData(t: PostedFacts, unitOf: UnitOf): { transaction: Record<string, unknown> } {
   const postings = t.postings.map((p) => {
     const unit = unitOf(p.accountId);
     return { accountId: p.accountId, amount: fromMinor(p.amountMinor, unit.scale), currency: unit.currencyCode };
   });
   return {
-    id: randomUUID(),
+    transaction: { id: t.id, sequence: t.sequence, kind: t.kind, memo: t.memo, postedAt: t.postedAt, hash: t.hash, postings },
+  };
+}
+
+/** The accounts an event concerns, each once, in the order of the postings. */
+export function postingAccounts(postings: readonly { readonly accountId: string }[]): string[] {
+  return [...new Set(postings.map((p) => p.accountId))];
+}
+
+export function transactionPosted(t: TransactionRecord, unitOf: UnitOf): LedgerEvent {
+  return {
+    // The transaction's own id: one event per transaction, written as a document or by reference (migrations/0034).
+    id: t.id,
     type: 'TRANSACTION_POSTED',
     occurredAt: t.postedAt,
-    accountIds: [...new Set(t.postings.map((p) => p.accountId))],
-    data: {
-      transaction: {
+    accountIds: postingAccounts(t.postings),
+    data: transactionPostedData(
+      {
         id: t.id,
         sequence: t.sequence.toString(),
         kind: t.kind,
         memo: t.memo,
-        // To the microsecond, as the API shows it: passed back as a bound, it means exactly this transaction.
         postedAt: isoMicros(t.postedAt),
         hash: t.hash,
-        postings,
+        postings: t.postings,
       },
-    },
+      unitOf,
+    ),
   };
 }
 
@@ -117,20 +147,6 @@ export function eventRowsJson(events: readonly LedgerEvent[]): string {
   return JSON.stringify(
     events.map((e) => ({ id: e.id, type: e.type, occurred_at: e.occurredAt, account_ids: e.accountIds, data: e.data })),
   );
-}
-
-/** The events of one applied command: holds created, holds resolved, transactions posted. */
-export function commandEvents(
-  newHolds: readonly HoldRecord[],
-  resolvedHolds: Iterable<HoldRecord>,
-  transactions: readonly TransactionRecord[],
-  unitOf: UnitOf,
-  at: Date,
-): LedgerEvent[] {
-  const events = newHolds.map((hold) => holdEvent(hold, unitOf, at));
-  for (const hold of resolvedHolds) events.push(holdEvent(hold, unitOf, at));
-  for (const transaction of transactions) events.push(transactionPosted(transaction, unitOf));
-  return events;
 }
 
 /**

@@ -3,7 +3,7 @@ import { assertUnreachable, atItem, DomainError, ErrorCode, validationFailed } f
 import { timeOrderedUuid } from '../../common/ids';
 import { epochMicros, fromEpochMicros, type PreciseDate } from '../../common/instant';
 import { CommitUnacknowledged, type TransactionSql } from '../../database/database';
-import { commandEvents, holdEvent, type LedgerEvent, type UnitOf } from '../events/ledger-events';
+import { holdEvent, type LedgerEvent, transactionPosted, type UnitOf } from '../events/ledger-events';
 import { MAX_POSTING_MINOR } from '../money/amount';
 import { HASH_VERSION, jsonbText, transactionHashV2 } from './hash-chain';
 import * as repo from './posting.repository';
@@ -51,6 +51,17 @@ export interface GroupHooks {
   readonly onWriting?: () => void;
   readonly onExpired?: ExpiryListener;
 }
+
+export interface GroupOptions {
+  /**
+   * A group whose only outbox events are TRANSACTION_POSTED writes them naming their transactions
+   * (migrations/0034) rather than as documents (WEBHOOK_EVENTS_BY_REFERENCE).
+   */
+  readonly eventsByReference?: boolean;
+}
+
+/** An outbox event of the group: a document, or a transaction posted (written by reference when the group allows). */
+type GroupEvent = LedgerEvent | { readonly posted: TransactionRecord };
 
 export type Outcome = { readonly ok: true; readonly results: OpResult[] } | { readonly ok: false; readonly error: DomainError };
 
@@ -106,10 +117,12 @@ export class PostingGroup {
   private readonly reversedInGroup = new Set<string>();
   private readonly written: Scratch = { transactions: [], newHolds: [], holdUpdates: new Map(), reversed: new Set(), idempotency: [] };
   /**
-   * The webhook outbox's events of every applied command, written with the group
-   * (docs/webhooks.md); built only while the network has a live webhook (`webhooksExist`).
+   * The webhook outbox's events of every applied command in the order the ledger decided them,
+   * written with the group (docs/webhooks.md); gathered only while the network has a live webhook
+   * (`webhooksExist`). A transaction posted is kept as its record: its document is built only if
+   * the group writes documents.
    */
-  private readonly events: LedgerEvent[] = [];
+  private readonly events: GroupEvent[] = [];
   private readonly buildEvents: boolean;
   private readonly unitOf: UnitOf = (accountId) => this.accounts.get(accountId);
   /** Holds released by their time in this group, for the expiry listener. */
@@ -123,6 +136,7 @@ export class PostingGroup {
     loaded: LoadedGroup,
     private readonly commands: readonly Command[],
     private readonly hooks: GroupHooks,
+    private readonly options: GroupOptions,
   ) {
     this.head = { sequence: loaded.sequence, hash: loaded.hash, historyOpen: loaded.historyOpen };
     this.historyOpenAtLoad = loaded.historyOpen;
@@ -146,12 +160,17 @@ export class PostingGroup {
    * can still ask whether the group committed when the COMMIT's acknowledgement is lost;
    * `onWriting` hears that the group is about to send its write (the head is released soon).
    */
-  static async run(tx: TransactionSql, commands: readonly Command[], hooks: GroupHooks = {}): Promise<Outcome[]> {
+  static async run(
+    tx: TransactionSql,
+    commands: readonly Command[],
+    hooks: GroupHooks = {},
+    options: GroupOptions = {},
+  ): Promise<Outcome[]> {
     const network = commands[0]?.networkId;
     if (!network || commands.some((c) => c.networkId !== network)) throw new Error('a posting group is of one network');
     const loaded = await repo.loadGroup(tx, network, needsOf(commands));
     hooks.onLoaded?.(loaded.xid);
-    return new PostingGroup(tx, loaded, commands, hooks).execute();
+    return new PostingGroup(tx, loaded, commands, hooks, options).execute();
   }
 
   private async execute(): Promise<Outcome[]> {
@@ -230,7 +249,10 @@ export class PostingGroup {
     scratch.reversed.forEach((id) => this.reversedInGroup.add(id));
     this.written.idempotency.push(...scratch.idempotency);
     if (this.buildEvents) {
-      this.events.push(...commandEvents(scratch.newHolds, scratch.holdUpdates.values(), scratch.transactions, this.unitOf, this.now));
+      // Holds created, holds resolved, then the transactions posted: a capture's HOLD_RESOLVED comes before its transaction.
+      for (const hold of scratch.newHolds) this.events.push(holdEvent(hold, this.unitOf, this.now));
+      for (const hold of scratch.holdUpdates.values()) this.events.push(holdEvent(hold, this.unitOf, this.now));
+      for (const posted of scratch.transactions) this.events.push({ posted });
     }
     for (const row of scratch.idempotency) this.existingKeys.set(rowKey(row), row);
   }
@@ -507,6 +529,17 @@ export class PostingGroup {
     return { type: 'hold', id: hold.id, replayed: false, hold: voided };
   }
 
+  /**
+   * The group's outbox rows: when its only events are transactions posted (and the group may), a
+   * flag that has the write add one naming each transaction; otherwise every event as a document,
+   * in order.
+   */
+  private outboxEvents(): { events: LedgerEvent[]; transactionEvents: boolean } {
+    if (this.events.length === 0) return { events: [], transactionEvents: false };
+    if (this.options.eventsByReference && this.events.every((e) => 'posted' in e)) return { events: [], transactionEvents: true };
+    return { events: this.events.map((e) => ('posted' in e ? transactionPosted(e.posted, this.unitOf) : e)), transactionEvents: false };
+  }
+
   /** Writes the group; `commit`: with the transaction's COMMIT in the same round trip. */
   private async write(commit: boolean): Promise<void> {
     const { transactions, newHolds, holdUpdates, idempotency } = this.written;
@@ -530,7 +563,7 @@ export class PostingGroup {
         this.head.sequence === this.startSequence
           ? null
           : { sequence: this.head.sequence, hash: this.head.hash, postedAt: fromEpochMicros(this.lastPostedMicros) },
-      events: this.events,
+      ...this.outboxEvents(),
     });
     if (this.historyOpenAtLoad && !this.head.historyOpen) await repo.closeHistory(this.tx, this.network);
   }

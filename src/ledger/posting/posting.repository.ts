@@ -244,8 +244,10 @@ export interface GroupWrites {
   readonly idempotency: readonly IdempotencyRow[];
   /** The new head, when the group posted anything. */
   readonly head: { sequence: bigint; hash: string; postedAt: PreciseDate } | null;
-  /** The webhook outbox's rows, written only while some webhook exists (migrations/0007). */
+  /** The webhook outbox's rows as documents, written only while some webhook exists (migrations/0007). */
   readonly events: readonly LedgerEvent[];
+  /** Instead: a TRANSACTION_POSTED row naming each of the transactions (migrations/0034), under the same rule. */
+  readonly transactionEvents: boolean;
 }
 
 const text = (value: bigint) => value.toString();
@@ -416,6 +418,7 @@ export async function writeGroup(tx: TransactionSql, network: string, commit: bo
     POSTED_CHANNEL,
     plainArray(notifyPayloads(network, w.transactions)),
     eventRowsJson(w.events),
+    w.transactionEvents,
   ];
   const statement = `SELECT ledger_group_write(${params.map((_, i) => `$${i + 1}`).join(', ')})`;
   await (commit ? tx.queryThenCommit(statement, params) : tx.query(statement, params));

@@ -236,6 +236,7 @@ export class PostingService implements BeforeApplicationShutdown {
               onWriting,
               onExpired: this.runExpiryListeners,
             },
+            { eventsByReference: this.config.webhookEventsByReference },
           ),
         undefined,
         { beginWithFirstQuery: true },
