@@ -33,14 +33,8 @@ interface TransactionRow {
   memo: string | null;
   posted_at: string;
   hash: string;
-}
-
-interface PostingRow {
-  network_id: string;
-  sequence: string;
-  idx: number;
-  account_id: string;
-  amount_minor: string;
+  /** `account:amount_minor` of each posting, in order, joined by commas (one row per transaction, not per posting). */
+  postings: string;
 }
 
 /** Accounts met so far: their currency and its scale, which never change. */
@@ -55,6 +49,10 @@ export class AccountUnits {
     if (!unit) throw new Error(`the currency of account ${accountId} was not loaded`);
     return unit;
   };
+
+  knows(accountId: string): boolean {
+    return this.known.has(accountId);
+  }
 
   /** Loads the units of the accounts not known yet, in one query. */
   async load(sql: Pick<Sql, 'query'>, accounts: readonly { networkId: string; accountId: string }[]): Promise<void> {
@@ -75,7 +73,8 @@ export class AccountUnits {
 
 /**
  * Fills, in place, `data` (JSON text) and `account_ids` of the rows written by reference; rows
- * written as documents are left as they are. Two queries, whatever the number of rows.
+ * written as documents are left as they are: one query, whatever the number of rows (and one more
+ * for the currencies of accounts not met before).
  */
 export async function withPostedData<T extends EventRow>(
   sql: Pick<Sql, 'query'>,
@@ -85,44 +84,40 @@ export async function withPostedData<T extends EventRow>(
   const byReference = rows.filter((row) => row.data === null);
   if (byReference.length > 0) {
     const ranges = runsOf(byReference);
-    const params = [ranges.map((r) => r.networkId), ranges.map((r) => r.lo.toString()), ranges.map((r) => r.hi.toString())];
     const transactions = await sql.query<TransactionRow>(
       `SELECT t.network_id, t.sequence::text AS sequence, t.id, t.kind, t.memo,
-              to_char(t.posted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS posted_at, t.hash
+              to_char(t.posted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS posted_at, t.hash, p.postings
          FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS r(network_id, lo, hi)
-         JOIN transactions t ON t.network_id = r.network_id AND t.sequence BETWEEN r.lo AND r.hi`,
-      params,
+         JOIN transactions t ON t.network_id = r.network_id AND t.sequence BETWEEN r.lo AND r.hi
+         JOIN (SELECT p.network_id, p.sequence, string_agg(p.account_id || ':' || p.amount_minor, ',' ORDER BY p.idx) AS postings
+                 FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS r(network_id, lo, hi)
+                 JOIN postings p ON p.network_id = r.network_id AND p.sequence BETWEEN r.lo AND r.hi
+                GROUP BY p.network_id, p.sequence) p ON p.network_id = t.network_id AND p.sequence = t.sequence`,
+      [ranges.map((r) => r.networkId), ranges.map((r) => r.lo.toString()), ranges.map((r) => r.hi.toString())],
     );
-    const postingRows = await sql.query<PostingRow>(
-      `SELECT p.network_id, p.sequence::text AS sequence, p.idx, p.account_id, p.amount_minor::text AS amount_minor
-         FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS r(network_id, lo, hi)
-         JOIN postings p ON p.network_id = r.network_id AND p.sequence BETWEEN r.lo AND r.hi`,
-      params,
-    );
-    const postings = new Map<string, { accountId: string; amountMinor: bigint }[]>();
-    for (const p of postingRows) {
-      const key = `${p.network_id}:${p.sequence}`;
-      let list = postings.get(key);
-      if (!list) postings.set(key, (list = []));
-      list[p.idx] = { accountId: p.account_id, amountMinor: BigInt(p.amount_minor) };
+    const found = new Map<string, { row: TransactionRow; postings: { accountId: string; amountMinor: bigint }[] }>();
+    const unknown: { networkId: string; accountId: string }[] = [];
+    for (const t of transactions) {
+      const postings = t.postings.split(',').map((posting) => {
+        const colon = posting.indexOf(':');
+        return { accountId: posting.slice(0, colon), amountMinor: BigInt(posting.slice(colon + 1)) };
+      });
+      for (const p of postings) if (!units.knows(p.accountId)) unknown.push({ networkId: t.network_id, accountId: p.accountId });
+      found.set(`${t.network_id}:${t.sequence}`, { row: t, postings });
     }
-    const found = new Map(transactions.map((t) => [`${t.network_id}:${t.sequence}`, t]));
-    await units.load(
-      sql,
-      postingRows.map((p) => ({ networkId: p.network_id, accountId: p.account_id })),
-    );
+    await units.load(sql, unknown);
     for (const row of byReference) {
       const key = `${row.network_id}:${row.transaction_sequence}`;
-      const t = found.get(key);
-      const its = postings.get(key);
-      if (!t || !its) throw new Error(`an outbox event names transaction ${key}, which is not in the ledger`);
+      const named = found.get(key);
+      if (!named) throw new Error(`an outbox event names transaction ${key}, which is not in the ledger`);
+      const { row: t, postings } = named;
       row.data = JSON.stringify(
         transactionPostedData(
-          { id: t.id, sequence: t.sequence, kind: t.kind, memo: t.memo, postedAt: t.posted_at, hash: t.hash, postings: its },
+          { id: t.id, sequence: t.sequence, kind: t.kind, memo: t.memo, postedAt: t.posted_at, hash: t.hash, postings },
           units.unitOf,
         ),
       );
-      row.account_ids = postingAccounts(its);
+      row.account_ids = postingAccounts(postings);
     }
   }
   return rows as (T & { data: string; account_ids: string[] })[];

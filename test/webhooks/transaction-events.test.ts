@@ -62,9 +62,7 @@ describe('payloads of events written by reference, read from the ledger', () => 
     ];
     const sql = { query: async <T>(text: string, params?: readonly unknown[]) => (await db.query(text, params as unknown[])).rows as T[] };
     await expect(
-      withPostedData(sql, new AccountUnits(), [
-        { network_id: network, data: null, account_ids: null, transaction_sequence: '999999' } as Row,
-      ]),
+      withPostedData(sql, new AccountUnits(), [{ network_id: network, data: null, account_ids: null, transaction_sequence: '999999' }]),
     ).rejects.toThrow(/not in the ledger/);
   });
 });
