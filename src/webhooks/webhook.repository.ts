@@ -351,7 +351,10 @@ export class WebhookRepository {
                  FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::boolean[], $7::integer[], $8::text[],
                              $9::bigint[]) AS v(n, i, w, s, r, fin, code, err, delay_ms)
                  JOIN mine ON mine.network_id = v.n AND v.s > mine.through_seq
-               ON CONFLICT DO NOTHING
+               -- A delivery of the same event to the same webhook is the only conflict there can be (the ids are new): naming
+               -- its index lets the insert check that one alone (ON CONFLICT with no target checks every unique index of
+               -- every row: 16.5 µs a row against 11.5 in a loop of 270-row rounds).
+               ON CONFLICT (network_id, webhook_id, event_seq) DO NOTHING
                RETURNING status`,
               [
                 rows.map((r) => r.networkId),
@@ -396,7 +399,7 @@ export class WebhookRepository {
     await tx.query(
       `INSERT INTO webhook_deliveries (network_id, id, webhook_id, event_seq)
        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[])
-       ON CONFLICT DO NOTHING`,
+       ON CONFLICT (network_id, webhook_id, event_seq) DO NOTHING`,
       [
         deliveries.map((d) => d.event.network_id),
         deliveries.map((d) => d.id),
