@@ -37,7 +37,7 @@ interface TransactionRow {
   postings: string;
 }
 
-/** Accounts met so far: their currency and its scale, which never change. */
+/** Accounts whose units are kept at most; past it the cache starts again (each is looked up again when next met). */
 const MAX_KNOWN_ACCOUNTS = 100_000;
 
 /** What each account's amounts are written in; learnt once per account and kept (an account's currency never changes). */
