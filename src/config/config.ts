@@ -98,8 +98,9 @@ export interface AppConfig {
   readonly webhookAllowPrivate: boolean;
   /**
    * TRANSACTION_POSTED outbox rows name their transaction rather than carry a copy of it
-   * (WEBHOOK_EVENTS_BY_REFERENCE, default true; migrations/0034). Set false while instances of a
-   * version before 0034 still run (a rolling upgrade, docs/operations.md): they cannot read such rows.
+   * (WEBHOOK_EVENTS_BY_REFERENCE, migrations/0034). Off by default: under the bench's load, with it
+   * on, some deliveries stalled for more than 20 s (docs/webhooks.md, "Transactions named, not
+   * copied"). Never on while instances of a version before 0034 run: they cannot read such rows.
    */
   readonly webhookEventsByReference: boolean;
   /** Key material for the webhook secrets at rest; defaults to the admin key (docs/webhooks.md). */
@@ -260,7 +261,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     webhookPipelineDepth: intFrom(env, 'WEBHOOK_PIPELINE_DEPTH', 32, 1, 256),
     webhookPollMs: intFrom(env, 'WEBHOOK_POLL_MS', 500, 10, 60_000),
     webhookAllowPrivate: boolFrom(env, 'WEBHOOK_ALLOW_PRIVATE', !isProduction),
-    webhookEventsByReference: boolFrom(env, 'WEBHOOK_EVENTS_BY_REFERENCE', true),
+    webhookEventsByReference: boolFrom(env, 'WEBHOOK_EVENTS_BY_REFERENCE', false),
     webhookSecretKey: secretKeyFrom(env),
     webhookRetentionMs: daysFrom(env, 'WEBHOOK_RETENTION_DAYS', 7, 3650),
     commitCheckMs: intFrom(env, 'POSTING_COMMIT_CHECK_MS', 20_000, 100, 600_000),

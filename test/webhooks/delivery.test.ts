@@ -25,6 +25,8 @@ describe('webhook delivery to a real HTTP receiver', () => {
       WEBHOOK_RETRY_WINDOW_MS: '4000',
       WEBHOOK_TIMEOUT_MS: '1500',
       WEBHOOK_POLL_MS: '50',
+      // Payloads read back from the ledger when fanned out and when claimed for a retry (migrations/0034).
+      WEBHOOK_EVENTS_BY_REFERENCE: 'true',
     });
     await setUpHours(ledger.admin);
     ana = await newMember(ledger.admin, 'Ana', { creditLimit: '1000' });

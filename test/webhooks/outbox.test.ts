@@ -55,7 +55,7 @@ describe('the webhook outbox: events written in the posting transaction', () => 
   let ben: Member;
 
   beforeAll(async () => {
-    ledger = await startLedger({ HOLD_SWEEP_INTERVAL_MS: '100' });
+    ledger = await startLedger({ HOLD_SWEEP_INTERVAL_MS: '100', WEBHOOK_EVENTS_BY_REFERENCE: 'true' });
     db = await connect(ledger.databaseUrl);
     await setUpHours(ledger.admin);
     ana = await newMember(ledger.admin, 'Ana', { creditLimit: '20' });
@@ -230,12 +230,12 @@ describe('the webhook outbox: events written in the posting transaction', () => 
   });
 });
 
-describe('the webhook outbox with WEBHOOK_EVENTS_BY_REFERENCE=false (a rolling upgrade from before migration 0034)', () => {
+describe('the webhook outbox with WEBHOOK_EVENTS_BY_REFERENCE=false (the default)', () => {
   let ledger: TestLedger;
   let db: Client;
 
   beforeAll(async () => {
-    ledger = await startLedger({ WEBHOOK_EVENTS_BY_REFERENCE: 'false' });
+    ledger = await startLedger();
     db = await connect(ledger.databaseUrl);
   });
   afterAll(async () => {
@@ -243,7 +243,7 @@ describe('the webhook outbox with WEBHOOK_EVENTS_BY_REFERENCE=false (a rolling u
     await ledger.stop();
   });
 
-  it('writes TRANSACTION_POSTED as a document carrying its payload, as versions before 0034 read it', async () => {
+  it('writes TRANSACTION_POSTED as a document carrying its payload, which every version reads', async () => {
     await setUpHours(ledger.admin);
     const ana = await newMember(ledger.admin, 'Ana', { creditLimit: '20' });
     const ben = await newMember(ledger.admin, 'Ben');
