@@ -14,8 +14,13 @@ const MAX_RETRY_DELAY_MS = 3_600_000;
 const LEASE_MARGIN_MS = 5_000;
 /** Results are written together, at most this many per statement. */
 const MAX_RESULTS_PER_WRITE = 500;
-/** Deliveries one instance holds claimed ahead of their sends, of one webhook and of all. */
-const MAX_QUEUED_PER_WEBHOOK = 256;
+/**
+ * Deliveries one instance holds claimed ahead of their sends, of one webhook and of all. A
+ * webhook's bound is above a fan-out round's events (500 per network), so that a round can claim
+ * every delivery of a receiver that keeps up: one it cannot claim is written due, then claimed
+ * and recorded, three writes where a claimed one costs one.
+ */
+const MAX_QUEUED_PER_WEBHOOK = 1024;
 const MAX_QUEUED = 2048;
 /** Webhooks whose answer time this instance remembers (idle ones are forgotten beyond this). */
 const MAX_LANES = 1000;
@@ -102,6 +107,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   private readonly unwritten = new Map<string, OpenRound>();
   private lastDueClaimMs = 0;
   private dueBacklog = true;
+  /**
+   * Webhooks with deliveries left due for want of room here (refused by a fan-out round, or a
+   * claim that took as many as their room allowed): claimed again as soon as half their room is
+   * free, not at the next poll, so that a webhook's deliveries keep pace with a posting rate above
+   * what one round a poll interval would carry.
+   */
+  private readonly backlogged = new Set<string>();
   private stopped = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
@@ -180,13 +192,17 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     this.enqueue(fanned.claimed);
     let claimedDue = 0;
     let dueFull = false;
-    // Retries and released deliveries come due on their own clock: looked for every poll interval, or at once while a backlog lasts.
-    if (this.dueBacklog || Date.now() - this.lastDueClaimMs >= this.config.webhookPollMs) {
+    // Retries and released deliveries come due on their own clock: looked for every poll interval, or at once while a backlog
+    // lasts (a full claim, or a webhook with deliveries waiting for room here that has room again).
+    if (this.dueBacklog || this.backlogHasRoom() || Date.now() - this.lastDueClaimMs >= this.config.webhookPollMs) {
       const limit = Math.min(MAX_RESULTS_PER_WRITE, MAX_QUEUED - this.queued - this.inFlight);
       if (limit > 0) {
-        const claimed = await this.webhooks.claim(limit, this.budget(undefined), this.caps(), this.leaseMs);
+        const caps = this.caps();
+        const defaultCap = this.budget(undefined);
+        const claimed = await this.webhooks.claim(limit, defaultCap, caps, this.leaseMs);
         this.lastDueClaimMs = Date.now();
         this.enqueue(claimed);
+        this.noteBacklog(claimed, caps, defaultCap);
         claimedDue = claimed.length;
         dueFull = claimed.length === limit;
       }
@@ -194,7 +210,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     }
     this.pump();
     const sweeping = await this.retention.step();
-    if (fanned.full || dueFull || sweeping) return 'full';
+    if (fanned.full || dueFull || sweeping || this.backlogHasRoom()) return 'full';
     return fanned.events > 0 || claimedDue > 0 ? 'some' : 'none';
   }
 
@@ -216,13 +232,43 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     return new Map([...this.lanes.keys()].map((id) => [id, Math.max(0, this.room(id))]));
   }
 
-  /** Says, delivery by delivery of one fan-out, whether this instance claims it. */
+  /**
+   * After a due claim: a webhook that got as many as its cap may have more due (backlogged), one
+   * that got fewer has none left (one whose cap was 0 was not asked, and stays as it was).
+   */
+  private noteBacklog(claimed: readonly ClaimedRow[], caps: ReadonlyMap<string, number>, defaultCap: number): void {
+    const counts = new Map<string, number>();
+    for (const d of claimed) counts.set(d.webhook_id, (counts.get(d.webhook_id) ?? 0) + 1);
+    for (const id of new Set([...this.backlogged, ...counts.keys()])) {
+      const cap = caps.get(id) ?? defaultCap;
+      if (cap <= 0) continue;
+      if ((counts.get(id) ?? 0) >= cap) this.backlogged.add(id);
+      else this.backlogged.delete(id);
+    }
+  }
+
+  /** Whether a webhook with deliveries due and waiting for room here has at least half its room free. */
+  private backlogHasRoom(): boolean {
+    for (const id of this.backlogged) if (this.hasHalfRoom(id)) return true;
+    return false;
+  }
+
+  /** Half the webhook's room free, and a quarter of the instance's (claims come in batches, never one by one as sends end). */
+  private hasHalfRoom(webhookId: string): boolean {
+    if ((MAX_QUEUED - this.queued - this.inFlight) * 4 < MAX_QUEUED) return false;
+    return this.room(webhookId) * 2 >= this.budget(this.lanes.get(webhookId));
+  }
+
+  /** Says, delivery by delivery of one fan-out, whether this instance claims it (one it refuses is left due: its webhook is backlogged). */
   private reserver(): (webhookId: string) => boolean {
     let total = MAX_QUEUED - this.queued - this.inFlight;
     const taken = new Map<string, number>();
     return (webhookId) => {
       const n = taken.get(webhookId) ?? 0;
-      if (total <= 0 || n >= this.room(webhookId)) return false;
+      if (total <= 0 || n >= this.room(webhookId)) {
+        this.backlogged.add(webhookId);
+        return false;
+      }
       taken.set(webhookId, n + 1);
       total--;
       return true;
@@ -255,7 +301,10 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
         this.queued--;
         this.start(lane, next.delivery);
       }
-      if (lane.queue.length === 0 && lane.inFlight === 0 && this.lanes.size > MAX_LANES) this.lanes.delete(webhookId);
+      if (lane.queue.length === 0 && lane.inFlight === 0 && this.lanes.size > MAX_LANES) {
+        this.lanes.delete(webhookId);
+        this.backlogged.delete(webhookId);
+      }
     }
   }
 
@@ -300,7 +349,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
         lane.inFlight--;
         if (!pipelined || --lane.pipelined === 0) this.connections--;
         this.pump();
-        if (this.results.length >= MAX_RESULTS_PER_WRITE) this.wake?.();
+        // A webhook with deliveries due for want of room is claimed again once it has room for a good batch of them.
+        if (
+          this.results.length >= MAX_RESULTS_PER_WRITE ||
+          (this.backlogged.has(delivery.webhook_id) && this.hasHalfRoom(delivery.webhook_id))
+        )
+          this.wake?.();
       });
     this.sending.add(sending);
   }
