@@ -98,9 +98,8 @@ export interface AppConfig {
   readonly webhookAllowPrivate: boolean;
   /**
    * TRANSACTION_POSTED outbox rows name their transaction rather than carry a copy of it
-   * (WEBHOOK_EVENTS_BY_REFERENCE, migrations/0034). Off by default: under the bench's load, with it
-   * on, some deliveries stalled for more than 20 s (docs/webhooks.md, "Transactions named, not
-   * copied"). Never on while instances of a version before 0034 run: they cannot read such rows.
+   * (WEBHOOK_EVENTS_BY_REFERENCE, migrations/0034). Off by default, and never on while instances of
+   * a version before 0034 run: they cannot read such rows (docs/operations.md, Upgrades).
    */
   readonly webhookEventsByReference: boolean;
   /** Key material for the webhook secrets at rest; defaults to the admin key (docs/webhooks.md). */
