@@ -98,10 +98,11 @@ export interface AppConfig {
   readonly webhookAllowPrivate: boolean;
   /**
    * TRANSACTION_POSTED outbox rows name their transaction rather than carry a copy of it
-   * (WEBHOOK_EVENTS_BY_REFERENCE, migrations/0034). Off by default, and never on while instances of
-   * a version before 0034 run: they cannot read such rows (docs/operations.md, Upgrades).
+   * (WEBHOOK_EVENTS_BY_REFERENCE, migrations/0034): always (true), never (false), or, by default
+   * ('auto'), while no instance of an earlier release is connected to the database, since a
+   * version before 0034 cannot read such rows (docs/operations.md, Upgrades).
    */
-  readonly webhookEventsByReference: boolean;
+  readonly webhookEventsByReference: boolean | 'auto';
   /** Key material for the webhook secrets at rest; defaults to the admin key (docs/webhooks.md). */
   readonly webhookSecretKey: string | undefined;
   /** Delivered deliveries, and outbox events with nothing left to deliver, are deleted this long after (WEBHOOK_RETENTION_DAYS, default 7). */
@@ -154,6 +155,15 @@ function boolFrom(env: NodeJS.ProcessEnv, name: string, fallback: boolean): bool
   if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
   if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
   throw new Error(`${name} must be true or false, got "${raw}"`);
+}
+
+/** true, false, or `auto` (also when unset). */
+function boolOrAutoFrom(env: NodeJS.ProcessEnv, name: string): boolean | 'auto' {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw.toLowerCase() === 'auto') return 'auto';
+  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+  throw new Error(`${name} must be true, false or auto, got "${raw}"`);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -260,7 +270,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     webhookPipelineDepth: intFrom(env, 'WEBHOOK_PIPELINE_DEPTH', 32, 1, 256),
     webhookPollMs: intFrom(env, 'WEBHOOK_POLL_MS', 500, 10, 60_000),
     webhookAllowPrivate: boolFrom(env, 'WEBHOOK_ALLOW_PRIVATE', !isProduction),
-    webhookEventsByReference: boolFrom(env, 'WEBHOOK_EVENTS_BY_REFERENCE', false),
+    webhookEventsByReference: boolOrAutoFrom(env, 'WEBHOOK_EVENTS_BY_REFERENCE'),
     webhookSecretKey: secretKeyFrom(env),
     webhookRetentionMs: daysFrom(env, 'WEBHOOK_RETENTION_DAYS', 7, 3650),
     commitCheckMs: intFrom(env, 'POSTING_COMMIT_CHECK_MS', 20_000, 100, 600_000),

@@ -1,5 +1,6 @@
 import { type DynamicModule, Global, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Database, createDataSource } from './database';
+import { EarlierInstances } from './earlier-instances';
 import { NotificationHub } from './notification-hub';
 
 export interface DatabaseOptions {
@@ -36,8 +37,9 @@ export class DatabaseModule {
         },
         { provide: DatabaseCloser, useFactory: (db: Database) => new DatabaseCloser(db), inject: [Database] },
         NotificationHub,
+        EarlierInstances,
       ],
-      exports: [Database, NotificationHub],
+      exports: [Database, NotificationHub, EarlierInstances],
     };
   }
 }

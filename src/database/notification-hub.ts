@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Client } from 'pg';
 import { sleep } from '../common/retry';
 import { Database } from './database';
+import { LISTENER_APPLICATION_NAME } from './earlier-instances';
 
 type Handler = (payload: string) => void;
 
@@ -65,7 +66,7 @@ export class NotificationHub implements OnApplicationShutdown {
 
   private async connectLoop(): Promise<void> {
     for (let delay = RECONNECT_MIN_MS; !this.stopped; delay = Math.min(RECONNECT_MAX_MS, delay * 2)) {
-      const client = new Client({ connectionString: this.db.primaryUrl, application_name: 'solidarity-ledger-listener' });
+      const client = new Client({ connectionString: this.db.primaryUrl, application_name: LISTENER_APPLICATION_NAME });
       try {
         client.on('error', () => this.lost(client));
         client.on('end', () => this.lost(client));

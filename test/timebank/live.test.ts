@@ -193,7 +193,7 @@ describe('live balance updates (transactionPosted over graphql-ws)', () => {
     await outside.query(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS false`);
     try {
       const cut = await db.query(
-        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'solidarity-ledger-listener'`,
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'solidarity-ledger-listener/2'`,
         [dbName],
       );
       expect(cut.rows.length).toBe(2);

@@ -3,6 +3,7 @@ import { DomainError, ErrorCode, validationFailed } from '../../common/domain-er
 import { sleep } from '../../common/retry';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { CommitUnacknowledged, Database, isRetryable, type TransactionSql } from '../../database/database';
+import { EarlierInstances } from '../../database/earlier-instances';
 import { performance } from 'node:perf_hooks';
 import { type Outcome, PostingGroup } from './posting-group';
 import { PostingTrace } from './posting-trace';
@@ -73,7 +74,18 @@ export class PostingService implements BeforeApplicationShutdown {
   constructor(
     private readonly db: Database,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly earlier: EarlierInstances,
   ) {}
+
+  /**
+   * Whether a group writes its TRANSACTION_POSTED outbox rows naming their transactions: as set,
+   * or by default while no instance of an earlier release runs (one before migration 0034 could
+   * not read them).
+   */
+  private eventsByReference(): boolean {
+    const setting = this.config.webhookEventsByReference;
+    return setting === 'auto' ? !this.earlier.running : setting;
+  }
 
   /** Posts one command; resolves with one result per operation, or rejects with its refusal. */
   submit(command: Command): Promise<OpResult[]> {
@@ -236,7 +248,7 @@ export class PostingService implements BeforeApplicationShutdown {
               onWriting,
               onExpired: this.runExpiryListeners,
             },
-            { eventsByReference: this.config.webhookEventsByReference },
+            { eventsByReference: this.eventsByReference() },
           ),
         undefined,
         { beginWithFirstQuery: true },
