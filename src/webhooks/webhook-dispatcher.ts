@@ -196,6 +196,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     // lasts (a full claim, or a webhook with deliveries waiting for room here that has room again).
     if (this.dueBacklog || this.backlogHasRoom() || Date.now() - this.lastDueClaimMs >= this.config.webhookPollMs) {
       const limit = Math.min(MAX_RESULTS_PER_WRITE, MAX_QUEUED - this.queued - this.inFlight);
+      // No room at all: any webhook may have deliveries due, to be claimed once there is room.
+      if (limit <= 0) for (const id of this.lanes.keys()) this.backlogged.add(id);
       if (limit > 0) {
         const caps = this.caps();
         const defaultCap = this.budget(undefined);
@@ -234,11 +236,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
 
   /**
    * After a due claim: a webhook that got as many as its cap may have more due (backlogged), one
-   * that got fewer has none left (one whose cap was 0 was not asked, and stays as it was).
+   * that got fewer has none left. One whose cap was 0 was not asked: it may have some due (a
+   * fan-out round filled its room just before), so it is backlogged until a claim finds out.
    */
   private noteBacklog(claimed: readonly ClaimedRow[], caps: ReadonlyMap<string, number>, defaultCap: number): void {
     const counts = new Map<string, number>();
     for (const d of claimed) counts.set(d.webhook_id, (counts.get(d.webhook_id) ?? 0) + 1);
+    for (const [id, cap] of caps) if (cap <= 0) this.backlogged.add(id);
     for (const id of new Set([...this.backlogged, ...counts.keys()])) {
       const cap = caps.get(id) ?? defaultCap;
       if (cap <= 0) continue;
