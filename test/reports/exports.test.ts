@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { epochMicros, fromEpochMicros, isoMicros, parseInstant } from '../../src/common/instant';
 import type { GqlClient } from '../support/graphql';
 import { createCurrency, createKey, openAccount, registerParty, startLedger, type TestLedger } from '../support/ledger';
 import { addMember, hledgerBalances, idOf, issuanceAccount, minor, parseCsv, pay, post, run, trialBalance } from './helpers';
@@ -155,7 +156,8 @@ describe('journal exports', () => {
     const to = times[10]!;
     const journal = await exportJournal(ledger.admin, 'HOUR', 'HLEDGER', from, to);
     expect(journal).toContain(`${from.slice(0, 10)} * opening balances\n`);
-    const justBeforeTo = new Date(Date.parse(to) - 1).toISOString();
+    // One microsecond before: the ledger's precision (a millisecond before would leave out what was posted within it).
+    const justBeforeTo = isoMicros(fromEpochMicros(epochMicros(parseInstant(to)) - 1n));
     const totals = await hledgerBalances(journal, ['--strict']);
     expect(totalsById(totals, 2)).toEqual(await expectedTotals(ledger.admin, 'HOUR', 2, justBeforeTo));
     // Only the period's transactions are in it.
