@@ -149,21 +149,28 @@ function daysFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, maxDay
   return ms;
 }
 
+/** The words a boolean setting may be written as; undefined for any other. */
+function boolWord(raw: string): boolean | undefined {
+  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+  return undefined;
+}
+
 function boolFrom(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
-  throw new Error(`${name} must be true or false, got "${raw}"`);
+  const value = boolWord(raw);
+  if (value === undefined) throw new Error(`${name} must be true or false, got "${raw}"`);
+  return value;
 }
 
 /** true, false, or `auto` (also when unset). */
 function boolOrAutoFrom(env: NodeJS.ProcessEnv, name: string): boolean | 'auto' {
   const raw = env[name];
   if (raw === undefined || raw === '' || raw.toLowerCase() === 'auto') return 'auto';
-  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
-  throw new Error(`${name} must be true, false or auto, got "${raw}"`);
+  const value = boolWord(raw);
+  if (value === undefined) throw new Error(`${name} must be true, false or auto, got "${raw}"`);
+  return value;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -40,8 +40,7 @@ export class EarlierInstances implements OnApplicationBootstrap, OnApplicationSh
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** Looks once (also for tests and for a caller that cannot wait for the next look). */
-  async check(): Promise<boolean> {
+  private async check(): Promise<void> {
     try {
       const [row] = await this.db.query<{ seen: boolean }>(
         `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1) AS seen`,
@@ -55,6 +54,5 @@ export class EarlierInstances implements OnApplicationBootstrap, OnApplicationSh
       this.seen = true;
       this.logger.warn(`cannot tell whether instances of an earlier release run: ${(error as Error).message}`);
     }
-    return this.seen;
   }
 }
