@@ -257,4 +257,58 @@ describe('a connection lost during COMMIT', () => {
       expect(await verifyLedger(admin)).toMatchObject({ ok: true });
     });
   });
+
+  describe('a batch large enough to travel as bound parameters, its COMMIT on its own', () => {
+    const DEPOSITS = 'mutation($batch: [DepositInput!]!) { recordDeposits(batch: $batch) { id externalRef } }';
+    const BATCH = 300;
+    let savers: string[];
+    /** 300 deposits with long references: well past the size a write is inlined into SQL text at (posting.repository.ts). */
+    const batch = (label: string) =>
+      Array.from({ length: BATCH }, (_, i) => ({
+        accountId: savers[i % savers.length] as string,
+        amount: '1.00',
+        externalRef: `${label}-${i}-${'it\'s a \\ "hostile" reference; '.repeat(4)}end`,
+        idempotencyKey: `${label}-${i}`,
+      }));
+    const posted = async (label: string) => {
+      const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM transactions WHERE external_ref LIKE $1`, [`${label}-%`]);
+      return Number(rows[0]?.n);
+    };
+
+    beforeAll(async () => {
+      const union = await registerParty(admin, 'CREDIT_UNION', 'Harbour Credit Union');
+      await createCurrency(admin, 'HBR', 'MONEY', 2, union);
+      savers = [];
+      for (let i = 0; i < 5; i++) savers.push(await openAccount(admin, await registerParty(admin, 'MEMBER', `Saver ${i}`), 'HBR'));
+    });
+
+    it('a lost answer to its COMMIT: reported posted, once, every reference read back exactly', async () => {
+      const items = batch('big-lost-ack');
+      const cuts = cutter.cutCount;
+      cutter.arm('after-commit');
+      const result = await admin.request<{ recordDeposits: { id: string; externalRef: string }[] }>(DEPOSITS, { batch: items });
+      expect(cutter.cutCount).toBe(cuts + 1);
+      expect(result.errors).toBeUndefined();
+      expect(result.data?.recordDeposits.map((t) => t.externalRef)).toEqual(items.map((i) => i.externalRef));
+      expect(await posted('big-lost-ack')).toBe(BATCH);
+      const again = await admin.ok<{ recordDeposits: { id: string }[] }>(DEPOSITS, { batch: items });
+      expect(again.recordDeposits.map((t) => t.id)).toEqual(result.data?.recordDeposits.map((t) => t.id));
+      expect(await posted('big-lost-ack')).toBe(BATCH);
+    });
+
+    it('a COMMIT that never reached the database: the batch is posted again, once', async () => {
+      const cuts = cutter.cutCount;
+      cutter.arm('before-commit');
+      const result = await admin.request<{ recordDeposits: { id: string }[] }>(DEPOSITS, { batch: batch('big-lost-commit') });
+      expect(cutter.cutCount).toBe(cuts + 1);
+      expect(result.errors).toBeUndefined();
+      expect(result.data?.recordDeposits).toHaveLength(BATCH);
+      expect(await posted('big-lost-commit')).toBe(BATCH);
+      const { rows } = await sql.query<{ ref: string }>(
+        `SELECT external_ref AS ref FROM transactions WHERE external_ref LIKE 'big-lost-commit-%' ORDER BY sequence`,
+      );
+      expect(rows.map((r) => r.ref)).toEqual(batch('big-lost-commit').map((i) => i.externalRef));
+      expect(await verifyLedger(admin)).toMatchObject({ ok: true });
+    });
+  });
 });

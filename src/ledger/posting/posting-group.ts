@@ -199,7 +199,7 @@ export class PostingGroup {
   /**
    * Whether nothing runs after the write in this transaction (no expiry listener, no command's
    * `afterPost`, no history to close): the write then carries the COMMIT, and the head is
-   * released one round trip sooner.
+   * released one round trip sooner (a long write sends it right after, posting.repository.ts).
    */
   private writeIsLast(outcomes: readonly Outcome[]): boolean {
     if (this.expiredHolds.length > 0 && this.hooks.onExpired) return false;
