@@ -175,6 +175,23 @@ describe('deposit batches: recordDeposits over HTTP', () => {
     );
   });
 
+  it('posts a batch of 1000 sent twice at the same moment once: the second group, started while the first writes, replays it', async () => {
+    // A batch this size starts its group while the group ahead is still writing (posting.service.ts,
+    // EARLY_START_OPS), and looks for its keys before the head is its own (migrations/0035): the
+    // first group's records are not committed yet when the second looks, and the second must
+    // still answer with the first's transactions, never post them twice or fail.
+    const batch = members.map((accountId, i) => item(accountId, i, 'b10-big'));
+    const before = await postedBalances(admin);
+    const [a, b] = await Promise.all([integration.ok(DEPOSITS, { batch }), integration.ok(DEPOSITS, { batch })]);
+    expect(a.recordDeposits).toHaveLength(1000);
+    expect(b.recordDeposits).toEqual(a.recordDeposits);
+    const after = await postedBalances(admin);
+    const cents = (text: string | undefined) => BigInt((text ?? '0').replace('.', ''));
+    batch.forEach((deposit) =>
+      expect(cents(after.get(deposit.accountId)) - cents(before.get(deposit.accountId))).toBe(cents(deposit.amount)),
+    );
+  });
+
   it('refuses a malformed account id, naming the item and its field (VALIDATION_FAILED)', async () => {
     const batch = members.slice(0, 5).map((accountId, i) => item(accountId, i, 'b11'));
     batch[4] = { ...batch[4], accountId: 'not-an-id' } as DepositItem;
@@ -237,6 +254,6 @@ describe('deposit batches: recordDeposits over HTTP', () => {
   });
 
   it('leaves stored balances equal to the postings and the hash chain unbroken', async () => {
-    expect(await verifyLedger(admin)).toMatchObject({ ok: true, transactionsChecked: 5210, firstProblem: null });
+    expect(await verifyLedger(admin)).toMatchObject({ ok: true, transactionsChecked: 6210, firstProblem: null });
   });
 });

@@ -19,5 +19,10 @@ export class PostingMetrics {
       'Groups re-run command by command after an unexpected failure',
       () => stats.isolatedReruns,
     );
+    metrics.registerCounter(
+      'ledger_posting_idempotency_race_reruns_total',
+      'Groups run again because another group recorded one of their requests after their load looked',
+      () => stats.idempotencyRaceReruns,
+    );
   }
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nes
 import { DomainError, ErrorCode, validationFailed } from '../../common/domain-error';
 import { sleep } from '../../common/retry';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
-import { CommitUnacknowledged, Database, isRetryable, type TransactionSql } from '../../database/database';
+import { CommitUnacknowledged, Database, isRetryable, sqlState, type TransactionSql } from '../../database/database';
 import { EarlierInstances } from '../../database/earlier-instances';
 import { performance } from 'node:perf_hooks';
 import { type Outcome, PostingGroup } from './posting-group';
@@ -26,12 +26,16 @@ export interface PostingStats {
   refused: number;
   transactions: number;
   isolatedReruns: number;
+  /** Groups run again because a request of theirs was recorded by another group after their load looked (below). */
+  idempotencyRaceReruns: number;
   /** Groups whose COMMIT was not acknowledged, by what the database said of them afterwards. */
   unacknowledgedCommits: { committed: number; rolledBack: number; unknown: number };
 }
 
 /** A group whose COMMIT was lost and found rolled back is sent again at most this many times. */
 const MAX_LOST_COMMIT_RERUNS = 3;
+/** A group whose write met an idempotency record committed after its load looked is run again at most this many times. */
+const MAX_IDEMPOTENCY_RACE_RERUNS = 3;
 
 type CommitStatus = 'committed' | 'aborted' | 'unknown';
 
@@ -39,6 +43,15 @@ const MAX_OPS_PER_GROUP = 5000;
 const MAX_QUEUE = 20_000;
 /** Networks whose groups this instance posts at the same time at most (each group holds a pooled connection). */
 const MAX_NETWORKS_IN_FLIGHT = 4;
+/**
+ * A command of this many operations (a batch of deposits) fills a group by itself: waiting for the
+ * group ahead to commit would gather nothing more, so it starts as soon as the group ahead is
+ * writing (a second lane, whatever `postingGroupsInFlight` says). Its load, sent then, looks for
+ * its idempotency records while the head is still held (migrations/0035) and waits for the head,
+ * which it gets as soon as the group ahead commits. Groups of single transfers keep one lane:
+ * started after the group ahead, they carry everything that arrived meanwhile.
+ */
+const EARLY_START_OPS = 256;
 
 /**
  * THE only writer of ledger rows. Callers submit commands; commands of one network that arrive
@@ -68,6 +81,7 @@ export class PostingService implements BeforeApplicationShutdown {
     refused: 0,
     transactions: 0,
     isolatedReruns: 0,
+    idempotencyRaceReruns: 0,
     unacknowledgedCommits: { committed: 0, rolledBack: 0, unknown: 0 },
   };
 
@@ -158,7 +172,8 @@ export class PostingService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Starts a group for each network with queued commands and a free lane. A network's next group
+   * Starts a group for each network with queued commands and a free lane (`postingGroupsInFlight`
+   * lanes per network, at least two for a group led by a batch: EARLY_START_OPS). A network's next group
    * starts once every group of the network in flight has applied its commands and is sending its
    * write: it then reaches the network's head just as the previous group releases it, which hides
    * the round trips of its start (a pooled connection, BEGIN, sending the load) behind the
@@ -167,7 +182,7 @@ export class PostingService implements BeforeApplicationShutdown {
    * still puts a network's groups in one order, so idempotency and limits hold across lanes.
    */
   private pump(): void {
-    const maxGroups = this.config.postingGroupsInFlight * MAX_NETWORKS_IN_FLIGHT;
+    const maxGroups = Math.max(2, this.config.postingGroupsInFlight) * MAX_NETWORKS_IN_FLIGHT;
     while (this.running.size < maxGroups) {
       const group = this.takeGroup();
       const network = group[0]?.command.networkId;
@@ -193,9 +208,10 @@ export class PostingService implements BeforeApplicationShutdown {
     }
   }
 
-  /** Whether a new group of this network may start now (see `pump`). */
-  private laneFree(network: string): boolean {
-    if ((this.inFlight.get(network) ?? 0) >= this.config.postingGroupsInFlight) return false;
+  /** Whether a new group of this network, led by a command of `ops` operations, may start now (see `pump`). */
+  private laneFree(network: string, ops: number): boolean {
+    const lanes = ops >= EARLY_START_OPS ? Math.max(2, this.config.postingGroupsInFlight) : this.config.postingGroupsInFlight;
+    if ((this.inFlight.get(network) ?? 0) >= lanes) return false;
     return !this.loading.has(network);
   }
 
@@ -205,7 +221,7 @@ export class PostingService implements BeforeApplicationShutdown {
    * finds the first one's result.
    */
   private takeGroup(): Waiting[] {
-    const network = this.queue.find((w) => this.laneFree(w.command.networkId))?.command.networkId;
+    const network = this.queue.find((w) => this.laneFree(w.command.networkId, w.command.ops.length))?.command.networkId;
     if (network === undefined) return [];
     const taken: Waiting[] = [];
     const rest: Waiting[] = [];
@@ -231,7 +247,7 @@ export class PostingService implements BeforeApplicationShutdown {
     return taken;
   }
 
-  private async post(group: Waiting[], lostCommits = 0, onWriting?: () => void): Promise<void> {
+  private async post(group: Waiting[], lostCommits = 0, onWriting?: () => void, races = 0): Promise<void> {
     let outcomes: Outcome[];
     let xid: string | null = null;
     const trace = this.trace ? traced(this.trace, group) : undefined;
@@ -256,6 +272,15 @@ export class PostingService implements BeforeApplicationShutdown {
     } catch (error) {
       if (error instanceof CommitUnacknowledged) {
         await this.afterLostCommit(group, error, xid, lostCommits);
+        return;
+      }
+      if (lostIdempotencyRace(error) && races < MAX_IDEMPOTENCY_RACE_RERUNS) {
+        // The load looks for idempotency records before it waits for the network's head
+        // (migrations/0035): a request recorded meanwhile by the group ahead was applied again, and
+        // its record refused by the key's unique index. Nothing was written; run again, the load
+        // finds the record and the request is replayed (or refused as a conflict).
+        this.stats.idempotencyRaceReruns++;
+        await this.post(group, lostCommits, onWriting, races + 1);
         return;
       }
       if (group.length > 1 && !isRetryable(error)) {
@@ -348,6 +373,13 @@ export class PostingService implements BeforeApplicationShutdown {
       }
     });
   }
+}
+
+/** The unique index of idempotency records refused a group's write: another group recorded one of its requests after its load looked. */
+function lostIdempotencyRace(error: unknown): boolean {
+  if (sqlState(error) !== '23505') return false;
+  const constraint = (error as { constraint?: unknown }).constraint;
+  return constraint === 'idempotency_keys_scope_key' || constraint === 'idempotency_keys_legacy_key';
 }
 
 function decrement(counts: Map<string, number>, network: string): void {
