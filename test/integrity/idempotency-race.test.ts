@@ -65,16 +65,24 @@ describe('the same idempotency key in two groups waiting for the head together',
     return Number(line?.split(' ')[1] ?? 'NaN');
   };
 
-  it('replays the first answer on the other instance: one transaction, no error', async () => {
+  /**
+   * Holds the head while a transfer of `amounts[0]` goes to the first instance and one of
+   * `amounts[1]` to the second, both under `key`; lets the head go once both groups wait for it
+   * (each has looked for the key, before the head, and found nothing). Answers both.
+   */
+  async function raceOnOneKey(key: string, amounts: [string, string]) {
     await holder.query('BEGIN');
     await holder.query('SELECT 1 FROM ledger_head WHERE network_id = $1 FOR UPDATE', [network]);
-    const first = transfer(admins[0] as GqlClient, ana, ben, '3.00', 'race-1');
+    const first = transfer(admins[0] as GqlClient, ana, ben, amounts[0], key);
     await until(async () => (await loadsWaiting()) === 1, 'the first group to wait for the head');
-    const second = transfer(admins[1] as GqlClient, ana, ben, '3.00', 'race-1');
+    const second = transfer(admins[1] as GqlClient, ana, ben, amounts[1], key);
     await until(async () => (await loadsWaiting()) === 2, 'the second group to wait for the head');
-    // Both groups have looked for the key (before the head) and found nothing.
     await holder.query('COMMIT');
-    const [a, b] = await Promise.all([first, second]);
+    return Promise.all([first, second]);
+  }
+
+  it('replays the first answer on the other instance: one transaction, no error', async () => {
+    const [a, b] = await raceOnOneKey('race-1', ['3.00', '3.00']);
     expect(a.errors).toBeUndefined();
     expect(b.errors).toBeUndefined();
     expect(b.data?.transfer.id).toBe(a.data?.transfer.id);
@@ -89,14 +97,7 @@ describe('the same idempotency key in two groups waiting for the head together',
   });
 
   it('refuses a different request under the same key as a conflict, not an internal error', async () => {
-    await holder.query('BEGIN');
-    await holder.query('SELECT 1 FROM ledger_head WHERE network_id = $1 FOR UPDATE', [network]);
-    const first = transfer(admins[0] as GqlClient, ana, ben, '4.00', 'race-2');
-    await until(async () => (await loadsWaiting()) === 1, 'the first group to wait for the head');
-    const second = transfer(admins[1] as GqlClient, ana, ben, '5.00', 'race-2');
-    await until(async () => (await loadsWaiting()) === 2, 'the second group to wait for the head');
-    await holder.query('COMMIT');
-    const answers = await Promise.all([first, second]);
+    const answers = await raceOnOneKey('race-2', ['4.00', '5.00']);
     const posted = answers.filter((r) => r.errors === undefined);
     const refused = answers.filter((r) => r.errors !== undefined);
     expect(posted).toHaveLength(1);
