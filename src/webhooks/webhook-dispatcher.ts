@@ -196,9 +196,10 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     // lasts (a full claim, or a webhook with deliveries waiting for room here that has room again).
     if (this.dueBacklog || this.backlogHasRoom() || Date.now() - this.lastDueClaimMs >= this.config.webhookPollMs) {
       const limit = Math.min(MAX_RESULTS_PER_WRITE, MAX_QUEUED - this.queued - this.inFlight);
-      // No room at all: any webhook may have deliveries due, to be claimed once there is room.
-      if (limit <= 0) for (const id of this.lanes.keys()) this.backlogged.add(id);
-      if (limit > 0) {
+      if (limit <= 0) {
+        // No room at all: any webhook may have deliveries due, to be claimed once there is room.
+        for (const id of this.lanes.keys()) this.backlogged.add(id);
+      } else {
         const caps = this.caps();
         const defaultCap = this.budget(undefined);
         const claimed = await this.webhooks.claim(limit, defaultCap, caps, this.leaseMs);

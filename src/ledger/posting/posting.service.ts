@@ -182,7 +182,7 @@ export class PostingService implements BeforeApplicationShutdown {
    * still puts a network's groups in one order, so idempotency and limits hold across lanes.
    */
   private pump(): void {
-    const maxGroups = Math.max(2, this.config.postingGroupsInFlight) * MAX_NETWORKS_IN_FLIGHT;
+    const maxGroups = this.batchLanes * MAX_NETWORKS_IN_FLIGHT;
     while (this.running.size < maxGroups) {
       const group = this.takeGroup();
       const network = group[0]?.command.networkId;
@@ -208,9 +208,14 @@ export class PostingService implements BeforeApplicationShutdown {
     }
   }
 
+  /** Lanes per network for a group led by a batch (EARLY_START_OPS): at least two. */
+  private get batchLanes(): number {
+    return Math.max(2, this.config.postingGroupsInFlight);
+  }
+
   /** Whether a new group of this network, led by a command of `ops` operations, may start now (see `pump`). */
   private laneFree(network: string, ops: number): boolean {
-    const lanes = ops >= EARLY_START_OPS ? Math.max(2, this.config.postingGroupsInFlight) : this.config.postingGroupsInFlight;
+    const lanes = ops >= EARLY_START_OPS ? this.batchLanes : this.config.postingGroupsInFlight;
     if ((this.inFlight.get(network) ?? 0) >= lanes) return false;
     return !this.loading.has(network);
   }
