@@ -5,6 +5,9 @@ export interface DepositResult {
   readonly postingsPerSecond: number;
   readonly batches: number;
   readonly available: boolean;
+  /** Of the measured run's groups, those applied ahead of the group before them, and those of them run again (migrations/0036). */
+  readonly appliedAhead: number;
+  readonly appliedAheadMissed: number;
 }
 
 const BATCH = 1000;
@@ -20,7 +23,7 @@ export async function measureDeposits(
 ): Promise<DepositResult> {
   if (!(await hasOperation(admin, 'Mutation', 'recordDeposits'))) {
     progress('recordDeposits is not in this build: deposits not measured');
-    return { postingsPerSecond: 0, batches: 0, available: false };
+    return { postingsPerSecond: 0, batches: 0, available: false, appliedAhead: 0, appliedAheadMissed: 0 };
   }
   const cu = await admin.ok('mutation { registerParty(kind: CREDIT_UNION, name: "Bench Credit Union") { id } }');
   await admin.ok(
@@ -64,8 +67,26 @@ export async function measureDeposits(
     await run(warmUp.seconds, 'warm');
     await warmUp.then();
   }
+  const before = await aheadCounters(admin);
   const started = Date.now();
   const batches = await run(seconds, 'run');
   const elapsed = (Date.now() - started) / 1000;
-  return { postingsPerSecond: Math.round((batches * BATCH * 2) / elapsed), batches, available: true };
+  const after = await aheadCounters(admin);
+  const appliedAhead = after.applied - before.applied;
+  const appliedAheadMissed = after.missed - before.missed;
+  progress(
+    `deposits: ${batches} batches, ${appliedAhead} applied ahead of the group before them, ${appliedAheadMissed} of those run again`,
+  );
+  return { postingsPerSecond: Math.round((batches * BATCH * 2) / elapsed), batches, available: true, appliedAhead, appliedAheadMissed };
+}
+
+/** The posting module's counters of groups applied ahead (0 for a build without them). */
+async function aheadCounters(admin: GqlClient): Promise<{ applied: number; missed: number }> {
+  const response = await fetch(new URL('/metrics', admin.url), { headers: { authorization: `Bearer ${admin.key ?? ''}` } });
+  const text = response.ok ? await response.text() : '';
+  const value = (name: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line ? Number(line.slice(name.length + 1)) : 0;
+  };
+  return { applied: value('ledger_posting_applied_ahead_total'), missed: value('ledger_posting_applied_ahead_missed_total') };
 }

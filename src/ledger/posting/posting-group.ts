@@ -7,7 +7,7 @@ import { holdEvent, type LedgerEvent, transactionPosted, type UnitOf } from '../
 import { MAX_POSTING_MINOR } from '../money/amount';
 import { HASH_VERSION, jsonbText, transactionHashV2 } from './hash-chain';
 import * as repo from './posting.repository';
-import type { HoldChange, IdempotencyRow, LoadedGroup, ReversibleTransaction } from './posting.repository';
+import type { AheadExpectations, GroupTip, HoldChange, IdempotencyRow, LoadedGroup, ReversibleTransaction } from './posting.repository';
 import {
   availableMinor,
   ceilingMinor,
@@ -17,6 +17,7 @@ import {
   checkMovable,
   checkPostingShape,
   checkSameCurrency,
+  type AccountState,
   WorkingSet,
 } from './posting.rules';
 import type {
@@ -45,10 +46,14 @@ import type {
  * survivors are written with one set-based statement per table, and the chain advances once.
  */
 
-/** What the caller of a group hears while it runs; `onExpired` runs in its transaction. */
+/**
+ * What the caller of a group hears while it runs; `onExpired` runs in its transaction.
+ * `onWriting` hears the state the group is about to commit when nothing runs after its write (a
+ * tip the next group may be applied to, `runAhead`), else null.
+ */
 export interface GroupHooks {
   readonly onLoaded?: (xid: string) => void;
-  readonly onWriting?: () => void;
+  readonly onWriting?: (tip: GroupTip | null) => void;
   readonly onExpired?: ExpiryListener;
 }
 
@@ -131,13 +136,17 @@ export class PostingGroup {
   private apiKeyId: string | null = null;
   private postedAt: Date | undefined = undefined;
 
+  private readonly xid: string;
+
   private constructor(
     private readonly tx: TransactionSql,
     loaded: LoadedGroup,
     private readonly commands: readonly Command[],
     private readonly hooks: GroupHooks,
     private readonly options: GroupOptions,
+    private readonly expect: AheadExpectations | null = null,
   ) {
+    this.xid = loaded.xid;
     this.head = { sequence: loaded.sequence, hash: loaded.hash, historyOpen: loaded.historyOpen };
     this.historyOpenAtLoad = loaded.historyOpen;
     this.buildEvents = loaded.webhooksExist;
@@ -173,11 +182,34 @@ export class PostingGroup {
     return new PostingGroup(tx, loaded, commands, hooks, options).execute();
   }
 
+  /**
+   * Runs the group applied to `tip`, the state a group ahead of it (of this instance) is about to
+   * commit, without waiting for the head (migrations/0036). Its write takes the head and checks
+   * that the head and every account it read are what it was applied to, or raises SL001 (the
+   * whole transaction then rolls back, and the caller runs the group the ordinary way, as it must
+   * when this returns null: a hold of its accounts is due to be released). Only for groups whose
+   * every operation is a posting (`mayRunAhead`).
+   */
+  static async runAhead(
+    tx: TransactionSql,
+    commands: readonly Command[],
+    tip: GroupTip,
+    hooks: GroupHooks = {},
+    options: GroupOptions = {},
+  ): Promise<Outcome[] | null> {
+    if (!mayRunAhead(commands, tip)) throw new Error('only a group of postings, not of imported history, is applied ahead');
+    const ahead = await repo.loadAhead(tx, tip, needsOf(commands));
+    if (ahead === null) return null;
+    hooks.onLoaded?.(ahead.loaded.xid);
+    return new PostingGroup(tx, ahead.loaded, commands, hooks, options, ahead.expect).execute();
+  }
+
   private async execute(): Promise<Outcome[]> {
     this.expireDueHolds();
     const outcomes = this.commands.map((command) => this.applyCommand(command));
-    this.hooks.onWriting?.();
-    if (this.writeIsLast(outcomes)) {
+    const last = this.writeIsLast(outcomes);
+    this.hooks.onWriting?.(last ? this.tip() : null);
+    if (last) {
       try {
         await this.write(true);
       } catch (error) {
@@ -205,6 +237,21 @@ export class PostingGroup {
     if (this.expiredHolds.length > 0 && this.hooks.onExpired) return false;
     if (this.historyOpenAtLoad && !this.head.historyOpen) return false;
     return this.commands.every((command, index) => !command.afterPost || !outcomes[index]?.ok);
+  }
+
+  /** The state this group is about to commit: its head, and every account it writes (copies). */
+  private tip(): GroupTip {
+    const accounts = new Map<string, AccountState>();
+    for (const id of this.accounts.touched) accounts.set(id, { ...this.accounts.get(id) });
+    return {
+      network: this.network,
+      xmin: repo.xminOf(this.xid),
+      sequence: this.head.sequence,
+      hash: this.head.hash,
+      postedAt: fromEpochMicros(this.lastPostedMicros),
+      historyOpen: this.head.historyOpen,
+      accounts,
+    };
   }
 
   /** Releases the reservation of every pending hold whose time has passed. */
@@ -564,9 +611,21 @@ export class PostingGroup {
           ? null
           : { sequence: this.head.sequence, hash: this.head.hash, postedAt: fromEpochMicros(this.lastPostedMicros) },
       ...this.outboxEvents(),
+      ...(this.expect ? { expect: this.expect } : {}),
     });
     if (this.historyOpenAtLoad && !this.head.historyOpen) await repo.closeHistory(this.tx, this.network);
   }
+}
+
+/**
+ * Whether a group may be applied ahead (`runAhead`): every operation a posting, nothing run after
+ * its write, and the tip's history closed (imported history takes the ordinary way).
+ */
+export function mayRunAhead(commands: readonly Command[], tip: GroupTip): boolean {
+  if (tip.historyOpen) return false;
+  return commands.every(
+    (command) => !command.afterPost && !command.postedAt && command.ops.every((op) => op.type === 'post' && !op.postedAt),
+  );
 }
 
 /** Everything a group may touch, gathered from its operations before anything is locked. */

@@ -24,5 +24,15 @@ export class PostingMetrics {
       'Groups run again because another group recorded one of their requests after their load looked',
       () => stats.idempotencyRaceReruns,
     );
+    metrics.registerCounter(
+      'ledger_posting_applied_ahead_total',
+      'Batch groups applied to the state the group before them was about to commit, and committed so',
+      () => stats.appliedAhead,
+    );
+    metrics.registerCounter(
+      'ledger_posting_applied_ahead_missed_total',
+      'Batch groups applied ahead that found another state when they took the head, and were run again the ordinary way',
+      () => stats.appliedAheadMissed,
+    );
   }
 }

@@ -6,8 +6,8 @@ import type { AccountStatus, HoldRecord, HoldStatus, TransactionKind, Transactio
 
 /**
  * The SQL of a posting group and nothing else: one call reads and locks everything a group
- * needs (`ledger_group_load`, migrations/0013, 0014, 0028 and 0030), one call writes everything it decided
- * (`ledger_group_write`, migrations/0019 and 0028). A group is of one network. With BEGIN and COMMIT a group
+ * needs (`ledger_group_load`, migrations/0013, 0014, 0028, 0030, 0035 and 0036; `ledger_group_load_ahead` for a group
+ * applied ahead, 0036), one call writes everything it decided (`ledger_group_write`, migrations/0019, 0028, 0034 and 0036). A group is of one network. With BEGIN and COMMIT a group
  * costs two round trips however many commands it carries when nothing runs after the write (BEGIN travels with the load, COMMIT with the write), more when something does (its own queries, then COMMIT). Only the posting group calls these.
  */
 
@@ -103,6 +103,14 @@ interface AccountJson {
   posted_minor: string;
   pending_debits_minor: string;
   pending_credits_minor: string;
+}
+
+interface AheadJson {
+  clock: string;
+  xid: string;
+  scopes: Record<string, string>;
+  keys: IdempotencyRow[];
+  accounts: (AccountJson & { xmin: string })[];
 }
 
 interface LoadJson {
@@ -204,6 +212,84 @@ export async function loadGroup(tx: Sql, network: string, needs: GroupNeeds): Pr
   };
 }
 
+/**
+ * The state a group of this instance is about to commit, to which the next group may be applied
+ * before that commit (`loadAhead`, migrations/0036): the head it leaves, and the balances of the
+ * accounts it writes.
+ */
+export interface GroupTip {
+  readonly network: string;
+  /** Its database transaction, as the 32-bit id its rows carry (`xmin`). */
+  readonly xmin: string;
+  readonly sequence: bigint;
+  readonly hash: string;
+  readonly postedAt: PreciseDate;
+  readonly historyOpen: boolean;
+  /** Every account it writes, as it writes it. */
+  readonly accounts: ReadonlyMap<string, AccountState>;
+}
+
+/** What a group applied ahead counts on; its write checks all of it under the head (ledger_group_write). */
+export interface AheadExpectations {
+  readonly sequence: bigint;
+  readonly hash: string;
+  /** Each account the group read, with the row version (`xmin`) it counted on. */
+  readonly accounts: ReadonlyMap<string, string>;
+}
+
+/** The low 32 bits of a transaction id (`pg_current_xact_id()`): what `xmin` holds of its rows. */
+export function xminOf(xid: string): string {
+  return (BigInt(xid) & 0xffff_ffffn).toString();
+}
+
+/**
+ * The load of a group applied on top of `tip` while the group that decided it still holds the
+ * network's head (`ledger_group_load_ahead`): its idempotency records, the clock, and the accounts
+ * the tip does not write as they are now, each with its row version; nothing is locked or waited
+ * for. Null when a pending hold of its accounts is past its expiry (only a group holding the head
+ * releases holds).
+ */
+export async function loadAhead(
+  tx: Sql,
+  tip: GroupTip,
+  needs: GroupNeeds,
+): Promise<{ loaded: LoadedGroup; expect: AheadExpectations } | null> {
+  const [row] = await tx.query<{ loaded: AheadJson | null }>('SELECT ledger_group_load_ahead($1, $2, $3, $4) AS loaded', [
+    tip.network,
+    needs.idempotencyKeys.map((k) => k.apiKeyId),
+    needs.idempotencyKeys.map((k) => k.key),
+    needs.accountIds,
+  ]);
+  if (!row) throw new Error('ledger_group_load_ahead returned nothing: have the migrations run?');
+  const ahead = row.loaded;
+  if (ahead === null) return null;
+  const accounts = new Map<string, AccountState>();
+  const versions = new Map<string, string>();
+  for (const a of ahead.accounts) {
+    const decided = tip.accounts.get(a.id);
+    // A copy: the group ahead keeps its own.
+    accounts.set(a.id, decided ? { ...decided } : accountFromJson(a));
+    versions.set(a.id, decided ? tip.xmin : a.xmin);
+  }
+  const loaded: LoadedGroup = {
+    network: tip.network,
+    sequence: tip.sequence,
+    hash: tip.hash,
+    clock: parseInstant(ahead.clock),
+    headPostedAt: tip.postedAt,
+    xid: ahead.xid,
+    scopes: new Map(Object.entries(ahead.scopes)),
+    historyOpen: tip.historyOpen,
+    // Whether some webhook exists is decided by the write, under the head: events are built for it.
+    webhooksExist: true,
+    idempotency: ahead.keys,
+    reversible: new Map(),
+    holds: new Map(),
+    accounts,
+  };
+  return { loaded, expect: { sequence: tip.sequence, hash: tip.hash, accounts: versions } };
+}
+
 /** The first transaction posted at the clock ends the time when history may be imported (SPEC B.6). */
 export async function closeHistory(tx: Sql, network: string): Promise<void> {
   await tx.query('UPDATE ledger_head SET history_open = false WHERE network_id = $1 AND history_open', [network]);
@@ -248,6 +334,8 @@ export interface GroupWrites {
   readonly events: readonly LedgerEvent[];
   /** Instead: a TRANSACTION_POSTED row naming each of the transactions (migrations/0034), under the same rule. */
   readonly transactionEvents: boolean;
+  /** A group applied ahead (`loadAhead`): what its write checks before it writes the accounts and the head. */
+  readonly expect?: AheadExpectations;
 }
 
 const text = (value: bigint) => value.toString();
@@ -438,6 +526,10 @@ export async function writeGroup(tx: TransactionSql, network: string, commit: bo
     plainArray(notifyPayloads(network, w.transactions)),
     eventRowsJson(w.events),
     w.transactionEvents,
+    w.expect ? text(w.expect.sequence) : null,
+    w.expect?.hash ?? null,
+    w.expect ? plainArray([...w.expect.accounts.keys()]) : null,
+    w.expect ? plainArray([...w.expect.accounts.values()]) : null,
   ];
   const statement = `SELECT ledger_group_write(${params.map((_, i) => `$${i + 1}`).join(', ')})`;
   await (commit && !tooLongToInline(params) ? tx.queryThenCommit(statement, params) : tx.query(statement, params));

@@ -5,7 +5,8 @@ import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { CommitUnacknowledged, Database, isRetryable, sqlState, type TransactionSql } from '../../database/database';
 import { EarlierInstances } from '../../database/earlier-instances';
 import { performance } from 'node:perf_hooks';
-import { type Outcome, PostingGroup } from './posting-group';
+import { mayRunAhead, type Outcome, PostingGroup } from './posting-group';
+import type { GroupTip } from './posting.repository';
 import { PostingTrace } from './posting-trace';
 import type { Actor, Command, ExpiryListener, Op, OpResult } from './posting.types';
 
@@ -28,6 +29,9 @@ export interface PostingStats {
   isolatedReruns: number;
   /** Groups run again because a request of theirs was recorded by another group after their load looked (below). */
   idempotencyRaceReruns: number;
+  /** Groups applied ahead, to the state the group before them was about to commit (`runAhead`), and those that found another. */
+  appliedAhead: number;
+  appliedAheadMissed: number;
   /** Groups whose COMMIT was not acknowledged, by what the database said of them afterwards. */
   unacknowledgedCommits: { committed: number; rolledBack: number; unknown: number };
 }
@@ -69,6 +73,8 @@ export class PostingService implements BeforeApplicationShutdown {
   private readonly inFlight = new Map<string, number>();
   /** Groups in flight per network that have not yet started their write. */
   private readonly loading = new Map<string, number>();
+  /** Per network, the state the last group to start its write is about to commit (while it is in flight). */
+  private readonly tips = new Map<string, GroupTip>();
   private scheduled = false;
   /** Posted groups whose callers are answered in the next turn (`settleSoon`). */
   private settling = 0;
@@ -82,6 +88,8 @@ export class PostingService implements BeforeApplicationShutdown {
     transactions: 0,
     isolatedReruns: 0,
     idempotencyRaceReruns: 0,
+    appliedAhead: 0,
+    appliedAheadMissed: 0,
     unacknowledgedCommits: { committed: 0, rolledBack: 0, unknown: 0 },
   };
 
@@ -187,25 +195,50 @@ export class PostingService implements BeforeApplicationShutdown {
       const group = this.takeGroup();
       const network = group[0]?.command.networkId;
       if (network === undefined) return;
+      const ahead = this.aheadOf(network, group);
       this.inFlight.set(network, (this.inFlight.get(network) ?? 0) + 1);
       this.loading.set(network, (this.loading.get(network) ?? 0) + 1);
       let writing = false;
+      let published: GroupTip | null = null;
       const nowWriting = (): boolean => {
         if (writing) return false;
         writing = true;
         decrement(this.loading, network);
         return true;
       };
-      const run: Promise<void> = this.post(group, 0, () => nowWriting() && this.pump())
+      const onWriting = (tip: GroupTip | null) => {
+        // The newest state of the network this instance knows of; a group that will not commit with its write has none.
+        published = tip;
+        if (tip) this.tips.set(network, tip);
+        else this.tips.delete(network);
+        if (nowWriting()) this.pump();
+      };
+      const run: Promise<void> = this.post(group, { onWriting, ahead })
         .catch((error: unknown) => group.forEach((w) => w.reject(error)))
         .finally(() => {
           this.running.delete(run);
+          // Committed or not, its state is the database's now (or never will be): no group is applied to it any more.
+          if (published !== null && this.tips.get(network) === published) this.tips.delete(network);
           nowWriting();
           decrement(this.inFlight, network);
           this.pump();
         });
       this.running.add(run);
     }
+  }
+
+  /**
+   * The tip a new group of the network is applied to, or null (the ordinary way: it waits for the
+   * head). A group led by a batch, while a group of this instance is writing and will commit with
+   * its write: the batch is applied to what that group is about to commit and written while it
+   * commits (migrations/0036). Groups of single transfers never start while another is in flight.
+   */
+  private aheadOf(network: string, group: readonly Waiting[]): GroupTip | null {
+    const tip = this.tips.get(network);
+    if (!tip || (this.inFlight.get(network) ?? 0) === 0) return null;
+    if ((group[0]?.command.ops.length ?? 0) < EARLY_START_OPS || !this.eventsByReference()) return null;
+    const commands = group.map((w) => w.command);
+    return mayRunAhead(commands, tip) ? tip : null;
   }
 
   /** Lanes per network for a group led by a batch (EARLY_START_OPS): at least two. */
@@ -252,25 +285,26 @@ export class PostingService implements BeforeApplicationShutdown {
     return taken;
   }
 
-  private async post(group: Waiting[], lostCommits = 0, onWriting?: () => void, races = 0): Promise<void> {
-    let outcomes: Outcome[];
+  private async post(group: Waiting[], run: PostRun = {}): Promise<void> {
+    const { lostCommits = 0, onWriting, races = 0, ahead = null } = run;
+    let outcomes: Outcome[] | null;
     let xid: string | null = null;
     const trace = this.trace ? traced(this.trace, group) : undefined;
     try {
       outcomes = await this.db.transaction(
-        (tx) =>
-          PostingGroup.run(
-            trace ? trace.wrap(tx) : tx,
-            group.map((w) => w.command),
-            {
-              onLoaded: (id) => {
-                xid = id;
-              },
-              onWriting,
-              onExpired: this.runExpiryListeners,
+        (tx) => {
+          const commands = group.map((w) => w.command);
+          const hooks = {
+            onLoaded: (id: string) => {
+              xid = id;
             },
-            { eventsByReference: this.eventsByReference() },
-          ),
+            onWriting,
+            onExpired: this.runExpiryListeners,
+          };
+          const options = { eventsByReference: this.eventsByReference() };
+          const sql = trace ? trace.wrap(tx) : tx;
+          return ahead ? PostingGroup.runAhead(sql, commands, ahead, hooks, options) : PostingGroup.run(sql, commands, hooks, options);
+        },
         undefined,
         { beginWithFirstQuery: true },
       );
@@ -279,13 +313,20 @@ export class PostingService implements BeforeApplicationShutdown {
         await this.afterLostCommit(group, error, xid, lostCommits);
         return;
       }
+      if (ahead && foundAnotherState(error)) {
+        // Applied to a state that did not come to be (the group ahead rolled back, another group
+        // came between, or an account changed): nothing was written. Run the ordinary way.
+        this.missedAhead(onWriting);
+        await this.post(group, { lostCommits, onWriting, races });
+        return;
+      }
       if (lostIdempotencyRace(error) && races < MAX_IDEMPOTENCY_RACE_RERUNS) {
         // The load looks for idempotency records before it waits for the network's head
         // (migrations/0035): a request recorded meanwhile by the group ahead was applied again, and
         // its record refused by the key's unique index. Nothing was written; run again, the load
         // finds the record and the request is replayed (or refused as a conflict).
         this.stats.idempotencyRaceReruns++;
-        await this.post(group, lostCommits, onWriting, races + 1);
+        await this.post(group, { lostCommits, onWriting, races: races + 1 });
         return;
       }
       if (group.length > 1 && !isRetryable(error)) {
@@ -299,8 +340,21 @@ export class PostingService implements BeforeApplicationShutdown {
       group.forEach((w) => w.reject(error));
       return;
     }
+    if (outcomes === null) {
+      // Applied ahead, it met a hold due to be released (only a group holding the head releases one): nothing was written.
+      this.missedAhead(onWriting);
+      await this.post(group, { lostCommits, onWriting, races });
+      return;
+    }
+    if (ahead) this.stats.appliedAhead++;
     trace?.done();
     this.settleSoon(group, outcomes);
+  }
+
+  /** A group applied ahead that will not commit: the tip it published goes, so that no group is applied to it. */
+  private missedAhead(onWriting: ((tip: GroupTip | null) => void) | undefined): void {
+    this.stats.appliedAheadMissed++;
+    onWriting?.(null);
   }
 
   /**
@@ -334,7 +388,7 @@ export class PostingService implements BeforeApplicationShutdown {
       this.settle(group, lost.result as Outcome[]);
     } else if (status === 'aborted' && lostCommits < MAX_LOST_COMMIT_RERUNS) {
       this.stats.unacknowledgedCommits.rolledBack++;
-      await this.post(group, lostCommits + 1);
+      await this.post(group, { lostCommits: lostCommits + 1 });
     } else {
       this.stats.unacknowledgedCommits.unknown++;
       const unknown = new DomainError(
@@ -378,6 +432,24 @@ export class PostingService implements BeforeApplicationShutdown {
       }
     });
   }
+}
+
+/** How a group is posted: its reruns so far, its hook, and the tip it is applied to (null: the ordinary way). */
+interface PostRun {
+  readonly lostCommits?: number;
+  readonly onWriting?: (tip: GroupTip | null) => void;
+  readonly races?: number;
+  readonly ahead?: GroupTip | null;
+}
+
+/**
+ * A group applied ahead found another state than it was applied to (migrations/0036): its write's
+ * check said so, or the transactions' sequence it took was taken (another group came between).
+ */
+function foundAnotherState(error: unknown): boolean {
+  const state = sqlState(error);
+  if (state === 'SL001') return true;
+  return state === '23505' && (error as { constraint?: unknown }).constraint === 'transactions_sequence_key';
 }
 
 /** The unique index of idempotency records refused a group's write: another group recorded one of its requests after its load looked. */
