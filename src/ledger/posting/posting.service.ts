@@ -50,10 +50,11 @@ const MAX_NETWORKS_IN_FLIGHT = 4;
 /**
  * A command of this many operations (a batch of deposits) fills a group by itself: waiting for the
  * group ahead to commit would gather nothing more, so it starts as soon as the group ahead is
- * writing (a second lane, whatever `postingGroupsInFlight` says). Its load, sent then, looks for
- * its idempotency records while the head is still held (migrations/0035) and waits for the head,
- * which it gets as soon as the group ahead commits. Groups of single transfers keep one lane:
- * started after the group ahead, they carry everything that arrived meanwhile.
+ * writing (a second lane, whatever `postingGroupsInFlight` says). When that group will commit with
+ * its write, the batch is applied to the state it is about to commit and its write waits for the
+ * head (`aheadOf`, migrations/0036); otherwise its load looks for its idempotency records while the
+ * head is still held (migrations/0035) and waits for the head. Groups of single transfers keep one
+ * lane: started after the group ahead, they carry everything that arrived meanwhile.
  */
 const EARLY_START_OPS = 256;
 
