@@ -1,5 +1,5 @@
 import type { GqlClient } from '../support/graphql';
-import { openAccount, registerParty, snapshot } from '../support/ledger';
+import { createCurrency, createKey, openAccount, registerParty, snapshot } from '../support/ledger';
 
 /** Operations of the credit-union API, as a client would send them. */
 export const DEPOSIT = `mutation($accountId: ID!, $amount: Amount!, $ref: String!, $key: String!) {
@@ -43,6 +43,17 @@ export async function issuanceAccount(admin: GqlClient, creditUnion: string, cur
   const found = data.accounts.edges.find((e) => e.node.unlimited);
   if (!found) throw new Error(`${currency} has no issuance account`);
   return found.node.id;
+}
+
+/** A credit union issuing its own money `currency` (scale 2): its party, its issuance account, and an INTEGRATION key of it. */
+export async function creditUnionIssuing(
+  admin: GqlClient,
+  name: string,
+  currency: string,
+): Promise<{ party: string; issuance: string; integrationKey: string }> {
+  const party = await registerParty(admin, 'CREDIT_UNION', name);
+  await createCurrency(admin, currency, 'MONEY', 2, party);
+  return { party, issuance: await issuanceAccount(admin, party, currency), integrationKey: await createKey(admin, 'INTEGRATION', party) };
 }
 
 /** Registers `count` members with one account each in `currency`, a few at a time. */

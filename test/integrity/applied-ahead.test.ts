@@ -1,8 +1,8 @@
 import type { Client } from 'pg';
-import { DEPOSIT, DEPOSITS, type DepositItem, issuanceAccount, openMemberAccounts, postedBalances } from '../credit-union/support';
+import { creditUnionIssuing, DEPOSIT, DEPOSITS, type DepositItem, openMemberAccounts, postedBalances } from '../credit-union/support';
 import { connect } from '../support/database';
 import type { GqlClient } from '../support/graphql';
-import { createCurrency, createKey, registerParty, startLedger, type TestLedger, verifyLedger } from '../support/ledger';
+import { startLedger, type TestLedger, verifyLedger } from '../support/ledger';
 
 /** Items in the batch applied ahead: above the size from which a batch starts while the group ahead writes (EARLY_START_OPS). */
 const BATCH = 300;
@@ -30,16 +30,13 @@ describe('a batch applied to the state the group ahead is about to commit', () =
   beforeAll(async () => {
     ledger = await startLedger();
     admin = ledger.admin;
-    const riverside = await registerParty(admin, 'CREDIT_UNION', 'Riverside Credit Union');
-    await createCurrency(admin, 'MKE', 'MONEY', 2, riverside);
-    issuance = await issuanceAccount(admin, riverside, 'MKE');
+    const riverside = await creditUnionIssuing(admin, 'Riverside Credit Union', 'MKE');
+    issuance = riverside.issuance;
     members = await openMemberAccounts(admin, 'MKE', BATCH + 1, 'Member');
-    integration = ledger.client(await createKey(admin, 'INTEGRATION', riverside));
-    const lakeside = await registerParty(admin, 'CREDIT_UNION', 'Lakeside Credit Union');
-    await createCurrency(admin, 'LAK', 'MONEY', 2, lakeside);
-    await issuanceAccount(admin, lakeside, 'LAK');
+    integration = ledger.client(riverside.integrationKey);
+    const lakeside = await creditUnionIssuing(admin, 'Lakeside Credit Union', 'LAK');
     const [lakeMember] = await openMemberAccounts(admin, 'LAK', 1, 'Lake member');
-    elsewhere = { client: ledger.client(await createKey(admin, 'INTEGRATION', lakeside)), accountId: lakeMember as string };
+    elsewhere = { client: ledger.client(lakeside.integrationKey), accountId: lakeMember as string };
     sql = await connect(ledger.databaseUrl);
     holder = await connect(ledger.databaseUrl);
     // The first transaction posted at the clock closes the time for imported history, which a group does after its
