@@ -4,6 +4,12 @@ import { connect } from '../support/database';
 import type { GqlClient } from '../support/graphql';
 import { startLedger, type TestLedger, verifyLedger } from '../support/ledger';
 
+interface TrialBalance {
+  asOf: string;
+  total: string;
+  lines: { account: { id: string }; balance: string }[];
+}
+
 /** Items in the batch applied ahead: above the size from which a batch starts while the group ahead writes (EARLY_START_OPS). */
 const BATCH = 300;
 
@@ -65,6 +71,14 @@ describe('a batch applied to the state the group ahead is about to commit', () =
     missed: await counter('ledger_posting_applied_ahead_missed_total'),
   });
 
+  const trialBalance = async (asOf?: string): Promise<TrialBalance> =>
+    (
+      await admin.ok<{ trialBalance: TrialBalance }>(
+        'query($asOf: DateTime) { trialBalance(currency: "MKE", asOf: $asOf) { asOf total lines { account { id } balance } } }',
+        { asOf: asOf ?? null },
+      )
+    ).trialBalance;
+
   /** Backends of the service waiting for a lock inside a group's write, oldest first. */
   async function writesWaiting(): Promise<number[]> {
     const { rows } = await sql.query<{ pid: number }>(
@@ -108,10 +122,17 @@ describe('a batch applied to the state the group ahead is about to commit', () =
 
   it('commits on top of the group ahead when that group commits what it decided', async () => {
     const before = await counters();
-    const { deposit, batch } = await aheadOfOneDeposit('one', () => Promise.resolve());
+    let report: TrialBalance | undefined;
+    const { deposit, batch } = await aheadOfOneDeposit('one', async () => {
+      // A report taken while both wait: the batch read its clock before the head (docs/decisions.md, "Posting time").
+      report = await trialBalance();
+    });
     expect(deposit.errors).toBeUndefined();
     expect(batch.errors).toBeUndefined();
     expect(await counters()).toEqual({ applied: before.applied + 1, missed: before.missed });
+    // Its asOf still gives the same lines: every transaction committed since is dated after it.
+    expect(await trialBalance(report?.asOf)).toEqual(report);
+    expect((await trialBalance()).lines).not.toEqual(report?.lines);
     // The batch's transactions follow the deposit's in the chain.
     const depositSequence = BigInt((deposit.data as { recordDeposit: { sequence: string } }).recordDeposit.sequence);
     const sequences = (batch.data?.recordDeposits ?? []).map((t) => BigInt(t.sequence));

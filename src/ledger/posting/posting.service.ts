@@ -214,12 +214,16 @@ export class PostingService implements BeforeApplicationShutdown {
         else this.tips.delete(network);
         if (nowWriting()) this.pump();
       };
-      const run: Promise<void> = this.post(group, { onWriting, ahead })
+      // Committed, failed, or to be run again: its tip is the database's state now, or never will be. No group is applied to it any more.
+      const dropTip = () => {
+        if (published !== null && this.tips.get(network) === published) this.tips.delete(network);
+        published = null;
+      };
+      const run: Promise<void> = this.post(group, { onWriting, dropTip, ahead })
         .catch((error: unknown) => group.forEach((w) => w.reject(error)))
         .finally(() => {
           this.running.delete(run);
-          // Committed or not, its state is the database's now (or never will be): no group is applied to it any more.
-          if (published !== null && this.tips.get(network) === published) this.tips.delete(network);
+          dropTip();
           nowWriting();
           decrement(this.inFlight, network);
           this.pump();
@@ -287,7 +291,10 @@ export class PostingService implements BeforeApplicationShutdown {
   }
 
   private async post(group: Waiting[], run: PostRun = {}): Promise<void> {
-    const { lostCommits = 0, onWriting, races = 0, ahead = null } = run;
+    const { lostCommits = 0, onWriting, dropTip, races = 0, ahead = null } = run;
+    /** The same group run again, the ordinary way. */
+    const again = (rerun: Pick<PostRun, 'lostCommits' | 'races'> = {}) =>
+      this.post(group, { lostCommits, onWriting, dropTip, races, ...rerun });
     let outcomes: Outcome[] | null;
     let xid: string | null = null;
     const trace = this.trace ? traced(this.trace, group) : undefined;
@@ -310,6 +317,7 @@ export class PostingService implements BeforeApplicationShutdown {
         { beginWithFirstQuery: true },
       );
     } catch (error) {
+      dropTip?.();
       if (error instanceof CommitUnacknowledged) {
         await this.afterLostCommit(group, error, xid, lostCommits);
         return;
@@ -317,8 +325,8 @@ export class PostingService implements BeforeApplicationShutdown {
       if (ahead && foundAnotherState(error)) {
         // Applied to a state that did not come to be (the group ahead rolled back, another group
         // came between, or an account changed): nothing was written. Run the ordinary way.
-        this.missedAhead(onWriting);
-        await this.post(group, { lostCommits, onWriting, races });
+        this.stats.appliedAheadMissed++;
+        await again();
         return;
       }
       if (lostIdempotencyRace(error) && races < MAX_IDEMPOTENCY_RACE_RERUNS) {
@@ -327,7 +335,7 @@ export class PostingService implements BeforeApplicationShutdown {
         // its record refused by the key's unique index. Nothing was written; run again, the load
         // finds the record and the request is replayed (or refused as a conflict).
         this.stats.idempotencyRaceReruns++;
-        await this.post(group, { lostCommits, onWriting, races: races + 1 });
+        await again({ races: races + 1 });
         return;
       }
       if (group.length > 1 && !isRetryable(error)) {
@@ -343,19 +351,13 @@ export class PostingService implements BeforeApplicationShutdown {
     }
     if (outcomes === null) {
       // Applied ahead, it met a hold due to be released (only a group holding the head releases one): nothing was written.
-      this.missedAhead(onWriting);
-      await this.post(group, { lostCommits, onWriting, races });
+      this.stats.appliedAheadMissed++;
+      await again();
       return;
     }
     if (ahead) this.stats.appliedAhead++;
     trace?.done();
     this.settleSoon(group, outcomes);
-  }
-
-  /** A group applied ahead that will not commit: the tip it published goes, so that no group is applied to it. */
-  private missedAhead(onWriting: ((tip: GroupTip | null) => void) | undefined): void {
-    this.stats.appliedAheadMissed++;
-    onWriting?.(null);
   }
 
   /**
@@ -439,6 +441,8 @@ export class PostingService implements BeforeApplicationShutdown {
 interface PostRun {
   readonly lostCommits?: number;
   readonly onWriting?: (tip: GroupTip | null) => void;
+  /** Withdraws the tip the group published (it will not commit as published). */
+  readonly dropTip?: () => void;
   readonly races?: number;
   readonly ahead?: GroupTip | null;
 }
