@@ -25,6 +25,15 @@ export function sqlState(error: unknown): string | undefined {
   return typeof driver?.code === 'string' ? driver.code : undefined;
 }
 
+/** The constraint or unique index a failed statement violated, as the driver reports it. */
+export function violatedConstraint(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const direct = (error as { constraint?: unknown }).constraint;
+  if (typeof direct === 'string') return direct;
+  const driver = (error as { driverError?: { constraint?: unknown } }).driverError;
+  return typeof driver?.constraint === 'string' ? driver.constraint : undefined;
+}
+
 /**
  * The COMMIT was sent but its answer never came back (the connection dropped, the server was
  * shut down): the work may or may not be committed. Carries what the work returned, for a

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nes
 import { DomainError, ErrorCode, validationFailed } from '../../common/domain-error';
 import { sleep } from '../../common/retry';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
-import { CommitUnacknowledged, Database, isRetryable, sqlState, type TransactionSql } from '../../database/database';
+import { CommitUnacknowledged, Database, isRetryable, sqlState, type TransactionSql, violatedConstraint } from '../../database/database';
 import { EarlierInstances } from '../../database/earlier-instances';
 import { performance } from 'node:perf_hooks';
 import { mayRunAhead, type Outcome, PostingGroup } from './posting-group';
@@ -454,13 +454,13 @@ interface PostRun {
 function foundAnotherState(error: unknown): boolean {
   const state = sqlState(error);
   if (state === 'SL001') return true;
-  return state === '23505' && (error as { constraint?: unknown }).constraint === 'transactions_sequence_key';
+  return state === '23505' && violatedConstraint(error) === 'transactions_sequence_key';
 }
 
 /** The unique index of idempotency records refused a group's write: another group recorded one of its requests after its load looked. */
 function lostIdempotencyRace(error: unknown): boolean {
   if (sqlState(error) !== '23505') return false;
-  const constraint = (error as { constraint?: unknown }).constraint;
+  const constraint = violatedConstraint(error);
   return constraint === 'idempotency_keys_scope_key' || constraint === 'idempotency_keys_legacy_key';
 }
 
