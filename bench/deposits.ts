@@ -1,4 +1,5 @@
 import type { GqlClient } from '../scripts/lib/gql-client';
+import { metricValue } from '../scripts/lib/metrics';
 import { hasOperation } from './schema-probe';
 
 export interface DepositResult {
@@ -82,11 +83,6 @@ export async function measureDeposits(
 
 /** The posting module's counters of groups applied ahead (0 for a build without them). */
 async function aheadCounters(admin: GqlClient): Promise<{ applied: number; missed: number }> {
-  const response = await fetch(new URL('/metrics', admin.url), { headers: { authorization: `Bearer ${admin.key ?? ''}` } });
-  const text = response.ok ? await response.text() : '';
-  const value = (name: string) => {
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-    return line ? Number(line.slice(name.length + 1)) : 0;
-  };
-  return { applied: value('ledger_posting_applied_ahead_total'), missed: value('ledger_posting_applied_ahead_missed_total') };
+  const value = async (name: string) => (await metricValue(admin.url, admin.key ?? '', name)) ?? 0;
+  return { applied: await value('ledger_posting_applied_ahead_total'), missed: await value('ledger_posting_applied_ahead_missed_total') };
 }

@@ -5,18 +5,15 @@ import { getIntrospectionQuery } from 'graphql';
 import { createTestDatabase } from '../support/database';
 import { outcomeOf, postRaw, rawRequest } from '../support/http';
 import { createKey, registerParty, startLedger, type TestLedger } from '../support/ledger';
+import { metricOf } from '../support/metrics';
 import { startService } from '../support/service';
 
 /** Holes 5 and 9 of issue 12: what requests without a valid key cost, and configuration hygiene. */
 
 const ME_ALIASES = `{ ${Array.from({ length: 3000 }, (_, i) => `a${i}: me { role }`).join(' ')} }`;
 
-async function lookups(ledger: TestLedger): Promise<number> {
-  const text = (await rawRequest(`${ledger.service.baseUrl}/metrics`, { headers: { authorization: `Bearer ${ledger.service.adminKey}` } }))
-    .text;
-  const match = /^ledger_api_key_lookups_total (\d+)$/m.exec(text);
-  if (!match?.[1]) throw new Error('no ledger_api_key_lookups_total in /metrics');
-  return Number(match[1]);
+function lookups(ledger: TestLedger): Promise<number> {
+  return metricOf(ledger.service, 'ledger_api_key_lookups_total');
 }
 
 describe('authentication: once per request, unknown keys remembered, anonymous floods limited', () => {

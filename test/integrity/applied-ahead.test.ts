@@ -3,6 +3,8 @@ import { creditUnionIssuing, DEPOSIT, DEPOSITS, type DepositItem, openMemberAcco
 import { connect } from '../support/database';
 import type { GqlClient } from '../support/graphql';
 import { startLedger, type TestLedger, verifyLedger } from '../support/ledger';
+import { metricOf } from '../support/metrics';
+import { until } from '../support/wait';
 
 interface TrialBalance {
   asOf: string;
@@ -61,14 +63,9 @@ describe('a batch applied to the state the group ahead is about to commit', () =
       .slice(1)
       .map((accountId, i) => ({ accountId, amount: '1.00', externalRef: `${prefix}-${i}`, idempotencyKey: `${prefix}-${i}` }));
 
-  const counter = async (name: string): Promise<number> => {
-    const response = await fetch(`${ledger.service.baseUrl}/metrics`, { headers: { authorization: `Bearer ${ledger.service.adminKey}` } });
-    const line = (await response.text()).split('\n').find((l) => l.startsWith(`${name} `));
-    return Number(line?.split(' ')[1] ?? 'NaN');
-  };
   const counters = async () => ({
-    applied: await counter('ledger_posting_applied_ahead_total'),
-    missed: await counter('ledger_posting_applied_ahead_missed_total'),
+    applied: await metricOf(ledger.service, 'ledger_posting_applied_ahead_total'),
+    missed: await metricOf(ledger.service, 'ledger_posting_applied_ahead_missed_total'),
   });
 
   const trialBalance = async (asOf?: string): Promise<TrialBalance> =>
@@ -87,14 +84,6 @@ describe('a batch applied to the state the group ahead is about to commit', () =
         ORDER BY query_start`,
     );
     return rows.map((r) => r.pid);
-  }
-
-  async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
   }
 
   /**

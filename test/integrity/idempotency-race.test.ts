@@ -3,7 +3,9 @@ import type { Client } from 'pg';
 import { connect, createTestDatabase } from '../support/database';
 import { GqlClient } from '../support/graphql';
 import { balances, createCurrency, openAccount, registerParty, transfer, verifyLedger } from '../support/ledger';
+import { metricOf } from '../support/metrics';
 import { type RunningService, startService } from '../support/service';
+import { until } from '../support/wait';
 
 /**
  * A posting group looks for its idempotency records before it waits for the network's head
@@ -51,19 +53,7 @@ describe('the same idempotency key in two groups waiting for the head together',
     return Number(rows[0]?.n);
   }
 
-  async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
-  const racesRerun = async (service: RunningService) => {
-    const metrics = await fetch(`${service.baseUrl}/metrics`, { headers: { authorization: `Bearer ${adminKey}` } });
-    const line = (await metrics.text()).split('\n').find((l) => l.startsWith('ledger_posting_idempotency_race_reruns_total '));
-    return Number(line?.split(' ')[1] ?? 'NaN');
-  };
+  const racesRerun = (service: RunningService) => metricOf(service, 'ledger_posting_idempotency_race_reruns_total');
 
   /**
    * Holds the head while a transfer of `amounts[0]` goes to the first instance and one of

@@ -4,6 +4,7 @@ import { connect, createTestDatabase } from '../support/database';
 import { GqlClient } from '../support/graphql';
 import { createCurrency, openAccount, registerParty, transfer, verifyLedger } from '../support/ledger';
 import { type RunningService, startService } from '../support/service';
+import { until } from '../support/wait';
 
 const HOUR_MS = 3_600_000;
 const TRIAL_BALANCE =
@@ -15,14 +16,8 @@ interface TrialBalance {
   lines: { account: { id: string }; balance: string }[];
 }
 
-/** Waits (without sleeping blindly) until `check` holds. */
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+/** How long this file's waits may take (the hold's expiry among them). */
+const WAIT_MS = 30_000;
 
 /**
  * SPEC B.2: a transaction's time is the database's clock read under the ledger head lock, strictly
@@ -96,12 +91,16 @@ describe('time comes from the database, read under the ledger head lock', () => 
       await holder.query('BEGIN');
       await holder.query('SELECT * FROM ledger_head FOR UPDATE');
       pending = transfer(a, ana, ben, '5.00', 'during-the-report');
-      await until(async () => {
-        const { rows } = await sql.query(
-          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%ledger_group_load%'`,
-        );
-        return rows.length > 0;
-      }, 'the transfer to wait on the ledger head');
+      await until(
+        async () => {
+          const { rows } = await sql.query(
+            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%ledger_group_load%'`,
+          );
+          return rows.length > 0;
+        },
+        'the transfer to wait on the ledger head',
+        WAIT_MS,
+      );
       // The report runs meanwhile, on the other instance (whose own clock is an hour fast).
       before = (await b.ok<{ trialBalance: TrialBalance }>(TRIAL_BALANCE)).trialBalance;
       await holder.query('COMMIT');
@@ -138,10 +137,14 @@ describe('time comes from the database, read under the ledger head lock', () => 
       { from: ana, to: ben, at: soon },
     );
     expect(hold.createHold.status).toBe('PENDING');
-    await until(async () => {
-      const data = await a.ok<{ hold: { status: string } }>('query($id: ID!) { hold(id: $id) { status } }', { id: hold.createHold.id });
-      return data.hold.status === 'EXPIRED';
-    }, 'the hold to read as EXPIRED');
+    await until(
+      async () => {
+        const data = await a.ok<{ hold: { status: string } }>('query($id: ID!) { hold(id: $id) { status } }', { id: hold.createHold.id });
+        return data.hold.status === 'EXPIRED';
+      },
+      'the hold to read as EXPIRED',
+      WAIT_MS,
+    );
     for (const client of [a, b]) {
       const capture = await client.request('mutation($id: ID!) { captureHold(id: $id) { status } }', { id: hold.createHold.id });
       expect(capture.errors?.[0]?.extensions?.code).toBe('HOLD_NOT_PENDING');

@@ -1,6 +1,7 @@
 import type { Client } from 'pg';
 import { connect } from '../support/database';
 import type { GqlClient } from '../support/graphql';
+import { metricOf } from '../support/metrics';
 import { startService, type RunningService } from '../support/service';
 import { createCurrency, createKey, startLedger, type TestLedger } from '../support/ledger';
 import { DEFAULT_NETWORK_ID } from '../../src/identity/default-network';
@@ -311,9 +312,7 @@ describe('activity over rolled-up periods (SPEC B.5)', () => {
     // Each period was written by one instance: what the two workers say they rolled up adds up to the periods there are.
     let rolled = 0;
     for (const worker of workers) {
-      const text = await (await fetch(`${worker.baseUrl}/metrics`, { headers: { authorization: `Bearer ${worker.adminKey}` } })).text();
-      const line = text.split('\n').find((l) => l.startsWith('ledger_activity_periods_rolled_total '));
-      rolled += Number(line?.split(' ')[1]);
+      rolled += await metricOf(worker, 'ledger_activity_periods_rolled_total');
     }
     const stored = Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM activity_periods')).rows[0]!.n);
     expect(rolled).toBe(stored);

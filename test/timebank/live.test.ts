@@ -2,6 +2,7 @@ import type { Client } from 'pg';
 import { connect } from '../support/database';
 import { GqlClient } from '../support/graphql';
 import { createKey, registerParty, startLedger, transfer, type TestLedger } from '../support/ledger';
+import { metricOf } from '../support/metrics';
 import { startService, type RunningService } from '../support/service';
 import { addMember, captureHold, createHold, dataOf, newMember, recordExchange, setUpHours, waitFor, type Member } from './helpers';
 import { WsConnection } from './ws-client';
@@ -30,9 +31,8 @@ function bearer(key: string): Record<string, unknown> {
   return { authorization: `Bearer ${key}` };
 }
 
-async function liveSubscriptions(service: Pick<RunningService, 'baseUrl' | 'adminKey'>): Promise<number> {
-  const metrics = await (await fetch(`${service.baseUrl}/metrics`, { headers: { authorization: `Bearer ${service.adminKey}` } })).text();
-  return Number(/^ledger_live_subscriptions (\d+)$/m.exec(metrics)?.[1] ?? 'NaN');
+function liveSubscriptions(service: Pick<RunningService, 'baseUrl' | 'adminKey'>): Promise<number> {
+  return metricOf(service, 'ledger_live_subscriptions');
 }
 
 /**
