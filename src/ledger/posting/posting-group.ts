@@ -17,7 +17,6 @@ import {
   checkMovable,
   checkPostingShape,
   checkSameCurrency,
-  type AccountState,
   WorkingSet,
 } from './posting.rules';
 import type {
@@ -239,10 +238,13 @@ export class PostingGroup {
     return this.commands.every((command, index) => !command.afterPost || !outcomes[index]?.ok);
   }
 
-  /** The state this group is about to commit: its head, and every account it writes (copies). */
+  /**
+   * The state this group is about to commit: its head, and the accounts it writes. Built for
+   * every group that commits with its write (transfers too), so nothing is copied here: the
+   * accounts are read through its working set, which no longer changes (`GroupTip.decided`).
+   */
   private tip(): GroupTip {
-    const accounts = new Map<string, AccountState>();
-    for (const id of this.accounts.touched) accounts.set(id, { ...this.accounts.get(id) });
+    const { accounts } = this;
     return {
       network: this.network,
       xmin: repo.xminOf(this.xid),
@@ -250,7 +252,7 @@ export class PostingGroup {
       hash: this.head.hash,
       postedAt: fromEpochMicros(this.lastPostedMicros),
       historyOpen: this.head.historyOpen,
-      accounts,
+      decided: (accountId) => (accounts.touched.has(accountId) ? accounts.get(accountId) : undefined),
     };
   }
 

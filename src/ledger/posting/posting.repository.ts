@@ -225,8 +225,12 @@ export interface GroupTip {
   readonly hash: string;
   readonly postedAt: PreciseDate;
   readonly historyOpen: boolean;
-  /** Every account it writes, as it writes it. */
-  readonly accounts: ReadonlyMap<string, AccountState>;
+  /**
+   * An account it writes, as it writes it (undefined for any other). Its own state, not a copy:
+   * a group publishes its tip only when nothing runs after its write, so the state no longer
+   * changes; whoever applies to it works on a copy.
+   */
+  readonly decided: (accountId: string) => AccountState | undefined;
 }
 
 /** What a group applied ahead counts on; its write checks all of it under the head (ledger_group_write). */
@@ -266,7 +270,7 @@ export async function loadAhead(
   const accounts = new Map<string, AccountState>();
   const versions = new Map<string, string>();
   for (const a of ahead.accounts) {
-    const decided = tip.accounts.get(a.id);
+    const decided = tip.decided(a.id);
     // A copy: the group ahead keeps its own.
     accounts.set(a.id, decided ? { ...decided } : accountFromJson(a));
     versions.set(a.id, decided ? tip.xmin : a.xmin);
