@@ -380,7 +380,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
       return { ...base, delivered: false, final: false, statusCode: null, error, retryDelayMs: retryDelay };
     }
     const started = process.hrtime.bigint();
-    // Name, value, name, value: the form undici takes without building an object per request.
+    // Name, value, name, value: written into the request as they are (webhook-sender.ts), no object built per request.
     const outcome = await this.sender.send(
       d.webhook_id,
       d.url,

@@ -1,6 +1,6 @@
-import type { Socket } from 'node:net';
-import { buildConnector, type Dispatcher, Pool } from 'undici';
-import { guardedLookup, type ParsedTarget, parseTarget, publicAddresses } from './ssrf';
+import { isIP, type LookupFunction, Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { guardedLookup, isPrivateAddress, type ParsedTarget, parseTarget, PrivateAddressError } from './ssrf';
 
 export interface SendOutcome {
   readonly statusCode: number | null;
@@ -9,34 +9,52 @@ export interface SendOutcome {
 
 /** Of a receiver's answer only the status counts; its body is read (so the connection is reused) up to this much. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
+/** An answer's status line and header fields longer than this are refused. */
+const MAX_HEAD_BYTES = 16 * 1024;
 /** Webhook URLs whose parsed form is kept (parsing one again for every delivery costs more than the request's own work). */
 const MAX_PARSED_TARGETS = 1000;
 /** Webhooks whose connections are kept; beyond this the idle ones are closed. */
 const MAX_POOLS = 1000;
+/**
+ * A request that got no answer because its connection closed under it (a kept-alive connection
+ * the receiver had just closed, or one it closed after answering the request before) is sent
+ * again on a new connection at most this many times before it counts as a failed attempt.
+ */
+const MAX_RESENDS = 2;
+
+const HEAD_END = Buffer.from('\r\n\r\n');
+const CRLF = Buffer.from('\r\n');
 
 /**
- * POSTs one delivery. A 2xx is delivered; redirects are not followed (a 3xx is a failed attempt).
- * The timeout bounds each phase: connecting, the answer's status and headers after the request
- * was sent, and each wait for more of its body (undici's own timers: an AbortSignal per request
- * cost as much CPU as the rest of the request). With private receivers refused, every new
- * connection resolves the host through `guardedLookup`, and an address literal is checked before
- * connecting.
+ * POSTs deliveries over HTTP/1.1, written and read by this module on plain sockets (TLS for
+ * https): one request is a few strings joined, and one answer a status line, a few header fields
+ * and a body skipped. A 2xx is delivered; redirects are not followed (a 3xx is a failed attempt).
+ * A general-purpose client (undici) spent most of what a delivery cost the service on request
+ * objects, handlers and timers of its own (docs/webhooks.md, "Cost").
  *
- * Each webhook has its own connections (an undici pool per webhook, kept alive), so a slow
- * receiver holds only its own webhook's, even when several webhooks share a host. A fast
- * webhook's sends in flight (at most `pipelineDepth`, the dispatcher's bound) are pipelined on one kept-alive
- * connection (HTTP/1.1 requires servers to answer pipelined requests in order; the body's event
- * id makes a delivery safe to send again, so undici may pipeline a POST), and the requests started
- * in one turn of the event loop go out in one write: every delivery is one request, and the
- * system calls and wake-ups of one write and one read per request, on both sides, were most of
- * what a webhook cost the service and its receiver (docs/webhooks.md, "Cost").
+ * The timeout bounds each phase: connecting, the answer's status line and header fields once the
+ * request is sent (for a request pipelined behind others, once the answer before it is in), and
+ * each wait for more of its body. With private receivers refused, every new connection resolves
+ * the host through `guardedLookup` (every address checked), and an address literal is checked
+ * before connecting.
+ *
+ * Each webhook has its own connections, so a slow receiver holds only its own webhook's, even when
+ * several webhooks share a host. A fast webhook's sends in flight (at most `pipelineDepth`, the
+ * dispatcher's bound) are pipelined on one kept-alive connection (HTTP/1.1 requires servers to
+ * answer pipelined requests in order; the body's event id makes a delivery safe to send again),
+ * and every request started in one turn of the event loop leaves in one write. A slower webhook
+ * gets a connection per send, at most `perWebhook`, since a server may answer pipelined requests
+ * one after the other. When a pipelined request times out or its connection fails, every request
+ * outstanding on that connection fails with it at once: a receiver gone silent holds the pipeline
+ * for one timeout, not one per request. A receiver that closes its connection after an answer is
+ * sent one request per connection from then on.
  */
 export class WebhookSender {
-  private readonly pools = new Map<string, PoolEntry>();
+  private readonly pools = new Map<string, Pool>();
   private readonly targets = new Map<string, ParsedTarget>();
-  private readonly connect: buildConnector.connector;
-  private readonly corked = new Set<Socket>();
-  private uncorkScheduled = false;
+  private readonly lookup: LookupFunction | undefined;
+  private readonly unflushed = new Set<Connection>();
+  private flushScheduled = false;
 
   constructor(
     private readonly timeoutMs: number,
@@ -45,8 +63,7 @@ export class WebhookSender {
     private readonly pipelineDepth: number,
   ) {
     // The guard has the shape of dns.lookup's callback form, which is what net.connect calls.
-    const lookup = allowPrivate ? undefined : guardedLookup();
-    this.connect = buildConnector({ timeout: timeoutMs, ...(lookup ? { lookup } : {}) });
+    this.lookup = allowPrivate ? undefined : guardedLookup();
   }
 
   /**
@@ -54,15 +71,53 @@ export class WebhookSender {
    * `pipelineDepth` outstanding (a receiver that answers fast), or on a connection of its own among
    * up to `perWebhook` (a slow one, which may answer pipelined requests one after the other).
    */
-  async send(webhookId: string, target: string, body: string, headers: string[], pipelined: boolean): Promise<SendOutcome> {
+  send(webhookId: string, target: string, body: string, headers: readonly string[], pipelined: boolean): Promise<SendOutcome> {
+    let parsed: ParsedTarget;
     try {
-      const { url, host } = this.parsed(target);
-      if (!this.allowPrivate) await publicAddresses(host);
-      const statusCode = await this.post(webhookId, url, body, headers, pipelined);
-      return { statusCode, error: statusCode >= 200 && statusCode < 300 ? null : `the receiver answered ${statusCode}` };
+      parsed = this.parsed(target);
     } catch (error) {
-      return { statusCode: null, error: messageOf(error) };
+      return Promise.resolve({ statusCode: null, error: (error as Error).message });
     }
+    const pool = this.poolOf(webhookId, parsed, pipelined);
+    return new Promise((resolve) => pool.submit({ request: requestText(parsed, body, headers), resends: 0, resolve }));
+  }
+
+  close(): void {
+    for (const pool of this.pools.values()) pool.destroy();
+    this.pools.clear();
+  }
+
+  /** A connection with requests to write: they leave together, once this turn of the event loop is over. */
+  flushSoon(connection: Connection): void {
+    this.unflushed.add(connection);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      for (const c of this.unflushed) c.flush();
+      this.unflushed.clear();
+    });
+  }
+
+  /** A new connection to a webhook's receiver: TLS for https, the SSRF guard on its address. */
+  open(target: ParsedTarget): Socket {
+    const { url, host } = target;
+    const tls = url.protocol === 'https:';
+    const port = Number(url.port || (tls ? 443 : 80));
+    if (!this.allowPrivate && isIP(host) !== 0 && isPrivateAddress(host)) {
+      const socket = new Socket();
+      process.nextTick(() => socket.destroy(new PrivateAddressError(host, host)));
+      return socket;
+    }
+    const lookup = this.lookup ? { lookup: this.lookup } : {};
+    if (tls) return tlsConnect({ host, port, servername: isIP(host) === 0 ? host : undefined, ALPNProtocols: ['http/1.1'], ...lookup });
+    const socket = new Socket();
+    socket.connect({ host, port, ...lookup });
+    return socket;
+  }
+
+  get timeout(): number {
+    return this.timeoutMs;
   }
 
   private parsed(target: string): ParsedTarget {
@@ -76,153 +131,363 @@ export class WebhookSender {
   }
 
   /** The webhook's connections to its URL's origin (a webhook's URL never changes; the origin is part of the key all the same). */
-  private poolOf(webhookId: string, origin: string, pipelined: boolean): PoolEntry {
-    const key = `${webhookId} ${origin} ${pipelined ? 'pipelined' : 'parallel'}`;
-    let entry = this.pools.get(key);
-    if (!entry) {
+  private poolOf(webhookId: string, target: ParsedTarget, pipelined: boolean): Pool {
+    const key = `${webhookId} ${target.url.origin} ${pipelined ? 'pipelined' : 'parallel'}`;
+    let pool = this.pools.get(key);
+    if (!pool) {
       if (this.pools.size >= MAX_POOLS) this.closeIdle();
-      const sockets = new Set<Socket>();
-      const pool = new Pool(origin, {
-        connections: pipelined ? 1 : this.perWebhook,
-        pipelining: pipelined ? this.pipelineDepth : 1,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-        connect: (options, callback) =>
-          this.connect(options, (...answer) => {
-            const socket = answer[1];
-            // Kept so that the requests of one turn can be corked together (post).
-            if (socket) {
-              sockets.add(socket);
-              socket.once('close', () => sockets.delete(socket));
-            }
-            callback(...answer);
-          }),
-      });
-      entry = { key, pool, sockets };
-      this.pools.set(key, entry);
+      pool = new Pool(this, target, pipelined ? 1 : this.perWebhook, pipelined ? this.pipelineDepth : 1);
+      this.pools.set(key, pool);
     }
-    return entry;
+    return pool;
   }
 
   /** Closes the connections of webhooks with nothing in flight (kept beyond MAX_POOLS). */
   private closeIdle(): void {
-    for (const [key, { pool }] of this.pools) {
-      if (pool.stats.pending + pool.stats.running > 0) continue;
+    for (const [key, pool] of this.pools) {
+      if (!pool.idle) continue;
       this.pools.delete(key);
-      void pool.close().catch(() => undefined);
+      pool.destroy();
     }
   }
-
-  /**
-   * One POST through undici's dispatch with a handler that keeps only the status: no response
-   * stream, no parsed headers, no async resource per request (what `agent.request` builds for
-   * every call, most of the CPU a delivery cost the service). The body is read and dropped, so the
-   * connection is reused; past MAX_RESPONSE_BYTES the connection is closed instead. The webhook's
-   * sockets stay corked until the end of this turn of the event loop, so the requests started in
-   * it leave in one write.
-   */
-  private post(webhookId: string, url: URL, body: string, headers: string[], pipelined: boolean): Promise<number> {
-    const entry = this.poolOf(webhookId, url.origin, pipelined);
-    this.cork(entry.sockets);
-    const answered = new Promise<number>((resolve, reject) => {
-      entry.pool.dispatch(
-        { path: `${url.pathname}${url.search}`, method: 'POST', headers, body, idempotent: true, blocking: false },
-        new StatusOnly(resolve, pipelined ? (error) => this.dropPipeline(entry, error, reject) : reject),
-      );
-    });
-    // Scheduled after the dispatch: undici writes to a kept-alive idle socket from an immediate of its own (it first looks for
-    // bytes the server sent unasked), which must run before this one.
-    this.uncorkSoon();
-    return answered;
-  }
-
-  /**
-   * A pipelined send that failed (a timeout, a dropped connection) fails every send outstanding on
-   * its connection at once: undici would fail only the first and send the others again one after
-   * the other, each waiting out its own timeout, so a receiver gone silent would hold a pipeline of
-   * deliveries for its depth times the timeout. They are failed attempts, retried as any other.
-   */
-  private dropPipeline(entry: PoolEntry, error: Error, reject: (error: Error) => void): void {
-    reject(error);
-    if (this.pools.get(entry.key) !== entry) return;
-    this.pools.delete(entry.key);
-    // After undici's own handling of the failure (it is reporting it from inside its close handler, and sets the others up to be sent again).
-    setImmediate(() => void entry.pool.destroy(error).catch(() => undefined));
-  }
-
-  private cork(sockets: Set<Socket>): void {
-    for (const socket of sockets) {
-      if (this.corked.has(socket) || socket.destroyed) continue;
-      socket.cork();
-      this.corked.add(socket);
-    }
-  }
-
-  private uncorkSoon(): void {
-    if (this.uncorkScheduled || this.corked.size === 0) return;
-    this.uncorkScheduled = true;
-    setImmediate(() => {
-      this.uncorkScheduled = false;
-      for (const socket of this.corked) socket.uncork();
-      this.corked.clear();
-    });
-  }
-
-  close(): void {
-    for (const { pool } of this.pools.values()) void pool.destroy().catch(() => undefined);
-    this.pools.clear();
-  }
 }
 
-interface PoolEntry {
-  readonly key: string;
-  readonly pool: Pool;
-  readonly sockets: Set<Socket>;
+/** One request: its bytes, how often it was sent again on a new connection, and where its outcome goes. */
+interface Exchange {
+  readonly request: string;
+  resends: number;
+  readonly resolve: (outcome: SendOutcome) => void;
 }
 
-function messageOf(error: unknown): string {
-  const cause = error instanceof Error ? (error.cause as Error | undefined) : undefined;
-  // undici reports a failed connection (a refused address, say) as "fetch failed"-like wrappers: the cause says why.
-  const message = (error as Error)?.message || String(error);
-  return cause?.message ? `${message}: ${cause.message}` : message;
+function requestText(target: ParsedTarget, body: string, headers: readonly string[]): string {
+  const { url } = target;
+  let head = `POST ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n`;
+  for (let i = 0; i + 1 < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return `${head}\r\n${body}`;
 }
 
-/** undici's handler interface at its lowest level (the one its client calls): the answer's status, its body dropped. */
-class StatusOnly implements Dispatcher.DispatchHandler {
-  private statusCode = 0;
-  private bytes = 0;
-  private abort: ((error?: Error) => void) | null = null;
+function answered(statusCode: number): SendOutcome {
+  return { statusCode, error: statusCode >= 200 && statusCode < 300 ? null : `the receiver answered ${statusCode}` };
+}
+
+/** A webhook's connections to one origin, and its requests waiting for room on them. */
+class Pool {
+  private readonly connections = new Set<Connection>();
+  private readonly waiting: Exchange[] = [];
+  /** Set once the receiver closed a connection after an answer: from then on one request per connection. */
+  private closesAfterAnswer = false;
 
   constructor(
-    private readonly resolve: (statusCode: number) => void,
-    private readonly reject: (error: Error) => void,
+    readonly sender: WebhookSender,
+    readonly target: ParsedTarget,
+    private readonly maxConnections: number,
+    private readonly depth: number,
   ) {}
 
-  onConnect(abort: (error?: Error) => void): void {
-    this.abort = abort;
-  }
-
-  onHeaders(statusCode: number): boolean {
-    this.statusCode = statusCode;
+  get idle(): boolean {
+    if (this.waiting.length > 0) return false;
+    for (const c of this.connections) if (c.outstanding > 0) return false;
     return true;
   }
 
-  onData(chunk: Buffer): boolean {
-    this.bytes += chunk.length;
-    if (this.bytes > MAX_RESPONSE_BYTES) {
-      // The status is known: answered with it, and the connection dropped rather than read on.
-      this.resolve(this.statusCode);
-      this.abort?.(new Error('the answer is too long'));
-      return false;
+  submit(exchange: Exchange): void {
+    this.waiting.push(exchange);
+    this.assign();
+  }
+
+  /** Requests that lost their connection before any answer: first in line again. */
+  resend(exchanges: readonly Exchange[]): void {
+    this.waiting.unshift(...exchanges);
+    this.assign();
+  }
+
+  receiverCloses(): void {
+    this.closesAfterAnswer = true;
+  }
+
+  /** Puts waiting requests on connections with room, opening connections up to the bound. */
+  assign(): void {
+    const depth = this.closesAfterAnswer ? 1 : this.depth;
+    while (this.waiting.length > 0) {
+      let chosen: Connection | null = null;
+      for (const c of this.connections) if (c.open && c.outstanding < depth && (!chosen || c.outstanding < chosen.outstanding)) chosen = c;
+      if (!chosen) {
+        if (this.connections.size >= this.maxConnections) return;
+        chosen = new Connection(this);
+        this.connections.add(chosen);
+      }
+      chosen.add(this.waiting.shift() as Exchange);
     }
-    return true;
   }
 
-  onComplete(): void {
-    this.resolve(this.statusCode);
+  ended(connection: Connection): void {
+    this.connections.delete(connection);
   }
 
-  onError(error: Error): void {
-    this.reject(error);
+  destroy(): void {
+    for (const exchange of this.waiting.splice(0)) exchange.resolve({ statusCode: null, error: 'the sender was closed' });
+    for (const c of this.connections) c.fail(new Error('the sender was closed'), false);
+  }
+}
+
+type BodyMode = 'none' | 'length' | 'chunked' | 'close';
+
+/** One connection: requests written in order, answers read in order (HTTP/1.1). */
+class Connection {
+  /** Accepting requests: not closing, not failed. */
+  open = true;
+  private readonly socket: Socket | TLSSocket;
+  private connected = false;
+  private readonly inFlight: Exchange[] = [];
+  private unwritten: string[] = [];
+  /** Answers completed on this connection. */
+  private answers = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  // The answer being read.
+  private head: Buffer | null = null;
+  private status = 0;
+  private mode: BodyMode = 'none';
+  private bodyLeft = 0;
+  private bodyRead = 0;
+  private keepAlive = true;
+  /** Whether bytes of the current answer arrived (a request with none may be sent again elsewhere). */
+  private answering = false;
+  private chunkState: 'size' | 'data' | 'data-end' | 'trailer' = 'size';
+  private line: Buffer | null = null;
+
+  constructor(private readonly pool: Pool) {
+    this.socket = pool.sender.open(pool.target);
+    this.socket.setNoDelay(true);
+    this.socket.on(pool.target.url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+      this.connected = true;
+      this.timer.refresh();
+      this.flush();
+    });
+    this.socket.on('data', (chunk: Buffer) => this.read(chunk));
+    this.socket.on('end', () => this.closedByReceiver());
+    this.socket.on('error', (error) => this.fail(error, true));
+    this.socket.on('close', () => this.fail(new Error('the connection closed'), true));
+    // One timer per connection, restarted at each phase (connecting, each answer, each part of a body).
+    this.timer = setTimeout(() => this.timedOut(), pool.sender.timeout);
+    this.timer.unref();
+  }
+
+  get outstanding(): number {
+    return this.inFlight.length;
+  }
+
+  add(exchange: Exchange): void {
+    if (this.inFlight.length === 0 && this.connected) this.timer.refresh();
+    this.inFlight.push(exchange);
+    this.unwritten.push(exchange.request);
+    this.pool.sender.flushSoon(this);
+  }
+
+  flush(): void {
+    if (!this.connected || this.unwritten.length === 0 || this.socket.destroyed) return;
+    const text = this.unwritten.length === 1 ? (this.unwritten[0] as string) : this.unwritten.join('');
+    this.unwritten = [];
+    this.socket.write(text);
+  }
+
+  private timedOut(): void {
+    if (this.inFlight.length === 0 && this.connected) return;
+    const phase = this.connected ? 'no answer' : 'not connected';
+    this.fail(new Error(`${phase} within ${this.pool.sender.timeout} ms`), false);
+  }
+
+  /**
+   * Ends the connection and every request on it. `mayResend`: requests that got no byte of an
+   * answer go back to the pool when the connection was a kept-alive one the receiver may have
+   * closed just as they were written (or it closed after answering the one before); the others —
+   * and all of them after a timeout — are failed attempts, retried as any other.
+   */
+  fail(error: Error, mayResend: boolean): void {
+    if (!this.open && this.socket.destroyed && this.inFlight.length === 0) return;
+    this.open = false;
+    clearTimeout(this.timer);
+    this.socket.destroy();
+    this.pool.ended(this);
+    const failed = this.inFlight.splice(0);
+    this.unwritten = [];
+    const again: Exchange[] = [];
+    failed.forEach((exchange, i) => {
+      const unanswered = i > 0 || !this.answering;
+      if (mayResend && unanswered && this.answers > 0 && exchange.resends < MAX_RESENDS) {
+        exchange.resends++;
+        again.push(exchange);
+      } else exchange.resolve({ statusCode: null, error: error.message });
+    });
+    if (again.length > 0) this.pool.resend(again);
+    else this.pool.assign();
+  }
+
+  private closedByReceiver(): void {
+    // An answer framed by the connection's end is complete now.
+    if (this.mode === 'close' && this.head === null && this.inFlight.length > 0 && this.status !== 0) this.complete();
+    this.fail(new Error('the receiver closed the connection'), true);
+  }
+
+  private read(chunk: Buffer): void {
+    if (this.inFlight.length === 0) {
+      this.fail(new Error('the receiver sent bytes nobody asked for'), false);
+      return;
+    }
+    this.timer.refresh();
+    let at = 0;
+    while (at < chunk.length && this.inFlight.length > 0) {
+      this.answering = true;
+      if (this.status === 0) {
+        at = this.readHead(chunk, at);
+        if (at < 0) return;
+        continue;
+      }
+      at = this.readBody(chunk, at);
+      if (at < 0) return;
+    }
+  }
+
+  /** Reads the status line and header fields; returns where the body starts, or the chunk's end while they are incomplete, or -1. */
+  private readHead(chunk: Buffer, from: number): number {
+    const buffer = this.head ? Buffer.concat([this.head, chunk.subarray(from)]) : chunk.subarray(from);
+    const end = buffer.indexOf(HEAD_END);
+    if (end < 0) {
+      if (buffer.length > MAX_HEAD_BYTES) return this.malformed('an answer head longer than 16 KiB');
+      this.head = Buffer.from(buffer);
+      return chunk.length;
+    }
+    const consumedFromChunk = end + HEAD_END.length - (this.head ? this.head.length : 0);
+    this.head = null;
+    const lines = buffer.toString('latin1', 0, end).split('\r\n');
+    const statusLine = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(lines[0] ?? '');
+    if (!statusLine) return this.malformed('an answer that is not HTTP/1.x');
+    const status = Number(statusLine[2]);
+    let length: number | null = null;
+    let chunked = false;
+    let close = statusLine[1] === '0';
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i] as string;
+      const colon = line.indexOf(':');
+      if (colon <= 0) return this.malformed('a malformed answer header');
+      const name = line.slice(0, colon).trim().toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      if (name === 'content-length') {
+        if (!/^\d{1,15}$/.test(value) || (length !== null && length !== Number(value))) return this.malformed('a malformed content-length');
+        length = Number(value);
+      } else if (name === 'transfer-encoding') chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
+      else if (name === 'connection') {
+        if (/\bclose\b/i.test(value)) close = true;
+        else if (/\bkeep-alive\b/i.test(value)) close = false;
+      }
+    }
+    const next = from + consumedFromChunk;
+    if (status >= 100 && status < 200) {
+      // An interim answer (100 Continue, 103 Early Hints): the final one follows for the same request.
+      if (status === 101) return this.malformed('a protocol switch');
+      return next;
+    }
+    this.status = status;
+    this.keepAlive = !close;
+    this.bodyRead = 0;
+    if (status === 204 || status === 304) this.mode = 'none';
+    else if (chunked) {
+      this.mode = 'chunked';
+      this.chunkState = 'size';
+    } else if (length !== null) {
+      this.mode = 'length';
+      this.bodyLeft = length;
+    } else {
+      this.mode = 'close';
+      this.keepAlive = false;
+    }
+    if (this.mode === 'none' || (this.mode === 'length' && this.bodyLeft === 0)) {
+      this.complete();
+      return this.socket.destroyed ? -1 : next;
+    }
+    return next;
+  }
+
+  /** Skips body bytes; returns where the next answer starts, or -1 when the connection ended. */
+  private readBody(chunk: Buffer, from: number): number {
+    let at = from;
+    if (this.mode === 'length' || this.mode === 'close') {
+      const taken = this.mode === 'length' ? Math.min(this.bodyLeft, chunk.length - at) : chunk.length - at;
+      if (!this.counted(taken)) return -1;
+      at += taken;
+      if (this.mode === 'length') {
+        this.bodyLeft -= taken;
+        if (this.bodyLeft === 0) {
+          this.complete();
+          if (this.socket.destroyed) return -1;
+        }
+      }
+      return at;
+    }
+    // chunked
+    while (at < chunk.length) {
+      if (this.chunkState === 'data') {
+        const taken = Math.min(this.bodyLeft, chunk.length - at);
+        if (!this.counted(taken)) return -1;
+        at += taken;
+        this.bodyLeft -= taken;
+        if (this.bodyLeft === 0) this.chunkState = 'data-end';
+        continue;
+      }
+      const lineEnd = chunk.indexOf(CRLF, at);
+      const part = lineEnd < 0 ? chunk.subarray(at) : chunk.subarray(at, lineEnd);
+      const line = this.line ? Buffer.concat([this.line, part]) : part;
+      if (lineEnd < 0) {
+        if (line.length > MAX_HEAD_BYTES) return this.malformed('a chunk line longer than 16 KiB');
+        this.line = Buffer.from(line);
+        return chunk.length;
+      }
+      this.line = null;
+      at = lineEnd + CRLF.length;
+      if (this.chunkState === 'data-end') {
+        if (line.length !== 0) return this.malformed('a malformed chunk');
+        this.chunkState = 'size';
+      } else if (this.chunkState === 'size') {
+        const size = /^([0-9a-fA-F]{1,8})(?:;.*)?$/.exec(line.toString('latin1'));
+        if (!size) return this.malformed('a malformed chunk size');
+        this.bodyLeft = parseInt(size[1] as string, 16);
+        this.chunkState = this.bodyLeft === 0 ? 'trailer' : 'data';
+      } else if (line.length === 0) {
+        // The empty line after the trailer fields: the answer is complete.
+        this.complete();
+        return this.socket.destroyed ? -1 : at;
+      }
+    }
+    return at;
+  }
+
+  /** Counts body bytes read; past MAX_RESPONSE_BYTES the answer counts with its status and the connection is dropped. */
+  private counted(bytes: number): boolean {
+    this.bodyRead += bytes;
+    if (this.bodyRead <= MAX_RESPONSE_BYTES) return true;
+    this.keepAlive = false;
+    this.complete();
+    return false;
+  }
+
+  private complete(): void {
+    const exchange = this.inFlight.shift() as Exchange;
+    const status = this.status;
+    this.status = 0;
+    this.answering = false;
+    this.answers++;
+    exchange.resolve(answered(status));
+    if (!this.keepAlive) {
+      if (this.inFlight.length > 0) this.pool.receiverCloses();
+      this.fail(new Error('the receiver closed the connection'), true);
+      return;
+    }
+    if (this.inFlight.length > 0) this.timer.refresh();
+    this.pool.assign();
+  }
+
+  private malformed(what: string): -1 {
+    this.fail(new Error(`the receiver sent ${what}`), false);
+    return -1;
   }
 }

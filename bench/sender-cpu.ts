@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { signatureHeader } from '../src/webhooks/signature';
+import { WebhookSender } from '../src/webhooks/webhook-sender';
+
+/** Deliveries sent (BENCH_SENDER_DELIVERIES, default 50,000) and outstanding at once (the dispatcher's pipeline depth). */
+const DELIVERIES = Number(process.env.BENCH_SENDER_DELIVERIES ?? 50_000);
+const IN_FLIGHT = 32;
+
+/** A transaction's payload as the service sends it (two postings), for bodies of the usual size. */
+const DATA = JSON.stringify({
+  transaction: {
+    id: '0192f3a4-5b6c-7d8e-9f00-112233445566',
+    sequence: '123456',
+    kind: 'TRANSFER',
+    memo: null,
+    postedAt: '2026-12-01T17:00:00.123456Z',
+    hash: 'a'.repeat(64),
+    postings: [
+      { accountId: '0192f3a4-5b6c-7d8e-9f00-112233445567', amount: '-1.00', currency: 'HOUR' },
+      { accountId: '0192f3a4-5b6c-7d8e-9f00-112233445568', amount: '1.00', currency: 'HOUR' },
+    ],
+  },
+});
+
+/**
+ * `npm run bench:sender`: the CPU the webhook sender costs per delivery, alone. This process sends
+ * signed deliveries as the dispatcher does (body, signature, headers; pipelined, 32 outstanding)
+ * to the bench's receiver running in a child process, and reads its own CPU time from Node: no
+ * database, no posting load, so a change to the sender shows in microseconds per delivery rather
+ * than in a throughput ratio that varies by a few percent from run to run (docs/webhooks.md, "Cost").
+ */
+async function main(): Promise<void> {
+  const receiver = spawn(
+    process.execPath,
+    [
+      '-e',
+      `require(${JSON.stringify(join(__dirname, 'webhooks.js'))}).startCountingReceiver().then((r) => {
+         console.log(r.url);
+         process.stdin.on('data', () => { console.log(r.received); process.exit(0); });
+       })`,
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const lines = receiver.stdout.setEncoding('utf8');
+  const nextLine = () => new Promise<string>((resolve) => lines.once('data', (text: string) => resolve(text.trim())));
+  const url = await nextLine();
+  const sender = new WebhookSender(10_000, true, 4, IN_FLIGHT);
+  let started = 0;
+  let delivered = 0;
+  const cpuBefore = process.cpuUsage();
+  const wallBefore = process.hrtime.bigint();
+  await new Promise<void>((resolve) => {
+    let ended = 0;
+    const sendOne = (): void => {
+      if (started >= DELIVERIES) return;
+      const id = `00000000-0000-7000-8000-${String(started++).padStart(12, '0')}`;
+      const body = `{"id":"${id}","type":"TRANSACTION_POSTED","network":"n","occurredAt":"${new Date().toISOString()}","data":${DATA}}`;
+      const headers = [
+        'content-type',
+        'application/json',
+        'ledger-signature',
+        signatureHeader('whsec_bench_sender_secret_000000', body, Math.floor(Date.now() / 1000)),
+        'ledger-event-id',
+        id,
+        'ledger-event-type',
+        'TRANSACTION_POSTED',
+        'ledger-delivery-attempt',
+        '1',
+        'user-agent',
+        'SolidarityLedger-Webhooks/1',
+      ];
+      void sender.send('bench-webhook', url, body, headers, true).then((outcome) => {
+        if (outcome.statusCode === 200) delivered++;
+        if (++ended === DELIVERIES) resolve();
+        else sendOne();
+      });
+    };
+    for (let i = 0; i < IN_FLIGHT; i++) sendOne();
+  });
+  const cpu = process.cpuUsage(cpuBefore);
+  const wallMs = Number(process.hrtime.bigint() - wallBefore) / 1e6;
+  sender.close();
+  receiver.stdin.write('\n');
+  const received = Number(await nextLine());
+  const per = (micros: number) => (micros / DELIVERIES).toFixed(1);
+  process.stdout.write(
+    `${DELIVERIES} deliveries, ${delivered} answered 200, ${received} received, in ${wallMs.toFixed(0)} ms: ` +
+      `sender CPU per delivery ${per(cpu.user)} µs user, ${per(cpu.system)} µs system\n`,
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
