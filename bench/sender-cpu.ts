@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { loadConfig } from '../src/config/config';
 import { signatureHeader } from '../src/webhooks/signature';
 import { WebhookSender } from '../src/webhooks/webhook-sender';
 
-/** Deliveries sent (BENCH_SENDER_DELIVERIES, default 50,000) and outstanding at once (the dispatcher's pipeline depth). */
+/** Deliveries sent (BENCH_SENDER_DELIVERIES, default 50,000) and outstanding at once (BENCH_SENDER_DEPTH, default the pipeline depth's). */
 const DELIVERIES = Number(process.env.BENCH_SENDER_DELIVERIES ?? 50_000);
-const IN_FLIGHT = 32;
+const IN_FLIGHT = Number(process.env.BENCH_SENDER_DEPTH ?? loadConfig().webhookPipelineDepth);
 
 /** A transaction's payload as the service sends it (two postings), for bodies of the usual size. */
 const DATA = JSON.stringify({
@@ -25,7 +26,8 @@ const DATA = JSON.stringify({
 
 /**
  * `npm run bench:sender`: the CPU the webhook sender costs per delivery, alone. This process sends
- * signed deliveries as the dispatcher does (body, signature, headers; pipelined, 32 outstanding)
+ * signed deliveries as the dispatcher does (body, signature, headers; pipelined, as many outstanding
+ * as the pipeline depth)
  * to the bench's receiver running in a child process, and reads its own CPU time from Node: no
  * database, no posting load, so a change to the sender shows in microseconds per delivery rather
  * than in a throughput ratio that varies by a few percent from run to run (docs/webhooks.md, "Cost").

@@ -274,7 +274,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     webhookTimeoutMs: intFrom(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
     webhookConcurrency: intFrom(env, 'WEBHOOK_CONCURRENCY', 16, 1, 256),
     webhookConcurrencyPerWebhook: intFrom(env, 'WEBHOOK_CONCURRENCY_PER_WEBHOOK', 4, 1, 64),
-    webhookPipelineDepth: intFrom(env, 'WEBHOOK_PIPELINE_DEPTH', 32, 1, 256),
+    webhookPipelineDepth: intFrom(env, 'WEBHOOK_PIPELINE_DEPTH', 128, 1, 256),
     webhookPollMs: intFrom(env, 'WEBHOOK_POLL_MS', 500, 10, 60_000),
     webhookAllowPrivate: boolFrom(env, 'WEBHOOK_ALLOW_PRIVATE', !isProduction),
     webhookEventsByReference: boolOrAutoFrom(env, 'WEBHOOK_EVENTS_BY_REFERENCE'),
