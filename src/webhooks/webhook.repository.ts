@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { arrayLiteral } from '../database/array-literal';
 import { Database, type Sql } from '../database/database';
 import type { LedgerEventType } from '../ledger/events/ledger-events';
 import { AccountUnits, withPostedData } from './transaction-events';
@@ -60,6 +61,11 @@ function toDeliveryRecord(row: DeliveryRow): DeliveryRecord {
     lastError: row.last_error,
     deliveredAt: row.delivered_at,
   };
+}
+
+/** A number as an array element (its decimal text), or NULL. */
+function numberOrNull(value: number | null): string | null {
+  return value === null ? null : String(value);
 }
 
 /** A listening webhook with what fan-out needs of the key that created it, and what sending needs. */
@@ -357,15 +363,15 @@ export class WebhookRepository {
                ON CONFLICT (network_id, webhook_id, event_seq) DO NOTHING
                RETURNING status`,
               [
-                rows.map((r) => r.networkId),
-                rows.map((r) => r.id),
-                rows.map((r) => r.webhookId),
-                rows.map((r) => r.eventSeq),
-                rows.map((r) => r.state),
-                rows.map((r) => r.result?.final ?? false),
-                rows.map((r) => r.result?.statusCode ?? null),
-                rows.map((r) => r.result?.error ?? null),
-                rows.map((r) => r.result?.retryDelayMs ?? 0),
+                arrayLiteral(rows, (r) => r.networkId),
+                arrayLiteral(rows, (r) => r.id),
+                arrayLiteral(rows, (r) => r.webhookId),
+                arrayLiteral(rows, (r) => r.eventSeq),
+                arrayLiteral(rows, (r) => r.state),
+                arrayLiteral(rows, (r) => String(r.result?.final ?? false)),
+                arrayLiteral(rows, (r) => numberOrNull(r.result?.statusCode ?? null)),
+                arrayLiteral(rows, (r) => r.result?.error ?? null),
+                arrayLiteral(rows, (r) => String(r.result?.retryDelayMs ?? 0)),
                 retryWindowMs,
                 leaseMs,
                 [...through.keys()],
@@ -401,10 +407,10 @@ export class WebhookRepository {
        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[])
        ON CONFLICT (network_id, webhook_id, event_seq) DO NOTHING`,
       [
-        deliveries.map((d) => d.event.network_id),
-        deliveries.map((d) => d.id),
-        deliveries.map((d) => d.webhook.id),
-        deliveries.map((d) => d.event.seq),
+        arrayLiteral(deliveries, (d) => d.event.network_id),
+        arrayLiteral(deliveries, (d) => d.id),
+        arrayLiteral(deliveries, (d) => d.webhook.id),
+        arrayLiteral(deliveries, (d) => d.event.seq),
       ],
     );
   }
@@ -479,15 +485,15 @@ export class WebhookRepository {
           AND d.status || '' = 'PENDING'
         RETURNING d.status, v.released`,
       [
-        results.map((r) => r.networkId),
-        results.map((r) => r.id),
-        results.map((r) => r.attempts),
-        results.map((r) => r.delivered),
-        results.map((r) => r.final),
-        results.map((r) => r.statusCode),
-        results.map((r) => r.error),
-        results.map((r) => r.retryDelayMs),
-        results.map((r) => r.released === true),
+        arrayLiteral(results, (r) => r.networkId),
+        arrayLiteral(results, (r) => r.id),
+        arrayLiteral(results, (r) => String(r.attempts)),
+        arrayLiteral(results, (r) => String(r.delivered)),
+        arrayLiteral(results, (r) => String(r.final)),
+        arrayLiteral(results, (r) => numberOrNull(r.statusCode)),
+        arrayLiteral(results, (r) => r.error),
+        arrayLiteral(results, (r) => String(r.retryDelayMs)),
+        arrayLiteral(results, (r) => String(r.released === true)),
         retryWindowMs,
       ],
     );

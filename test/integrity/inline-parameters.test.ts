@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { Client } from 'pg';
 import { inlineParameters } from '../../src/database/sql-literal';
-import { arrayLiteral } from '../../src/ledger/posting/posting.repository';
+import { arrayLiteral } from '../../src/database/array-literal';
 import { connect, serverUrl } from '../support/database';
 
 /**
