@@ -2,6 +2,7 @@ import { Global, Module, type Provider } from '@nestjs/common';
 import { AccountDirectory, CurrencyDirectory, PartyDirectory } from '../identity/directory';
 import { AccountRepository } from './accounts/account.repository';
 import { CurrencyRepository } from './currencies/currency.repository';
+import { PostedPayloads } from './events/posted-payloads';
 import { AccountReader, CurrencyReader, PartyReader } from './ledger-readers';
 import { PartyRepository } from './parties/party.repository';
 import { PostingMetrics } from './posting/posting-metrics';
@@ -29,7 +30,16 @@ const LOOKUPS = [
 /** The ledger's stores and its one writer, shared by every feature module (through its readers). */
 @Global()
 @Module({
-  providers: [PartyRepository, CurrencyRepository, AccountRepository, TransactionReader, PostingService, PostingMetrics, ...LOOKUPS],
-  exports: [PartyRepository, CurrencyRepository, AccountRepository, TransactionReader, PostingService, ...LOOKUPS],
+  providers: [
+    PartyRepository,
+    CurrencyRepository,
+    AccountRepository,
+    TransactionReader,
+    PostingService,
+    PostingMetrics,
+    PostedPayloads,
+    ...LOOKUPS,
+  ],
+  exports: [PartyRepository, CurrencyRepository, AccountRepository, TransactionReader, PostingService, PostedPayloads, ...LOOKUPS],
 })
 export class LedgerDataModule {}

@@ -1,5 +1,6 @@
 import type { Sql } from '../database/database';
 import { type AccountUnit, postingAccounts, transactionPostedData } from '../ledger/events/ledger-events';
+import type { PostedPayloads } from '../ledger/events/posted-payloads';
 
 /**
  * TRANSACTION_POSTED events written by reference (migrations/0034): the outbox row names its
@@ -74,13 +75,24 @@ export class AccountUnits {
 /**
  * Fills, in place, `data` (JSON text) and `account_ids` of the rows written by reference; rows
  * written as documents are left as they are: one query, whatever the number of rows (and one more
- * for the currencies of accounts not met before).
+ * for the currencies of accounts not met before). With `kept`, the transactions this instance
+ * posted and still keeps are built from what their group decided, and only the others are read.
  */
 export async function withPostedData<T extends EventRow>(
   sql: Pick<Sql, 'query'>,
   units: AccountUnits,
   rows: T[],
+  kept?: PostedPayloads,
 ): Promise<(T & { data: string; account_ids: string[] })[]> {
+  if (kept) {
+    for (const row of rows) {
+      if (row.data !== null || row.transaction_sequence === null) continue;
+      const payload = kept.take(row.network_id, row.transaction_sequence);
+      if (!payload) continue;
+      row.data = payload.data;
+      row.account_ids = payload.accountIds;
+    }
+  }
   const byReference = rows.filter((row) => row.data === null);
   if (byReference.length > 0) {
     const ranges = runsOf(byReference);

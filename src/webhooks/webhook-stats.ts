@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
+import { PostedPayloads } from '../ledger/events/posted-payloads';
 import { Metrics } from '../observability/metrics';
 import { WebhookRepository } from './webhook.repository';
 
@@ -18,8 +19,13 @@ export class WebhookStats {
   private readonly delivered: Counter.Internal;
   private readonly failed: Counter.Internal;
 
-  constructor(metrics: Metrics, webhooks: WebhookRepository) {
+  constructor(metrics: Metrics, webhooks: WebhookRepository, kept: PostedPayloads) {
     const registers = [metrics.registry];
+    metrics.registerCounter(
+      'ledger_webhook_payloads_kept_total',
+      "TRANSACTION_POSTED payloads the fan-out built from the posting group's own record, without reading the transaction back",
+      () => kept.taken,
+    );
     this.attempts = new Counter({
       name: 'ledger_webhook_attempts_total',
       help: 'Webhook delivery attempts of this instance, by outcome (delivered or failed)',

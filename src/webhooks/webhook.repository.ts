@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { arrayLiteral } from '../database/array-literal';
 import { Database, type Sql } from '../database/database';
 import type { LedgerEventType } from '../ledger/events/ledger-events';
+import { PostedPayloads } from '../ledger/events/posted-payloads';
 import { AccountUnits, withPostedData } from './transaction-events';
 import type { DeliveryRecord, WebhookRecord } from './webhook.record';
 
@@ -165,7 +166,10 @@ export class WebhookRepository {
   /** The currencies of the accounts of events written by reference (their payloads are built here). */
   private readonly units = new AccountUnits();
 
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly kept: PostedPayloads,
+  ) {}
 
   async insert(w: {
     id: string;
@@ -293,7 +297,7 @@ export class WebhookRepository {
         ORDER BY e.seq`,
       [limit],
     );
-    return withPostedData(tx, this.units, rows);
+    return withPostedData(tx, this.units, rows, this.kept);
   }
 
   /** Moves each network's cursor to the last event of it the caller fanned out (a round that claimed nothing). */

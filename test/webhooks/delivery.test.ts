@@ -1,4 +1,5 @@
 import { startLedger, transfer, type TestLedger } from '../support/ledger';
+import { metricOf } from '../support/metrics';
 import { dataOf, newMember, setUpHours, waitFor, type Member } from '../timebank/helpers';
 import { createWebhook, deliveries, waitUntil } from './helpers';
 import { Receiver, verifySignature } from './receiver';
@@ -105,7 +106,17 @@ describe('webhook delivery to a real HTTP receiver', () => {
     const created = dataOf(
       await createWebhook(ledger.admin, { url: receiver.url('/flaky'), events: ['TRANSACTION_POSTED'] }),
     ).createWebhook;
-    await pay();
+    const keptBefore = await metricOf(ledger.service, 'ledger_webhook_payloads_kept_total');
+    // A memo with characters JSON escapes or writes as they are, so that "the same bytes" below means something.
+    const memo = 'Café "du coin" \\ tab\t, a newline\n and ünïcode ✓';
+    dataOf(
+      await ledger
+        .client(ana.key)
+        .request(
+          'mutation($from: ID!, $to: ID!, $memo: String) { transfer(from: $from, to: $to, amount: "0.25", memo: $memo, idempotencyKey: "flaky-memo") { id } }',
+          { from: ana.accountId, to: ben.accountId, memo },
+        ),
+    );
     await waitUntil('four attempts', () => receiver.at('/flaky').length >= 4);
     const times = receiver.at('/flaky').map((r) => r.atMs);
     const gaps = times.slice(1).map((t, i) => t - (times[i] as number));
@@ -114,8 +125,11 @@ describe('webhook delivery to a real HTTP receiver', () => {
     expect(gaps[1]).toBeGreaterThanOrEqual(2 * RETRY_MIN_MS - 20);
     expect(gaps[2]).toBeGreaterThanOrEqual(4 * RETRY_MIN_MS - 20);
     expect(new Set(receiver.at('/flaky').map((r) => r.body.id)).size).toBe(1);
-    // The first attempt's body is built when its event is fanned out, the retries' when they are claimed: the same bytes.
+    // The first attempt's body is built when its event is fanned out (from the posting group's own record, kept by this
+    // instance), the retries' when they are claimed (read back from the ledger): the same bytes.
     expect(new Set(receiver.at('/flaky').map((r) => r.raw)).size).toBe(1);
+    expect(receiver.at('/flaky')[0]?.body.data.transaction.memo).toBe(memo);
+    expect(await metricOf(ledger.service, 'ledger_webhook_payloads_kept_total')).toBeGreaterThan(keptBefore);
     const [delivery] = await waitFor('DELIVERED', async () => {
       const list = await deliveries(ledger.admin, created.webhook.id);
       return list[0]?.status === 'DELIVERED' ? list : undefined;

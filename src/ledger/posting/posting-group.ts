@@ -52,6 +52,8 @@ import type {
  */
 export interface GroupHooks {
   readonly onLoaded?: (xid: string) => void;
+  /** The group writes its transactions' TRANSACTION_POSTED events naming them (once it commits, their payloads may be kept: PostedPayloads). */
+  readonly onEventsNamed?: (network: string, transactions: readonly TransactionRecord[], unitOf: UnitOf) => void;
   readonly onWriting?: (tip: GroupTip | null) => void;
   readonly onExpired?: ExpiryListener;
 }
@@ -589,6 +591,11 @@ export class PostingGroup {
     return { events: this.events.map((e) => ('posted' in e ? transactionPosted(e.posted, this.unitOf) : e)), transactionEvents: false };
   }
 
+  /** The transactions of the group's TRANSACTION_POSTED events, in order. */
+  private postedTransactions(): TransactionRecord[] {
+    return this.events.flatMap((e) => ('posted' in e ? [e.posted] : []));
+  }
+
   /** Writes the group; `commit`: with the transaction's COMMIT in the same round trip. */
   private async write(commit: boolean): Promise<void> {
     const { transactions, newHolds, holdUpdates, idempotency } = this.written;
@@ -602,6 +609,8 @@ export class PostingGroup {
         capturedMinor: h.capturedMinor,
         resolvedAt: h.resolvedAt ?? this.now,
       }));
+    const outbox = this.outboxEvents();
+    if (outbox.transactionEvents) this.hooks.onEventsNamed?.(this.network, this.postedTransactions(), this.unitOf);
     await repo.writeGroup(this.tx, this.network, commit, {
       transactions,
       accounts: [...this.accounts.touched].map((id) => this.accounts.get(id)),
@@ -612,7 +621,7 @@ export class PostingGroup {
         this.head.sequence === this.startSequence
           ? null
           : { sequence: this.head.sequence, hash: this.head.hash, postedAt: fromEpochMicros(this.lastPostedMicros) },
-      ...this.outboxEvents(),
+      ...outbox,
       ...(this.expect ? { expect: this.expect } : {}),
     });
     if (this.historyOpenAtLoad && !this.head.historyOpen) await repo.closeHistory(this.tx, this.network);

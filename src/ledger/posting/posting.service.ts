@@ -3,6 +3,7 @@ import { DomainError, ErrorCode, validationFailed } from '../../common/domain-er
 import { sleep } from '../../common/retry';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { CommitUnacknowledged, Database, isRetryable, sqlState, type TransactionSql, violatedConstraint } from '../../database/database';
+import { PostedPayloads } from '../events/posted-payloads';
 import { EarlierInstances } from '../../database/earlier-instances';
 import { performance } from 'node:perf_hooks';
 import { mayRunAhead, type Outcome, PostingGroup } from './posting-group';
@@ -98,6 +99,7 @@ export class PostingService implements BeforeApplicationShutdown {
     private readonly db: Database,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly earlier: EarlierInstances,
+    private readonly payloads: PostedPayloads,
   ) {}
 
   /**
@@ -298,6 +300,8 @@ export class PostingService implements BeforeApplicationShutdown {
     let outcomes: Outcome[] | null;
     let xid: string | null = null;
     const trace = this.trace ? traced(this.trace, group) : undefined;
+    /** Transactions whose events the group wrote naming them: kept for the webhook fan-out once the group commits. */
+    let named: Parameters<PostedPayloads['put']> | null = null;
     try {
       outcomes = await this.db.transaction(
         (tx) => {
@@ -308,6 +312,9 @@ export class PostingService implements BeforeApplicationShutdown {
             },
             onWriting,
             onExpired: this.runExpiryListeners,
+            onEventsNamed: (...facts: Parameters<PostedPayloads['put']>) => {
+              named = facts;
+            },
           };
           const options = { eventsByReference: this.eventsByReference() };
           const sql = trace ? trace.wrap(tx) : tx;
@@ -356,6 +363,7 @@ export class PostingService implements BeforeApplicationShutdown {
       return;
     }
     if (ahead) this.stats.appliedAhead++;
+    if (named) this.payloads.put(...(named as Parameters<PostedPayloads['put']>));
     trace?.done();
     this.settleSoon(group, outcomes);
   }
