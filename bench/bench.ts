@@ -19,6 +19,7 @@ import {
   runLoadProcess,
   serverUrl,
   type SettingRuns,
+  settleServer,
   setUp,
   type Spread,
   spread,
@@ -137,8 +138,10 @@ async function main(): Promise<void> {
     const reads = await measureHistory(server.url, progress);
     const levers = LEVERS ? await measureLevers(server.url, progress) : [];
     progress(`webhooks: no webhook against one, ${AB_ROUNDS} rounds of ${AB_SECONDS}s each, interleaved`);
+    await settleServer(server.url, progress);
     const webhookCost = await measureWebhookCost(server.url, AB_ROUNDS, AB_SECONDS, WARMUP_SECONDS, progress);
     progress(`security limits: on against off, ${AB_ROUNDS} rounds of ${AB_SECONDS}s each, interleaved`);
+    await settleServer(server.url, progress);
     const limitsCost = await measureLimitsCost(server.url, AB_ROUNDS, AB_SECONDS, WARMUP_SECONDS, progress);
 
     let soakResult: SoakResult | undefined;

@@ -34,6 +34,39 @@ export async function freshDatabase(serverUrl: string, name: string): Promise<st
   return withDatabase(serverUrl, name);
 }
 
+/** How long `settleServer` waits at most for the server's background work to end. */
+const SETTLE_MAX_MS = 120_000;
+
+/**
+ * Waits until the server has finished the background work a section before left it (a
+ * checkpoint of what it wrote, autovacuum of the tables it filled): the history section loads
+ * ten million postings, and the A/B sections after it measured the server writing and vacuuming
+ * them, rounds drifting down one after the other. Asks for a CHECKPOINT (a server that does not
+ * allow it is not waited for), then waits, at most two minutes, until no autovacuum worker runs.
+ */
+export async function settleServer(serverUrl: string, say: (message: string) => void): Promise<void> {
+  const client = new Client({ connectionString: withDatabase(serverUrl, 'postgres') });
+  await client.connect();
+  const started = Date.now();
+  try {
+    await client.query('CHECKPOINT').catch((error: Error) => say(`  no CHECKPOINT (${error.message}): not waiting for one`));
+    let workers = -1;
+    while (Date.now() - started < SETTLE_MAX_MS) {
+      const { rows } = await client.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'",
+      );
+      workers = rows[0]?.n ?? 0;
+      if (workers === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    say(
+      `  server settled in ${((Date.now() - started) / 1000).toFixed(1)} s${workers > 0 ? ` (${workers} autovacuum workers still running)` : ''}`,
+    );
+  } finally {
+    await client.end();
+  }
+}
+
 /**
  * ANALYZE a bench database after its set-up and warm-up. A fresh database has no planner
  * statistics until autovacuum's first pass: until then the posting group's statements can be

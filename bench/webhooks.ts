@@ -21,7 +21,8 @@ const DELIVERY_CATCH_UP_MS = 20_000;
  * The distinct-accounts transfer load with no webhook and with one active webhook (every
  * transfer owed to a local receiver that answers 200 at once), on one service: the webhook is
  * created before each 1-webhook run and deleted after it, and runs alternate none, one, none,
- * one... (`rounds` of each) after one warm-up, so drift on the machine touches both alike.
+ * one, one, none... (`rounds` of each, the order alternating by round) after one warm-up, so drift
+ * on the machine touches both alike.
  * Before deleting, the bench waits (up to 20 s) for the run's deliveries, so none of that work
  * spills into the next run without a webhook. SPEC B.7 / issue 17: one within 10 % of none.
  * The receiver runs in this process: it is cheap, and a dead one would not slow the posting
@@ -50,10 +51,12 @@ export async function measureWebhookCost(
     const none: LoadResult[] = [];
     const one: LoadResult[] = [];
     let delivered = 0;
-    for (let round = 1; round <= rounds; round++) {
+    const runWithout = async (round: number) => {
       const withoutLoad = await runLoadProcess({ ...spec, durationSec: seconds, label: `no webhook, round ${round}` });
       say(`  no webhook, round ${round}: ${withoutLoad.perSecond} tx/s, p99 ${withoutLoad.latencyP99Ms} ms`);
       none.push(withoutLoad);
+    };
+    const runWith = async (round: number) => {
       const created = await fixture.admin.ok(
         'mutation($url: String!) { createWebhook(url: $url, events: [TRANSACTION_POSTED]) { webhook { id } } }',
         { url: receiverUrl },
@@ -69,6 +72,17 @@ export async function measureWebhookCost(
       );
       delivered += receiver.received;
       one.push(withLoad);
+    };
+    for (let round = 1; round <= rounds; round++) {
+      // Odd rounds without first, even rounds with: a machine that drifts one way during the section
+      // does not always favour the setting measured first.
+      if (round % 2 === 1) {
+        await runWithout(round);
+        await runWith(round);
+      } else {
+        await runWith(round);
+        await runWithout(round);
+      }
     }
     const noneRuns = settingRuns('no webhook', none);
     const oneRuns = settingRuns('1 active webhook', one);
