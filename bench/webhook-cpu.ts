@@ -2,7 +2,7 @@ import type { Client } from 'pg';
 import type { RunningService } from '../scripts/lib/service-process';
 import { type Fixture, progress, runLoadProcess } from './common';
 import type { LoadSpec } from './load';
-import { cpuMs, cpuSplitMs, loadAverage, postgresCpuMs } from './process-cpu';
+import { cpuMs, cpuSplitMs, loadAverage, postgresCpuMs, threadCpuMs } from './process-cpu';
 import { startCountingReceiver } from './webhooks';
 
 /** Rounds of each setting (BENCH_CPU_ROUNDS, default 2). */
@@ -37,6 +37,7 @@ export async function measureWebhookCpu(
       const loadBefore = loadAverage();
       const serviceBefore = cpuMs(service.process.pid);
       const serviceSplitBefore = cpuSplitMs(service.process.pid);
+      const threadsBefore = threadCpuMs(service.process.pid);
       const receiverSplitBefore = cpuSplitMs(process.pid);
       const postgresBefore = postgresCpuMs(pgPid);
       // The receiver runs in this process: its CPU is this process's (nothing else here is busy meanwhile).
@@ -49,12 +50,20 @@ export async function measureWebhookCpu(
       const postgresMs = per(postgresCpuMs(pgPid) - postgresBefore);
       const receiverMs = per(cpuMs(process.pid) - receiverBefore);
       const serviceSplit = cpuSplitMs(service.process.pid);
+      // The service's threads apart (as bench:request prints them): the main thread (requests, posting, the dispatcher) and
+      // V8's workers (mostly garbage collection), which is where a webhook's CPU goes (docs/webhooks.md, "Cost").
+      const threads = [...threadCpuMs(service.process.pid)]
+        .map(([thread, ms]) => [thread, per(ms - (threadsBefore.get(thread) ?? 0))] as const)
+        .filter(([, ms]) => ms >= 0.001)
+        .map(([thread, ms]) => `${thread} ${ms}`)
+        .join(', ');
       const receiverSplit = cpuSplitMs(process.pid);
       const kernel = `kernel share of it: service ${per(serviceSplit.system - serviceSplitBefore.system)} ms, receiver ${per(receiverSplit.system - receiverSplitBefore.system)} ms`;
       const written = await writesSince(client, writesBefore, load.requests);
       progress(
         `${label}: ${load.requests} transfers, ${receiver.received} deliveries in ${receiver.reads} reads; per transfer ${written}; CPU per transfer service ${serviceMs} ms, PostgreSQL ${postgresMs} ms, sum ${Math.round((serviceMs + postgresMs) * 1000) / 1000} ms; receiver (this process) ${receiverMs} ms; load generator ${per(load.cpuMs)} ms (${kernel}); load average ${loadBefore} -> ${loadAverage()}`,
       );
+      progress(`${label}: the service's threads, CPU per transfer in ms: ${threads}`);
       await printStatements(client, statements, load.requests, label);
       return serviceMs + postgresMs;
     };
