@@ -18,20 +18,21 @@ export interface Sql {
 const RETRYABLE_STATES = new Set(['40001', '40P01']);
 
 export function sqlState(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const direct = (error as { code?: unknown }).code;
-  if (typeof direct === 'string') return direct;
-  const driver = (error as { driverError?: { code?: unknown } }).driverError;
-  return typeof driver?.code === 'string' ? driver.code : undefined;
+  return driverField(error, 'code');
 }
 
 /** The constraint or unique index a failed statement violated, as the driver reports it. */
 export function violatedConstraint(error: unknown): string | undefined {
+  return driverField(error, 'constraint');
+}
+
+/** A text field of a driver error, on the error itself or on the driver error TypeORM wraps. */
+function driverField(error: unknown, field: 'code' | 'constraint'): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
-  const direct = (error as { constraint?: unknown }).constraint;
+  const direct = (error as Record<string, unknown>)[field];
   if (typeof direct === 'string') return direct;
-  const driver = (error as { driverError?: { constraint?: unknown } }).driverError;
-  return typeof driver?.constraint === 'string' ? driver.constraint : undefined;
+  const driver = (error as { driverError?: Record<string, unknown> }).driverError?.[field];
+  return typeof driver === 'string' ? driver : undefined;
 }
 
 /**
