@@ -11,11 +11,11 @@ import { type AccountUnit, transactionPosted, type UnitOf } from './ledger-event
 const MAX_KEPT = 20_000;
 const KEEP_MS = 10_000;
 
-/** A transaction as its group posted it, with the unit of each of its postings. */
+/** A transaction as its group posted it, with the unit of each account it moves. */
 interface Kept {
   readonly keptAtMs: number;
   readonly transaction: TransactionRecord;
-  readonly units: readonly AccountUnit[];
+  readonly units: ReadonlyMap<string, AccountUnit>;
 }
 
 /**
@@ -43,10 +43,12 @@ export class PostedPayloads {
       this.kept.set(`${networkId}:${transaction.sequence}`, {
         keptAtMs: now,
         transaction,
-        units: transaction.postings.map((p) => {
-          const { currencyCode, scale } = unitOf(p.accountId);
-          return { currencyCode, scale };
-        }),
+        units: new Map(
+          transaction.postings.map((p) => {
+            const { currencyCode, scale } = unitOf(p.accountId);
+            return [p.accountId, { currencyCode, scale }];
+          }),
+        ),
       });
     }
     // Oldest first (a Map keeps the order things were put in).
@@ -64,9 +66,7 @@ export class PostedPayloads {
     this.kept.delete(key);
     this.taken++;
     const { transaction, units } = kept;
-    const unitOf = (accountId: string): AccountUnit =>
-      units[transaction.postings.findIndex((p) => p.accountId === accountId)] as AccountUnit;
-    const event = transactionPosted(transaction, unitOf);
+    const event = transactionPosted(transaction, (accountId) => units.get(accountId) as AccountUnit);
     return { data: JSON.stringify(event.data), accountIds: [...event.accountIds] };
   }
 }

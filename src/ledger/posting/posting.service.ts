@@ -301,7 +301,7 @@ export class PostingService implements BeforeApplicationShutdown {
     let xid: string | null = null;
     const trace = this.trace ? traced(this.trace, group) : undefined;
     /** Transactions whose events the group wrote naming them: kept for the webhook fan-out once the group commits. */
-    let named: Parameters<PostedPayloads['put']> | null = null;
+    let named = null as Parameters<PostedPayloads['put']> | null;
     try {
       outcomes = await this.db.transaction(
         (tx) => {
@@ -363,7 +363,7 @@ export class PostingService implements BeforeApplicationShutdown {
       return;
     }
     if (ahead) this.stats.appliedAhead++;
-    if (named) this.payloads.put(...(named as Parameters<PostedPayloads['put']>));
+    if (named) this.payloads.put(...named);
     trace?.done();
     this.settleSoon(group, outcomes);
   }
