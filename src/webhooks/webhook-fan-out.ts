@@ -5,6 +5,7 @@ import { compareInstants } from '../common/instant';
 import { Database } from '../database/database';
 import type { Caller, Role } from '../identity/caller';
 import { ReadRules } from '../identity/read-rules';
+import { RoundDeliveryIds } from './delivery-ids';
 import {
   type ClaimedRow,
   type ListenerRow,
@@ -26,8 +27,8 @@ const EVENTS_PER_ROUND = 500;
  * Deliveries are written and the network's fan-out cursor moved past their events in one
  * transaction, and SKIP LOCKED on the cursors lets several instances fan out side by side (each
  * its own networks): an event is fanned out once. The instance that fans an event out also
- * claims its deliveries (as far as it has room), so a delivery that succeeds at once is one row
- * written and one update: no separate claim.
+ * claims its deliveries (as far as it has room), so a delivery that succeeds at once costs no
+ * claim and no update: it is written once, with the others of its webhook the round delivered.
  */
 @Injectable()
 export class WebhookFanOut {
@@ -43,7 +44,7 @@ export class WebhookFanOut {
    * the round's lease. Deliveries `claim` refuses are written due for any instance. Those it
    * accepts are not written yet: the round's networks stay leased (their cursors unmoved) until
    * the dispatcher writes each of them once with its answer (`WebhookRepository.endRound`), so a
-   * delivery answered within the round costs one row insert, no claim and no update; if this
+   * delivery answered within the round costs a place in one row, no claim and no update; if this
    * instance dies first, the lease ends and the events are fanned out again (at least once).
    */
   async round(claim: (webhookId: string) => boolean, leaseMs: number): Promise<FanOutRound> {
@@ -53,11 +54,14 @@ export class WebhookFanOut {
       const listeners = await this.webhooks.listeners(tx);
       const deliveries: NewDelivery[] = [];
       const readable = new Map<string, boolean>();
+      const roundIds = new RoundDeliveryIds();
       for (const event of events) {
         for (const webhook of listeners) {
-          // Time-ordered ids: the deliveries' primary key grows at its right edge, not at a random page per row.
-          if (await this.matches(webhook, event, readable))
-            deliveries.push({ webhook, event, id: timeOrderedUuid(), claimed: claim(webhook.id) });
+          if (!(await this.matches(webhook, event, readable))) continue;
+          // Time-ordered ids: the deliveries' primary key grows at its right edge, not at a random page per row. A claimed
+          // delivery's id is its place in the round's batch of its webhook (delivery-ids.ts).
+          const claimed = claim(webhook.id);
+          deliveries.push({ webhook, event, id: claimed ? roundIds.take(webhook.id) : timeOrderedUuid(), claimed });
         }
       }
       const claimed = deliveries.filter((d) => d.claimed);

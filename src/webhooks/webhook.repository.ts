@@ -3,6 +3,7 @@ import { arrayLiteral } from '../database/array-literal';
 import { Database, type Sql } from '../database/database';
 import type { LedgerEventType } from '../ledger/events/ledger-events';
 import { PostedPayloads } from '../ledger/events/posted-payloads';
+import { batchPlaceOf } from './delivery-ids';
 import { AccountUnits, withPostedData } from './transaction-events';
 import type { DeliveryRecord, WebhookRecord } from './webhook.record';
 
@@ -159,6 +160,16 @@ type ByReference<T extends { data: string }> = Omit<T, 'data' | 'account_ids'> &
 const WEBHOOK_COLUMNS = 'network_id, id, url, events, account_id, description, api_key_id, created_at, deleted_at';
 const DELIVERY_COLUMNS = `d.network_id, d.id, d.event_seq::text AS seq, d.webhook_id, e.id AS event_id, e.type AS event_type, d.status,
   d.attempts, d.next_attempt_at, d.last_status_code, d.last_error, d.delivered_at`;
+/** A delivery row (alias d) as the columns DELIVERY_COLUMNS reads. */
+const ROW_DELIVERY = `d.network_id, d.id, d.event_seq, d.webhook_id, d.status, d.attempts, d.next_attempt_at, d.last_status_code, d.last_error,
+  d.delivered_at`;
+/**
+ * A delivery kept in a batch (alias b) at a place (x: seq, code, 1-based place), as the same columns: delivered at its first
+ * attempt; its id is the batch's with its place in the last 16 bits (delivery-ids.ts).
+ */
+const BATCHED_DELIVERY = `b.network_id, overlay(b.id::text PLACING lpad(to_hex(x.place::int - 1), 4, '0') FROM 33 FOR 4)::uuid AS id,
+  x.seq AS event_seq, b.webhook_id, 'DELIVERED'::text AS status, 1 AS attempts, b.delivered_at AS next_attempt_at,
+  x.code::integer AS last_status_code, NULL::text AS last_error, b.delivered_at`;
 
 /** The SQL of webhooks, their deliveries, and the outbox's fan-out. */
 @Injectable()
@@ -245,33 +256,83 @@ export class WebhookRepository {
     });
   }
 
-  /** Newest event first, keyset on the event's seq (one delivery per webhook and event: the unique index serves it). */
+  /**
+   * Newest event first, keyset on the event's seq (one delivery per webhook and event). Rows and
+   * batches (migrations/0037) are each read through their index: at most `limit` of each, since a
+   * webhook's batches never overlap and each lists at least one delivery.
+   */
   async deliveries(networkId: string, webhookId: string, beforeSeq: string | null, limit: number): Promise<DeliveryRecord[]> {
     const rows = await this.db.query<DeliveryRow>(
-      `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN ledger_events e ON e.network_id = d.network_id AND e.seq = d.event_seq
-        WHERE d.network_id = $1 AND d.webhook_id = $2 AND ($3::bigint IS NULL OR d.event_seq < $3)
+      `SELECT ${DELIVERY_COLUMNS}
+         FROM ((SELECT ${ROW_DELIVERY} FROM webhook_deliveries d
+                 WHERE d.network_id = $1 AND d.webhook_id = $2 AND ($3::bigint IS NULL OR d.event_seq < $3)
+                 ORDER BY d.event_seq DESC LIMIT $4)
+               UNION ALL
+               SELECT ${BATCHED_DELIVERY}
+                 FROM (SELECT * FROM webhook_delivered_batches
+                        WHERE network_id = $1 AND webhook_id = $2 AND ($3::bigint IS NULL OR first_seq < $3)
+                        ORDER BY last_seq DESC LIMIT $4) b
+                CROSS JOIN LATERAL unnest(b.event_seqs, b.status_codes) WITH ORDINALITY AS x(seq, code, place)
+                WHERE x.seq IS NOT NULL AND ($3::bigint IS NULL OR x.seq < $3)) d
+         JOIN ledger_events e ON e.network_id = d.network_id AND e.seq = d.event_seq
         ORDER BY d.event_seq DESC LIMIT $4`,
       [networkId, webhookId, beforeSeq, limit],
     );
     return rows.map(toDeliveryRecord);
   }
 
+  /** A delivery of the key's network by id: its row, or its place in the batch its id names. */
   async findDelivery(networkOfKeyId: string, id: string): Promise<DeliveryRecord | undefined> {
+    const { batchId, place } = batchPlaceOf(id);
     const [row] = await this.db.query<DeliveryRow>(
-      `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN ledger_events e ON e.network_id = d.network_id AND e.seq = d.event_seq
-        WHERE d.network_id = (SELECT network_id FROM api_keys WHERE id = $1) AND d.id = $2`,
-      [networkOfKeyId, id],
+      `WITH n AS (SELECT network_id FROM api_keys WHERE id = $1)
+       SELECT ${DELIVERY_COLUMNS}
+         FROM (SELECT ${ROW_DELIVERY} FROM webhook_deliveries d WHERE d.network_id = (SELECT network_id FROM n) AND d.id = $2
+               UNION ALL
+               SELECT ${BATCHED_DELIVERY}
+                 FROM webhook_delivered_batches b
+                CROSS JOIN LATERAL (SELECT b.event_seqs[$4] AS seq, b.status_codes[$4] AS code, $4::bigint AS place) x
+                WHERE b.network_id = (SELECT network_id FROM n) AND b.id = $3 AND x.seq IS NOT NULL) d
+         JOIN ledger_events e ON e.network_id = d.network_id AND e.seq = d.event_seq
+        LIMIT 1`,
+      [networkOfKeyId, id, batchId, place + 1],
     );
     return row ? toDeliveryRecord(row) : undefined;
   }
 
-  /** Sends it again soon, with a fresh retry window. */
+  /**
+   * Sends it again soon, with a fresh retry window. A delivery kept in a batch moves out of it
+   * first: its place becomes empty and it is written as a row with its id (a batch left with no
+   * delivery is deleted). The batch's `kept_from` moves to now, so a retention sweep racing the
+   * replay keeps the batch, and with it the event (WebhookRepository.sweep).
+   */
   async replay(networkId: string, id: string): Promise<void> {
-    await this.db.query(
-      `UPDATE webhook_deliveries SET status = 'PENDING', next_attempt_at = now(), first_attempt_at = NULL, delivered_at = NULL
-        WHERE network_id = $1 AND id = $2`,
-      [networkId, id],
-    );
+    await this.db.transaction(async (tx) => {
+      const updated = await tx.query(
+        `UPDATE webhook_deliveries SET status = 'PENDING', next_attempt_at = now(), first_attempt_at = NULL, delivered_at = NULL
+          WHERE network_id = $1 AND id = $2 RETURNING id`,
+        [networkId, id],
+      );
+      if (updated.length > 0) return;
+      const { batchId, place } = batchPlaceOf(id);
+      const moved = await tx.query(
+        `WITH b AS (SELECT network_id, id, webhook_id, event_seqs[$3] AS seq, status_codes[$3] AS code FROM webhook_delivered_batches
+                     WHERE network_id = $1 AND id = $2 AND event_seqs[$3] IS NOT NULL FOR UPDATE),
+              emptied AS (UPDATE webhook_delivered_batches t SET event_seqs[$3] = NULL, kept_from = now()
+                            FROM b WHERE t.network_id = b.network_id AND t.id = b.id)
+         INSERT INTO webhook_deliveries (network_id, id, webhook_id, event_seq, status, attempts, first_attempt_at, next_attempt_at,
+                                         last_status_code, delivered_at)
+         SELECT b.network_id, $4, b.webhook_id, b.seq, 'PENDING', 1, NULL, now(), b.code, NULL FROM b
+         RETURNING id`,
+        [networkId, batchId, place + 1, id],
+      );
+      if (moved.length === 0) return;
+      await tx.query(
+        `DELETE FROM webhook_delivered_batches
+          WHERE network_id = $1 AND id = $2 AND cardinality(array_remove(event_seqs, NULL)) = 0`,
+        [networkId, batchId],
+      );
+    });
   }
 
   // --- fan-out: events of the outbox become deliveries ---
@@ -326,46 +387,58 @@ export class WebhookRepository {
 
   /**
    * Ends a leased round in one transaction: writes its claimed deliveries once, each with what
-   * became of its attempt (delivered, failed and due for a retry or FAILED, still being sent and
-   * leased, or released unattempted), and moves the cursors past the round's events, when the
-   * lease is still the caller's and its cursor below them (otherwise another instance has taken
-   * the events again, and its own deliveries stand: this round's are not written).
+   * became of its attempt, and moves the cursors past the round's events, when the lease is still
+   * the caller's and its cursor below them (otherwise another instance has taken the events again,
+   * and its own deliveries stand: this round's are not written). The deliveries it delivered go
+   * into one batch row per webhook (migrations/0037); the others (failed and due for a retry or
+   * FAILED, still being sent and leased, or released unattempted) are rows of their own.
    */
   async endRound(
     leaseId: string,
     through: ReadonlyMap<string, string>,
-    rows: readonly RoundDelivery[],
+    deliveries: readonly RoundDelivery[],
     retryWindowMs: number,
     leaseMs: number,
   ): Promise<{ delivered: number; failed: number }> {
+    const rows = deliveries.filter((d) => d.state !== 'delivered');
+    const batches = deliveredBatches(deliveries);
     return this.db.transaction(async (tx) => {
       const written =
-        rows.length === 0
+        deliveries.length === 0
           ? []
-          : await tx.query<{ status: string }>(
+          : await tx.query<{ batch: string | null; status: string | null }>(
               // Only into networks whose cursor is still leased to the caller and below the round's events
               // (locked until the cursor moves, below): nothing else writes deliveries of those events
               // meanwhile, and the retention sweep never deletes an event above a cursor. An event
               // another instance has fanned out again since gets that instance's deliveries.
               `WITH mine AS (SELECT network_id, through_seq FROM webhook_fan_out WHERE network_id = ANY($12::uuid[]) AND lease_id = $13
-                               FOR UPDATE)
-               INSERT INTO webhook_deliveries (network_id, id, webhook_id, event_seq, status, attempts, first_attempt_at, next_attempt_at,
-                                               last_status_code, last_error, delivered_at)
-               SELECT n, i, w, s,
-                      CASE WHEN r = 'delivered' THEN 'DELIVERED'
-                           WHEN r = 'failed' AND (fin OR delay_ms >= $10) THEN 'FAILED' ELSE 'PENDING' END,
-                      CASE WHEN r = 'released' THEN 0 ELSE 1 END,
-                      CASE WHEN r = 'released' THEN NULL ELSE now() END,
-                      now() + CASE r WHEN 'failed' THEN delay_ms WHEN 'sending' THEN $11 ELSE 0 END * interval '1 millisecond',
-                      code, err, CASE WHEN r = 'delivered' THEN now() END
-                 FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::boolean[], $7::integer[], $8::text[],
-                             $9::bigint[]) AS v(n, i, w, s, r, fin, code, err, delay_ms)
-                 JOIN mine ON mine.network_id = v.n AND v.s > mine.through_seq
-               -- A delivery of the same event to the same webhook is the only conflict there can be (the ids are new): naming
-               -- its index lets the insert check that one alone (ON CONFLICT with no target checks every unique index of
-               -- every row: 16.5 µs a row against 11.5 in a loop of 270-row rounds).
-               ON CONFLICT (network_id, webhook_id, event_seq) DO NOTHING
-               RETURNING status`,
+                               FOR UPDATE),
+               own AS (
+                 INSERT INTO webhook_deliveries (network_id, id, webhook_id, event_seq, status, attempts, first_attempt_at, next_attempt_at,
+                                                 last_status_code, last_error, delivered_at)
+                 SELECT n, i, w, s,
+                        CASE WHEN r = 'failed' AND (fin OR delay_ms >= $10) THEN 'FAILED' ELSE 'PENDING' END,
+                        CASE WHEN r = 'released' THEN 0 ELSE 1 END,
+                        CASE WHEN r = 'released' THEN NULL ELSE now() END,
+                        now() + CASE r WHEN 'failed' THEN delay_ms WHEN 'sending' THEN $11 ELSE 0 END * interval '1 millisecond',
+                        code, err, NULL
+                   FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::boolean[], $7::integer[], $8::text[],
+                               $9::bigint[]) AS v(n, i, w, s, r, fin, code, err, delay_ms)
+                   JOIN mine ON mine.network_id = v.n AND v.s > mine.through_seq
+                 -- A delivery of the same event to the same webhook is the only conflict there can be (the ids are new): naming
+                 -- its index lets the insert check that one alone (ON CONFLICT with no target checks every unique index of
+                 -- every row: 16.5 µs a row against 11.5 in a loop of 270-row rounds).
+                 ON CONFLICT (network_id, webhook_id, event_seq) DO NOTHING
+                 RETURNING status),
+               batched AS (
+                 INSERT INTO webhook_delivered_batches (network_id, id, webhook_id, first_seq, last_seq, event_seqs, status_codes,
+                                                        delivered_at, kept_from)
+                 SELECT n, i, w, f, l, s::bigint[], c::smallint[], now(), now()
+                   FROM unnest($14::uuid[], $15::uuid[], $16::uuid[], $17::bigint[], $18::bigint[], $19::text[], $20::text[])
+                        AS v(n, i, w, f, l, s, c)
+                   JOIN mine ON mine.network_id = v.n AND v.f > mine.through_seq
+                 RETURNING id)
+               SELECT NULL AS batch, status FROM own UNION ALL SELECT id::text, NULL FROM batched`,
               [
                 arrayLiteral(rows, (r) => r.networkId),
                 arrayLiteral(rows, (r) => r.id),
@@ -380,6 +453,13 @@ export class WebhookRepository {
                 leaseMs,
                 [...through.keys()],
                 leaseId,
+                arrayLiteral(batches, (b) => b.networkId),
+                arrayLiteral(batches, (b) => b.id),
+                arrayLiteral(batches, (b) => b.webhookId),
+                arrayLiteral(batches, (b) => b.firstSeq),
+                arrayLiteral(batches, (b) => b.lastSeq),
+                arrayLiteral(batches, (b) => b.seqs),
+                arrayLiteral(batches, (b) => b.codes),
               ],
             );
       await tx.query(
@@ -387,10 +467,10 @@ export class WebhookRepository {
            FROM unnest($1::uuid[], $2::bigint[]) AS v(network_id, seq) WHERE f.network_id = v.network_id AND f.lease_id = $3`,
         [[...through.keys()], [...through.values()], leaseId],
       );
-      return {
-        delivered: written.filter((r) => r.status === 'DELIVERED').length,
-        failed: written.filter((r) => r.status === 'FAILED').length,
-      };
+      const sizes = new Map(batches.map((b) => [b.id, b.size]));
+      let delivered = 0;
+      for (const w of written) if (w.batch !== null) delivered += sizes.get(w.batch) ?? 0;
+      return { delivered, failed: written.filter((w) => w.status === 'FAILED').length };
     });
   }
 
@@ -516,7 +596,8 @@ export class WebhookRepository {
   /**
    * One step of the retention sweep of a network, over its next `limit` events after `afterSeq`:
    * of those older than the retention and fanned out (at or below the network's fan-out cursor; up to the first that is not), deletes the
-   * deliveries DELIVERED before the cutoff, then the events no remaining delivery names. Returns
+   * deliveries DELIVERED before the cutoff (rows, and batches wholly among those events), then the events no remaining
+   * delivery names (below the first event of every batch that remains). Returns
    * the last seq it went through (null: none was old enough) and whether the window was full
    * (more may follow at once).
    */
@@ -532,7 +613,18 @@ export class WebhookRepository {
        fanned AS (SELECT coalesce((SELECT through_seq FROM webhook_fan_out WHERE network_id = $1), 9223372036854775807) AS seq),
        win AS (SELECT seq, occurred_at FROM ledger_events WHERE network_id = $1 AND seq > $2 ORDER BY seq LIMIT $3),
        young AS (SELECT min(win.seq) AS seq FROM win, cutoff, fanned WHERE win.seq > fanned.seq OR win.occurred_at >= cutoff.at),
-       old AS (SELECT win.seq FROM win, young WHERE young.seq IS NULL OR win.seq < young.seq),
+       aged AS (SELECT win.seq FROM win, young WHERE young.seq IS NULL OR win.seq < young.seq),
+       -- Batches of deliveries (migrations/0037) delivered, and not replayed from, before the cutoff, whose events the
+       -- sweep has passed. A replay racing this statement moves kept_from: its DELETE rechecks the row and keeps it.
+       batches_gone AS (
+         DELETE FROM webhook_delivered_batches b USING cutoff
+          WHERE b.network_id = $1 AND b.kept_from < cutoff.at AND b.last_seq <= (SELECT max(seq) FROM aged)
+         RETURNING b.id, cardinality(array_remove(b.event_seqs, NULL)) AS deliveries),
+       -- No event is deleted at or above the first event of a batch that remains (batches name their events by seq).
+       kept_floor AS (
+         SELECT coalesce(min(b.first_seq), 9223372036854775807) AS seq FROM webhook_delivered_batches b
+          WHERE b.network_id = $1 AND b.id <> ALL (ARRAY(SELECT id FROM batches_gone))),
+       old AS (SELECT aged.seq FROM aged, kept_floor WHERE aged.seq < kept_floor.seq),
        gone AS (
          DELETE FROM webhook_deliveries d USING old, cutoff
           WHERE d.network_id = $1 AND d.event_seq = old.seq AND d.status = 'DELIVERED' AND d.delivered_at < cutoff.at
@@ -549,7 +641,8 @@ export class WebhookRepository {
                                AND d.id <> ALL (ARRAY(SELECT id FROM gone)))
          RETURNING 1)
        SELECT (SELECT max(seq)::text FROM old) AS last, (SELECT count(*) FROM win)::int AS seen,
-              (SELECT count(*) FROM gone)::int AS deliveries, (SELECT count(*) FROM events_gone)::int AS events`,
+              ((SELECT count(*) FROM gone) + (SELECT coalesce(sum(deliveries), 0) FROM batches_gone))::int AS deliveries,
+              (SELECT count(*) FROM events_gone)::int AS events`,
       [networkId, afterSeq, limit, retentionMs],
     );
     if (!row) throw new Error('the retention sweep returned no row');
@@ -560,4 +653,53 @@ export class WebhookRepository {
     const [row] = await this.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM webhook_deliveries WHERE status = 'PENDING'`);
     return Number(row?.n ?? 0);
   }
+}
+
+/** The deliveries of one webhook that a round delivered, as a row of webhook_delivered_batches. */
+interface DeliveredBatch {
+  readonly networkId: string;
+  readonly id: string;
+  readonly webhookId: string;
+  readonly firstSeq: string;
+  readonly lastSeq: string;
+  /** Array literals: the event's seq and answer's status code at each place, NULL where the delivery is a row. */
+  readonly seqs: string;
+  readonly codes: string;
+  readonly size: number;
+}
+
+/**
+ * A round's delivered deliveries, by the batch their ids name (delivery-ids.ts). A round gives
+ * places to a webhook's deliveries in the order of their events, so the batch's first and last
+ * places hold its first and last event.
+ */
+function deliveredBatches(deliveries: readonly RoundDelivery[]): DeliveredBatch[] {
+  const byBatch = new Map<string, { first: RoundDelivery; last: RoundDelivery; seqs: (string | null)[]; codes: (string | null)[] }>();
+  for (const d of deliveries) {
+    if (d.state !== 'delivered') continue;
+    const { batchId, place } = batchPlaceOf(d.id);
+    let batch = byBatch.get(batchId);
+    if (!batch) {
+      batch = { first: d, last: d, seqs: [], codes: [] };
+      byBatch.set(batchId, batch);
+    }
+    while (batch.seqs.length <= place) {
+      batch.seqs.push(null);
+      batch.codes.push(null);
+    }
+    batch.seqs[place] = d.eventSeq;
+    batch.codes[place] = numberOrNull(d.result?.statusCode ?? null);
+    if (place < batchPlaceOf(batch.first.id).place) batch.first = d;
+    if (place > batchPlaceOf(batch.last.id).place) batch.last = d;
+  }
+  return [...byBatch].map(([id, b]) => ({
+    networkId: b.first.networkId,
+    id,
+    webhookId: b.first.webhookId,
+    firstSeq: b.first.eventSeq,
+    lastSeq: b.last.eventSeq,
+    seqs: arrayLiteral(b.seqs, (v) => v),
+    codes: arrayLiteral(b.codes, (v) => v),
+    size: b.seqs.filter((v) => v !== null).length,
+  }));
 }

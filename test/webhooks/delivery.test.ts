@@ -1,3 +1,4 @@
+import { connect } from '../support/database';
 import { startLedger, transfer, type TestLedger } from '../support/ledger';
 import { metricOf } from '../support/metrics';
 import { dataOf, newMember, setUpHours, waitFor, type Member } from '../timebank/helpers';
@@ -72,6 +73,70 @@ describe('webhook delivery to a real HTTP receiver', () => {
       nextAttemptAt: null,
     });
     expect(receiver.at('/signed')).toHaveLength(1);
+    dataOf(await ledger.admin.request('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id: created.webhook.id }));
+  });
+
+  it('deliveries answered within their round are kept together, and each is listed, paged and replayed by its own id', async () => {
+    const created = dataOf(
+      await createWebhook(ledger.admin, { url: receiver.url('/batched'), events: ['TRANSACTION_POSTED'] }),
+    ).createWebhook;
+    const posted = await Promise.all([pay(), pay(), pay()]);
+    await waitUntil('three deliveries', () => receiver.at('/batched').length >= 3);
+    const listed = await waitFor('three deliveries recorded', async () => {
+      const list = await deliveries(ledger.admin, created.webhook.id);
+      return list.length === 3 && list.every((d) => d.status === 'DELIVERED') ? list : undefined;
+    });
+    // Written as batch rows (migrations/0037), not as a row each.
+    const db = await connect(ledger.databaseUrl);
+    try {
+      const { rows } = await db.query<{ rows: number; batched: number }>(
+        `SELECT (SELECT count(*)::int FROM webhook_deliveries WHERE webhook_id = $1) AS rows,
+                (SELECT coalesce(sum(cardinality(array_remove(event_seqs, NULL))), 0)::int FROM webhook_delivered_batches
+                  WHERE webhook_id = $1) AS batched`,
+        [created.webhook.id],
+      );
+      expect(rows[0]).toEqual({ rows: 0, batched: 3 });
+    } finally {
+      await db.end();
+    }
+    expect(new Set(listed.map((d) => d.id)).size).toBe(3);
+    expect(listed.map((d) => d.attempts)).toEqual([1, 1, 1]);
+    expect(listed.map((d) => d.lastStatusCode)).toEqual([200, 200, 200]);
+    // Newest event first, and a page at a time.
+    const bySequence = [...posted].sort((a, b) => Number(b.sequence) - Number(a.sequence));
+    const eventIds = receiver.at('/batched').map((r) => r.body);
+    const idOfSequence = (sequence: string) => eventIds.find((b) => b.data.transaction.sequence === sequence)?.id;
+    expect(listed.map((d) => d.eventId)).toEqual(bySequence.map((t) => idOfSequence(t.sequence)));
+    const page = (after: string | null) =>
+      ledger.admin.ok<{ webhookDeliveries: { edges: { node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } }>(
+        'query($id: ID!, $after: String) { webhookDeliveries(webhookId: $id, first: 2, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }',
+        { id: created.webhook.id, after },
+      );
+    const first = (await page(null)).webhookDeliveries;
+    expect(first.edges.map((e) => e.node.id)).toEqual(listed.slice(0, 2).map((d) => d.id));
+    expect(first.pageInfo.hasNextPage).toBe(true);
+    const second = (await page(first.pageInfo.endCursor)).webhookDeliveries;
+    expect(second.edges.map((e) => e.node.id)).toEqual([listed[2]?.id]);
+    expect(second.pageInfo.hasNextPage).toBe(false);
+
+    // The middle one sent again: it leaves its batch for a row of its own, under the same id, and is listed once.
+    const again = listed[1] as (typeof listed)[number];
+    const replayed = dataOf(
+      await ledger.admin.request('mutation($id: ID!) { replayWebhookDelivery(id: $id) { id status eventId } }', { id: again.id }),
+    ).replayWebhookDelivery;
+    expect(replayed).toEqual({ id: again.id, status: 'PENDING', eventId: again.eventId });
+    await waitUntil('the replay', () => receiver.at('/batched').length >= 4);
+    expect(receiver.at('/batched')[3]?.body.id).toBe(again.eventId);
+    const after = await waitFor('the replay recorded', async () => {
+      const list = await deliveries(ledger.admin, created.webhook.id);
+      return list.every((d) => d.status === 'DELIVERED') ? list : undefined;
+    });
+    expect(after.map((d) => d.id)).toEqual(listed.map((d) => d.id));
+    expect(after[1]?.attempts).toBe(2);
+    // An id that names a place no delivery holds is not found.
+    const nowhere = `${again.id.slice(0, 32)}ffff`;
+    const missing = await ledger.admin.request('mutation($id: ID!) { replayWebhookDelivery(id: $id) { id } }', { id: nowhere });
+    expect(missing.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     dataOf(await ledger.admin.request('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id: created.webhook.id }));
   });
 

@@ -106,7 +106,7 @@ describe('webhook fan-out: one cursor per network passes over no event', () => {
     const { rows: missing } = await db.query<{ seq: string; type: string }>(
       `SELECT e.seq::text, e.type FROM ledger_events e JOIN webhooks w ON w.network_id = e.network_id AND w.id = $1
         WHERE e.occurred_at >= w.created_at
-          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.network_id = e.network_id AND d.event_seq = e.seq AND d.webhook_id = w.id)`,
+          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries_listed d WHERE d.network_id = e.network_id AND d.event_seq = e.seq AND d.webhook_id = w.id)`,
       [hook.webhook.id],
     );
     expect(missing).toEqual([]);

@@ -99,7 +99,7 @@ describe('webhook deliveries across restarts, crashes and instances', () => {
       const unwritten = async () => {
         const { rows } = await db.query<{ leased: boolean; written: number }>(
           `SELECT EXISTS (SELECT 1 FROM webhook_fan_out WHERE leased_until > now()) AS leased,
-                  (SELECT count(*)::int FROM webhook_deliveries WHERE webhook_id = $1) AS written`,
+                  (SELECT count(*)::int FROM webhook_deliveries_listed WHERE webhook_id = $1) AS written`,
           [webhookId],
         );
         return rows[0] as { leased: boolean; written: number };

@@ -26,7 +26,7 @@ describe('webhook retention: delivered deliveries and spent events are deleted a
   async function rows(transactionIds: readonly string[], webhookId: string): Promise<Row[]> {
     const { rows: found } = await db.query<Row>(
       `SELECT e.seq::text AS seq, d.status FROM ledger_events e
-         LEFT JOIN webhook_deliveries d ON d.network_id = e.network_id AND d.event_seq = e.seq AND d.webhook_id = $2
+         LEFT JOIN webhook_deliveries_listed d ON d.network_id = e.network_id AND d.event_seq = e.seq AND d.webhook_id = $2
         WHERE e.type = 'TRANSACTION_POSTED' AND e.id = ANY($1::uuid[]) ORDER BY e.seq`,
       [transactionIds, webhookId],
     );
