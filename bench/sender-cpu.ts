@@ -8,6 +8,8 @@ import { WebhookSender } from '../src/webhooks/webhook-sender';
 const DELIVERIES = Number(process.env.BENCH_SENDER_DELIVERIES ?? 50_000);
 const IN_FLIGHT = Number(process.env.BENCH_SENDER_DEPTH ?? loadConfig().webhookPipelineDepth);
 
+/** The signing secret, as the dispatcher keeps it: its UTF-8 bytes. */
+const SECRET = Buffer.from('whsec_bench_sender_secret_000000');
 /** A transaction's payload as the service sends it (two postings), for bodies of the usual size. */
 const DATA = JSON.stringify({
   transaction: {
@@ -57,12 +59,15 @@ async function main(): Promise<void> {
     const sendOne = (): void => {
       if (started >= DELIVERIES) return;
       const id = `00000000-0000-7000-8000-${String(started++).padStart(12, '0')}`;
-      const body = `{"id":"${id}","type":"TRANSACTION_POSTED","network":"n","occurredAt":"${new Date().toISOString()}","data":${DATA}}`;
+      // As the dispatcher does: the body encoded once, signed and sent as those bytes.
+      const body = Buffer.from(
+        `{"id":"${id}","type":"TRANSACTION_POSTED","network":"n","occurredAt":"${new Date().toISOString()}","data":${DATA}}`,
+      );
       const headers = [
         'content-type',
         'application/json',
         'ledger-signature',
-        signatureHeader('whsec_bench_sender_secret_000000', body, Math.floor(Date.now() / 1000)),
+        signatureHeader(SECRET, body, Math.floor(Date.now() / 1000)),
         'ledger-event-id',
         id,
         'ledger-event-type',

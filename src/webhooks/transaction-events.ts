@@ -1,5 +1,5 @@
 import type { Sql } from '../database/database';
-import { type AccountUnit, postingAccounts, transactionPostedData } from '../ledger/events/ledger-events';
+import { type AccountUnit, postingAccounts, transactionPostedJson } from '../ledger/events/ledger-events';
 import type { PostedPayloads } from '../ledger/events/posted-payloads';
 
 /**
@@ -123,11 +123,9 @@ export async function withPostedData<T extends EventRow>(
       const named = found.get(key);
       if (!named) throw new Error(`an outbox event names transaction ${key}, which is not in the ledger`);
       const { row: t, postings } = named;
-      row.data = JSON.stringify(
-        transactionPostedData(
-          { id: t.id, sequence: t.sequence, kind: t.kind, memo: t.memo, postedAt: t.posted_at, hash: t.hash, postings },
-          units.unitOf,
-        ),
+      row.data = transactionPostedJson(
+        { id: t.id, sequence: t.sequence, kind: t.kind, memo: t.memo, postedAt: t.posted_at, hash: t.hash, postings },
+        units.unitOf,
       );
       row.account_ids = postingAccounts(postings);
     }

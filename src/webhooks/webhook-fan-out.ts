@@ -53,11 +53,12 @@ export class WebhookFanOut {
       if (events.length === 0) return { events: 0, full: false, claimed: [], lease: null };
       const listeners = await this.webhooks.listeners(tx);
       const deliveries: NewDelivery[] = [];
-      const readable = new Map<string, boolean>();
+      const readable: Readable = new Map();
       const roundIds = new RoundDeliveryIds();
       for (const event of events) {
         for (const webhook of listeners) {
-          if (!(await this.matches(webhook, event, readable))) continue;
+          const match = this.matches(webhook, event, readable);
+          if (match === false || (match !== true && !(await match))) continue;
           // Time-ordered ids: the deliveries' primary key grows at its right edge, not at a random page per row. A claimed
           // delivery's id is its place in the round's batch of its webhook (delivery-ids.ts).
           const claimed = claim(webhook.id);
@@ -79,19 +80,33 @@ export class WebhookFanOut {
     });
   }
 
-  /** `readable` remembers, for this round, whether a webhook's key may read an account (the events of a round share many). */
-  private async matches(webhook: ListenerRow, event: PendingEventRow, readable: Map<string, boolean>): Promise<boolean> {
+  /**
+   * `readable` remembers, for this round, whether each webhook's key may read an account (the
+   * events of a round share many): once every account of an event has its answer, the match is
+   * decided without waiting for anything.
+   */
+  private matches(webhook: ListenerRow, event: PendingEventRow, readable: Readable): boolean | Promise<boolean> {
     if (webhook.network_id !== event.network_id || !webhook.events.includes(event.type)) return false;
     // To the microsecond: a webhook created in the same millisecond just after an event does not hear it.
     if (compareInstants(webhook.created_at, event.occurred_at) > 0) return false;
     if (webhook.account_id !== null && !event.account_ids.includes(webhook.account_id)) return false;
+    let known = readable.get(webhook.id);
+    if (!known) readable.set(webhook.id, (known = new Map<string, boolean>()));
     // An event may be read when one of its accounts may be: asked account by account, so each answer serves the round.
-    for (const accountId of event.account_ids) {
-      const key = `${webhook.id}:${accountId}`;
-      let may = readable.get(key);
+    for (let i = 0; i < event.account_ids.length; i++) {
+      const may = known.get(event.account_ids[i] as string);
+      if (may === undefined) return this.asking(webhook, event.account_ids.slice(i), known);
+      if (may) return true;
+    }
+    return false;
+  }
+
+  private async asking(webhook: ListenerRow, accountIds: readonly string[], known: Map<string, boolean>): Promise<boolean> {
+    for (const accountId of accountIds) {
+      let may = known.get(accountId);
       if (may === undefined) {
         may = await this.canRead(webhook, accountId);
-        readable.set(key, may);
+        known.set(accountId, may);
       }
       if (may) return true;
     }
@@ -110,6 +125,9 @@ export class WebhookFanOut {
     return this.rules.canRead(caller, { accountIds: [accountId] });
   }
 }
+
+/** Whether a webhook's key may read an account: by webhook id, then account id. */
+type Readable = Map<string, Map<string, boolean>>;
 
 /** A round's lease on its networks' fan-out cursors, until its claimed deliveries are written. */
 export interface FanOutLease {

@@ -1,5 +1,5 @@
 import { isIP, type LookupFunction, Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, TLSSocket } from 'node:tls';
 import { guardedLookup, isPrivateAddress, type ParsedTarget, parseTarget, PrivateAddressError } from './ssrf';
 
 export interface SendOutcome {
@@ -22,12 +22,15 @@ const MAX_POOLS = 1000;
  */
 const MAX_RESENDS = 2;
 
+/** The least a flush's buffer is allocated with: a pipeline of 128 usual requests fits. */
+const SCRATCH_BYTES = 256 * 1024;
+
 const HEAD_END = Buffer.from('\r\n\r\n');
 const CRLF = Buffer.from('\r\n');
 
 /**
  * POSTs deliveries over HTTP/1.1, written and read by this module on plain sockets (TLS for
- * https): one request is a few strings joined, and one answer a status line, a few header fields
+ * https): one request is its head's text and its body's bytes, and one answer a status line, a few header fields
  * and a body skipped. A 2xx is delivered; redirects are not followed (a 3xx is a failed attempt).
  * A general-purpose client (undici) spent most of what a delivery cost the service on request
  * objects, handlers and timers of its own (docs/webhooks.md, "Cost").
@@ -51,10 +54,11 @@ const CRLF = Buffer.from('\r\n');
  */
 export class WebhookSender {
   private readonly pools = new Map<string, Pool>();
-  private readonly targets = new Map<string, ParsedTarget>();
+  private readonly targets = new Map<string, Target>();
   private readonly lookup: LookupFunction | undefined;
   private readonly unflushed = new Set<Connection>();
   private flushScheduled = false;
+  private freeScratch: Buffer | null = null;
 
   constructor(
     private readonly timeoutMs: number,
@@ -71,20 +75,36 @@ export class WebhookSender {
    * `pipelineDepth` outstanding (a receiver that answers fast), or on a connection of its own among
    * up to `perWebhook` (a slow one, which may answer pipelined requests one after the other).
    */
-  send(webhookId: string, target: string, body: string, headers: readonly string[], pipelined: boolean): Promise<SendOutcome> {
-    let parsed: ParsedTarget;
+  send(webhookId: string, target: string, body: Buffer, headers: readonly string[], pipelined: boolean): Promise<SendOutcome> {
+    let parsed: Target;
     try {
       parsed = this.parsed(target);
     } catch (error) {
       return Promise.resolve({ statusCode: null, error: (error as Error).message });
     }
     const pool = this.poolOf(webhookId, parsed, pipelined);
-    return new Promise((resolve) => pool.submit({ request: requestText(parsed, body, headers), resends: 0, resolve }));
+    return new Promise((resolve) => pool.submit({ head: requestHead(parsed, body, headers), body, resends: 0, resolve }));
   }
 
   close(): void {
     for (const pool of this.pools.values()) pool.destroy();
     this.pools.clear();
+  }
+
+  /**
+   * A buffer for a flush of `size` bytes: the one the last flush gave back if it is free and large
+   * enough (a fresh buffer of a hundred kilobytes for every flush was paid for in page faults).
+   */
+  scratch(size: number): Buffer {
+    const free = this.freeScratch;
+    this.freeScratch = null;
+    if (free && free.length >= size) return free.subarray(0, size);
+    return Buffer.allocUnsafeSlow(Math.max(size, SCRATCH_BYTES)).subarray(0, size);
+  }
+
+  /** Gives back a flush's buffer once its bytes were handed to the kernel. */
+  reuse(bytes: Buffer): void {
+    this.freeScratch = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.buffer.byteLength - bytes.byteOffset);
   }
 
   /** A connection with requests to write: they leave together, once this turn of the event loop is over. */
@@ -120,10 +140,12 @@ export class WebhookSender {
     return this.timeoutMs;
   }
 
-  private parsed(target: string): ParsedTarget {
+  private parsed(target: string): Target {
     let parsed = this.targets.get(target);
     if (!parsed) {
-      parsed = parseTarget(target);
+      const checked = parseTarget(target);
+      const { url } = checked;
+      parsed = { ...checked, origin: url.origin, headStart: `POST ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\n` };
       if (this.targets.size >= MAX_PARSED_TARGETS) this.targets.clear();
       this.targets.set(target, parsed);
     }
@@ -131,8 +153,8 @@ export class WebhookSender {
   }
 
   /** The webhook's connections to its URL's origin (a webhook's URL never changes; the origin is part of the key all the same). */
-  private poolOf(webhookId: string, target: ParsedTarget, pipelined: boolean): Pool {
-    const key = `${webhookId} ${target.url.origin} ${pipelined ? 'pipelined' : 'parallel'}`;
+  private poolOf(webhookId: string, target: Target, pipelined: boolean): Pool {
+    const key = `${webhookId} ${target.origin} ${pipelined ? 'pipelined' : 'parallel'}`;
     let pool = this.pools.get(key);
     if (!pool) {
       if (this.pools.size >= MAX_POOLS) this.closeIdle();
@@ -152,18 +174,30 @@ export class WebhookSender {
   }
 }
 
-/** One request: its bytes, how often it was sent again on a new connection, and where its outcome goes. */
+/** One request: its head and body, how often it was sent again on a new connection, and where its outcome goes. */
 interface Exchange {
-  readonly request: string;
+  readonly head: string;
+  readonly body: Buffer;
   resends: number;
   readonly resolve: (outcome: SendOutcome) => void;
 }
 
-function requestText(target: ParsedTarget, body: string, headers: readonly string[]): string {
-  const { url } = target;
-  let head = `POST ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n`;
+/** A webhook URL checked, with what every request to it starts with. */
+interface Target extends ParsedTarget {
+  readonly origin: string;
+  /** The request line and the host field. */
+  readonly headStart: string;
+}
+
+/**
+ * The request line and header fields, with the blank line that ends them. Every character is
+ * ASCII (a URL's path, query and host as WHATWG URL serializes them, header names and values the
+ * dispatcher sets), so the text is written one byte per character.
+ */
+function requestHead(target: Target, body: Buffer, headers: readonly string[]): string {
+  let head = `${target.headStart}content-length: ${body.length}\r\n`;
   for (let i = 0; i + 1 < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-  return `${head}\r\n${body}`;
+  return `${head}\r\n`;
 }
 
 function answered(statusCode: number): SendOutcome {
@@ -239,7 +273,7 @@ class Connection {
   private readonly socket: Socket | TLSSocket;
   private connected = false;
   private readonly inFlight: Exchange[] = [];
-  private unwritten: string[] = [];
+  private unwritten: Exchange[] = [];
   /** Answers completed on this connection. */
   private answers = 0;
   private readonly timer: NodeJS.Timeout;
@@ -280,15 +314,28 @@ class Connection {
   add(exchange: Exchange): void {
     if (this.inFlight.length === 0 && this.connected) this.timer.refresh();
     this.inFlight.push(exchange);
-    this.unwritten.push(exchange.request);
+    this.unwritten.push(exchange);
     this.pool.sender.flushSoon(this);
   }
 
   flush(): void {
     if (!this.connected || this.unwritten.length === 0 || this.socket.destroyed) return;
-    const text = this.unwritten.length === 1 ? (this.unwritten[0] as string) : this.unwritten.join('');
+    // One buffer for every request waiting: no string of them all built (and flattened) on V8's heap, and each body's
+    // bytes, already encoded and signed, copied once.
+    let size = 0;
+    for (const e of this.unwritten) size += e.head.length + e.body.length;
+    const { sender } = this.pool;
+    const bytes = sender.scratch(size);
+    let at = 0;
+    for (const e of this.unwritten) {
+      at += bytes.write(e.head, at, 'latin1');
+      at += e.body.copy(bytes, at);
+    }
     this.unwritten = [];
-    this.socket.write(text);
+    this.socket.write(bytes);
+    // A write the kernel took whole at once (nothing left queued on the socket) no longer needs its bytes; one that waits for
+    // room keeps them, and the next flush gets a buffer of its own. TLS sockets encrypt from the bytes later: never reused.
+    if (this.socket.writableLength === 0 && !(this.socket instanceof TLSSocket)) sender.reuse(bytes);
   }
 
   private timedOut(): void {

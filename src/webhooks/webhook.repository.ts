@@ -674,13 +674,22 @@ interface DeliveredBatch {
  * places hold its first and last event.
  */
 function deliveredBatches(deliveries: readonly RoundDelivery[]): DeliveredBatch[] {
-  const byBatch = new Map<string, { first: RoundDelivery; last: RoundDelivery; seqs: (string | null)[]; codes: (string | null)[] }>();
+  interface Gathered {
+    first: RoundDelivery;
+    last: RoundDelivery;
+    firstPlace: number;
+    lastPlace: number;
+    seqs: (string | null)[];
+    codes: (string | null)[];
+    size: number;
+  }
+  const byBatch = new Map<string, Gathered>();
   for (const d of deliveries) {
     if (d.state !== 'delivered') continue;
     const { batchId, place } = batchPlaceOf(d.id);
     let batch = byBatch.get(batchId);
     if (!batch) {
-      batch = { first: d, last: d, seqs: [], codes: [] };
+      batch = { first: d, last: d, firstPlace: place, lastPlace: place, seqs: [], codes: [], size: 0 };
       byBatch.set(batchId, batch);
     }
     while (batch.seqs.length <= place) {
@@ -689,8 +698,9 @@ function deliveredBatches(deliveries: readonly RoundDelivery[]): DeliveredBatch[
     }
     batch.seqs[place] = d.eventSeq;
     batch.codes[place] = numberOrNull(d.result?.statusCode ?? null);
-    if (place < batchPlaceOf(batch.first.id).place) batch.first = d;
-    if (place > batchPlaceOf(batch.last.id).place) batch.last = d;
+    batch.size++;
+    if (place < batch.firstPlace) [batch.first, batch.firstPlace] = [d, place];
+    if (place > batch.lastPlace) [batch.last, batch.lastPlace] = [d, place];
   }
   return [...byBatch].map(([id, b]) => ({
     networkId: b.first.networkId,
@@ -700,6 +710,6 @@ function deliveredBatches(deliveries: readonly RoundDelivery[]): DeliveredBatch[
     lastSeq: b.last.eventSeq,
     seqs: arrayLiteral(b.seqs, (v) => v),
     codes: arrayLiteral(b.codes, (v) => v),
-    size: b.seqs.filter((v) => v !== null).length,
+    size: b.size,
   }));
 }

@@ -71,7 +71,7 @@ describe('webhook sender: reading answers', () => {
   });
 
   const send = (url: string, i: number, pipelined = true) =>
-    sender.send('webhook-1', url, JSON.stringify({ id: i, text: 'é' }), ['content-type', 'application/json'], pipelined);
+    sender.send('webhook-1', url, Buffer.from(JSON.stringify({ id: i, text: 'é' })), ['content-type', 'application/json'], pipelined);
 
   it('reads a chunked answer with trailer fields split byte by byte, and reuses the connection', async () => {
     const answer = 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nx-trailer: 1\r\n\r\n';
@@ -144,7 +144,7 @@ describe('webhook sender: reading answers', () => {
     try {
       const port = new URL(receiver.url).port;
       for (const url of [receiver.url, `http://localhost:${port}/hook`]) {
-        const outcome = await guarded.send('webhook-2', url, '{}', [], true);
+        const outcome = await guarded.send('webhook-2', url, Buffer.from('{}'), [], true);
         expect(outcome.statusCode).toBeNull();
         expect(outcome.error).toMatch(/loopback, private or link-local/);
       }

@@ -20,7 +20,7 @@ describe('webhook sender pipelining', () => {
   afterEach(() => sender.close());
 
   const send = (url: string, i: number, pipelined: boolean) =>
-    sender.send('webhook-1', url, JSON.stringify({ id: i }), ['content-type', 'application/json'], pipelined);
+    sender.send('webhook-1', url, Buffer.from(JSON.stringify({ id: i })), ['content-type', 'application/json'], pipelined);
 
   describe('to a receiver that answers at once', () => {
     let receiver: CountingReceiver;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { TransactionRecord } from '../posting/posting.types';
-import { type AccountUnit, transactionPosted, type UnitOf } from './ledger-events';
+import { type AccountUnit, postedFacts, postingAccounts, transactionPostedJson, type UnitOf } from './ledger-events';
 
 /**
  * Transactions kept at most, and for how long; beyond either the oldest go (their payloads are
@@ -23,7 +23,7 @@ interface Kept {
  * (migrations/0034), kept from their group's commit until the webhook fan-out takes their events,
  * so that the fan-out builds their payloads from what the group decided rather than reading each
  * transaction and its postings back from the ledger (webhooks/transaction-events.ts). Both build
- * them with `transactionPosted`, from the same facts: the payload is the same either way, and
+ * them with `transactionPostedJson`, from the same facts: the payload is the same either way, and
  * every later attempt of a delivery, read from the ledger, carries the same bytes as the first.
  *
  * Only committed groups put transactions here (the posting service, after COMMIT): a key
@@ -66,7 +66,9 @@ export class PostedPayloads {
     this.kept.delete(key);
     this.taken++;
     const { transaction, units } = kept;
-    const event = transactionPosted(transaction, (accountId) => units.get(accountId) as AccountUnit);
-    return { data: JSON.stringify(event.data), accountIds: [...event.accountIds] };
+    return {
+      data: transactionPostedJson(postedFacts(transaction), (accountId) => units.get(accountId) as AccountUnit),
+      accountIds: postingAccounts(transaction.postings),
+    };
   }
 }
