@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer } from 'node:net';
 import { startCountingReceiver, type CountingReceiver } from '../../bench/webhooks';
 import { WebhookSender } from '../../src/webhooks/webhook-sender';
 import { Receiver } from './receiver';
@@ -41,6 +42,55 @@ describe('webhook sender pipelining', () => {
       const reads = receiver.reads - readsBefore;
       expect(reads).toBeGreaterThan(0);
       expect(PIPELINE_DEPTH / reads).toBeGreaterThan(PER_WEBHOOK);
+    });
+  });
+
+  describe('to a receiver that reads slowly', () => {
+    it('delivers every byte of flushes the kernel could not take at once (their buffers are not reused under them)', async () => {
+      const bodies = new Map<number, string>();
+      const received = new Map<number, string>();
+      const server = createServer((socket) => {
+        // Not reading at first: the sender's writes fill the socket's buffers and wait for room.
+        socket.pause();
+        setTimeout(() => socket.resume(), 300);
+        let pending = Buffer.alloc(0);
+        socket.on('data', (chunk: Buffer) => {
+          pending = Buffer.concat([pending, chunk]);
+          for (;;) {
+            const end = pending.indexOf('\r\n\r\n');
+            if (end < 0) return;
+            const length = Number(/content-length: (\d+)/.exec(pending.toString('latin1', 0, end))?.[1]);
+            if (pending.length < end + 4 + length) return;
+            const body = pending.toString('utf8', end + 4, end + 4 + length);
+            received.set((JSON.parse(body) as { id: number }).id, body);
+            pending = pending.subarray(end + 4 + length);
+            socket.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
+          }
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+      try {
+        const sends: Promise<unknown>[] = [];
+        // Three turns of the event loop, each a flush of a pipeline depth of 256 KiB requests, each body its own.
+        for (let turn = 0; turn < 3; turn++) {
+          for (let i = 0; i < PIPELINE_DEPTH; i++) {
+            const id = turn * PIPELINE_DEPTH + i;
+            const body = JSON.stringify({ id, fill: String.fromCharCode(97 + (id % 26)).repeat(256 * 1024) });
+            bodies.set(id, body);
+            sends.push(sender.send('webhook-1', url, Buffer.from(body), [], true));
+          }
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        const outcomes = (await Promise.all(sends)) as { statusCode: number | null }[];
+        expect(outcomes.filter((o) => o.statusCode === 200)).toHaveLength(bodies.size);
+        expect(received.size).toBe(bodies.size);
+        for (const [id, body] of bodies) expect(received.get(id) === body).toBe(true);
+      } finally {
+        // The sender's kept-alive connection ends first: the server waits for its connections to close.
+        sender.close();
+        await new Promise((resolve) => server.close(resolve));
+      }
     });
   });
 
