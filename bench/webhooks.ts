@@ -161,9 +161,8 @@ export async function startCountingReceiver(): Promise<CountingReceiver> {
           }
           break;
         }
-        const head = buffer.toString('latin1', at, end);
+        const answer = answerTo(buffer, at, end);
         at = end + HEAD_END.length;
-        const answer = answerTo(head);
         answers.push(answer.reply);
         if (answer.reply === OK || answer.reply === OK_CLOSE) receiver.received++;
         close = answer.close;
@@ -188,26 +187,54 @@ export async function startCountingReceiver(): Promise<CountingReceiver> {
   return receiver;
 }
 
-/** The answer to one request head (request line and header fields, without the blank line), and how many body bytes follow it. */
-function answerTo(head: string): { reply: Buffer; close: boolean; bodyBytes: number } {
-  const lines = head.split('\r\n');
-  if (!/^[A-Z]+ \S+ HTTP\/1\.[01]$/.test(lines[0] ?? '')) return { reply: BAD_REQUEST, close: true, bodyBytes: 0 };
+const CRLF = Buffer.from('\r\n');
+const REQUEST_LINE = /^[A-Z]+ \S+ HTTP\/1\.[01]$/;
+const MALFORMED = { reply: BAD_REQUEST, close: true, bodyBytes: 0 };
+
+/**
+ * The answer to one request head (the request line and header fields in `buffer` from `start` to
+ * `end`, without the blank line), and how many body bytes follow it. Read in place: only the
+ * request line and the values of the three fields that matter become strings.
+ */
+function answerTo(buffer: Buffer, start: number, end: number): { reply: Buffer; close: boolean; bodyBytes: number } {
+  const lineEnd = lineEndOf(buffer, start, end);
+  if (!REQUEST_LINE.test(buffer.toString('latin1', start, lineEnd))) return MALFORMED;
   let length: number | null = null;
   let chunked = false;
-  let close = (lines[0] as string).endsWith('1.0');
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i] as string;
-    const colon = line.indexOf(':');
-    if (colon <= 0) return { reply: BAD_REQUEST, close: true, bodyBytes: 0 };
-    const name = line.slice(0, colon).toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    if (name === 'content-length') {
-      if (!/^\d{1,15}$/.test(value) || (length !== null && length !== Number(value)))
-        return { reply: BAD_REQUEST, close: true, bodyBytes: 0 };
+  // HTTP/1.0 closes unless asked to keep the connection.
+  let close = buffer[lineEnd - 1] === 0x30;
+  for (let at = lineEnd + 2; at < end;) {
+    const next = lineEndOf(buffer, at, end);
+    const colon = buffer.indexOf(0x3a, at);
+    if (colon <= at || colon >= next) return MALFORMED;
+    if (isName(buffer, at, colon, 'content-length')) {
+      const value = buffer.toString('latin1', colon + 1, next).trim();
+      if (!/^\d{1,15}$/.test(value) || (length !== null && length !== Number(value))) return MALFORMED;
       length = Number(value);
-    } else if (name === 'transfer-encoding') chunked = true;
-    else if (name === 'connection') close = /\bclose\b/i.test(value) || (close && !/\bkeep-alive\b/i.test(value));
+    } else if (isName(buffer, at, colon, 'transfer-encoding')) chunked = true;
+    else if (isName(buffer, at, colon, 'connection')) {
+      const value = buffer.toString('latin1', colon + 1, next);
+      close = /\bclose\b/i.test(value) || (close && !/\bkeep-alive\b/i.test(value));
+    }
+    at = next + 2;
   }
   if (chunked) return { reply: LENGTH_REQUIRED, close: true, bodyBytes: 0 };
   return { reply: close ? OK_CLOSE : OK, close, bodyBytes: length ?? 0 };
+}
+
+/** Where the line starting at `at` ends (its CR), within the head. */
+function lineEndOf(buffer: Buffer, at: number, end: number): number {
+  const found = buffer.indexOf(CRLF, at);
+  return found < 0 || found > end ? end : found;
+}
+
+/** Whether the field name from `at` to `colon` is `lower`, in any case. */
+function isName(buffer: Buffer, at: number, colon: number, lower: string): boolean {
+  if (colon - at !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    const c = buffer[at + i] as number;
+    const l = lower.charCodeAt(i);
+    if (c !== l && !(c >= 0x41 && c <= 0x5a && c + 0x20 === l)) return false;
+  }
+  return true;
 }

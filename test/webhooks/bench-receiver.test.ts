@@ -70,7 +70,17 @@ describe('the bench webhook receiver', () => {
     expect(await exchange('POST /hook HTTP/1.1\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}')).toBe(
       'HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n',
     );
+    // HTTP/1.0 closes unless asked not to; field names in any case.
+    expect(await exchange('POST /hook HTTP/1.0\r\nCONTENT-LENGTH: 2\r\n\r\n{}')).toBe(
+      'HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n',
+    );
     expect(await exchange('NOT HTTP\r\n\r\n')).toBe('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
-    expect(receiver.received).toBe(1);
+    expect(await exchange('POST /hook HTTP/1.1\r\nno colon here\r\n\r\n')).toBe(
+      'HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n',
+    );
+    expect(await exchange('POST /hook HTTP/1.1\r\nContent-Length: 2\r\ncontent-length: 3\r\n\r\n{}')).toBe(
+      'HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n',
+    );
+    expect(receiver.received).toBe(2);
   });
 });
