@@ -414,9 +414,15 @@ function webhookRows(cost: WebhookCost): [string, string, string][] {
     abRow(
       `transfer, ${cost.one.setting}`,
       cost.one,
-      `; ratio of medians to none ${cost.ratioOfMedians} (target >= 0.9); ${cost.delivered} of ${cost.posted} delivered`,
+      `; ratio of medians to none ${cost.ratioOfMedians} (target >= 0.9); ${cost.delivered} of ${cost.posted} delivered; ` +
+        `cores idle ${idleText(cost.idlePercent.none)} % with none, ${idleText(cost.idlePercent.one)} % with one`,
     ),
   ];
+}
+
+/** Idle shares of the rounds, in order ("?" where /proc/stat could not be read). */
+function idleText(shares: readonly (number | null)[]): string {
+  return shares.map((s) => (s === null ? '?' : String(s))).join(', ');
 }
 
 function limitsRows(cost: LimitsCost): [string, string, string][] {

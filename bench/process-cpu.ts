@@ -55,6 +55,24 @@ export async function postmasterPid(client: Client): Promise<number | undefined>
   return parent !== undefined && Number.isFinite(parent) ? parent : undefined;
 }
 
+/** The machine's CPU time so far (every core, from /proc/stat), in clock ticks: all of it, and the idle part (iowait included). */
+export function machineTicks(): { total: number; idle: number } {
+  try {
+    const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is counted in user already).
+    const total = fields.slice(0, 8).reduce((sum, n) => sum + (Number.isFinite(n) ? n : 0), 0);
+    return { total, idle: (fields[3] ?? 0) + (fields[4] ?? 0) };
+  } catch {
+    return { total: 0, idle: 0 };
+  }
+}
+
+/** The share of the machine's CPU left idle between two readings of `machineTicks`, in percent (null: not known). */
+export function idlePercent(before: { total: number; idle: number }, after: { total: number; idle: number }): number | null {
+  const total = after.total - before.total;
+  return total > 0 ? Math.round(((after.idle - before.idle) / total) * 100) : null;
+}
+
 /** The 1-minute load average: above the core count, other work was competing with the bench. */
 export function loadAverage(): number {
   return Math.round((loadavg()[0] ?? 0) * 100) / 100;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { startService } from '../scripts/lib/service-process';
 import { analyzeDatabase, CLIENTS, freshDatabase, runLoadProcess, type SettingRuns, settingRuns, setUp } from './common';
+import { idlePercent, machineTicks } from './process-cpu';
 import type { LoadResult } from './load';
 
 export interface WebhookCost {
@@ -12,6 +13,12 @@ export interface WebhookCost {
   /** Deliveries the receiver got for the 1-webhook runs, and the transfers those runs posted. */
   readonly delivered: number;
   readonly posted: number;
+  /**
+   * How much of the machine's CPU stayed idle in each setting's rounds, in percent (from
+   * /proc/stat): whether the machine was bound by its CPU while the ratio was measured, which on
+   * these shared cores changes from hour to hour (docs/webhooks.md, "Where it stands").
+   */
+  readonly idlePercent: { readonly none: readonly (number | null)[]; readonly one: readonly (number | null)[] };
 }
 
 /** How long the deliveries of a 1-webhook run may trail it before the next run starts. */
@@ -50,11 +57,21 @@ export async function measureWebhookCost(
     await analyzeDatabase(databaseUrl);
     const none: LoadResult[] = [];
     const one: LoadResult[] = [];
+    const idle = { none: [] as (number | null)[], one: [] as (number | null)[] };
+    /** One load run, with the share of the machine's CPU left idle while it ran. */
+    const measured = async (label: string): Promise<{ load: LoadResult; idle: number | null }> => {
+      const before = machineTicks();
+      const load = await runLoadProcess({ ...spec, durationSec: seconds, label });
+      return { load, idle: idlePercent(before, machineTicks()) };
+    };
     let delivered = 0;
     const runWithout = async (round: number) => {
-      const withoutLoad = await runLoadProcess({ ...spec, durationSec: seconds, label: `no webhook, round ${round}` });
-      say(`  no webhook, round ${round}: ${withoutLoad.perSecond} tx/s, p99 ${withoutLoad.latencyP99Ms} ms`);
+      const { load: withoutLoad, idle: idleWithout } = await measured(`no webhook, round ${round}`);
+      say(
+        `  no webhook, round ${round}: ${withoutLoad.perSecond} tx/s, p99 ${withoutLoad.latencyP99Ms} ms, cores ${idleWithout ?? '?'} % idle`,
+      );
       none.push(withoutLoad);
+      idle.none.push(idleWithout);
     };
     const runWith = async (round: number) => {
       const created = await fixture.admin.ok(
@@ -62,13 +79,15 @@ export async function measureWebhookCost(
         { url: receiverUrl },
       );
       receiver.received = 0;
-      const withLoad = await runLoadProcess({ ...spec, durationSec: seconds, label: `1 webhook, round ${round}` });
+      const { load: withLoad, idle: idleWith } = await measured(`1 webhook, round ${round}`);
+      idle.one.push(idleWith);
       // Deliveries may trail the load a little; they never hold it up.
       const deadline = Date.now() + DELIVERY_CATCH_UP_MS;
       while (receiver.received < withLoad.requests && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
       await fixture.admin.ok('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id: created.createWebhook.webhook.id });
       say(
-        `  1 webhook, round ${round}: ${withLoad.perSecond} tx/s, p99 ${withLoad.latencyP99Ms} ms, ${receiver.received} deliveries received`,
+        `  1 webhook, round ${round}: ${withLoad.perSecond} tx/s, p99 ${withLoad.latencyP99Ms} ms, cores ${idleWith ?? '?'} % idle, ` +
+          `${receiver.received} deliveries received`,
       );
       delivered += receiver.received;
       one.push(withLoad);
@@ -91,6 +110,7 @@ export async function measureWebhookCost(
       one: oneRuns,
       ratioOfMedians: noneRuns.tps.median === 0 ? 0 : Math.round((oneRuns.tps.median / noneRuns.tps.median) * 1000) / 1000,
       delivered,
+      idlePercent: idle,
       posted: one.reduce((sum, l) => sum + l.requests - l.mismatches - l.non2xx, 0),
     };
   } finally {
