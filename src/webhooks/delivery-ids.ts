@@ -14,10 +14,10 @@ export class RoundDeliveryIds {
   take(webhookId: string): string {
     let batch = this.batches.get(webhookId);
     if (!batch || batch.next === PLACES) {
-      batch = { base: timeOrderedUuid().slice(0, PLACE_AT), next: 0 };
+      batch = { base: timeOrderedUuid(), next: 0 };
       this.batches.set(webhookId, batch);
     }
-    return batch.base + placeText(batch.next++);
+    return deliveryIdAt(batch.base, batch.next++);
   }
 }
 
@@ -26,11 +26,12 @@ const PLACES = 0x10000;
 /** Where the place starts in an id's text (its last four hex digits). */
 const PLACE_AT = 32;
 
-function placeText(place: number): string {
-  return place.toString(16).padStart(4, '0');
+/** The id of the delivery at `place` (0-based) of the batch whose id (or its first 32 characters) is given. */
+export function deliveryIdAt(batchId: string, place: number): string {
+  return batchId.slice(0, PLACE_AT) + place.toString(16).padStart(4, '0');
 }
 
 /** The batch a delivery id would belong to, and its place (0-based) there. The id is a checked, lower-case UUID. */
 export function batchPlaceOf(id: string): { batchId: string; place: number } {
-  return { batchId: id.slice(0, PLACE_AT) + '0000', place: Number.parseInt(id.slice(PLACE_AT), 16) };
+  return { batchId: deliveryIdAt(id, 0), place: Number.parseInt(id.slice(PLACE_AT), 16) };
 }

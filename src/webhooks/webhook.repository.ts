@@ -3,7 +3,7 @@ import { arrayLiteral } from '../database/array-literal';
 import { Database, type Sql } from '../database/database';
 import type { LedgerEventType } from '../ledger/events/ledger-events';
 import { PostedPayloads } from '../ledger/events/posted-payloads';
-import { batchPlaceOf } from './delivery-ids';
+import { batchPlaceOf, deliveryIdAt } from './delivery-ids';
 import { AccountUnits, withPostedData } from './transaction-events';
 import type { DeliveryRecord, WebhookRecord } from './webhook.record';
 
@@ -32,6 +32,8 @@ interface DeliveryRow {
   last_status_code: number | null;
   last_error: string | null;
   delivered_at: Date | null;
+  /** A delivery kept in a batch: its 1-based place there, `id` being the batch's (null for a row of its own). */
+  place: string | null;
 }
 
 function toWebhookRecord(row: WebhookRow): WebhookRecord {
@@ -51,7 +53,7 @@ function toWebhookRecord(row: WebhookRow): WebhookRecord {
 function toDeliveryRecord(row: DeliveryRow): DeliveryRecord {
   return {
     networkId: row.network_id,
-    id: row.id,
+    id: row.place === null ? row.id : deliveryIdAt(row.id, Number(row.place) - 1),
     seq: row.seq,
     webhookId: row.webhook_id,
     eventId: row.event_id,
@@ -159,17 +161,16 @@ type ByReference<T extends { data: string }> = Omit<T, 'data' | 'account_ids'> &
 
 const WEBHOOK_COLUMNS = 'network_id, id, url, events, account_id, description, api_key_id, created_at, deleted_at';
 const DELIVERY_COLUMNS = `d.network_id, d.id, d.event_seq::text AS seq, d.webhook_id, e.id AS event_id, e.type AS event_type, d.status,
-  d.attempts, d.next_attempt_at, d.last_status_code, d.last_error, d.delivered_at`;
+  d.attempts, d.next_attempt_at, d.last_status_code, d.last_error, d.delivered_at, d.place`;
 /** A delivery row (alias d) as the columns DELIVERY_COLUMNS reads. */
 const ROW_DELIVERY = `d.network_id, d.id, d.event_seq, d.webhook_id, d.status, d.attempts, d.next_attempt_at, d.last_status_code, d.last_error,
-  d.delivered_at`;
+  d.delivered_at, NULL::bigint AS place`;
 /**
  * A delivery kept in a batch (alias b) at a place (x: seq, code, 1-based place), as the same columns: delivered at its first
- * attempt; its id is the batch's with its place in the last 16 bits (delivery-ids.ts).
+ * attempt; the batch's id and the place, from which toDeliveryRecord makes the delivery's (delivery-ids.ts).
  */
-const BATCHED_DELIVERY = `b.network_id, overlay(b.id::text PLACING lpad(to_hex(x.place::int - 1), 4, '0') FROM 33 FOR 4)::uuid AS id,
-  x.seq AS event_seq, b.webhook_id, 'DELIVERED'::text AS status, 1 AS attempts, b.delivered_at AS next_attempt_at,
-  x.code::integer AS last_status_code, NULL::text AS last_error, b.delivered_at`;
+const BATCHED_DELIVERY = `b.network_id, b.id, x.seq AS event_seq, b.webhook_id, 'DELIVERED'::text AS status, 1 AS attempts, b.delivered_at AS next_attempt_at,
+  x.code::integer AS last_status_code, NULL::text AS last_error, b.delivered_at, x.place`;
 
 /** The SQL of webhooks, their deliveries, and the outbox's fan-out. */
 @Injectable()

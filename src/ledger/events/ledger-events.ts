@@ -62,7 +62,7 @@ export function transactionPostedData(t: PostedFacts, unitOf: UnitOf): { transac
 
 /**
  * The JSON text of `transactionPostedData` for the same facts: exactly what `JSON.stringify` writes
- * of it (test/webhooks/transaction-events.test.ts compares them), written out directly rather than
+ * of it (test/webhooks/payload-json.test.ts compares them), written out directly rather than
  * by building the object and walking it, since the webhook fan-out builds one for every
  * transaction it sends. The memo, the kind and the currency code go through `JSON.stringify`; the
  * other values are ids, decimal numbers, hex hashes and ISO times, in which JSON escapes nothing.
