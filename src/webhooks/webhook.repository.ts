@@ -671,28 +671,16 @@ interface DeliveredBatch {
 
 /**
  * A round's delivered deliveries, by the batch their ids name (delivery-ids.ts). A round gives
- * places to a webhook's deliveries in the order of their events, so the batch's first and last
- * places hold its first and last event.
+ * places to a webhook's deliveries in the order of their events, so a batch's first and last
+ * filled places hold its first and last event.
  */
 function deliveredBatches(deliveries: readonly RoundDelivery[]): DeliveredBatch[] {
-  interface Gathered {
-    first: RoundDelivery;
-    last: RoundDelivery;
-    firstPlace: number;
-    lastPlace: number;
-    seqs: (string | null)[];
-    codes: (string | null)[];
-    size: number;
-  }
-  const byBatch = new Map<string, Gathered>();
+  const byBatch = new Map<string, { of: RoundDelivery; seqs: (string | null)[]; codes: (string | null)[]; size: number }>();
   for (const d of deliveries) {
     if (d.state !== 'delivered') continue;
     const { batchId, place } = batchPlaceOf(d.id);
     let batch = byBatch.get(batchId);
-    if (!batch) {
-      batch = { first: d, last: d, firstPlace: place, lastPlace: place, seqs: [], codes: [], size: 0 };
-      byBatch.set(batchId, batch);
-    }
+    if (!batch) byBatch.set(batchId, (batch = { of: d, seqs: [], codes: [], size: 0 }));
     while (batch.seqs.length <= place) {
       batch.seqs.push(null);
       batch.codes.push(null);
@@ -700,15 +688,13 @@ function deliveredBatches(deliveries: readonly RoundDelivery[]): DeliveredBatch[
     batch.seqs[place] = d.eventSeq;
     batch.codes[place] = numberOrNull(d.result?.statusCode ?? null);
     batch.size++;
-    if (place < batch.firstPlace) [batch.first, batch.firstPlace] = [d, place];
-    if (place > batch.lastPlace) [batch.last, batch.lastPlace] = [d, place];
   }
   return [...byBatch].map(([id, b]) => ({
-    networkId: b.first.networkId,
+    networkId: b.of.networkId,
     id,
-    webhookId: b.first.webhookId,
-    firstSeq: b.first.eventSeq,
-    lastSeq: b.last.eventSeq,
+    webhookId: b.of.webhookId,
+    firstSeq: b.seqs.find((seq) => seq !== null) as string,
+    lastSeq: b.seqs[b.seqs.length - 1] as string,
     seqs: arrayLiteral(b.seqs, (v) => v),
     codes: arrayLiteral(b.codes, (v) => v),
     size: b.size,
