@@ -187,6 +187,11 @@ export function spread(values: readonly number[]): Spread {
   return { median: Math.round(median * 100) / 100, min: sorted[0] ?? 0, max: sorted.at(-1) ?? 0 };
 }
 
+/** `a / b` to three decimals, the A/B sections' ratio of one setting to the other (0 when `b` is). */
+export function ratioOf(a: number, b: number): number {
+  return b === 0 ? 0 : Math.round((a / b) * 1000) / 1000;
+}
+
 export function describeSpread(s: Spread, unit: string): string {
   return `${s.median} ${unit} (${s.min}–${s.max})`;
 }

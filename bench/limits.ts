@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { type RunningService, startService } from '../scripts/lib/service-process';
-import { analyzeDatabase, CLIENTS, type Fixture, freshDatabase, runLoadProcess, type SettingRuns, settingRuns, setUp } from './common';
+import {
+  analyzeDatabase,
+  CLIENTS,
+  type Fixture,
+  freshDatabase,
+  ratioOf,
+  runLoadProcess,
+  type SettingRuns,
+  settingRuns,
+  setUp,
+} from './common';
 import type { LoadResult } from './load';
 
 export interface LimitsCost {
@@ -80,7 +90,7 @@ export async function measureLimitsCost(
     return {
       on: summaryOn,
       off: summaryOff,
-      ratioOfMedians: summaryOff.tps.median === 0 ? 0 : Math.round((summaryOn.tps.median / summaryOff.tps.median) * 1000) / 1000,
+      ratioOfMedians: ratioOf(summaryOn.tps.median, summaryOff.tps.median),
     };
   } finally {
     for (const service of started) await service.stop();

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { startService } from '../scripts/lib/service-process';
-import { analyzeDatabase, CLIENTS, freshDatabase, runLoadProcess, type SettingRuns, settingRuns, setUp } from './common';
+import { analyzeDatabase, CLIENTS, freshDatabase, ratioOf, runLoadProcess, type SettingRuns, settingRuns, setUp } from './common';
 import { idlePercent, machineTicks } from './process-cpu';
 import type { LoadResult } from './load';
 
@@ -114,8 +114,8 @@ export async function measureWebhookCost(
     return {
       none: noneRuns,
       one: oneRuns,
-      ratioOfMedians: noneRuns.tps.median === 0 ? 0 : Math.round((oneRuns.tps.median / noneRuns.tps.median) * 1000) / 1000,
-      ratioOfMeans: mean(none) === 0 ? 0 : Math.round((mean(one) / mean(none)) * 1000) / 1000,
+      ratioOfMedians: ratioOf(oneRuns.tps.median, noneRuns.tps.median),
+      ratioOfMeans: ratioOf(mean(one), mean(none)),
       delivered,
       idlePercent: idle,
       posted: one.reduce((sum, l) => sum + l.requests - l.mismatches - l.non2xx, 0),
