@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 export interface Received {
   readonly path: string;
@@ -126,4 +126,25 @@ export function verifySignature(secret: string, header: string | string[] | unde
   if (!match) return false;
   const expected = createHmac('sha256', secret).update(`${match[1]}.${raw}`).digest();
   return timingSafeEqual(expected, Buffer.from(match[2] as string, 'hex'));
+}
+
+/**
+ * For receivers written on node:net: frames the HTTP/1.1 requests arriving on `socket` by their
+ * head and Content-Length (none: no body) and hands each body to `onRequest`, in order. When it
+ * returns `false` (it closed the connection), the rest of that read is left unhandled.
+ */
+export function readRequests(socket: Socket, onRequest: (body: Buffer) => boolean | void): void {
+  let buffer = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    for (;;) {
+      const end = buffer.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const length = Number(/content-length: (\d+)/i.exec(buffer.toString('latin1', 0, end))?.[1] ?? 0);
+      if (buffer.length < end + 4 + length) return;
+      const body = buffer.subarray(end + 4, end + 4 + length);
+      buffer = buffer.subarray(end + 4 + length);
+      if (onRequest(body) === false) return;
+    }
+  });
 }

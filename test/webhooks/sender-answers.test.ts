@@ -1,5 +1,6 @@
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { WebhookSender } from '../../src/webhooks/webhook-sender';
+import { readRequests } from './receiver';
 
 const TIMEOUT_MS = 1500;
 
@@ -19,22 +20,12 @@ async function rawReceiver(answer: Answer): Promise<{ url: string; connections: 
     state.connections++;
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
-    let buffer = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      for (;;) {
-        const end = buffer.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const length = Number(/content-length: (\d+)/i.exec(buffer.toString('latin1', 0, end))?.[1] ?? 0);
-        if (buffer.length < end + 4 + length) return;
-        buffer = buffer.subarray(end + 4 + length);
-        const { bytes, close } = answer(state.requests++);
-        for (const piece of Array.isArray(bytes) ? bytes : [bytes]) socket.write(piece);
-        if (close) {
-          socket.end();
-          return;
-        }
-      }
+    readRequests(socket, () => {
+      const { bytes, close } = answer(state.requests++);
+      for (const piece of Array.isArray(bytes) ? bytes : [bytes]) socket.write(piece);
+      if (!close) return true;
+      socket.end();
+      return false;
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));

@@ -1,7 +1,7 @@
 import { type AddressInfo, createServer } from 'node:net';
 import { startCountingReceiver, type CountingReceiver } from '../../bench/webhooks';
 import { WebhookSender } from '../../src/webhooks/webhook-sender';
-import { Receiver } from './receiver';
+import { readRequests, Receiver } from './receiver';
 import { waitUntil } from './helpers';
 
 const TIMEOUT_MS = 1500;
@@ -53,19 +53,10 @@ describe('webhook sender pipelining', () => {
         // Not reading at first: the sender's writes fill the socket's buffers and wait for room.
         socket.pause();
         setTimeout(() => socket.resume(), 300);
-        let pending = Buffer.alloc(0);
-        socket.on('data', (chunk: Buffer) => {
-          pending = Buffer.concat([pending, chunk]);
-          for (;;) {
-            const end = pending.indexOf('\r\n\r\n');
-            if (end < 0) return;
-            const length = Number(/content-length: (\d+)/.exec(pending.toString('latin1', 0, end))?.[1]);
-            if (pending.length < end + 4 + length) return;
-            const body = pending.toString('utf8', end + 4, end + 4 + length);
-            received.set((JSON.parse(body) as { id: number }).id, body);
-            pending = pending.subarray(end + 4 + length);
-            socket.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
-          }
+        readRequests(socket, (bytes) => {
+          const body = bytes.toString('utf8');
+          received.set((JSON.parse(body) as { id: number }).id, body);
+          socket.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
         });
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
