@@ -126,6 +126,22 @@ export interface PostingRecord {
   readonly balanceAfterMinor: bigint;
 }
 
+/** A `transactions` row's columns as `pg` returns them (bigints as decimal text), for the readers that select them all. */
+export interface TransactionColumns {
+  id: string;
+  sequence: string;
+  kind: TransactionKind;
+  memo: string | null;
+  metadata: unknown;
+  external_ref: string | null;
+  api_key_id: string | null;
+  posted_at: Date;
+  previous_hash: string;
+  hash: string;
+  hash_version: number;
+  reverses_id: string | null;
+}
+
 export interface TransactionRecord {
   readonly networkId: string;
   readonly id: string;

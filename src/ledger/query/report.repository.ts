@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { instantOfIsoMicros, isoMicros } from '../../common/instant';
 import { Database, type Sql } from '../../database/database';
 import type { AccountRecord } from '../accounts/account.record';
-import type { AccountStatus, CurrencyKind, TransactionKind } from '../posting/posting.types';
+import type { AccountStatus, CurrencyKind, TransactionColumns, TransactionKind } from '../posting/posting.types';
 import type { CurrencyRecord } from '../currencies/currency.record';
 
 /**
@@ -412,30 +412,20 @@ export class ReportRepository {
                                WHERE p.network_id = $5 AND p.account_id = acc.id AND p.sequence > $1 AND p.sequence <= $2
                                ORDER BY p.sequence LIMIT $4) s
           ORDER BY s.sequence LIMIT $4`;
-    const rows = await this.sql.query<{
-      network_id: string;
-      id: string;
-      sequence: string;
-      kind: TransactionKind;
-      memo: string | null;
-      metadata: unknown;
-      metadata_text: string | null;
-      external_ref: string | null;
-      api_key_id: string | null;
-      posted_at: Date;
-      previous_hash: string;
-      hash: string;
-      hash_version: number;
-      reverses_id: string | null;
-      idx: number;
-      posting_sequence: string;
-      account_id: string;
-      amount_minor: string;
-      balance_after_minor: string;
-      currency_code: string;
-      party_id: string;
-      party_name: string;
-    }>(
+    const rows = await this.sql.query<
+      TransactionColumns & {
+        network_id: string;
+        metadata_text: string | null;
+        idx: number;
+        posting_sequence: string;
+        account_id: string;
+        amount_minor: string;
+        balance_after_minor: string;
+        currency_code: string;
+        party_id: string;
+        party_name: string;
+      }
+    >(
       `WITH page AS (${page})
        SELECT t.network_id, t.id, t.sequence, t.kind, t.memo, t.metadata, t.metadata::text AS metadata_text, t.external_ref, t.api_key_id,
               t.posted_at, t.previous_hash, t.hash, t.hash_version, t.reverses_id, p.idx, p.sequence AS posting_sequence,

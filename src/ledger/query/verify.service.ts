@@ -3,7 +3,7 @@ import { validationFailed } from '../../common/domain-error';
 import { compareInstants, isoMicros } from '../../common/instant';
 import { Database, type Sql } from '../../database/database';
 import { GENESIS_HASH, transactionHash, transactionHashV2 } from '../posting/hash-chain';
-import { TRANSACTION_KINDS, type TransactionKind } from '../posting/posting.types';
+import { TRANSACTION_KINDS, type TransactionColumns } from '../posting/posting.types';
 
 export interface LedgerVerificationResult {
   ok: boolean;
@@ -16,21 +16,9 @@ const CHAIN_PAGE = 2000;
 /** Each statement of a verification may take this long (the sums over all postings of a long ledger). */
 const VERIFY_STATEMENT_TIMEOUT_MS = 15 * 60 * 1000;
 
-interface ChainRow {
+interface ChainRow extends TransactionColumns {
   network_id: string;
-  id: string;
-  sequence: string;
-  kind: TransactionKind;
-  memo: string | null;
-  metadata: unknown;
   metadata_text: string | null;
-  external_ref: string | null;
-  api_key_id: string | null;
-  posted_at: Date;
-  previous_hash: string;
-  hash: string;
-  hash_version: number;
-  reverses_id: string | null;
   /** [account id, amount, the sequence stored on the posting, the account's currency, idx, balance after, network], in posting order. */
   postings: [string, string, string, string, number, string, string][] | null;
 }

@@ -2,22 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { isoMicros } from '../../common/instant';
 import { Database, type Sql } from '../../database/database';
 import { fromMinor } from '../money/amount';
-import type { TransactionKind, TransactionRecord } from '../posting/posting.types';
+import type { TransactionColumns, TransactionKind, TransactionRecord } from '../posting/posting.types';
 import type { Transaction } from './transaction.model';
 
-interface Row {
-  id: string;
-  sequence: string;
-  kind: TransactionKind;
-  memo: string | null;
-  metadata: unknown;
-  external_ref: string | null;
-  api_key_id: string | null;
-  posted_at: Date;
-  previous_hash: string;
-  hash: string;
-  hash_version: number;
-  reverses_id: string | null;
+interface Row extends TransactionColumns {
   account_id: string;
   amount_minor: string;
   scale: number;
