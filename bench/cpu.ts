@@ -88,8 +88,9 @@ async function main(): Promise<void> {
   } finally {
     await client.end();
     await service.stop();
-    // POSTING_TRACE=1 (passed on to the service): its posting groups' timings, printed at shutdown.
-    for (const line of service.output().split('\n')) if (line.startsWith('posting trace:')) progress(line);
+    // POSTING_TRACE=1 (passed on to the service): its posting groups' timings, printed at shutdown (and every
+    // POSTING_TRACE_INTERVAL_MS, when set, each line with its time).
+    for (const line of service.output().split('\n')) if (line.startsWith('posting trace')) progress(line);
     await server.stop();
   }
   if (profileDir) progress(`the service's CPU profile is in ${profileDir}`);

@@ -169,7 +169,10 @@ export class PostingService implements BeforeApplicationShutdown {
     while (this.running.size > 0 || this.scheduled || this.settling > 0) {
       await Promise.all([...this.running, new Promise<void>((resolve) => setImmediate(resolve))]);
     }
-    if (this.trace) process.stderr.write(this.trace.summary());
+    if (this.trace) {
+      this.trace.stop();
+      process.stderr.write(this.trace.summary());
+    }
   }
 
   /** Yields once before starting groups, so that requests arriving in the same tick join the first group. */
