@@ -41,14 +41,26 @@ const RULE_TEXT: Record<ReadKind, (role: Role) => string> = {
   [ReadKind.AUDIT]: (role) => (role === Role.ADMIN || role === Role.AUDITOR ? 'yes' : 'null'),
 };
 
+/**
+ * The methods a resolver has, its own and those it inherits (a resolver may extend an abstract
+ * one, as the offers' and requests' do), each name once.
+ */
+function methodNames(prototype: object): Set<string> {
+  const names = new Set<string>();
+  for (let level: object | null = prototype; level && level !== Object.prototype; level = Object.getPrototypeOf(level) as object | null) {
+    for (const key of Object.getOwnPropertyNames(level)) if (key !== 'constructor') names.add(key);
+  }
+  return names;
+}
+
 function entries(): Entry[] {
   const found: Entry[] = [];
   for (const resolver of ALL_RESOLVERS) {
     const typeName = Reflect.getMetadata('graphql:resolver_name', resolver) as string | undefined;
     const prototype = resolver.prototype as Record<string, unknown>;
-    for (const key of Object.getOwnPropertyNames(prototype)) {
+    for (const key of methodNames(prototype)) {
       const method = prototype[key];
-      if (key === 'constructor' || typeof method !== 'function') continue;
+      if (typeof method !== 'function') continue;
       const kind = Reflect.getMetadata('graphql:resolver_type', method) as unknown;
       const isField = Reflect.getMetadata('graphql:resolve_property', method) === true;
       const roles = Reflect.getMetadata(ROLES_KEY, method) as Role[] | undefined;
