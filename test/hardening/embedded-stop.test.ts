@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../../src/common/project-root';
+import { GqlClient } from '../support/graphql';
+import { createCurrency, openAccount, registerParty, transfer, verifyLedger } from '../support/ledger';
+import { type RunningService, startService } from '../support/service';
+
+/** The JSON log lines a service wrote (its start-up banner is plain text and skipped). */
+function logLines(output: string): Record<string, unknown>[] {
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** `npm start` as a newcomer runs it: no DATABASE_URL, so the service starts its own PostgreSQL under DATA_DIR. */
+function startOnEmbedded(dataDir: string, adminKey?: string): Promise<RunningService> {
+  return startService('', { DATABASE_URL: '', DATA_DIR: dataDir, NODE_ENV: 'development', LOG_LEVEL: 'info' }, adminKey);
+}
+
+describe('a graceful stop on the embedded database (npm start, then Ctrl-C or SIGTERM)', () => {
+  // Under the project, as the crash test's: the cluster's files must be reachable by the postgres user it runs as.
+  const dataDir = join(projectRoot(), '.test-data', `embedded-stop-${process.pid}-${randomBytes(4).toString('hex')}`);
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('drains the requests in flight before the database stops, exits 0, and a restart finds every acknowledged transfer', async () => {
+    let service = await startOnEmbedded(dataDir);
+    let admin = new GqlClient(service.url, service.adminKey);
+    await createCurrency(admin, 'HOUR', 'TIME', 2);
+    const accounts: string[] = [];
+    for (let i = 0; i < 4; i++)
+      accounts.push(await openAccount(admin, await registerParty(admin, 'MEMBER', `Member ${i}`), 'HOUR', '1000'));
+
+    const acknowledged = new Map<string, { id: string; from: string; to: string }>();
+    const refused: (string | undefined)[] = [];
+    let stopped = false;
+    // 8 clients post one transfer after another until the instance stops answering.
+    const clients = Array.from({ length: 8 }, async (_, client) => {
+      for (let n = 0; !stopped; n++) {
+        const key = `stop-${client}-${n}`;
+        const from = accounts[client % 4] as string;
+        const to = accounts[(client + 1) % 4] as string;
+        try {
+          const result = await transfer(admin, from, to, '1.00', key);
+          if (result.data?.transfer.id) acknowledged.set(key, { id: result.data.transfer.id, from, to });
+          else refused.push(result.errors?.[0]?.extensions?.code);
+        } catch {
+          return; // the connection was refused or closed: the instance has stopped
+        }
+      }
+    });
+    while (acknowledged.size < 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    const exited = new Promise<number | null>((resolve) => service.process.once('exit', (code) => resolve(code)));
+    service.process.kill('SIGTERM');
+    const code = await exited;
+    stopped = true;
+    await Promise.all(clients);
+
+    const lines = logLines(service.output());
+    // The database stayed up until the service had finished with it: no connection of the service lost, nothing unhandled.
+    expect(lines.filter((line) => String(line.msg).startsWith('database connection lost'))).toEqual([]);
+    expect(lines.filter((line) => line.level === 'error' || line.level === 'fatal')).toEqual([]);
+    expect(lines.filter((line) => line.msg === 'request' && line.outcome === 'aborted')).toEqual([]);
+    expect(lines.at(-1)?.msg).toBe('stopped');
+    expect(code).toBe(0);
+    // A request the stop refused says so with a code a client retries on, never a half-done answer.
+    for (const refusal of refused) expect(refusal).toBe('INTERNAL');
+
+    service = await startOnEmbedded(dataDir, service.adminKey);
+    admin = new GqlClient(service.url, service.adminKey);
+    try {
+      // Each client retries its acknowledged transfers with their keys: each comes back as it was, posted once.
+      for (const [key, { id, from, to }] of acknowledged) {
+        const again = await transfer(admin, from, to, '1.00', key);
+        expect([key, again.data?.transfer.id]).toEqual([key, id]);
+      }
+      expect(await verifyLedger(admin)).toMatchObject({ ok: true });
+    } finally {
+      await service.stop();
+    }
+  });
+});
