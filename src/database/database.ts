@@ -133,6 +133,30 @@ class TransactionClient extends ClientSql implements TransactionSql {
   }
 }
 
+/** How long closing waits for the pools' connections to end before it goes on regardless. */
+const CLOSE_WAIT_MS = 5_000;
+
+/**
+ * Resolves once every connection `pool` has now has ended (the pool emits 'remove' for each once
+ * its end is done), or after `timeoutMs`. Called before the pool is told to end.
+ */
+function allEnded(pool: Pool, timeoutMs: number): Promise<void> {
+  let open = pool.totalCount;
+  if (open === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      pool.off('remove', removed);
+      resolve();
+    };
+    const removed = () => {
+      if (--open <= 0) done();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    pool.on('remove', removed);
+  });
+}
+
 /** The node-postgres pool behind a TypeORM data source. */
 function poolOf(source: DataSource): Pool {
   const pool = (source.driver as unknown as { master?: Pool }).master;
@@ -273,9 +297,17 @@ export class Database implements Sql {
     );
   }
 
+  /**
+   * Closes the pools, and waits until each of their connections has ended: node-postgres's pool
+   * `end` resolves once it has told every connection to end, not once each has. A database stopped
+   * right after (the embedded one, at the end of a graceful stop) would otherwise still find some
+   * of them open, and end them itself ("terminating connection due to administrator command").
+   */
   async close(): Promise<void> {
+    const ended = [...new Set([this.pool, this.reportPool])].map((pool) => allEnded(pool, CLOSE_WAIT_MS));
     if (this.primary.isInitialized) await this.primary.destroy();
     if (this.replica?.isInitialized) await this.replica.destroy();
+    await Promise.all(ended);
   }
 }
 

@@ -118,6 +118,8 @@ export function startEmbeddedDatabaseApart(options: Pick<EmbeddedDatabaseOptions
           },
         });
     });
+    // A process that could not be started at all says so here rather than by its exit.
+    host.once('error', reject);
     void exited.then((code) =>
       reject(new Error(`the embedded PostgreSQL's process exited (${code ?? 'signal'}) before the server was up`)),
     );
