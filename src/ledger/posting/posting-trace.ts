@@ -80,7 +80,8 @@ export class PostingTrace {
       `posting trace${at ? ` at ${at.toISOString().slice(11, 23)}` : ''}: ${this.groups} groups, ${(this.commands / Math.max(1, this.groups)).toFixed(1)} commands per group; ms per group: ` +
       `first command queued ${per(t.queued)}, connect+BEGIN ${per(t.begin)}, load ${per(t.load)}, apply ${per(t.apply)}, ` +
       `write ${per(t.write)}, COMMIT ${per(t.commit)}; load sent to commit done ${per(t.held)} (p50 ${q(0.5)}, p99 ${q(0.99)}), ` +
-      // Near 1,000 with one network: a group always holds the head, and transfers per second are a group's size over its hold.
+      // Near 1,000 with one network: some group is always between its load and its commit (a wait for the head counts),
+      // and transfers per second follow a group's size over that time.
       `${((t.held / Math.max(1, performance.now() - this.since)) * 1000).toFixed(0)} ms of it per second; ` +
       `event loop delay p50 ${(this.loop.percentile(50) / 1e6).toFixed(2)} ms, p99 ${(this.loop.percentile(99) / 1e6).toFixed(2)} ms, max ${(this.loop.max / 1e6).toFixed(2)} ms\n`
     );
