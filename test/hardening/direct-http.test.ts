@@ -4,7 +4,7 @@ import { createTestDatabase } from '../support/database';
 import { GqlClient } from '../support/graphql';
 import { postRaw, type RawResponse, rawRequest } from '../support/http';
 import { createCurrency, openAccount, registerParty } from '../support/ledger';
-import { type RunningService, startService } from '../support/service';
+import { logLines, type RunningService, startService } from '../support/service';
 
 /**
  * The direct HTTP path (src/graphql/direct-http.ts) serves plain GraphQL POSTs without Apollo's
@@ -41,14 +41,6 @@ function postWithoutAccept(url: string, body: string, headers: Record<string, st
 function metric(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
-
-/** The JSON log lines in a service's output (the most recent 200,000 characters of it). */
-function logLines(output: string): Record<string, unknown>[] {
-  return output
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';

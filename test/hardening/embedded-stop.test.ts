@@ -4,15 +4,7 @@ import { join } from 'node:path';
 import { projectRoot } from '../../src/common/project-root';
 import { GqlClient } from '../support/graphql';
 import { createCurrency, openAccount, registerParty, transfer, verifyLedger } from '../support/ledger';
-import { type RunningService, startService } from '../support/service';
-
-/** The JSON log lines a service wrote (its start-up banner is plain text and skipped). */
-function logLines(output: string): Record<string, unknown>[] {
-  return output
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
+import { logLines, type RunningService, startService } from '../support/service';
 
 /**
  * `npm start` as a newcomer runs it: no DATABASE_URL, so the service starts its own PostgreSQL

@@ -3,15 +3,7 @@ import { connect, createTestDatabase } from '../support/database';
 import { GqlClient } from '../support/graphql';
 import { postRaw, rawRequest } from '../support/http';
 import { createCurrency, openAccount, registerParty, startLedger, type TestLedger, transfer, verifyLedger } from '../support/ledger';
-import { startService } from '../support/service';
-
-/** The JSON log lines a service wrote (its start-up banner is plain text and skipped). */
-function logLines(output: string): Record<string, unknown>[] {
-  return output
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
+import { logLines, startService } from '../support/service';
 
 /** A metric's value from the Prometheus text format, by its name and labels as written. */
 function metric(text: string, series: string): number | undefined {
