@@ -1,3 +1,4 @@
+import { nextTurn } from '../common/event-loop';
 import type { Sql } from '../database/database';
 import { type AccountUnit, postingAccounts, transactionPostedJson } from '../ledger/events/ledger-events';
 import type { PostedPayloads } from '../ledger/events/posted-payloads';
@@ -16,6 +17,9 @@ import type { PostedPayloads } from '../ledger/events/posted-payloads';
  * no event names (those of groups that wrote documents) are read and passed over.
  */
 const MAX_GAP = 64;
+
+/** Payloads built in one stretch of the event loop (common/event-loop.ts). */
+const PAYLOADS_PER_SLICE = 64;
 
 interface EventRow {
   network_id: string;
@@ -85,8 +89,11 @@ export async function withPostedData<T extends EventRow>(
   kept?: PostedPayloads,
 ): Promise<(T & { data: string; account_ids: string[] })[]> {
   if (kept) {
+    let built = 0;
     for (const row of rows) {
       if (row.data !== null || row.transaction_sequence === null) continue;
+      // A payload is a few microseconds of JSON: built in slices, between which the event loop serves the posting groups.
+      if (++built % PAYLOADS_PER_SLICE === 0) await nextTurn();
       const payload = kept.take(row.network_id, row.transaction_sequence);
       if (!payload) continue;
       row.data = payload.data;
@@ -118,7 +125,9 @@ export async function withPostedData<T extends EventRow>(
       found.set(`${t.network_id}:${t.sequence}`, { row: t, postings });
     }
     await units.load(sql, unknown);
-    for (const row of byReference) {
+    for (let i = 0; i < byReference.length; i++) {
+      if (i > 0 && i % PAYLOADS_PER_SLICE === 0) await nextTurn();
+      const row = byReference[i] as T;
       const key = `${row.network_id}:${row.transaction_sequence}`;
       const named = found.get(key);
       if (!named) throw new Error(`an outbox event names transaction ${key}, which is not in the ledger`);

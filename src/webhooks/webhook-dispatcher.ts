@@ -45,6 +45,13 @@ const FIRST_ANSWER_MS = 50;
  * takes its time may answer pipelined requests one after the other.
  */
 const PIPELINE_BELOW_MS = 20;
+/**
+ * Sends started in one stretch of the event loop (each builds and signs its request, 10–20 µs):
+ * the posting groups share the loop, and a group's answer from the database that arrives during a
+ * stretch waits for its end, with the ledger head behind it. A fan-out round claims hundreds of
+ * deliveries, and one read may bring a hundred answers.
+ */
+const SENDS_PER_SLICE = 16;
 
 /** Retry n (1 for the first retry): doubling from the minimum, capped, with up to 25 % jitter on top. */
 export function retryDelayMs(attempt: number, minMs: number, random: () => number = Math.random): number {
@@ -115,6 +122,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
    */
   private readonly backlogged = new Set<string>();
   private stopped = false;
+  private pumpScheduled = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private readonly sending = new Set<Promise<void>>();
@@ -295,22 +303,48 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     this.queued += deliveries.length;
   }
 
-  /** Starts sends while there are free connections: per webhook in claim order, webhooks side by side. */
+  /**
+   * Starts sends while there are free connections: per webhook in claim order, webhooks in turn,
+   * at most SENDS_PER_SLICE now and the rest at the event loop's next turn (`pumpSoon`). A webhook
+   * that started one goes to the back of the turn order, so the slices share out fairly.
+   */
   private pump(): void {
     if (this.stopped) return;
     const now = Date.now();
     for (const [webhookId, lane] of this.lanes) {
       this.releaseExpired(lane, now);
-      while (lane.queue.length > 0 && this.mayStart(lane)) {
-        const next = lane.queue.shift() as Queued;
-        this.queued--;
-        this.start(lane, next.delivery);
-      }
       if (lane.queue.length === 0 && lane.inFlight === 0 && this.lanes.size > MAX_LANES) {
         this.lanes.delete(webhookId);
         this.backlogged.delete(webhookId);
       }
     }
+    let budget = SENDS_PER_SLICE;
+    for (let started = true; started;) {
+      started = false;
+      for (const [webhookId, lane] of [...this.lanes]) {
+        if (lane.queue.length === 0 || !this.mayStart(lane)) continue;
+        if (budget-- === 0) {
+          this.pumpSoon();
+          return;
+        }
+        started = true;
+        const next = lane.queue.shift() as Queued;
+        this.queued--;
+        this.start(lane, next.delivery);
+        this.lanes.delete(webhookId);
+        this.lanes.set(webhookId, lane);
+      }
+    }
+  }
+
+  /** `pump` at the event loop's next turn, once however often asked meanwhile. */
+  private pumpSoon(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   /** Deliveries that waited here past their time go back (not attempted), so the lease never ends under a send. */
@@ -353,7 +387,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
         this.inFlight--;
         lane.inFlight--;
         if (!pipelined || --lane.pipelined === 0) this.connections--;
-        this.pump();
+        // Not at once: the answers one read brings end their sends together, and the sends after them start in slices.
+        this.pumpSoon();
         // A webhook with deliveries due for want of room is claimed again once it has room for a good batch of them.
         if (
           this.results.length >= MAX_RESULTS_PER_WRITE ||

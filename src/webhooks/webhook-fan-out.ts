@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { timeOrderedUuid } from '../common/ids';
+import { nextTurn } from '../common/event-loop';
 import { compareInstants } from '../common/instant';
 import { Database } from '../database/database';
 import type { Caller, Role } from '../identity/caller';
@@ -17,6 +18,8 @@ import {
 
 /** Events of one network fanned out per transaction: bounded, so one round never holds its locks for long. */
 const EVENTS_PER_ROUND = 500;
+/** Events matched against the webhooks in one stretch of the event loop. */
+const EVENTS_PER_SLICE = 128;
 
 /**
  * Turns outbox events into deliveries, one per matching webhook. A webhook matches an event of
@@ -55,7 +58,10 @@ export class WebhookFanOut {
       const deliveries: NewDelivery[] = [];
       const readable: Readable = new Map();
       const roundIds = new RoundDeliveryIds();
-      for (const event of events) {
+      for (let i = 0; i < events.length; i++) {
+        // In slices, between which the event loop serves the posting groups (common/event-loop.ts).
+        if (i > 0 && i % EVENTS_PER_SLICE === 0) await nextTurn();
+        const event = events[i] as PendingEventRow;
         for (const webhook of listeners) {
           const match = this.matches(webhook, event, readable);
           if (match === false || (match !== true && !(await match))) continue;
