@@ -5,6 +5,7 @@ import { GqlClient } from '../support/graphql';
 import { postRaw, type RawResponse, rawRequest } from '../support/http';
 import { createCurrency, openAccount, registerParty } from '../support/ledger';
 import { logLines, type RunningService, startService } from '../support/service';
+import { seriesValue } from '../support/metrics';
 
 /**
  * The direct HTTP path (src/graphql/direct-http.ts) serves plain GraphQL POSTs without Apollo's
@@ -38,11 +39,6 @@ function postWithoutAccept(url: string, body: string, headers: Record<string, st
 }
 
 /** A metric's value from the Prometheus text format, by its name and labels as written. */
-function metric(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
-
 const JSON_TYPE = 'application/json; charset=utf-8';
 const GRAPHQL_TYPE = 'application/graphql-response+json; charset=utf-8';
 /** The Accept headers the direct path serves (RESPONSE_TYPES in src/graphql/direct-http.ts), and the content type of the answer. */
@@ -93,7 +89,7 @@ describe('the direct HTTP path answers exactly as Apollo does', () => {
   /** Requests the direct service served itself, so far. */
   async function served(): Promise<number> {
     const response = await rawRequest(`${direct.baseUrl}/metrics`, { headers: { authorization: `Bearer ${adminKey}` } });
-    return metric(response.text, 'ledger_graphql_direct_requests_total') ?? Number.NaN;
+    return seriesValue(response.text, 'ledger_graphql_direct_requests_total') ?? Number.NaN;
   }
 
   /**
@@ -233,7 +229,7 @@ describe('the direct HTTP path answers exactly as Apollo does', () => {
       'ledger_http_requests_total{operation="me",outcome="UNAUTHENTICATED"}',
       'ledger_http_request_duration_seconds_count{operation="transfer"}',
     ];
-    const count = (text: string) => series.map((name) => metric(text, name) ?? 0);
+    const count = (text: string) => series.map((name) => seriesValue(text, name) ?? 0);
     const before = { direct: count(await metricsOf(direct)), apollo: count(await metricsOf(apollo)) };
     const send = async (service: RunningService, id: string) => {
       const variables = { from, to, amount: '0.25', key: `logged-${id}` };
@@ -273,7 +269,7 @@ describe('the direct HTTP path answers exactly as Apollo does', () => {
 
   it('is turned off by GRAPHQL_DIRECT_HTTP=false: the Apollo-only service has no direct counter', async () => {
     const text = (await rawRequest(`${apollo.baseUrl}/metrics`, { headers: { authorization: `Bearer ${adminKey}` } })).text;
-    expect(metric(text, 'ledger_graphql_direct_requests_total')).toBeUndefined();
-    expect(metric(text, 'ledger_http_requests_total{operation="me",outcome="ok"}')).toBeGreaterThan(0);
+    expect(seriesValue(text, 'ledger_graphql_direct_requests_total')).toBeUndefined();
+    expect(seriesValue(text, 'ledger_http_requests_total{operation="me",outcome="ok"}')).toBeGreaterThan(0);
   });
 });

@@ -4,13 +4,9 @@ import { GqlClient } from '../support/graphql';
 import { postRaw, rawRequest } from '../support/http';
 import { createCurrency, openAccount, registerParty, startLedger, type TestLedger, transfer, verifyLedger } from '../support/ledger';
 import { logLines, startService } from '../support/service';
+import { seriesValue } from '../support/metrics';
 
 /** A metric's value from the Prometheus text format, by its name and labels as written. */
-function metric(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
-
 describe('logs, metrics and health', () => {
   let ledger: TestLedger;
   let admin: GqlClient;
@@ -89,23 +85,23 @@ describe('logs, metrics and health', () => {
     expect(response.status).toBe(200);
     expect(response.contentType).toMatch(/^text\/plain/);
     const text = response.text;
-    expect(metric(text, 'ledger_http_requests_total{operation="transfer",outcome="ok"}')).toBe(1);
-    expect(metric(text, 'ledger_http_requests_total{operation="account",outcome="VALIDATION_FAILED"}')).toBe(1);
-    expect(metric(text, 'ledger_http_requests_total{operation="me",outcome="UNAUTHENTICATED"}')).toBe(1);
-    expect(metric(text, 'ledger_http_request_duration_seconds_count{operation="transfer"}')).toBe(1);
-    expect(metric(text, 'ledger_transactions_posted_total')).toBe(1);
-    expect(metric(text, 'ledger_posting_groups_total')).toBeGreaterThanOrEqual(1);
-    expect(metric(text, 'ledger_posting_refused_total')).toBe(0);
-    expect(metric(text, 'ledger_db_retries_total')).toBe(0);
-    expect(metric(text, 'ledger_db_pool_connections{state="total"}')).toBeGreaterThanOrEqual(1);
-    expect(metric(text, 'ledger_db_pool_connections{state="waiting"}')).toBe(0);
+    expect(seriesValue(text, 'ledger_http_requests_total{operation="transfer",outcome="ok"}')).toBe(1);
+    expect(seriesValue(text, 'ledger_http_requests_total{operation="account",outcome="VALIDATION_FAILED"}')).toBe(1);
+    expect(seriesValue(text, 'ledger_http_requests_total{operation="me",outcome="UNAUTHENTICATED"}')).toBe(1);
+    expect(seriesValue(text, 'ledger_http_request_duration_seconds_count{operation="transfer"}')).toBe(1);
+    expect(seriesValue(text, 'ledger_transactions_posted_total')).toBe(1);
+    expect(seriesValue(text, 'ledger_posting_groups_total')).toBeGreaterThanOrEqual(1);
+    expect(seriesValue(text, 'ledger_posting_refused_total')).toBe(0);
+    expect(seriesValue(text, 'ledger_db_retries_total')).toBe(0);
+    expect(seriesValue(text, 'ledger_db_pool_connections{state="total"}')).toBeGreaterThanOrEqual(1);
+    expect(seriesValue(text, 'ledger_db_pool_connections{state="waiting"}')).toBe(0);
     expect(text).toMatch(/^ledger_process_resident_memory_bytes \d+/m);
     // Labels stay a bounded set: an invented path is not echoed into them.
     await rawRequest(`${ledger.service.baseUrl}/${randomUUID()}`);
     const after = (
       await rawRequest(`${ledger.service.baseUrl}/metrics`, { headers: { authorization: `Bearer ${ledger.service.adminKey}` } })
     ).text;
-    expect(metric(after, 'ledger_http_requests_total{operation="unmatched",outcome="HTTP_404"}')).toBe(1);
+    expect(seriesValue(after, 'ledger_http_requests_total{operation="unmatched",outcome="HTTP_404"}')).toBe(1);
   });
 
   it('reports readiness with the database and liveness of the process', async () => {

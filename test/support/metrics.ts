@@ -1,4 +1,6 @@
 import { metricValue } from '../../scripts/lib/metrics';
+
+export { seriesValue } from '../../scripts/lib/metrics';
 import type { RunningService } from './service';
 
 /** An unlabelled metric of a running instance (read with its admin key); fails when the instance has none. */
