@@ -8,3 +8,27 @@
 export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/**
+ * Work that runs at the event loop's next turn, once however often it is asked for before then:
+ * what is asked for in one turn (the commands that arrived, the requests started) is done together.
+ */
+export class NextTurn {
+  private scheduled = false;
+
+  constructor(private readonly work: () => void) {}
+
+  /** Asked for and not yet run. */
+  get pending(): boolean {
+    return this.scheduled;
+  }
+
+  ask(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.work();
+    });
+  }
+}

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { NextTurn } from '../common/event-loop';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { type FanOutLease, type FanOutRound, WebhookFanOut } from './webhook-fan-out';
 import { WebhookRetention } from './webhook-retention';
@@ -122,7 +123,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
    */
   private readonly backlogged = new Set<string>();
   private stopped = false;
-  private pumpScheduled = false;
+  /** `pump` at the event loop's next turn. */
+  private readonly pumpSoon = new NextTurn(() => this.pump());
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private readonly sending = new Set<Promise<void>>();
@@ -324,7 +326,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
       for (const [webhookId, lane] of [...this.lanes]) {
         if (lane.queue.length === 0 || !this.mayStart(lane)) continue;
         if (budget-- === 0) {
-          this.pumpSoon();
+          this.pumpSoon.ask();
           return;
         }
         started = true;
@@ -335,16 +337,6 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
         this.lanes.set(webhookId, lane);
       }
     }
-  }
-
-  /** `pump` at the event loop's next turn, once however often asked meanwhile. */
-  private pumpSoon(): void {
-    if (this.pumpScheduled) return;
-    this.pumpScheduled = true;
-    setImmediate(() => {
-      this.pumpScheduled = false;
-      this.pump();
-    });
   }
 
   /** Deliveries that waited here past their time go back (not attempted), so the lease never ends under a send. */
@@ -388,7 +380,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
         lane.inFlight--;
         if (!pipelined || --lane.pipelined === 0) this.connections--;
         // Not at once: the answers one read brings end their sends together, and the sends after them start in slices.
-        this.pumpSoon();
+        this.pumpSoon.ask();
         // A webhook with deliveries due for want of room is claimed again once it has room for a good batch of them.
         if (
           this.results.length >= MAX_RESULTS_PER_WRITE ||

@@ -1,5 +1,6 @@
 import { isIP, type LookupFunction, Socket } from 'node:net';
 import { connect as tlsConnect, TLSSocket } from 'node:tls';
+import { NextTurn } from '../common/event-loop';
 import { guardedLookup, isPrivateAddress, type ParsedTarget, parseTarget, PrivateAddressError } from './ssrf';
 
 export interface SendOutcome {
@@ -57,7 +58,10 @@ export class WebhookSender {
   private readonly targets = new Map<string, Target>();
   private readonly lookup: LookupFunction | undefined;
   private readonly unflushed = new Set<Connection>();
-  private flushScheduled = false;
+  private readonly flushes = new NextTurn(() => {
+    for (const c of this.unflushed) c.flush();
+    this.unflushed.clear();
+  });
   private freeScratch: Buffer | null = null;
 
   constructor(
@@ -110,13 +114,7 @@ export class WebhookSender {
   /** A connection with requests to write: they leave together, once this turn of the event loop is over. */
   flushSoon(connection: Connection): void {
     this.unflushed.add(connection);
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      for (const c of this.unflushed) c.flush();
-      this.unflushed.clear();
-    });
+    this.flushes.ask();
   }
 
   /** A new connection to a webhook's receiver: TLS for https, the SSRF guard on its address. */

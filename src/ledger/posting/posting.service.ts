@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { DomainError, ErrorCode, validationFailed } from '../../common/domain-error';
+import { NextTurn } from '../../common/event-loop';
 import { sleep } from '../../common/retry';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { CommitUnacknowledged, Database, isRetryable, sqlState, type TransactionSql, violatedConstraint } from '../../database/database';
@@ -77,7 +78,8 @@ export class PostingService implements BeforeApplicationShutdown {
   private readonly loading = new Map<string, number>();
   /** Per network, the state the last group to start its write is about to commit (while it is in flight). */
   private readonly tips = new Map<string, GroupTip>();
-  private scheduled = false;
+  /** Yields once before starting groups, so that requests arriving in the same tick join the first group. */
+  private readonly groupsSoon = new NextTurn(() => this.pump());
   /** Posted groups whose callers are answered in the next turn (`settleSoon`). */
   private settling = 0;
   private closed = false;
@@ -119,7 +121,7 @@ export class PostingService implements BeforeApplicationShutdown {
     if (this.queue.length >= MAX_QUEUE) return Promise.reject(new Error('The posting queue is full; retry shortly'));
     return new Promise<OpResult[]>((resolve, reject) => {
       this.queue.push({ command, keys, resolve, reject, at: this.trace ? performance.now() : 0 });
-      this.schedule();
+      this.groupsSoon.ask();
     });
   }
 
@@ -166,23 +168,13 @@ export class PostingService implements BeforeApplicationShutdown {
   /** Refuses new commands and waits until every queued one is posted or refused. */
   async beforeApplicationShutdown(): Promise<void> {
     this.closed = true;
-    while (this.running.size > 0 || this.scheduled || this.settling > 0) {
+    while (this.running.size > 0 || this.groupsSoon.pending || this.settling > 0) {
       await Promise.all([...this.running, new Promise<void>((resolve) => setImmediate(resolve))]);
     }
     if (this.trace) {
       this.trace.stop();
       process.stderr.write(this.trace.summary());
     }
-  }
-
-  /** Yields once before starting groups, so that requests arriving in the same tick join the first group. */
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.pump();
-    });
   }
 
   /**
