@@ -38,7 +38,6 @@ function postWithoutAccept(url: string, body: string, headers: Record<string, st
   });
 }
 
-/** A metric's value from the Prometheus text format, by its name and labels as written. */
 const JSON_TYPE = 'application/json; charset=utf-8';
 const GRAPHQL_TYPE = 'application/graphql-response+json; charset=utf-8';
 /** The Accept headers the direct path serves (RESPONSE_TYPES in src/graphql/direct-http.ts), and the content type of the answer. */

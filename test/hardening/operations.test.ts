@@ -6,7 +6,6 @@ import { createCurrency, openAccount, registerParty, startLedger, type TestLedge
 import { logLines, startService } from '../support/service';
 import { seriesValue } from '../support/metrics';
 
-/** A metric's value from the Prometheus text format, by its name and labels as written. */
 describe('logs, metrics and health', () => {
   let ledger: TestLedger;
   let admin: GqlClient;

@@ -1,7 +1,7 @@
 import { metricValue } from '../../scripts/lib/metrics';
+import type { RunningService } from './service';
 
 export { seriesValue } from '../../scripts/lib/metrics';
-import type { RunningService } from './service';
 
 /** An unlabelled metric of a running instance (read with its admin key); fails when the instance has none. */
 export async function metricOf(service: Pick<RunningService, 'baseUrl' | 'adminKey'>, name: string): Promise<number> {

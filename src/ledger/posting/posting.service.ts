@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { DomainError, ErrorCode, validationFailed } from '../../common/domain-error';
-import { NextTurn } from '../../common/event-loop';
+import { NextTurn, nextTurn } from '../../common/event-loop';
 import { sleep } from '../../common/retry';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { CommitUnacknowledged, Database, isRetryable, sqlState, type TransactionSql, violatedConstraint } from '../../database/database';
@@ -169,7 +169,7 @@ export class PostingService implements BeforeApplicationShutdown {
   async beforeApplicationShutdown(): Promise<void> {
     this.closed = true;
     while (this.running.size > 0 || this.groupsSoon.pending || this.settling > 0) {
-      await Promise.all([...this.running, new Promise<void>((resolve) => setImmediate(resolve))]);
+      await Promise.all([...this.running, nextTurn()]);
     }
     if (this.trace) {
       this.trace.stop();
