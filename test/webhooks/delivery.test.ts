@@ -167,40 +167,49 @@ describe('webhook delivery to a real HTTP receiver', () => {
   });
 
   it('retries a failing receiver with growing delays until it answers 2xx', async () => {
-    receiver.on('/flaky', (_request, count) => (count <= 3 ? 500 : 204));
-    const created = dataOf(
-      await createWebhook(ledger.admin, { url: receiver.url('/flaky'), events: ['TRANSACTION_POSTED'] }),
-    ).createWebhook;
-    const keptBefore = await metricOf(ledger.service, 'ledger_webhook_payloads_kept_total');
     // A memo with characters JSON escapes or writes as they are, so that "the same bytes" below means something.
     const memo = 'Café "du coin" \\ tab\t, a newline\n and ünïcode ✓';
-    dataOf(
-      await ledger
-        .client(ana.key)
-        .request(
-          'mutation($from: ID!, $to: ID!, $memo: String) { transfer(from: $from, to: $to, amount: "0.25", memo: $memo, idempotencyKey: "flaky-memo") { id } }',
-          { from: ana.accountId, to: ben.accountId, memo },
-        ),
-    );
-    await waitUntil('four attempts', () => receiver.at('/flaky').length >= 4);
-    const times = receiver.at('/flaky').map((r) => r.atMs);
-    const gaps = times.slice(1).map((t, i) => t - (times[i] as number));
-    // First retry after at least the minimum; each later delay at least the previous base (doubling, jitter on top).
-    expect(gaps[0]).toBeGreaterThanOrEqual(RETRY_MIN_MS - 20);
-    expect(gaps[1]).toBeGreaterThanOrEqual(2 * RETRY_MIN_MS - 20);
-    expect(gaps[2]).toBeGreaterThanOrEqual(4 * RETRY_MIN_MS - 20);
-    expect(new Set(receiver.at('/flaky').map((r) => r.body.id)).size).toBe(1);
-    // The first attempt's body is built when its event is fanned out (from the posting group's own record, kept by this
-    // instance), the retries' when they are claimed (read back from the ledger): the same bytes.
-    expect(new Set(receiver.at('/flaky').map((r) => r.raw)).size).toBe(1);
-    expect(receiver.at('/flaky')[0]?.body.data.transaction.memo).toBe(memo);
-    expect(await metricOf(ledger.service, 'ledger_webhook_payloads_kept_total')).toBeGreaterThan(keptBefore);
-    const [delivery] = await waitFor('DELIVERED', async () => {
-      const list = await deliveries(ledger.admin, created.webhook.id);
-      return list[0]?.status === 'DELIVERED' ? list : undefined;
-    });
-    expect(delivery).toMatchObject({ attempts: 4, lastStatusCode: 204, lastError: null });
-    dataOf(await ledger.admin.request('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id: created.webhook.id }));
+    /** One transfer to a receiver that fails three times; whether its first attempt's body was built from the posting group's record. */
+    async function flaky(round: number): Promise<boolean> {
+      const path = `/flaky-${round}`;
+      receiver.on(path, (_request, count) => (count <= 3 ? 500 : 204));
+      const created = dataOf(await createWebhook(ledger.admin, { url: receiver.url(path), events: ['TRANSACTION_POSTED'] })).createWebhook;
+      const keptBefore = await metricOf(ledger.service, 'ledger_webhook_payloads_kept_total');
+      dataOf(
+        await ledger
+          .client(ana.key)
+          .request(
+            'mutation($from: ID!, $to: ID!, $memo: String, $key: String!) { transfer(from: $from, to: $to, amount: "0.25", memo: $memo, idempotencyKey: $key) { id } }',
+            { from: ana.accountId, to: ben.accountId, memo, key: `flaky-memo-${round}` },
+          ),
+      );
+      await waitUntil('four attempts', () => receiver.at(path).length >= 4);
+      const times = receiver.at(path).map((r) => r.atMs);
+      const gaps = times.slice(1).map((t, i) => t - (times[i] as number));
+      // First retry after at least the minimum; each later delay at least the previous base (doubling, jitter on top).
+      expect(gaps[0]).toBeGreaterThanOrEqual(RETRY_MIN_MS - 20);
+      expect(gaps[1]).toBeGreaterThanOrEqual(2 * RETRY_MIN_MS - 20);
+      expect(gaps[2]).toBeGreaterThanOrEqual(4 * RETRY_MIN_MS - 20);
+      expect(new Set(receiver.at(path).map((r) => r.body.id)).size).toBe(1);
+      // Every attempt carries the same bytes, the retries' read back from the ledger when they are claimed.
+      expect(new Set(receiver.at(path).map((r) => r.raw)).size).toBe(1);
+      expect(receiver.at(path)[0]?.body.data.transaction.memo).toBe(memo);
+      const [delivery] = await waitFor('DELIVERED', async () => {
+        const list = await deliveries(ledger.admin, created.webhook.id);
+        return list[0]?.status === 'DELIVERED' ? list : undefined;
+      });
+      expect(delivery).toMatchObject({ attempts: 4, lastStatusCode: 204, lastError: null });
+      dataOf(await ledger.admin.request('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id: created.webhook.id }));
+      return (await metricOf(ledger.service, 'ledger_webhook_payloads_kept_total')) > keptBefore;
+    }
+    // The first attempt's body is built when its event is fanned out: from the posting group's own record, kept by this
+    // instance, unless the fan-out read the event in the instant between its commit and the group's return (the record is
+    // kept once the group has its COMMIT's answer; PostgreSQL shows the commit to others a moment before it answers). Then
+    // that body too is read from the ledger. Rounds until one first body came from the record, so that "the same bytes"
+    // compares the two ways of building it; three rounds that all met that instant would be a fault.
+    const rounds: boolean[] = [];
+    while (rounds.length < 3 && !rounds.includes(true)) rounds.push(await flaky(rounds.length + 1));
+    expect(rounds).toContain(true);
   });
 
   it('gives up after the retry window: FAILED, with the last answer; a redirect is not followed', async () => {

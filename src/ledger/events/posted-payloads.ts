@@ -29,7 +29,10 @@ interface Kept {
  * Only committed groups put transactions here (the posting service, after COMMIT): a key
  * (network, sequence) names one transaction for ever once committed. A transaction not found
  * here — posted by another instance, or before a restart, or taken already — is read from the
- * ledger.
+ * ledger. So is one whose event the fan-out reads in the instant between its commit and its
+ * group's return here: PostgreSQL shows a commit to other sessions a moment before it answers the
+ * COMMIT, and only then is the transaction kept (keeping it sooner would keep what might yet roll
+ * back, under a key a later transaction could take).
  */
 @Injectable()
 export class PostedPayloads {
