@@ -422,6 +422,7 @@ function webhookRows(cost: WebhookCost): [string, string, string][] {
       `transfer, ${cost.one.setting}`,
       cost.one,
       `; ratio of medians to none ${cost.ratioOfMedians} (target >= 0.9), of means ${cost.ratioOfMeans}; ` +
+        `round by round ${cost.paired.ratios.join(', ')} (mean ${cost.paired.mean} ± ${cost.paired.standardError} standard error); ` +
         `${cost.delivered} of ${cost.posted} delivered; ` +
         `cores idle ${idleText(cost.idlePercent.none)} % with none, ${idleText(cost.idlePercent.one)} % with one`,
     ),

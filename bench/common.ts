@@ -192,6 +192,29 @@ export function ratioOf(a: number, b: number): number {
   return b === 0 ? 0 : Math.round((a / b) * 1000) / 1000;
 }
 
+/**
+ * An A/B section's rounds taken in pairs: round i of one setting over round i of the other, run
+ * one right after the other, so that what drifts on the machine between rounds mostly cancels
+ * within a pair. The mean of those ratios and its standard error (the spread of the pairs over
+ * the square root of their number) say how far one run's figure can be trusted: on shared cores
+ * rounds of the same setting differ by more than the effects being measured.
+ */
+export interface PairedRatios {
+  readonly ratios: readonly number[];
+  readonly mean: number;
+  /** 0 with fewer than two pairs (no spread to judge by). */
+  readonly standardError: number;
+}
+
+export function pairedRatios(tested: readonly number[], baseline: readonly number[]): PairedRatios {
+  if (tested.length !== baseline.length) throw new Error(`pairedRatios: ${tested.length} rounds against ${baseline.length}`);
+  const ratios = tested.map((t, i) => ratioOf(t, baseline[i] as number));
+  const n = ratios.length;
+  const mean = n === 0 ? 0 : ratios.reduce((sum, r) => sum + r, 0) / n;
+  const variance = n < 2 ? 0 : ratios.reduce((sum, r) => sum + (r - mean) ** 2, 0) / (n - 1);
+  return { ratios, mean: Math.round(mean * 1000) / 1000, standardError: Math.round(Math.sqrt(variance / Math.max(1, n)) * 1000) / 1000 };
+}
+
 export function describeSpread(s: Spread, unit: string): string {
   return `${s.median} ${unit} (${s.min}–${s.max})`;
 }

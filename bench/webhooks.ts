@@ -1,7 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { startService } from '../scripts/lib/service-process';
-import { analyzeDatabase, CLIENTS, freshDatabase, ratioOf, runLoadProcess, type SettingRuns, settingRuns, setUp } from './common';
+import {
+  analyzeDatabase,
+  CLIENTS,
+  freshDatabase,
+  type PairedRatios,
+  pairedRatios,
+  ratioOf,
+  runLoadProcess,
+  type SettingRuns,
+  settingRuns,
+  setUp,
+} from './common';
 import { idlePercent, machineTicks } from './process-cpu';
 import type { LoadResult } from './load';
 
@@ -15,6 +26,8 @@ export interface WebhookCost {
    * keeps one of them. Rounds swing by a sixth on these shared cores, so the two may differ.
    */
   readonly ratioOfMeans: number;
+  /** Each round with one webhook over the round without that ran beside it, their mean and its standard error. */
+  readonly paired: PairedRatios;
   /** Deliveries the receiver got for the 1-webhook runs, and the transfers those runs posted. */
   readonly delivered: number;
   readonly posted: number;
@@ -116,6 +129,10 @@ export async function measureWebhookCost(
       one: oneRuns,
       ratioOfMedians: ratioOf(oneRuns.tps.median, noneRuns.tps.median),
       ratioOfMeans: ratioOf(mean(one), mean(none)),
+      paired: pairedRatios(
+        one.map((l) => l.perSecond),
+        none.map((l) => l.perSecond),
+      ),
       delivered,
       idlePercent: idle,
       posted: one.reduce((sum, l) => sum + l.requests - l.mismatches - l.non2xx, 0),
