@@ -154,7 +154,7 @@ export interface CpuSplit {
 }
 
 function perTransfer(ms: number, transfers: number): number {
-  return Math.round((ms / Math.max(1, transfers)) * 1000) / 1000;
+  return thousandths(ms / Math.max(1, transfers));
 }
 
 /** One load run, with the CPU each process spent on it read from /proc. */
@@ -189,7 +189,17 @@ export function spread(values: readonly number[]): Spread {
 
 /** `a / b` to three decimals, the A/B sections' ratio of one setting to the other (0 when `b` is). */
 export function ratioOf(a: number, b: number): number {
-  return b === 0 ? 0 : Math.round((a / b) * 1000) / 1000;
+  return b === 0 ? 0 : thousandths(a / b);
+}
+
+/** A figure rounded to three decimals, as the bench prints its ratios and milliseconds. */
+export function thousandths(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+/** The mean of some figures (0 for none). */
+export function meanOf(values: readonly number[]): number {
+  return values.length === 0 ? 0 : values.reduce((sum, v) => sum + v, 0) / values.length;
 }
 
 /**
@@ -210,9 +220,9 @@ export function pairedRatios(tested: readonly number[], baseline: readonly numbe
   if (tested.length !== baseline.length) throw new Error(`pairedRatios: ${tested.length} rounds against ${baseline.length}`);
   const ratios = tested.map((t, i) => ratioOf(t, baseline[i] as number));
   const n = ratios.length;
-  const mean = n === 0 ? 0 : ratios.reduce((sum, r) => sum + r, 0) / n;
+  const mean = meanOf(ratios);
   const variance = n < 2 ? 0 : ratios.reduce((sum, r) => sum + (r - mean) ** 2, 0) / (n - 1);
-  return { ratios, mean: Math.round(mean * 1000) / 1000, standardError: Math.round(Math.sqrt(variance / Math.max(1, n)) * 1000) / 1000 };
+  return { ratios, mean: thousandths(mean), standardError: thousandths(Math.sqrt(variance / Math.max(1, n))) };
 }
 
 export function describeSpread(s: Spread, unit: string): string {

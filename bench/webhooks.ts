@@ -5,6 +5,7 @@ import {
   analyzeDatabase,
   CLIENTS,
   freshDatabase,
+  meanOf,
   type PairedRatios,
   pairedRatios,
   ratioOf,
@@ -121,18 +122,16 @@ export async function measureWebhookCost(
         await runWithout(round);
       }
     }
-    const mean = (loads: readonly LoadResult[]) => loads.reduce((sum, l) => sum + l.perSecond, 0) / Math.max(1, loads.length);
+    const oneTps = one.map((l) => l.perSecond);
+    const noneTps = none.map((l) => l.perSecond);
     const noneRuns = settingRuns('no webhook', none);
     const oneRuns = settingRuns('1 active webhook', one);
     return {
       none: noneRuns,
       one: oneRuns,
       ratioOfMedians: ratioOf(oneRuns.tps.median, noneRuns.tps.median),
-      ratioOfMeans: ratioOf(mean(one), mean(none)),
-      paired: pairedRatios(
-        one.map((l) => l.perSecond),
-        none.map((l) => l.perSecond),
-      ),
+      ratioOfMeans: ratioOf(meanOf(oneTps), meanOf(noneTps)),
+      paired: pairedRatios(oneTps, noneTps),
       delivered,
       idlePercent: idle,
       posted: one.reduce((sum, l) => sum + l.requests - l.mismatches - l.non2xx, 0),
