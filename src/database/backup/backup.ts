@@ -92,8 +92,7 @@ async function copyTable(
       progress.count(`${label} ${table.name}: ${digest.rows} rows …`);
     }
   }
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  progress.line(`${label} ${table.name}: ${digest.rows} rows, ${formatBytes(digest.bytes)} (${seconds} s)`);
+  progress.line(`${label} ${table.name}: ${digest.rows} rows, ${formatBytes(digest.bytes)} (${secondsSince(started)} s)`);
   return {
     schema: table.schema,
     name: table.name,
@@ -106,6 +105,17 @@ async function copyTable(
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  if (bytes < 1024 * 1024) return `${oneDecimal(bytes, 1024)} KiB`;
+  return `${oneDecimal(bytes, 1024 * 1024)} MiB`;
+}
+
+/** Time since `startedMs` in seconds to one decimal ("12.3"), for progress lines. */
+export function secondsSince(startedMs: number): string {
+  return oneDecimal(Date.now() - startedMs, 1000);
+}
+
+/** A count of whole units (bytes, milliseconds) in larger ones, to one decimal, rounded half up in integer arithmetic. */
+function oneDecimal(count: number, unit: number): string {
+  const tenths = Math.floor((count * 10 + Math.floor(unit / 2)) / unit);
+  return `${Math.floor(tenths / 10)}.${tenths % 10}`;
 }

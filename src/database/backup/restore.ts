@@ -4,7 +4,7 @@ import type { Client } from 'pg';
 import { from as copyFrom, type CopyStreamQuery } from 'pg-copy-streams';
 import { ClientSql, type Sql } from '../database';
 import { applyMigration, ensureMigrationTable, MIGRATION_LOCK, type MigrationFile, migrationFiles } from '../migrator';
-import type { BackupProgress } from './backup';
+import { type BackupProgress, secondsSince } from './backup';
 import { BackupFileError, checkBackupFile, parseJson, readFrames, TableDigest, type TableStart } from './backup-file';
 import { type CatalogTable, foreignKeys, heads, ident, ledgerTables, qualified, setCopySession } from './catalog';
 import type { BackupManifest, HeadEntry, TableEntry } from './manifest';
@@ -246,8 +246,7 @@ async function copyIn(client: Client, path: string, entries: readonly TableEntry
     // The file was checked before the transaction began; this catches a file changed since.
     if (digest.sha256() !== entry.sha256 || digest.rows !== entry.rows)
       throw new BackupFileError(`the data of table ${entry.name} changed while it was being restored`);
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    progress.line(`[${index + 1}/${entries.length}] ${entry.name}: ${entry.rows} rows loaded (${seconds} s)`);
+    progress.line(`[${index + 1}/${entries.length}] ${entry.name}: ${entry.rows} rows loaded (${secondsSince(started)} s)`);
   };
   try {
     for await (const frame of readFrames(path)) {
