@@ -41,7 +41,13 @@ async function main(): Promise<void> {
       '-e',
       `require(${JSON.stringify(join(__dirname, 'webhooks.js'))}).startCountingReceiver().then((r) => {
          console.log(r.url);
-         process.stdin.on('data', () => { console.log(r.received); process.exit(0); });
+         let before = null;
+         process.stdin.setEncoding('utf8').on('data', (text) => {
+           if (text.startsWith('start')) { before = process.cpuUsage(); console.log('started'); return; }
+           const cpu = process.cpuUsage(before);
+           console.log(JSON.stringify({ received: r.received, reads: r.reads, user: cpu.user, system: cpu.system }));
+           process.exit(0);
+         });
        })`,
     ],
     { stdio: ['pipe', 'pipe', 'inherit'] },
@@ -50,6 +56,8 @@ async function main(): Promise<void> {
   const nextLine = () => new Promise<string>((resolve) => lines.once('data', (text: string) => resolve(text.trim())));
   const url = await nextLine();
   const sender = new WebhookSender(10_000, true, 4, IN_FLIGHT);
+  receiver.stdin.write('start\n');
+  await nextLine();
   let started = 0;
   let delivered = 0;
   const cpuBefore = process.cpuUsage();
@@ -89,11 +97,12 @@ async function main(): Promise<void> {
   const wallMs = Number(process.hrtime.bigint() - wallBefore) / 1e6;
   sender.close();
   receiver.stdin.write('\n');
-  const received = Number(await nextLine());
+  const counted = JSON.parse(await nextLine()) as { received: number; reads: number; user: number; system: number };
   const per = (micros: number) => (micros / DELIVERIES).toFixed(1);
   process.stdout.write(
-    `${DELIVERIES} deliveries, ${delivered} answered 200, ${received} received, in ${wallMs.toFixed(0)} ms: ` +
-      `sender CPU per delivery ${per(cpu.user)} µs user, ${per(cpu.system)} µs system\n`,
+    `${DELIVERIES} deliveries, ${delivered} answered 200, ${counted.received} received in ${counted.reads} reads, in ${wallMs.toFixed(0)} ms: ` +
+      `sender CPU per delivery ${per(cpu.user)} µs user, ${per(cpu.system)} µs system; ` +
+      `receiver ${per(counted.user)} µs user, ${per(counted.system)} µs system\n`,
   );
 }
 

@@ -151,7 +151,6 @@ export interface CountingReceiver {
   close(): Promise<void>;
 }
 
-const HEAD_END = Buffer.from('\r\n\r\n');
 const OK = Buffer.from('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n', 'latin1');
 const OK_CLOSE = Buffer.from('HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n', 'latin1');
 const LENGTH_REQUIRED = Buffer.from('HTTP/1.1 411 Length Required\r\ncontent-length: 0\r\nconnection: close\r\n\r\n', 'latin1');
@@ -196,16 +195,9 @@ export async function startCountingReceiver(): Promise<CountingReceiver> {
           if (bodyLeft > 0) break;
           continue;
         }
-        const end = buffer.indexOf(HEAD_END, at);
-        if (end < 0) {
-          if (buffer.length - at > MAX_HEAD_BYTES) {
-            answers.push(BAD_REQUEST);
-            close = true;
-          }
-          break;
-        }
-        const answer = answerTo(buffer, at, end);
-        at = end + HEAD_END.length;
+        const answer = answerTo(buffer, at);
+        if (answer === null) break;
+        at = answer.next;
         answers.push(answer.reply);
         if (answer.reply === OK || answer.reply === OK_CLOSE) receiver.received++;
         close = answer.close;
@@ -230,30 +222,49 @@ export async function startCountingReceiver(): Promise<CountingReceiver> {
   return receiver;
 }
 
-const CRLF = Buffer.from('\r\n');
-const REQUEST_LINE = /^[A-Z]+ \S+ HTTP\/1\.[01]$/;
+const CR = 0x0d;
+const LF = 0x0a;
+const COLON = 0x3a;
+const SPACE = 0x20;
+const TAB = 0x09;
 const MALFORMED = { reply: BAD_REQUEST, close: true, bodyBytes: 0 };
 
+interface Answer {
+  readonly reply: Buffer;
+  readonly close: boolean;
+  readonly bodyBytes: number;
+  /** Where the request's body starts (after its head's blank line). */
+  readonly next: number;
+}
+
 /**
- * The answer to one request head (the request line and header fields in `buffer` from `start` to
- * `end`, without the blank line), and how many body bytes follow it. Read in place: only the
- * request line and the values of the three fields that matter become strings.
+ * The answer to the request whose head starts at `start` in `buffer`, and how many body bytes
+ * follow it; null while the head is not all there yet. One pass over the head's bytes in
+ * JavaScript: only the value of a `connection` field becomes a string (a call into the runtime
+ * for every line, as `indexOf` is, cost this process more than the rest of its work per request).
  */
-function answerTo(buffer: Buffer, start: number, end: number): { reply: Buffer; close: boolean; bodyBytes: number } {
-  const lineEnd = lineEndOf(buffer, start, end);
-  if (!REQUEST_LINE.test(buffer.toString('latin1', start, lineEnd))) return MALFORMED;
-  let length: number | null = null;
+function answerTo(buffer: Buffer, start: number): Answer | null {
+  const limit = Math.min(buffer.length, start + MAX_HEAD_BYTES);
+  const lineEnd = lineEndFrom(buffer, start, limit);
+  if (lineEnd < 0) return headMissing(buffer, start, limit);
+  if (!isRequestLine(buffer, start, lineEnd)) return malformedAt(lineEnd);
+  let length = -1;
   let chunked = false;
   // HTTP/1.0 closes unless asked to keep the connection.
   let close = buffer[lineEnd - 1] === 0x30;
-  for (let at = lineEnd + 2; at < end;) {
-    const next = lineEndOf(buffer, at, end);
-    const colon = buffer.indexOf(0x3a, at);
-    if (colon <= at || colon >= next) return MALFORMED;
+  let at = lineEnd + 2;
+  for (;;) {
+    if (at + 1 >= limit) return headMissing(buffer, start, limit);
+    if (buffer[at] === CR && buffer[at + 1] === LF) break;
+    const next = lineEndFrom(buffer, at, limit);
+    if (next < 0) return headMissing(buffer, start, limit);
+    let colon = at;
+    while (colon < next && buffer[colon] !== COLON) colon++;
+    if (colon === at || colon === next) return malformedAt(next);
     if (isName(buffer, at, colon, 'content-length')) {
-      const value = buffer.toString('latin1', colon + 1, next).trim();
-      if (!/^\d{1,15}$/.test(value) || (length !== null && length !== Number(value))) return MALFORMED;
-      length = Number(value);
+      const value = digitsOf(buffer, colon + 1, next);
+      if (value < 0 || (length >= 0 && length !== value)) return malformedAt(next);
+      length = value;
     } else if (isName(buffer, at, colon, 'transfer-encoding')) chunked = true;
     else if (isName(buffer, at, colon, 'connection')) {
       const value = buffer.toString('latin1', colon + 1, next);
@@ -261,14 +272,54 @@ function answerTo(buffer: Buffer, start: number, end: number): { reply: Buffer; 
     }
     at = next + 2;
   }
-  if (chunked) return { reply: LENGTH_REQUIRED, close: true, bodyBytes: 0 };
-  return { reply: close ? OK_CLOSE : OK, close, bodyBytes: length ?? 0 };
+  const next = at + 2;
+  if (chunked) return { reply: LENGTH_REQUIRED, close: true, bodyBytes: 0, next };
+  return { reply: close ? OK_CLOSE : OK, close, bodyBytes: length < 0 ? 0 : length, next };
 }
 
-/** Where the line starting at `at` ends (its CR), within the head. */
-function lineEndOf(buffer: Buffer, at: number, end: number): number {
-  const found = buffer.indexOf(CRLF, at);
-  return found < 0 || found > end ? end : found;
+/** A head not complete within the buffer: wait for more, unless it is already longer than a head may be (400). */
+function headMissing(buffer: Buffer, start: number, limit: number): Answer | null {
+  return buffer.length - start > MAX_HEAD_BYTES ? malformedAt(limit) : null;
+}
+
+function malformedAt(next: number): Answer {
+  return { ...MALFORMED, next };
+}
+
+/** Where the line starting at `at` ends (its CR, followed by LF), or -1 when it does not end before `limit`. */
+function lineEndFrom(buffer: Buffer, at: number, limit: number): number {
+  for (let i = at; i + 1 < limit; i++) if (buffer[i] === CR && buffer[i + 1] === LF) return i;
+  return -1;
+}
+
+/** `METHOD target HTTP/1.0` or `HTTP/1.1`: an upper-case method, a target without spaces. */
+function isRequestLine(buffer: Buffer, start: number, end: number): boolean {
+  let i = start;
+  while (i < end && (buffer[i] as number) >= 0x41 && (buffer[i] as number) <= 0x5a) i++;
+  if (i === start || buffer[i] !== SPACE) return false;
+  const target = ++i;
+  while (i < end && (buffer[i] as number) > SPACE) i++;
+  if (i === target || buffer[i] !== SPACE || end - i !== 9) return false;
+  for (let k = 0; k < 7; k++) if (buffer[i + 1 + k] !== HTTP_1.charCodeAt(k)) return false;
+  return buffer[end - 1] === 0x30 || buffer[end - 1] === 0x31;
+}
+
+const HTTP_1 = 'HTTP/1.';
+
+/** A field value of 1 to 15 decimal digits between optional spaces or tabs; -1 otherwise. */
+function digitsOf(buffer: Buffer, from: number, to: number): number {
+  let a = from;
+  let b = to;
+  while (a < b && (buffer[a] === SPACE || buffer[a] === TAB)) a++;
+  while (b > a && (buffer[b - 1] === SPACE || buffer[b - 1] === TAB)) b--;
+  if (b === a || b - a > 15) return -1;
+  let value = 0;
+  for (let i = a; i < b; i++) {
+    const d = (buffer[i] as number) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    value = value * 10 + d;
+  }
+  return value;
 }
 
 /** Whether the field name from `at` to `colon` is `lower`, in any case. */

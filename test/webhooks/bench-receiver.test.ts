@@ -81,6 +81,10 @@ describe('the bench webhook receiver', () => {
     expect(await exchange('POST /hook HTTP/1.1\r\nContent-Length: 2\r\ncontent-length: 3\r\n\r\n{}')).toBe(
       'HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n',
     );
+    // A head that has not ended within 16 KiB.
+    expect(await exchange(`POST /hook HTTP/1.1\r\nx-long: ${'a'.repeat(17 * 1024)}`)).toBe(
+      'HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n',
+    );
     expect(receiver.received).toBe(2);
   });
 });
