@@ -92,6 +92,11 @@ export interface AppConfig {
    * receiver that slows down goes back to WEBHOOK_CONCURRENCY_PER_WEBHOOK connections of its own.
    */
   readonly webhookPipelineDepth: number;
+  /**
+   * The nice value of the thread that sends webhook deliveries (0 to 19; Linux): above the service's, so that when every core
+   * is busy the posting path comes first and deliveries wait (docs/webhooks.md).
+   */
+  readonly webhookSenderNice: number;
   /** How often an idle dispatcher looks for new events and due deliveries. */
   readonly webhookPollMs: number;
   /** Loopback, private and link-local receivers; refused in production unless set. */
@@ -275,6 +280,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     webhookConcurrency: intFrom(env, 'WEBHOOK_CONCURRENCY', 16, 1, 256),
     webhookConcurrencyPerWebhook: intFrom(env, 'WEBHOOK_CONCURRENCY_PER_WEBHOOK', 4, 1, 64),
     webhookPipelineDepth: intFrom(env, 'WEBHOOK_PIPELINE_DEPTH', 128, 1, 256),
+    webhookSenderNice: intFrom(env, 'WEBHOOK_SENDER_NICE', 10, 0, 19),
     webhookPollMs: intFrom(env, 'WEBHOOK_POLL_MS', 500, 10, 60_000),
     webhookAllowPrivate: boolFrom(env, 'WEBHOOK_ALLOW_PRIVATE', !isProduction),
     webhookEventsByReference: boolOrAutoFrom(env, 'WEBHOOK_EVENTS_BY_REFERENCE'),

@@ -3,8 +3,7 @@ import { NextTurn } from '../common/event-loop';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { type FanOutLease, type FanOutRound, WebhookFanOut } from './webhook-fan-out';
 import { WebhookRetention } from './webhook-retention';
-import { WebhookSender } from './webhook-sender';
-import { signatureHeader } from './signature';
+import { SendThread, type SendResult } from './send-thread';
 import { type SecretBox, WEBHOOK_SECRET_BOX } from './webhook-secrets';
 import { type AttemptResult, type ClaimedRow, type RoundDelivery, WebhookRepository } from './webhook.repository';
 import { WebhookStats } from './webhook-stats';
@@ -47,12 +46,12 @@ const FIRST_ANSWER_MS = 50;
  */
 const PIPELINE_BELOW_MS = 20;
 /**
- * Sends started in one stretch of the event loop (each builds and signs its request, 10–20 µs):
- * the posting groups share the loop, and a group's answer from the database that arrives during a
- * stretch waits for its end, with the ledger head behind it. A fan-out round claims hundreds of
- * deliveries, and one read may bring a hundred answers.
+ * Sends started in one stretch of the event loop: each is a few microseconds here (its body is built,
+ * signed and sent on the sending thread, send-thread.ts), but the posting groups share the loop, and
+ * a group's answer from the database that arrives during a stretch waits for its end, with the
+ * ledger head behind it. A fan-out round claims hundreds of deliveries.
  */
-const SENDS_PER_SLICE = 16;
+const SENDS_PER_SLICE = 32;
 
 /** Retry n (1 for the first retry): doubling from the minimum, capped, with up to 25 % jitter on top. */
 export function retryDelayMs(attempt: number, minMs: number, random: () => number = Math.random): number {
@@ -71,6 +70,14 @@ interface Queued {
   readonly delivery: ClaimedRow;
   /** Local time by which its send must start, or it is released (its lease leaves room for one answer after it). */
   readonly sendByMs: number;
+}
+
+/** A send handed to the sending thread, by its key. */
+interface Sending {
+  readonly lane: Lane;
+  readonly delivery: ClaimedRow;
+  readonly pipelined: boolean;
+  readonly retryDelayMs: number;
 }
 
 /** What this instance holds of one webhook: deliveries waiting, sends in flight, how fast it answers. */
@@ -101,10 +108,10 @@ interface Lane {
 @Injectable()
 export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookDispatcher.name);
-  private readonly sender: WebhookSender;
+  private readonly sender: SendThread;
   private readonly lanes = new Map<string, Lane>();
-  /** Opened signing secrets, by webhook id with the sealed bytes they came from. */
-  private readonly secrets = new Map<string, { sealed: Buffer; secret: Buffer }>();
+  /** Opened signing secrets (their bytes as latin1 text, send-thread.ts), by webhook id with the sealed bytes they came from. */
+  private readonly secrets = new Map<string, { sealed: Buffer; secret: string }>();
   private queued = 0;
   private inFlight = 0;
   /** Connections busy: one per send on a connection of its own, one per webhook with pipelined sends outstanding. */
@@ -127,7 +134,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   private readonly pumpSoon = new NextTurn(() => this.pump());
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
-  private readonly sending = new Set<Promise<void>>();
+  /** Sends in flight, by key. */
+  private readonly sending = new Map<number, Sending>();
+  private nextKey = 0;
+  /** Resolved once no send is in flight (shutting down). */
+  private drained: (() => void) | null = null;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -138,11 +149,15 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     private readonly retention: WebhookRetention,
   ) {
     // Connections per webhook: as many as its sends in flight, or one with its sends pipelined while the receiver keeps up.
-    this.sender = new WebhookSender(
-      config.webhookTimeoutMs,
-      config.webhookAllowPrivate,
-      config.webhookConcurrencyPerWebhook,
-      config.webhookPipelineDepth,
+    this.sender = new SendThread(
+      {
+        timeoutMs: config.webhookTimeoutMs,
+        allowPrivate: config.webhookAllowPrivate,
+        perWebhook: config.webhookConcurrencyPerWebhook,
+        pipelineDepth: config.webhookPipelineDepth,
+        nice: config.webhookSenderNice,
+      },
+      (result) => this.sent(result),
     );
   }
 
@@ -156,10 +171,10 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     this.wake?.();
     await this.loop;
     for (const lane of this.lanes.values()) this.releaseAll(lane);
-    await Promise.all(this.sending);
+    if (this.sending.size > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     await this.endRounds(true);
     await this.flush().catch(() => undefined);
-    this.sender.close();
+    await this.sender.close();
   }
 
   /**
@@ -372,69 +387,65 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     this.inFlight++;
     lane.inFlight++;
     if (!pipelined || lane.pipelined++ === 0) this.connections++;
-    const sending: Promise<void> = this.attempt(lane, delivery, pipelined)
-      .then((result) => this.report(result))
-      .finally(() => {
-        this.sending.delete(sending);
-        this.inFlight--;
-        lane.inFlight--;
-        if (!pipelined || --lane.pipelined === 0) this.connections--;
-        // Not at once: the answers one read brings end their sends together, and the sends after them start in slices.
-        this.pumpSoon.ask();
-        // A webhook with deliveries due for want of room is claimed again once it has room for a good batch of them.
-        if (
-          this.results.length >= MAX_RESULTS_PER_WRITE ||
-          (this.backlogged.has(delivery.webhook_id) && this.hasHalfRoom(delivery.webhook_id))
-        )
-          this.wake?.();
-      });
-    this.sending.add(sending);
+    const key = this.nextKey++;
+    const sending: Sending = { lane, delivery, pipelined, retryDelayMs: retryDelayMs(delivery.attempts, this.config.webhookRetryMinMs) };
+    this.sending.set(key, sending);
+    if (delivery.stopped !== null) {
+      setImmediate(() => this.ended(key, attemptResult(delivery, null, delivery.stopped, 0, true)));
+      return;
+    }
+    let secret: string;
+    try {
+      secret = this.secretOf(delivery);
+    } catch {
+      const error = 'the signing secret cannot be opened (was WEBHOOK_SECRET_KEY or the admin key changed?)';
+      setImmediate(() => this.ended(key, attemptResult(delivery, null, error, sending.retryDelayMs)));
+      return;
+    }
+    // Built, signed and sent on the sending thread (send-thread.ts); its outcome comes back to `sent`.
+    this.sender.send({
+      key,
+      webhookId: delivery.webhook_id,
+      url: delivery.url,
+      pipelined,
+      secret,
+      eventId: delivery.event_id,
+      eventType: delivery.event_type,
+      networkId: delivery.network_id,
+      occurredAtMs: delivery.occurred_at.getTime(),
+      data: delivery.data,
+      attempts: delivery.attempts,
+    });
   }
 
-  private async attempt(lane: Lane, d: ClaimedRow, pipelined: boolean): Promise<AttemptResult> {
-    const retryDelay = retryDelayMs(d.attempts, this.config.webhookRetryMinMs);
-    if (d.stopped !== null) return attemptResult(d, null, d.stopped, 0, true);
-    let secret: Buffer;
-    try {
-      secret = this.secretOf(d);
-    } catch {
-      return attemptResult(d, null, 'the signing secret cannot be opened (was WEBHOOK_SECRET_KEY or the admin key changed?)', retryDelay);
-    }
-    // The event's data goes out as the database keeps it: spliced in, never parsed and written again. The other fields are
-    // uuids, a type name of the LedgerEventType enum and an ISO time, none with a character JSON escapes: written as they are,
-    // as JSON.stringify of the object would write them, without building and walking the object per delivery. The body is
-    // encoded once: those bytes are signed and sent.
-    const body = Buffer.from(
-      `{"id":"${d.event_id}","type":"${d.event_type}","network":"${d.network_id}","occurredAt":"${d.occurred_at.toISOString()}","data":${d.data}}`,
-    );
-    const startedMs = performance.now();
-    // Name, value, name, value: written into the request as they are (webhook-sender.ts), no object built per request.
-    const outcome = await this.sender.send(
-      d.webhook_id,
-      d.url,
-      body,
-      [
-        'content-type',
-        'application/json',
-        'ledger-signature',
-        signatureHeader(secret, body, Math.floor(Date.now() / 1000)),
-        'ledger-event-id',
-        d.event_id,
-        'ledger-event-type',
-        d.event_type,
-        'ledger-delivery-attempt',
-        String(d.attempts),
-        'user-agent',
-        'SolidarityLedger-Webhooks/1',
-      ],
-      pipelined,
-    );
-    const delivered = outcome.error === null;
-    const answerMs = performance.now() - startedMs;
+  /** A send's outcome from the sending thread. */
+  private sent([key, statusCode, error, answerMs]: SendResult): void {
+    const sending = this.sending.get(key);
+    if (!sending) return;
+    const { lane, delivery } = sending;
+    const delivered = error === null;
     // How fast the webhook answers (a moving average) sets how many of its deliveries are claimed ahead.
     lane.answerMs = 0.8 * lane.answerMs + 0.2 * answerMs;
-    this.stats.attempted(delivered, answerMs / 1000, delivered ? d.occurred_at : null);
-    return attemptResult(d, outcome.statusCode, outcome.error, retryDelay);
+    this.stats.attempted(delivered, answerMs / 1000, delivered ? delivery.occurred_at : null);
+    this.ended(key, attemptResult(delivery, statusCode, error, sending.retryDelayMs));
+  }
+
+  /** A send ended (answered, failed, or not made): its result reported, its room given back. */
+  private ended(key: number, result: AttemptResult): void {
+    const sending = this.sending.get(key);
+    if (!sending) return;
+    this.sending.delete(key);
+    const { lane, delivery, pipelined } = sending;
+    this.report(result);
+    this.inFlight--;
+    lane.inFlight--;
+    if (!pipelined || --lane.pipelined === 0) this.connections--;
+    if (this.sending.size === 0) this.drained?.();
+    // Not at once: the answers one message brings end their sends together, and the sends after them start in slices.
+    this.pumpSoon.ask();
+    // A webhook with deliveries due for want of room is claimed again once it has room for a good batch of them.
+    if (this.results.length >= MAX_RESULTS_PER_WRITE || (this.backlogged.has(delivery.webhook_id) && this.hasHalfRoom(delivery.webhook_id)))
+      this.wake?.();
   }
 
   /** An answer (or a release) goes to the open round that holds its delivery unwritten, or is recorded on its row. */
@@ -490,11 +501,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   }
 
   /** Opening a sealed secret is an AES-GCM decryption: done once per webhook (and again if its sealed bytes change). */
-  private secretOf(d: ClaimedRow): Buffer {
+  private secretOf(d: ClaimedRow): string {
     const known = this.secrets.get(d.webhook_id);
     if (known && known.sealed.equals(d.secret_ciphertext)) return known.secret;
-    // Kept as its UTF-8 bytes, the HMAC's key: not encoded again for every signature.
-    const secret = Buffer.from((this.box as SecretBox).open(d.secret_ciphertext, d.webhook_id));
+    // Kept as its UTF-8 bytes (one latin1 character each), the HMAC's key: not encoded again for every signature.
+    const secret = Buffer.from((this.box as SecretBox).open(d.secret_ciphertext, d.webhook_id)).toString('latin1');
     if (this.secrets.size >= MAX_QUEUED) this.secrets.clear();
     this.secrets.set(d.webhook_id, { sealed: d.secret_ciphertext, secret });
     return secret;
