@@ -38,7 +38,9 @@ export interface SendThreadOptions {
 }
 
 export type ToSendThread = { readonly sends: readonly SendRequest[] } | { readonly close: true };
-export type FromSendThread = { readonly results: readonly SendResult[] } | { readonly closed: true };
+export interface FromSendThread {
+  readonly results: readonly SendResult[];
+}
 
 /** How long closing waits for the thread to close its connections before it is stopped. */
 const CLOSE_WAIT_MS = 5_000;
@@ -100,7 +102,7 @@ export class SendThread {
     // The service's shutdown closes it; it never holds the process open by itself.
     worker.unref();
     worker.on('message', (message: FromSendThread) => {
-      if ('results' in message) for (const result of message.results) this.settle(result);
+      for (const result of message.results) this.settle(result);
     });
     worker.on('error', (error) => this.lost(worker, error.message));
     worker.on('exit', (code) => this.lost(worker, `exited with code ${code}`));
