@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/config';
-import { signatureHeader } from '../src/webhooks/signature';
+import { deliveryRequest } from '../src/webhooks/delivery-request';
 import { WebhookSender } from '../src/webhooks/webhook-sender';
 
 /** Deliveries sent (BENCH_SENDER_DELIVERIES, default 50,000) and outstanding at once (BENCH_SENDER_DEPTH, default the pipeline depth's). */
@@ -67,24 +67,11 @@ async function main(): Promise<void> {
     const sendOne = (): void => {
       if (started >= DELIVERIES) return;
       const id = `00000000-0000-7000-8000-${String(started++).padStart(12, '0')}`;
-      // As the dispatcher does: the body encoded once, signed and sent as those bytes.
-      const body = Buffer.from(
-        `{"id":"${id}","type":"TRANSACTION_POSTED","network":"n","occurredAt":"${new Date().toISOString()}","data":${DATA}}`,
+      // As the sending thread does (the same function): the body encoded once, signed and sent as those bytes.
+      const { body, headers } = deliveryRequest(
+        { eventId: id, eventType: 'TRANSACTION_POSTED', networkId: 'n', occurredAtMs: Date.now(), data: DATA, attempts: 1 },
+        SECRET,
       );
-      const headers = [
-        'content-type',
-        'application/json',
-        'ledger-signature',
-        signatureHeader(SECRET, body, Math.floor(Date.now() / 1000)),
-        'ledger-event-id',
-        id,
-        'ledger-event-type',
-        'TRANSACTION_POSTED',
-        'ledger-delivery-attempt',
-        '1',
-        'user-agent',
-        'SolidarityLedger-Webhooks/1',
-      ];
       void sender.send('bench-webhook', url, body, headers, true).then((outcome) => {
         if (outcome.statusCode === 200) delivered++;
         if (++ended === DELIVERIES) resolve();

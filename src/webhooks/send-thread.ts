@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { NextTurn } from '../common/event-loop';
+import type { DeliveryFields } from './delivery-request';
 
 /** What the sending thread needs to build, sign and send one delivery. */
-export interface SendRequest {
+export interface SendRequest extends DeliveryFields {
   /** The dispatcher's number for this send: its result comes back under it. */
   readonly key: number;
   readonly webhookId: string;
@@ -15,13 +16,6 @@ export interface SendRequest {
    * characters, where a Buffer would bring the whole pooled memory it is a view of.
    */
   readonly secret: string;
-  readonly eventId: string;
-  readonly eventType: string;
-  readonly networkId: string;
-  readonly occurredAtMs: number;
-  /** The event's `data` as JSON text, spliced into the body as it is. */
-  readonly data: string;
-  readonly attempts: number;
 }
 
 /** A send's outcome: its key, the receiver's status (null when there was no answer), the error (null: delivered), the answer time. */

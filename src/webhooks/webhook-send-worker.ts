@@ -2,8 +2,8 @@ import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { NextTurn } from '../common/event-loop';
+import { deliveryRequest } from './delivery-request';
 import type { FromSendThread, SendRequest, SendResult, SendThreadOptions, ToSendThread } from './send-thread';
-import { signatureHeader } from './signature';
 import { WebhookSender } from './webhook-sender';
 
 /**
@@ -37,28 +37,8 @@ port.on('message', (message: ToSendThread) => {
 });
 
 function send(r: SendRequest): void {
-  // The event's data goes out as the database keeps it: spliced in, never parsed and written again. The other fields are
-  // uuids, a type name of the LedgerEventType enum and an ISO time, none with a character JSON escapes: written as they are,
-  // as JSON.stringify of the object would write them. The body is encoded once: those bytes are signed and sent.
-  const body = Buffer.from(
-    `{"id":"${r.eventId}","type":"${r.eventType}","network":"${r.networkId}","occurredAt":"${new Date(r.occurredAtMs).toISOString()}","data":${r.data}}`,
-  );
+  const { body, headers } = deliveryRequest(r, keyOf(r.secret));
   const startedMs = performance.now();
-  // Name, value, name, value: written into the request as they are (webhook-sender.ts).
-  const headers = [
-    'content-type',
-    'application/json',
-    'ledger-signature',
-    signatureHeader(keyOf(r.secret), body, Math.floor(Date.now() / 1000)),
-    'ledger-event-id',
-    r.eventId,
-    'ledger-event-type',
-    r.eventType,
-    'ledger-delivery-attempt',
-    String(r.attempts),
-    'user-agent',
-    'SolidarityLedger-Webhooks/1',
-  ];
   void sender.send(r.webhookId, r.url, body, headers, r.pipelined).then((outcome) => {
     results.push([r.key, outcome.statusCode, outcome.error, performance.now() - startedMs]);
     handBack.ask();
