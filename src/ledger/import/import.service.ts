@@ -87,51 +87,55 @@ export class ImportService {
   /** Posts a batch of history as one command: all of it, or (refused) none of it. */
   async importTransactions(caller: Caller, rows: readonly ImportTransactionInput[]): Promise<ImportBatchResult> {
     checkBatch(rows);
-    const ops = await Promise.all(rows.map((row, i) => this.postOp(caller, row, i)));
+    // Every account the batch names, read in one query (not one per row: a batch is 500 rows).
+    const refs = rows.flatMap((row) => [row.fromAccountRef, row.toAccountRef]).filter((ref) => typeof ref === 'string');
+    const ids = [...new Set(refs.map((ref) => importId(caller, 'ACCOUNT', ref)))];
+    const accounts = new Map((await this.accountRows.findByIds(caller.networkId, ids)).map((a) => [a.id, a]));
+    const ops = rows.map((row, i) => postOp(caller, row, i, accounts));
     const results = await this.posting.submit({ ops, apiKeyId: caller.apiKeyId, networkId: caller.networkId });
     const created = results.filter((r) => r.type === 'transaction' && !r.replayed).length;
     return { created, alreadyImported: rows.length - created };
   }
+}
 
-  private async postOp(caller: Caller, row: ImportTransactionInput, i: number): Promise<PostOp> {
-    try {
-      const ref = checkRef(row.ref, 'ref');
-      const kind = IMPORT_KINDS.find((k) => k === row.kind);
-      if (!kind) throw validationFailed('kind', 'TRANSFER, EXCHANGE or ADJUSTMENT');
-      const fromId = importId(caller, 'ACCOUNT', checkRef(row.fromAccountRef, 'fromAccountRef'));
-      const toId = importId(caller, 'ACCOUNT', checkRef(row.toAccountRef, 'toAccountRef'));
-      if (fromId === toId) throw validationFailed('toAccountRef', 'the two accounts must differ');
-      const [from, to] = await this.accountRows
-        .findByIds(caller.networkId, [fromId, toId])
-        .then((found) => [fromId, toId].map((id) => found.find((a) => a.id === id)));
-      if (!from) throw notFound('account with ref', row.fromAccountRef);
-      if (!to) throw notFound('account with ref', row.toAccountRef);
-      if (from.currencyCode !== to.currencyCode)
-        throw new DomainError(ErrorCode.CURRENCY_MISMATCH, 'the two accounts hold different currencies');
-      const amountMinor = toPositiveMinor(row.amount, from.scale);
-      const memo = cleanText(row.memo, 'memo', MAX_MEMO_LENGTH, false);
-      const postedAt = row.postedAt;
-      const postings = [
-        { accountId: fromId, amountMinor: -amountMinor },
-        { accountId: toId, amountMinor },
-      ];
-      return {
-        type: 'post',
+/** One row as a posting operation, its accounts found among those the batch read. */
+function postOp(caller: Caller, row: ImportTransactionInput, i: number, accounts: ReadonlyMap<string, AccountRecord>): PostOp {
+  try {
+    const ref = checkRef(row.ref, 'ref');
+    const kind = IMPORT_KINDS.find((k) => k === row.kind);
+    if (!kind) throw validationFailed('kind', 'TRANSFER, EXCHANGE or ADJUSTMENT');
+    const fromId = importId(caller, 'ACCOUNT', checkRef(row.fromAccountRef, 'fromAccountRef'));
+    const toId = importId(caller, 'ACCOUNT', checkRef(row.toAccountRef, 'toAccountRef'));
+    if (fromId === toId) throw validationFailed('toAccountRef', 'the two accounts must differ');
+    const from = accounts.get(fromId);
+    const to = accounts.get(toId);
+    if (!from) throw notFound('account with ref', row.fromAccountRef);
+    if (!to) throw notFound('account with ref', row.toAccountRef);
+    if (from.currencyCode !== to.currencyCode)
+      throw new DomainError(ErrorCode.CURRENCY_MISMATCH, 'the two accounts hold different currencies');
+    const amountMinor = toPositiveMinor(row.amount, from.scale);
+    const memo = cleanText(row.memo, 'memo', MAX_MEMO_LENGTH, false);
+    const postedAt = row.postedAt;
+    const postings = [
+      { accountId: fromId, amountMinor: -amountMinor },
+      { accountId: toId, amountMinor },
+    ];
+    return {
+      type: 'post',
+      kind,
+      postings,
+      memo,
+      externalRef: ref,
+      postedAt,
+      idempotency: idempotency(`import:${ref}`, 'importTransaction', {
         kind,
-        postings,
+        postings: postings.map((p) => [p.accountId, p.amountMinor.toString()]),
         memo,
-        externalRef: ref,
-        postedAt,
-        idempotency: idempotency(`import:${ref}`, 'importTransaction', {
-          kind,
-          postings: postings.map((p) => [p.accountId, p.amountMinor.toString()]),
-          memo,
-          postedAt: postedAt.toISOString(),
-        }),
-      };
-    } catch (error) {
-      throw error instanceof DomainError ? atItem(error, i) : error;
-    }
+        postedAt: postedAt.toISOString(),
+      }),
+    };
+  } catch (error) {
+    throw error instanceof DomainError ? atItem(error, i) : error;
   }
 }
 
