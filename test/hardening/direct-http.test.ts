@@ -68,7 +68,7 @@ describe('the direct HTTP path answers exactly as Apollo does', () => {
   let memberKey: string;
 
   beforeAll(async () => {
-    const databaseUrl = await createTestDatabase();
+    const databaseUrl = await createTestDatabase({ migrated: true });
     const env = { NODE_ENV: 'production', GRAPHQL_MAX_COMPLEXITY: '1000', LOG_LEVEL: 'info' };
     direct = await startService(databaseUrl, env, adminKey);
     apollo = await startService(databaseUrl, { ...env, GRAPHQL_DIRECT_HTTP: 'false' }, adminKey);

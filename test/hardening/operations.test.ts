@@ -111,7 +111,7 @@ describe('logs, metrics and health', () => {
   });
 
   it('turns /metrics off with METRICS_ENABLED=false', async () => {
-    const quiet = await startService(await createTestDatabase(), { METRICS_ENABLED: 'false' });
+    const quiet = await startService(await createTestDatabase({ migrated: true }), { METRICS_ENABLED: 'false' });
     try {
       const response = await rawRequest(`${quiet.baseUrl}/metrics`);
       expect(response.status).toBe(404);
@@ -123,7 +123,7 @@ describe('logs, metrics and health', () => {
 
 describe('a graceful stop (SIGTERM)', () => {
   it('answers every request it received, posts nothing by halves, exits 0, and a restart finds every acknowledged transfer once', async () => {
-    const databaseUrl = await createTestDatabase();
+    const databaseUrl = await createTestDatabase({ migrated: true });
     let service = await startService(databaseUrl, { LOG_LEVEL: 'info' });
     let admin = new GqlClient(service.url, service.adminKey);
     await createCurrency(admin, 'HOUR', 'TIME', 2);

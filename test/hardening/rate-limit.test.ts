@@ -28,7 +28,7 @@ describe('rate limiting per API key (RATE_LIMITED)', () => {
   const me = (key: string) => postRaw(service.url, JSON.stringify({ query: '{ me { role } }' }), key);
 
   beforeAll(async () => {
-    databaseUrl = await createTestDatabase();
+    databaseUrl = await createTestDatabase({ migrated: true });
     // First without limits, to set up the ledger and learn the ids of the keys.
     service = await startService(databaseUrl);
     admin = new GqlClient(service.url, service.adminKey);

@@ -26,7 +26,7 @@ describe('the same idempotency key in two groups waiting for the head together',
   const adminKey = `sl_test_${randomBytes(16).toString('hex')}`;
 
   beforeAll(async () => {
-    databaseUrl = await createTestDatabase();
+    databaseUrl = await createTestDatabase({ migrated: true });
     instances = await Promise.all([0, 1].map(() => startService(databaseUrl, {}, adminKey)));
     admins = instances.map((s) => new GqlClient(s.url, adminKey));
     const admin = admins[0] as GqlClient;

@@ -45,7 +45,7 @@ describe('a connection lost during COMMIT', () => {
   };
 
   beforeAll(async () => {
-    const databaseUrl = await createTestDatabase();
+    const databaseUrl = await createTestDatabase({ migrated: true });
     const target = new URL(serverUrl());
     cutter = new CommitCutter({ host: target.hostname, port: Number(target.port) });
     const proxied = await cutter.start(databaseUrl);

@@ -36,7 +36,7 @@ describe('time comes from the database, read under the ledger head lock', () => 
   const adminKey = `sl_test_${randomBytes(16).toString('hex')}`;
 
   beforeAll(async () => {
-    databaseUrl = await createTestDatabase();
+    databaseUrl = await createTestDatabase({ migrated: true });
     normal = await startService(databaseUrl, {}, adminKey);
     fast = await startService(databaseUrl, { CLOCK_OFFSET_MS: String(HOUR_MS) }, adminKey);
     a = new GqlClient(normal.url, adminKey);

@@ -12,7 +12,7 @@ export interface TestLedger {
 }
 
 export async function startLedger(env: Record<string, string> = {}): Promise<TestLedger> {
-  const databaseUrl = await createTestDatabase();
+  const databaseUrl = await createTestDatabase({ migrated: true });
   const service = await startService(databaseUrl, env);
   const admin = new GqlClient(service.url, service.adminKey);
   return { service, databaseUrl, admin, client: (key) => new GqlClient(service.url, key), stop: () => service.stop() };

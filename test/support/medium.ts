@@ -68,7 +68,7 @@ function channel(worker: Worker) {
 export async function newMedium(env: Record<string, string> = {}, providers: readonly MediumProvider[] = []): Promise<Medium> {
   const worker = new Worker(join(__dirname, 'medium-worker.js'), { workerData: { root: ROOT } });
   const send = channel(worker);
-  const databaseUrl = await createTestDatabase();
+  const databaseUrl = await createTestDatabase({ migrated: true });
   try {
     await send('start', { databaseUrl, env, providers: providers.map((p) => ({ module: `src/${p.module}.js`, name: p.name })) });
   } catch (error) {

@@ -17,7 +17,7 @@ describe('a backlog of due webhook deliveries', () => {
   let ben: Member;
 
   beforeAll(async () => {
-    databaseUrl = await createTestDatabase();
+    databaseUrl = await createTestDatabase({ migrated: true });
     const first = await startService(databaseUrl, ENV);
     services.push(first);
     adminKey = first.adminKey;

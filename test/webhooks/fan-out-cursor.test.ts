@@ -40,7 +40,7 @@ describe('webhook fan-out: one cursor per network passes over no event', () => {
 
   beforeAll(async () => {
     receiver = await new Receiver().start();
-    databaseUrl = await createTestDatabase();
+    databaseUrl = await createTestDatabase({ migrated: true });
     const first = await startService(databaseUrl, ENV);
     services.push(first, await startService(databaseUrl, ENV, first.adminKey));
     db = await connect(databaseUrl);

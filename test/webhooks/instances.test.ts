@@ -39,7 +39,7 @@ describe('webhook deliveries across restarts, crashes and instances', () => {
 
   beforeAll(async () => {
     receiver = await new Receiver().start();
-    databaseUrl = await createTestDatabase();
+    databaseUrl = await createTestDatabase({ migrated: true });
     const first = await start();
     adminKey = first.adminKey;
     const admin = new GqlClient(first.url, adminKey);
