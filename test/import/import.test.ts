@@ -246,4 +246,27 @@ describe('npm run import at scale: 100,000 transactions, interrupted and run aga
     const last = await db.query<{ posted_at: Date }>("SELECT posted_at FROM transactions WHERE external_ref = 't99999'");
     expect(last.rows[0]?.posted_at).toEqual(new Date(Date.parse('2024-01-01T00:00:00Z') + 99_999 * 60_000));
   }, 900_000);
+
+  it('verifyLedger names a changed transaction on the first page or a later one, while it reads the next page ahead', async () => {
+    /** Changes (or puts back) one transaction's memo with the append-only triggers off, as someone with database access could. */
+    const setMemo = async (sequence: number, memo: string) => {
+      await db.query('BEGIN');
+      await db.query('SET LOCAL session_replication_role = replica');
+      await db.query('UPDATE transactions SET memo = $2 WHERE sequence = $1', [sequence, memo]);
+      await db.query('COMMIT');
+    };
+    // Pages are 2,000 transactions: #3 is found while page 2 is being read, #4,100 on page 3.
+    for (const sequence of [3, 4_100]) {
+      const { memo } = (await db.query<{ memo: string }>('SELECT memo FROM transactions WHERE sequence = $1', [sequence])).rows[0] as {
+        memo: string;
+      };
+      await setMemo(sequence, `${memo} (changed)`);
+      const changed = await verifyLedger(ledger.admin);
+      expect(changed.ok).toBe(false);
+      expect(changed.transactionsChecked).toBe(sequence - 1);
+      expect(changed.firstProblem).toMatch(new RegExp(`^transaction #${sequence} \\(.+\\): its content does not match its hash$`));
+      await setMemo(sequence, memo);
+    }
+    expect(await verifyLedger(ledger.admin)).toMatchObject({ ok: true, transactionsChecked: 100_000, firstProblem: null });
+  }, 300_000);
 });

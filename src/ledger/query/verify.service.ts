@@ -138,17 +138,16 @@ export class VerifyService {
     let expected = 1n;
     let checked = 0;
     let passedThrough = throughHash === null || throughHash === GENESIS_HASH;
+    // The next page is asked for before this one is checked: PostgreSQL reads it while the hashes of this one are recomputed.
+    let page = chainPage(tx, network, expected);
     for (;;) {
-      const rows = await tx.query<ChainRow>(
-        `SELECT t.network_id, t.id, t.sequence, t.kind, t.memo, t.metadata, t.metadata::text AS metadata_text, t.external_ref, t.api_key_id,
-                t.posted_at, t.previous_hash, t.hash, t.hash_version, t.reverses_id,
-                (SELECT json_agg(json_build_array(p.account_id, p.amount_minor::text, p.sequence::text, a.currency_code, p.idx,
-                                                  p.balance_after_minor::text, p.network_id) ORDER BY p.idx)
-                   FROM postings p LEFT JOIN accounts a ON a.network_id = p.network_id AND a.id = p.account_id
-                  WHERE p.network_id = t.network_id AND p.transaction_id = t.id) AS postings
-           FROM transactions t WHERE t.network_id = $3 AND t.sequence >= $1 ORDER BY t.sequence LIMIT $2`,
-        [expected.toString(), CHAIN_PAGE, network],
-      );
+      const rows = await page;
+      const last = rows[rows.length - 1];
+      if (rows.length === CHAIN_PAGE && last) {
+        page = chainPage(tx, network, BigInt(last.sequence) + 1n);
+        // Not awaited when this page ends the check early; the transaction waits for it before it ends.
+        page.catch(() => undefined);
+      }
       for (const row of rows) {
         const sequence = BigInt(row.sequence);
         if (sequence !== expected) return { checked, problem: `transaction #${expected} is missing (next found is #${row.sequence})` };
@@ -183,6 +182,20 @@ export class VerifyService {
     }
     return { checked, problem: null };
   }
+}
+
+/** Up to CHAIN_PAGE transactions of a network from `from` on, in sequence order, with their postings. */
+function chainPage(tx: Sql, network: string, from: bigint): Promise<ChainRow[]> {
+  return tx.query<ChainRow>(
+    `SELECT t.network_id, t.id, t.sequence, t.kind, t.memo, t.metadata, t.metadata::text AS metadata_text, t.external_ref, t.api_key_id,
+            t.posted_at, t.previous_hash, t.hash, t.hash_version, t.reverses_id,
+            (SELECT json_agg(json_build_array(p.account_id, p.amount_minor::text, p.sequence::text, a.currency_code, p.idx,
+                                              p.balance_after_minor::text, p.network_id) ORDER BY p.idx)
+               FROM postings p LEFT JOIN accounts a ON a.network_id = p.network_id AND a.id = p.account_id
+              WHERE p.network_id = t.network_id AND p.transaction_id = t.id) AS postings
+       FROM transactions t WHERE t.network_id = $3 AND t.sequence >= $1 ORDER BY t.sequence LIMIT $2`,
+    [from.toString(), CHAIN_PAGE, network],
+  );
 }
 
 /** The hash of a stored transaction under the recipe it names; null for an unknown recipe. */
