@@ -1,3 +1,4 @@
+import './common/compile-cache';
 import 'reflect-metadata';
 import type { Server } from 'node:http';
 import { Logger } from '@nestjs/common';
