@@ -1,4 +1,4 @@
-import './common/compile-cache';
+import { keepCompiledCode } from './common/compile-cache';
 import 'reflect-metadata';
 import type { Server } from 'node:http';
 import { Logger } from '@nestjs/common';
@@ -123,6 +123,8 @@ async function main(): Promise<void> {
       '  npm run seed:demo   (in another terminal: a demo network, and a key for each role; the README has a five-minute tour)\n',
     );
   }
+  // Synchronously, before any signal can be handled: the next start finds the compiled code.
+  keepCompiledCode();
   process.stdout.write('\n');
 
   const stop = async (signal: string) => {

@@ -16,7 +16,9 @@ describe("the service's compile cache", () => {
       const service = await startService(await createTestDatabase({ migrated: true }), { TMPDIR: temporary });
       await service.stop();
       const cache = join(temporary, 'node-compile-cache');
-      if (supported) expect(readdirSync(cache, { recursive: true }).length).toBeGreaterThan(100);
+      // One folder per Node version, holding the entries (written once the service has started, src/common/compile-cache.ts).
+      if (supported)
+        expect(readdirSync(cache, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length).toBeGreaterThan(0);
       else expect(existsSync(cache)).toBe(false);
     } finally {
       rmSync(temporary, { recursive: true, force: true });
