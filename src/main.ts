@@ -103,30 +103,9 @@ async function main(): Promise<void> {
   const webSockets = trackWebSockets(server);
   // ws buffers a whole message before graphql-ws sees it: cap it (SPEC B.1: 64 KiB by default).
   limitWebSocketMessages(app.get(GraphQLModule), config.wsMaxMessageBytes);
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const url = `http://localhost:${port}/graphql`;
-  process.stdout.write(`\nSolidarity Ledger is running.\n  GraphQL:  ${url}\n`);
-  if (config.explorer) process.stdout.write(`  Explorer: ${url} (open it in a browser)\n`);
-  process.stdout.write(`  Health:   http://localhost:${port}/health\n`);
-  // A generated key is printed once, when it is made: later starts say where it is kept, so the
-  // secret does not land in every start's logs.
-  if (admin?.created) process.stdout.write(`  Admin API key (generated now, kept in ${admin.file}):\n    ${admin.secret}\n`);
-  else if (admin?.generated) process.stdout.write(`  Admin API key: the one generated at the first start, kept in ${admin.file}\n`);
-  else if (admin) process.stdout.write('  Admin API key: the value of ADMIN_API_KEY\n');
-  else process.stdout.write('  No ADMIN_API_KEY set: use an admin key issued earlier.\n');
-  process.stdout.write(
-    `\nTry:\n  curl -s ${url} -H 'content-type: application/json' -H "authorization: Bearer <admin key>" -d '{"query":"{ me { role } }"}'\n`,
-  );
-  if (!config.isProduction) {
-    process.stdout.write(
-      '  npm run seed:demo   (in another terminal: a demo network, and a key for each role; the README has a five-minute tour)\n',
-    );
-  }
-  // Synchronously, before any signal can be handled: the next start finds the compiled code.
-  keepCompiledCode();
-  process.stdout.write('\n');
-
+  // From here a stop is graceful: a SIGTERM or SIGINT arriving while the banner below is written
+  // (a supervisor, or a test that stops the service as soon as it prints its URL) is handled, not
+  // met by the default action, which ends the process at once.
   const stop = async (signal: string) => {
     if (lifecycle.stopping) return;
     lifecycle.beginStop();
@@ -153,6 +132,30 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // What was compiled is written to the cache now (synchronously; a stop waits for it): the next
+  // start finds it, whichever way this process ends.
+  keepCompiledCode();
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://localhost:${port}/graphql`;
+  process.stdout.write(`\nSolidarity Ledger is running.\n  GraphQL:  ${url}\n`);
+  if (config.explorer) process.stdout.write(`  Explorer: ${url} (open it in a browser)\n`);
+  process.stdout.write(`  Health:   http://localhost:${port}/health\n`);
+  // A generated key is printed once, when it is made: later starts say where it is kept, so the
+  // secret does not land in every start's logs.
+  if (admin?.created) process.stdout.write(`  Admin API key (generated now, kept in ${admin.file}):\n    ${admin.secret}\n`);
+  else if (admin?.generated) process.stdout.write(`  Admin API key: the one generated at the first start, kept in ${admin.file}\n`);
+  else if (admin) process.stdout.write('  Admin API key: the value of ADMIN_API_KEY\n');
+  else process.stdout.write('  No ADMIN_API_KEY set: use an admin key issued earlier.\n');
+  process.stdout.write(
+    `\nTry:\n  curl -s ${url} -H 'content-type: application/json' -H "authorization: Bearer <admin key>" -d '{"query":"{ me { role } }"}'\n`,
+  );
+  if (!config.isProduction) {
+    process.stdout.write(
+      '  npm run seed:demo   (in another terminal: a demo network, and a key for each role; the README has a five-minute tour)\n',
+    );
+  }
+  process.stdout.write('\n');
 }
 
 /**

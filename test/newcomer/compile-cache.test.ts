@@ -13,8 +13,10 @@ describe("the service's compile cache", () => {
     // The cache's default folder is in the system's temporary folder: a fresh one here.
     const temporary = mkdtempSync(join(tmpdir(), 'compile-cache-'));
     try {
+      // Stopped as soon as it prints its URL: the stop is graceful (exit code 0), and finds the cache written.
       const service = await startService(await createTestDatabase({ migrated: true }), { TMPDIR: temporary });
       await service.stop();
+      expect([service.process.exitCode, service.process.signalCode]).toEqual([0, null]);
       const cache = join(temporary, 'node-compile-cache');
       // One folder per Node version, holding the entries (written once the service has started, src/common/compile-cache.ts).
       if (supported)
