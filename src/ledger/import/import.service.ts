@@ -87,25 +87,31 @@ export class ImportService {
   /** Posts a batch of history as one command: all of it, or (refused) none of it. */
   async importTransactions(caller: Caller, rows: readonly ImportTransactionInput[]): Promise<ImportBatchResult> {
     checkBatch(rows);
-    // Every account the batch names, read in one query (not one per row: a batch is 500 rows).
-    const refs = rows.flatMap((row) => [row.fromAccountRef, row.toAccountRef]).filter((ref) => typeof ref === 'string');
-    const ids = [...new Set(refs.map((ref) => importId(caller, 'ACCOUNT', ref)))];
-    const accounts = new Map((await this.accountRows.findByIds(caller.networkId, ids)).map((a) => [a.id, a]));
-    const ops = rows.map((row, i) => postOp(caller, row, i, accounts));
+    // Every account the batch names, its id derived once per ref and read in one query (not one per row: a batch is 500 rows).
+    const refs = new Set(rows.flatMap((row) => [row.fromAccountRef, row.toAccountRef]).filter((ref) => typeof ref === 'string'));
+    const idOf = new Map([...refs].map((ref) => [ref, importId(caller, 'ACCOUNT', ref)]));
+    const accounts = new Map((await this.accountRows.findByIds(caller.networkId, [...idOf.values()])).map((a) => [a.id, a]));
+    const ops = rows.map((row, i) => postOp(row, i, idOf, accounts));
     const results = await this.posting.submit({ ops, apiKeyId: caller.apiKeyId, networkId: caller.networkId });
     const created = results.filter((r) => r.type === 'transaction' && !r.replayed).length;
     return { created, alreadyImported: rows.length - created };
   }
 }
 
-/** One row as a posting operation, its accounts found among those the batch read. */
-function postOp(caller: Caller, row: ImportTransactionInput, i: number, accounts: ReadonlyMap<string, AccountRecord>): PostOp {
+/** One row as a posting operation: its refs' account ids and the accounts themselves as the batch derived and read them. */
+function postOp(
+  row: ImportTransactionInput,
+  i: number,
+  idOf: ReadonlyMap<string, string>,
+  accounts: ReadonlyMap<string, AccountRecord>,
+): PostOp {
   try {
     const ref = checkRef(row.ref, 'ref');
     const kind = IMPORT_KINDS.find((k) => k === row.kind);
     if (!kind) throw validationFailed('kind', 'TRANSFER, EXCHANGE or ADJUSTMENT');
-    const fromId = importId(caller, 'ACCOUNT', checkRef(row.fromAccountRef, 'fromAccountRef'));
-    const toId = importId(caller, 'ACCOUNT', checkRef(row.toAccountRef, 'toAccountRef'));
+    // A ref that passes checkRef is a string, so the batch derived its id.
+    const fromId = idOf.get(checkRef(row.fromAccountRef, 'fromAccountRef')) as string;
+    const toId = idOf.get(checkRef(row.toAccountRef, 'toAccountRef')) as string;
     if (fromId === toId) throw validationFailed('toAccountRef', 'the two accounts must differ');
     const from = accounts.get(fromId);
     const to = accounts.get(toId);
