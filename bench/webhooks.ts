@@ -3,6 +3,7 @@ import { type AddressInfo, createServer as createNetServer, type Socket } from '
 import { startService } from '../scripts/lib/service-process';
 import {
   analyzeDatabase,
+  checkpoint,
   CLIENTS,
   freshDatabase,
   meanOf,
@@ -47,8 +48,11 @@ const DELIVERY_CATCH_UP_MS = 20_000;
  * The distinct-accounts transfer load with no webhook and with one active webhook (every
  * transfer owed to a local receiver that answers 200 at once), on one service: the webhook is
  * created before each 1-webhook run and deleted after it, and runs alternate none, one, none,
- * one, one, none... (`rounds` of each, the order alternating by round) after one warm-up, so drift
- * on the machine touches both alike.
+ * one, one, none... (`rounds` of each, the order alternating by round) after a warm-up of each, so
+ * drift on the machine touches both alike. Every round starts right after a CHECKPOINT: a
+ * checkpoint the server starts on its own (every 5 minutes, or after about half of max_wal_size of
+ * WAL, a few rounds here) spreads its writes over the next tens of seconds, and the rounds it falls
+ * in lost up to half their throughput, whichever setting they measured.
  * Before deleting, the bench waits (up to 20 s) for the run's deliveries, so none of that work
  * spills into the next run without a webhook. SPEC B.7 / issue 17: one within 10 % of none.
  * The receiver runs in this process: it is cheap, and a dead one would not slow the posting
@@ -72,13 +76,36 @@ export async function measureWebhookCost(
   try {
     const fixture = await setUp(service);
     const spec = { url: service.url, key: service.adminKey, keys: fixture.keys, connections: CLIENTS, pairs: fixture.pairs, oneWay: false };
+    /**
+     * Runs `load` with one webhook owed every transfer: created before, deleted after, once the
+     * receiver has had every delivery (or 20 s have passed), so none of its work spills into a run
+     * without it. Returns the deliveries received.
+     */
+    const withWebhook = async (load: () => Promise<LoadResult>): Promise<{ load: LoadResult; received: number }> => {
+      const created = await fixture.admin.ok(
+        'mutation($url: String!) { createWebhook(url: $url, events: [TRANSACTION_POSTED]) { webhook { id } } }',
+        { url: receiverUrl },
+      );
+      receiver.received = 0;
+      const result = await load();
+      // Deliveries may trail the load a little; they never hold it up.
+      const deadline = Date.now() + DELIVERY_CATCH_UP_MS;
+      while (receiver.received < result.requests && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      await fixture.admin.ok('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id: created.createWebhook.webhook.id });
+      return { load: result, received: receiver.received };
+    };
+    // Both settings warm up: the dispatcher's code, the sending thread and the webhook tables'
+    // planner statistics are as warm in the first measured round as in the last.
     await runLoadProcess({ ...spec, durationSec: warmupSeconds, label: 'warm-up' });
+    await withWebhook(() => runLoadProcess({ ...spec, durationSec: warmupSeconds, label: 'warm-up, 1 webhook' }));
     await analyzeDatabase(databaseUrl);
     const none: LoadResult[] = [];
     const one: LoadResult[] = [];
     const idle = { none: [] as (number | null)[], one: [] as (number | null)[] };
     /** One load run, with the share of the machine's CPU left idle while it ran. */
     const measured = async (label: string): Promise<{ load: LoadResult; idle: number | null }> => {
+      // Every round starts just after a checkpoint, so none is measured while one runs.
+      await checkpoint(databaseUrl);
       const before = machineTicks();
       const load = await runLoadProcess({ ...spec, durationSec: seconds, label });
       return { load, idle: idlePercent(before, machineTicks()) };
@@ -93,22 +120,18 @@ export async function measureWebhookCost(
       idle.none.push(idleWithout);
     };
     const runWith = async (round: number) => {
-      const created = await fixture.admin.ok(
-        'mutation($url: String!) { createWebhook(url: $url, events: [TRANSACTION_POSTED]) { webhook { id } } }',
-        { url: receiverUrl },
-      );
-      receiver.received = 0;
-      const { load: withLoad, idle: idleWith } = await measured(`1 webhook, round ${round}`);
+      let idleWith: number | null = null;
+      const { load: withLoad, received } = await withWebhook(async () => {
+        const run = await measured(`1 webhook, round ${round}`);
+        idleWith = run.idle;
+        return run.load;
+      });
       idle.one.push(idleWith);
-      // Deliveries may trail the load a little; they never hold it up.
-      const deadline = Date.now() + DELIVERY_CATCH_UP_MS;
-      while (receiver.received < withLoad.requests && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-      await fixture.admin.ok('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id: created.createWebhook.webhook.id });
       say(
         `  1 webhook, round ${round}: ${withLoad.perSecond} tx/s, p99 ${withLoad.latencyP99Ms} ms, cores ${idleWith ?? '?'} % idle, ` +
-          `${receiver.received} deliveries received`,
+          `${received} deliveries received`,
       );
-      delivered += receiver.received;
+      delivered += received;
       one.push(withLoad);
     };
     for (let round = 1; round <= rounds; round++) {
