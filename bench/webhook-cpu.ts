@@ -134,14 +134,17 @@ async function resetStatements(client: Client, statements: Statements): Promise<
 
 async function printStatements(client: Client, statements: Statements, transfers: number, label: string): Promise<void> {
   if (!statements.available) return;
-  const { rows } = await client.query<{ calls: string; rows: string; ms: number; query: string }>(
-    `SELECT calls::text, rows::text, total_exec_time AS ms, regexp_replace(query, '\\s+', ' ', 'g') AS query
-       FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%' AND calls > 0 ORDER BY total_exec_time DESC LIMIT 25`,
+  // Planning time counts only where the server sets pg_stat_statements.track_planning (0 otherwise).
+  const { rows } = await client.query<{ calls: string; rows: string; ms: number; planMs: number; query: string }>(
+    `SELECT calls::text, rows::text, total_exec_time AS ms, total_plan_time AS "planMs", regexp_replace(query, '\\s+', ' ', 'g') AS query
+       FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%' AND calls > 0
+      ORDER BY total_exec_time + total_plan_time DESC LIMIT 25`,
   );
   const n = Math.max(1, transfers);
-  progress(`${label}: statements per transfer (calls, rows, exec ms), top by time`);
+  progress(`${label}: statements per transfer (calls, rows, exec ms, planning ms), top by time`);
   for (const r of rows)
     process.stdout.write(
-      `  ${(Number(r.calls) / n).toFixed(3)} calls  ${(Number(r.rows) / n).toFixed(3)} rows  ${(r.ms / n).toFixed(4)} ms  ${r.query.slice(0, 150)}\n`,
+      `  ${(Number(r.calls) / n).toFixed(3)} calls  ${(Number(r.rows) / n).toFixed(3)} rows  ${(r.ms / n).toFixed(4)} ms  ` +
+        `${(r.planMs / n).toFixed(4)} ms  ${r.query.slice(0, 150)}\n`,
     );
 }

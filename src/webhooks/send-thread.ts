@@ -42,9 +42,9 @@ const CLOSE_WAIT_MS = 5_000;
 /**
  * The webhook sends run on a thread of their own (`webhook-send-worker.ts`): building each body,
  * signing it, writing requests (TLS included) and reading answers. The posting groups' event loop
- * only hands over what a turn started, in one message, and takes the results back the same way,
- * so a delivery's work never runs between a posting group's answer from the database and its next
- * step. The thread runs at a lower priority (`nice`) than the service: on a machine whose cores
+ * only hands over what a turn (or a `gather`ed run of turns) started, in one message, and takes
+ * the results back the same way, so a delivery's work never runs between a posting group's answer
+ * from the database and its next step. The thread runs at a lower priority (`nice`) than the service: on a machine whose cores
  * are all busy, the ledger's own work comes first and deliveries wait (each within its timeout,
  * and retried as any failed attempt), never the reverse.
  *
@@ -58,16 +58,40 @@ export class SendThread {
   private readonly held = new Set<number>();
   private readonly handOver = new NextTurn(() => this.post());
   private closing = false;
+  private gathering = false;
 
   constructor(
     private readonly options: SendThreadOptions,
     private readonly onResult: (result: SendResult) => void,
   ) {}
 
-  /** Sends one delivery: handed to the thread with the others started in this turn of the event loop. */
+  /**
+   * Sends one delivery: handed to the thread with the others sent before the next `flush` (or,
+   * failing that, the event loop's next turn), in one message.
+   */
   send(request: SendRequest): void {
     this.waiting.push(request);
     this.handOver.ask();
+  }
+
+  /** Sends waiting to be handed over. */
+  get waitingCount(): number {
+    return this.waiting.length;
+  }
+
+  /**
+   * Holds what is sent from now on until `flush`, across turns of the event loop: a caller that
+   * starts its sends in slices (the dispatcher) hands them over in one message, not one per
+   * slice. Each message wakes the thread and leaves in its own write to the receiver.
+   */
+  gather(): void {
+    this.gathering = true;
+  }
+
+  /** Hands over what waits, now, and ends `gather`. */
+  flush(): void {
+    this.gathering = false;
+    this.post();
   }
 
   /** Closes the thread's connections and ends it (the sends it still held fail). */
@@ -83,7 +107,7 @@ export class SendThread {
   }
 
   private post(): void {
-    if (this.waiting.length === 0) return;
+    if (this.waiting.length === 0 || this.gathering) return;
     const sends = this.waiting;
     this.waiting = [];
     for (const send of sends) this.held.add(send.key);

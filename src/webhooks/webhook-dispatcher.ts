@@ -52,6 +52,11 @@ const PIPELINE_BELOW_MS = 20;
  * ledger head behind it. A fan-out round claims hundreds of deliveries.
  */
 const SENDS_PER_SLICE = 32;
+/**
+ * Sends handed to the sending thread in one message at most: the slices of one pump go over
+ * together up to this many (each message wakes the thread, and its sends leave in one write).
+ */
+const SENDS_PER_MESSAGE = 256;
 
 /** Retry n (1 for the first retry): doubling from the minimum, capped, with up to 25 % jitter on top. */
 export function retryDelayMs(attempt: number, minMs: number, random: () => number = Math.random): number {
@@ -326,7 +331,10 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
    * that started one goes to the back of the turn order, so the slices share out fairly.
    */
   private pump(): void {
-    if (this.stopped) return;
+    if (this.stopped) {
+      this.sender.flush();
+      return;
+    }
     const now = Date.now();
     for (const [webhookId, lane] of this.lanes) {
       this.releaseExpired(lane, now);
@@ -341,6 +349,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
       for (const [webhookId, lane] of [...this.lanes]) {
         if (lane.queue.length === 0 || !this.mayStart(lane)) continue;
         if (budget-- === 0) {
+          // The sends of the slices go to the sending thread together, up to SENDS_PER_MESSAGE.
+          if (this.sender.waitingCount >= SENDS_PER_MESSAGE) this.sender.flush();
+          else this.sender.gather();
           this.pumpSoon.ask();
           return;
         }
@@ -352,6 +363,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
         this.lanes.set(webhookId, lane);
       }
     }
+    this.sender.flush();
   }
 
   /** Deliveries that waited here past their time go back (not attempted), so the lease never ends under a send. */

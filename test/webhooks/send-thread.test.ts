@@ -95,6 +95,34 @@ describe('the webhook sending thread', () => {
     expect(values.filter((n) => n !== NICE).every((n) => n === getPriority())).toBe(true);
   });
 
+  it('holds what is sent while gathering, across turns of the event loop, and hands it over in one message at flush', async () => {
+    const posted: number[] = [];
+    const worker = () => (thread as unknown as { worker: { postMessage(message: { sends?: unknown[] }): void } | null }).worker;
+    // A first send starts the thread, so that its messages can be counted.
+    thread.send(request(5, receiver.url('/ok'), '00000000-0000-4000-8000-0000000000e5'));
+    expect((await resultOf(5))[1]).toBe(200);
+    const live = worker();
+    if (!live) throw new Error('no sending thread');
+    const postMessage = live.postMessage.bind(live);
+    live.postMessage = (message) => {
+      posted.push(message.sends?.length ?? 0);
+      postMessage(message);
+    };
+    thread.gather();
+    thread.send(request(6, receiver.url('/ok'), '00000000-0000-4000-8000-0000000000e6'));
+    await new Promise((r) => setImmediate(r));
+    thread.send(request(7, receiver.url('/ok'), '00000000-0000-4000-8000-0000000000e7'));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(posted).toEqual([]);
+    expect(thread.waitingCount).toBe(2);
+    expect(receiver.at('/ok')).toHaveLength(1);
+    thread.flush();
+    expect(posted).toEqual([2]);
+    expect((await resultOf(6))[1]).toBe(200);
+    expect((await resultOf(7))[1]).toBe(200);
+    expect(receiver.at('/ok')).toHaveLength(3);
+  });
+
   it('fails the sends a dying thread held, and sends the next ones on a new thread', async () => {
     receiver.on('/hang', () => 'hang');
     thread.send(request(3, receiver.url('/hang'), '00000000-0000-4000-8000-0000000000e3'));
