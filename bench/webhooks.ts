@@ -79,25 +79,25 @@ export async function measureWebhookCost(
     /**
      * Runs `load` with one webhook owed every transfer: created before, deleted after, once the
      * receiver has had every delivery (or 20 s have passed), so none of its work spills into a run
-     * without it. Returns the deliveries received.
+     * without it. Returns what `run` returned, with the deliveries received.
      */
-    const withWebhook = async (load: () => Promise<LoadResult>): Promise<{ load: LoadResult; received: number }> => {
+    const withWebhook = async <T extends { load: LoadResult }>(run: () => Promise<T>): Promise<T & { received: number }> => {
       const created = await fixture.admin.ok(
         'mutation($url: String!) { createWebhook(url: $url, events: [TRANSACTION_POSTED]) { webhook { id } } }',
         { url: receiverUrl },
       );
       receiver.received = 0;
-      const result = await load();
+      const result = await run();
       // Deliveries may trail the load a little; they never hold it up.
       const deadline = Date.now() + DELIVERY_CATCH_UP_MS;
-      while (receiver.received < result.requests && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      while (receiver.received < result.load.requests && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
       await fixture.admin.ok('mutation($id: ID!) { deleteWebhook(id: $id) { id } }', { id: created.createWebhook.webhook.id });
-      return { load: result, received: receiver.received };
+      return { ...result, received: receiver.received };
     };
     // Both settings warm up: the dispatcher's code, the sending thread and the webhook tables'
     // planner statistics are as warm in the first measured round as in the last.
     await runLoadProcess({ ...spec, durationSec: warmupSeconds, label: 'warm-up' });
-    await withWebhook(() => runLoadProcess({ ...spec, durationSec: warmupSeconds, label: 'warm-up, 1 webhook' }));
+    await withWebhook(async () => ({ load: await runLoadProcess({ ...spec, durationSec: warmupSeconds, label: 'warm-up, 1 webhook' }) }));
     await analyzeDatabase(databaseUrl);
     const none: LoadResult[] = [];
     const one: LoadResult[] = [];
@@ -120,12 +120,7 @@ export async function measureWebhookCost(
       idle.none.push(idleWithout);
     };
     const runWith = async (round: number) => {
-      let idleWith: number | null = null;
-      const { load: withLoad, received } = await withWebhook(async () => {
-        const run = await measured(`1 webhook, round ${round}`);
-        idleWith = run.idle;
-        return run.load;
-      });
+      const { load: withLoad, idle: idleWith, received } = await withWebhook(() => measured(`1 webhook, round ${round}`));
       idle.one.push(idleWith);
       say(
         `  1 webhook, round ${round}: ${withLoad.perSecond} tx/s, p99 ${withLoad.latencyP99Ms} ms, cores ${idleWith ?? '?'} % idle, ` +

@@ -44,9 +44,9 @@ const CLOSE_WAIT_MS = 5_000;
  * signing it, writing requests (TLS included) and reading answers. The posting groups' event loop
  * only hands over what a turn (or a `gather`ed run of turns) started, in one message, and takes
  * the results back the same way, so a delivery's work never runs between a posting group's answer
- * from the database and its next step. The thread runs at a lower priority (`nice`) than the service: on a machine whose cores
- * are all busy, the ledger's own work comes first and deliveries wait (each within its timeout,
- * and retried as any failed attempt), never the reverse.
+ * from the database and its next step. The thread runs at a lower priority (`nice`) than the
+ * service: on a machine whose cores are all busy, the ledger's own work comes first and
+ * deliveries wait (each within its timeout, and retried as any failed attempt), never the reverse.
  *
  * If the thread dies, every send it held fails (to be retried as any failed attempt) and a new
  * thread takes the next ones.
