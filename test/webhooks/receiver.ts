@@ -22,6 +22,7 @@ export class Receiver {
   readonly received: Received[] = [];
   private readonly behaviours = new Map<string, Behaviour>();
   private readonly bodySizes = new Map<string, number>();
+  private readonly delays = new Map<string, number>();
   /** By path, for answers given a long body: the bytes of each that the sender's socket took before the answer ended or the connection closed. */
   readonly bodyBytesTaken = new Map<string, number[]>();
   private readonly hanging: ServerResponse[] = [];
@@ -46,6 +47,11 @@ export class Receiver {
 
   on(path: string, behaviour: Behaviour): void {
     this.behaviours.set(path, behaviour);
+  }
+
+  /** Answers to `path` are given `ms` after the request ended (a receiver that takes its time). */
+  answerAfter(path: string, ms: number): void {
+    this.delays.set(path, ms);
   }
 
   /** Answers to `path` carry a body of `bytes` bytes (instead of "ok"), written only as fast as the sender reads it. */
@@ -104,18 +110,25 @@ export class Receiver {
       const received: Received = { path, headers: req.headers, raw, body, atMs: Date.now() };
       this.received.push(received);
       const answer = (this.behaviours.get(path) ?? (() => 200))(received, this.at(path).length);
-      if (answer === 'hang') {
-        this.hanging.push(res);
-        return;
-      }
-      const status = answer >= 300 && answer < 400 ? { location: 'http://127.0.0.1:1/elsewhere' } : {};
-      const size = this.bodySizes.get(path);
-      if (size === undefined) res.writeHead(answer, status).end('ok');
-      else
-        void this.writeLong(res.writeHead(answer, status), size).then((taken) =>
-          this.bodyBytesTaken.set(path, [...(this.bodyBytesTaken.get(path) ?? []), taken]),
-        );
+      const delay = this.delays.get(path);
+      if (delay !== undefined && answer !== 'hang') setTimeout(() => this.answer(res, path, answer), delay);
+      else this.answer(res, path, answer);
     });
+  }
+
+  private answer(res: ServerResponse, path: string, answer: number | 'hang'): void {
+    if (answer === 'hang') {
+      this.hanging.push(res);
+      return;
+    }
+    if (res.destroyed) return;
+    const status = answer >= 300 && answer < 400 ? { location: 'http://127.0.0.1:1/elsewhere' } : {};
+    const size = this.bodySizes.get(path);
+    if (size === undefined) res.writeHead(answer, status).end('ok');
+    else
+      void this.writeLong(res.writeHead(answer, status), size).then((taken) =>
+        this.bodyBytesTaken.set(path, [...(this.bodyBytesTaken.get(path) ?? []), taken]),
+      );
   }
 }
 
