@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type RunningService, startService } from '../scripts/lib/service-process';
 import {
   analyzeDatabase,
+  checkpoint,
   CLIENTS,
   type Fixture,
   freshDatabase,
@@ -30,8 +31,10 @@ const LIMITS_OFF = { ...LIMITS_ON, RATE_LIMIT_PER_SECOND: '0' };
  * service with the default limits and one without rate limiting, one API key per connection
  * (32 clients, each well under the per-key limit: a 429 is counted as an error, and would mean
  * the bench measured the limit rather than its cost). Both services run side by side on their
- * own databases; after one warm-up each, runs alternate on, off, on, off... so drift on the
- * machine touches both settings alike. Median and spread of each, and the ratio of medians.
+ * own databases; after one warm-up each, runs alternate on, off, off, on, on, off... (the order
+ * turning by round) so drift on the machine touches both settings alike, and every run starts
+ * right after a CHECKPOINT, so that none is measured while the server writes one out on its own
+ * (bench/webhooks.ts). Median and spread of each, and the ratio of medians.
  */
 export async function measureLimitsCost(
   url: string,
@@ -73,11 +76,13 @@ export async function measureLimitsCost(
     const onRuns: LoadResult[] = [];
     const offRuns: LoadResult[] = [];
     for (let round = 1; round <= rounds; round++) {
-      for (const [setting, runs] of [
+      const order = [
         [on, onRuns],
         [off, offRuns],
-      ] as const) {
+      ] as const;
+      for (const [setting, runs] of round % 2 === 1 ? order : [...order].reverse()) {
         const label = `limits ${setting === on ? 'on' : 'off'}, round ${round}`;
+        await checkpoint(setting.databaseUrl);
         const result = await load(setting, label, seconds);
         say(
           `  ${label}: ${result.perSecond} tx/s, p99 ${result.latencyP99Ms} ms, ${result.refused429} refused 429, ${result.errors + result.mismatches + result.non2xx} errors`,
